@@ -1,0 +1,9 @@
+"""The one exception type for user mistakes.
+
+Library functions raise :class:`DnemkitError` (a ``ValueError``) with one line that names what was wrong and
+what was expected; the CLI prints that line and exits with status 2, without a traceback.
+"""
+
+
+class DnemkitError(ValueError):
+    """A user mistake: bad argument, bad file, bad shape. The message is one line meant for the user."""

@@ -1,0 +1,1 @@
+"""Synthetic stimuli and movies (pure numpy generators)."""
