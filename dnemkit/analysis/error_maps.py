@@ -1,0 +1,55 @@
+"""Error maps between reconstructions from recorded and from predicted activity (SPEC §7).
+
+E = recon_from_recorded - recon_from_predicted; E+ = max(E, 0) marks where the recorded-activity reconstruction
+is brighter, E- = max(-E, 0) where it is darker. Both inputs are expected to be already smoothed (the paper's
+sigma = 0.5 Gaussian) - this module only subtracts, splits and masks.
+"""
+
+import numpy as np
+
+from ..errors import DnemkitError
+
+__all__ = ["error_maps"]
+
+
+def _array(x, name):
+    if hasattr(x, "detach") and hasattr(x, "cpu"):
+        x = x.detach().cpu().numpy()
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DnemkitError(f"{name} must be a numeric array; got {type(x).__name__}") from None
+    if a.ndim < 2:
+        raise DnemkitError(f"{name} has shape {tuple(a.shape)}; expected (..., H, W), e.g. (T, 36, 64)")
+    if not np.isfinite(a).all():
+        raise DnemkitError(f"{name} contains non-finite values (NaN or inf); expected grey levels 0..255")
+    return a
+
+
+def error_maps(recon_recorded, recon_predicted, mask=None):
+    """Split the difference of two reconstructions into positive and negative error maps.
+
+    recon_recorded, recon_predicted: float arrays of equal shape (..., H, W) - usually videos (T, 36, 64) or
+    time-averaged frames (36, 64) - in grey levels. mask: bool (H, W) or None (every pixel).
+    Returns (E_plus, E_minus), float64 of the input shape, both >= 0 with E_plus - E_minus = E inside the mask,
+    and both 0 outside it.
+    """
+    a = _array(recon_recorded, "recon_recorded")
+    b = _array(recon_predicted, "recon_predicted")
+    if a.shape != b.shape:
+        raise DnemkitError(
+            f"recon_predicted has shape {tuple(b.shape)}; expected the shape of recon_recorded {tuple(a.shape)}"
+        )
+    e = a - b
+    if mask is not None:
+        if hasattr(mask, "detach") and hasattr(mask, "cpu"):
+            mask = mask.detach().cpu().numpy()
+        m = np.asarray(mask)
+        if m.shape != a.shape[-2:]:
+            raise DnemkitError(f"mask has shape {tuple(m.shape)}; expected {tuple(a.shape[-2:])}, boolean")
+        if m.dtype != bool:
+            if not np.issubdtype(m.dtype, np.number) or not np.isin(m, (0, 1)).all():
+                raise DnemkitError("mask must be boolean (or 0/1); threshold an alpha mask first")
+            m = m.astype(bool)
+        e[..., ~m] = 0.0
+    return np.maximum(e, 0.0), np.maximum(-e, 0.0)

@@ -1,0 +1,125 @@
+"""Statistics across mice (SPEC §7): paired t-tests, one-way repeated-measures ANOVA, adjacent-level tests.
+
+Subjects are usually mice (or mouse x movie pairs), levels the conditions compared within each subject (e.g.
+population fractions 12.5 / 25 / 50 / 100 %). Inputs must be complete: no NaN.
+"""
+
+import numpy as np
+from scipy import stats as _st
+
+from ..errors import DnemkitError
+
+__all__ = ["paired_ttest", "repeated_measures_anova", "adjacent_level_tests"]
+
+
+def _vector(x, name):
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DnemkitError(f"{name} must be numeric; got {type(x).__name__}") from None
+    if a.ndim != 1:
+        raise DnemkitError(f"{name} has shape {tuple(a.shape)}; expected one value per subject (n,)")
+    if not np.isfinite(a).all():
+        raise DnemkitError(f"{name} contains NaN or inf; expected one finite value per subject")
+    return a
+
+
+def paired_ttest(a, b):
+    """Paired two-sided t-test of a against b (``scipy.stats.ttest_rel``).
+
+    a, b: (n,) values per subject, same order, n >= 2, no NaN. Returns a dict: ``t``, ``p``, ``n`` (int),
+    ``mean_difference`` = mean(a - b). t and p are NaN when every difference is equal (zero variance).
+    """
+    x = _vector(a, "a")
+    y = _vector(b, "b")
+    if x.shape != y.shape:
+        raise DnemkitError(f"b has {y.size} values; expected as many as a ({x.size}), paired by subject")
+    if x.size < 2:
+        raise DnemkitError(f"a has {x.size} value(s); expected at least 2 subjects for a paired t-test")
+    d = x - y
+    if np.all(d == d[0]):
+        t = p = float("nan")
+    else:
+        res = _st.ttest_rel(x, y)
+        t, p = float(res.statistic), float(res.pvalue)
+    return {"t": t, "p": p, "n": int(x.size), "mean_difference": float(d.mean())}
+
+
+def _table(values, level_names):
+    try:
+        v = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DnemkitError(f"values must be numeric; got {type(values).__name__}") from None
+    if v.ndim != 2:
+        raise DnemkitError(f"values has shape {tuple(v.shape)}; expected (subjects, levels)")
+    if v.shape[0] < 2:
+        raise DnemkitError(f"values has {v.shape[0]} subject(s); expected at least 2 (rows are subjects)")
+    if v.shape[1] < 2:
+        raise DnemkitError(f"values has {v.shape[1]} level(s); expected at least 2 (columns are levels)")
+    if not np.isfinite(v).all():
+        raise DnemkitError("values contains NaN or inf; expected a complete (subjects, levels) table")
+    if level_names is None:
+        names = [str(i) for i in range(v.shape[1])]
+    else:
+        names = [str(n) for n in level_names]
+        if len(names) != v.shape[1]:
+            raise DnemkitError(f"level_names has {len(names)} names; expected one per level ({v.shape[1]})")
+        if len(set(names)) != len(names):
+            raise DnemkitError("level_names has duplicates; expected distinct level names")
+    return v, names
+
+
+def repeated_measures_anova(values, level_names=None):
+    """One-way repeated-measures ANOVA across levels (``statsmodels.stats.anova.AnovaRM``).
+
+    values: (subjects, levels) float, complete (no NaN), >= 2 subjects and >= 2 levels; level_names: one name per
+    level (default "0", "1", ...). Returns a dict: ``F``, ``df_num`` (= levels - 1), ``df_den``
+    (= (levels - 1)(subjects - 1)), ``p``.
+    """
+    import pandas as pd
+    from statsmodels.stats.anova import AnovaRM
+
+    v, names = _table(values, level_names)
+    n_sub, n_lev = v.shape
+    df = pd.DataFrame(
+        {
+            "subject": np.repeat(np.arange(n_sub), n_lev),
+            "level": np.tile(np.array(names, dtype=object), n_sub),
+            "value": v.ravel(),
+        }
+    )
+    row = AnovaRM(df, depvar="value", subject="subject", within=["level"]).fit().anova_table.iloc[0]
+    return {
+        "F": float(row["F Value"]),
+        "df_num": float(row["Num DF"]),
+        "df_den": float(row["Den DF"]),
+        "p": float(row["Pr > F"]),
+    }
+
+
+def adjacent_level_tests(values, level_names=None):
+    """Paired t-tests between adjacent levels (columns i and i+1), Bonferroni-corrected.
+
+    values: (subjects, levels) as for :func:`repeated_measures_anova`. With L levels there are L - 1 tests and
+    p_bonferroni = min(1, p * (L - 1)). Returns a list of L - 1 dicts with keys ``level_a``, ``level_b``, ``t``,
+    ``p``, ``p_bonferroni``, ``n``, ``n_tests``, ``mean_difference`` (mean of level_b - level_a).
+    """
+    v, names = _table(values, level_names)
+    n_tests = v.shape[1] - 1
+    out = []
+    for i in range(n_tests):
+        res = paired_ttest(v[:, i + 1], v[:, i])
+        p = res["p"]
+        out.append(
+            {
+                "level_a": names[i],
+                "level_b": names[i + 1],
+                "t": res["t"],
+                "p": p,
+                "p_bonferroni": float(min(1.0, p * n_tests)) if np.isfinite(p) else float("nan"),
+                "n": res["n"],
+                "n_tests": n_tests,
+                "mean_difference": res["mean_difference"],
+            }
+        )
+    return out

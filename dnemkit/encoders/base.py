@@ -1,0 +1,138 @@
+"""The encoder protocol every part of dnemkit talks to.
+
+An encoder is a ``torch.nn.Module`` mapping a video to firing rates::
+
+    rates = enc(video, behavior=None)
+    video:    (B, T, 36, 64) float32, grey levels 0..255, 30 Hz
+    behavior: (B, 4, T) float32 (pupil dilation, running speed, pupil centre x, y) or None (the encoder's defaults)
+    rates:    (B, N, T) >= 0, differentiable w.r.t. ``video``
+
+It exposes ``n_neurons`` and ``first_valid_frame`` (the first frame with a full input history; 30 for
+DwiseNeuro). Reconstruction also uses the *stacked-input* hooks below, so that input gradients can be
+normalised over exactly the tensor the model sees (for DwiseNeuro: all five channels of the padded 64 x 64
+input, as the paper did). Encoders that do not override them normalise over the video alone.
+"""
+
+import torch
+from torch import nn
+
+from ..errors import DnemkitError
+from ..stimuli.geometry import HEIGHT, WIDTH
+
+
+class Encoder(nn.Module):
+    """Base class: subclasses implement ``forward`` and set ``n_neurons``, ``first_valid_frame``."""
+
+    n_neurons: int = 0
+    first_valid_frame: int = 0
+    #: what this encoder is, for `characterize encoders info` and result provenance
+    description: str = ""
+
+    def default_behavior(self):
+        """(4,) float32 tensor: behaviour used when none is given (per-mouse means)."""
+        return torch.zeros(4)
+
+    def expand_behavior(self, behavior, batch, frames, device=None):
+        """Return behaviour as (B, 4, T), filling in defaults and checking the shape."""
+        if behavior is None:
+            return self.default_behavior().to(device).view(1, 4, 1).expand(batch, 4, frames)
+        if behavior.dim() == 2:
+            behavior = behavior.unsqueeze(0).expand(batch, -1, -1)
+        if tuple(behavior.shape) != (batch, 4, frames):
+            raise DnemkitError(
+                f"behavior has shape {tuple(behavior.shape)}; expected ({batch}, 4, {frames}) "
+                "(pupil dilation, running speed, pupil x, pupil y per frame)"
+            )
+        return behavior.to(device=device, dtype=torch.float32)
+
+    # --- stacked-input hooks used by the reconstruction loop -------------------------------------------
+    def stack_inputs(self, video, behavior=None):
+        """The tensor whose gradient the reconstruction normalises; default: the video itself."""
+        return video
+
+    def forward_stacked(self, stacked, behavior=None):
+        """Rates (B, N, T) from ``stack_inputs``' output."""
+        return self(stacked, behavior)
+
+    def video_grad(self, stacked_grad):
+        """The video part (B, T, 36, 64) of a gradient w.r.t. ``stack_inputs``' output."""
+        return stacked_grad
+
+    def info(self):
+        """A plain dict describing the encoder (neurons, parameters, input geometry)."""
+        return {
+            "class": type(self).__name__,
+            "description": self.description,
+            "neurons": int(self.n_neurons),
+            "parameters": int(sum(p.numel() for p in self.parameters())),
+            "input": f"video (B, T, {HEIGHT}, {WIDTH}) 0..255 at 30 Hz, behavior (B, 4, T)",
+            "first_valid_frame": int(self.first_valid_frame),
+        }
+
+
+class Ensemble(Encoder):
+    """Several encoders of the same neurons; ``forward`` is the mean of their predictions."""
+
+    def __init__(self, members, description=""):
+        super().__init__()
+        members = list(members)
+        if not members:
+            raise DnemkitError("an ensemble needs at least one encoder")
+        counts = {m.n_neurons for m in members}
+        if len(counts) != 1:
+            raise DnemkitError(f"ensemble members predict different neuron counts {sorted(counts)}; expected one")
+        self.members = nn.ModuleList(members)
+        self.n_neurons = members[0].n_neurons
+        self.first_valid_frame = max(m.first_valid_frame for m in members)
+        self.description = description or f"ensemble of {len(members)} x {type(members[0]).__name__}"
+
+    def default_behavior(self):
+        return self.members[0].default_behavior()
+
+    def forward(self, video, behavior=None):
+        return torch.stack([m(video, behavior) for m in self.members]).mean(0)
+
+    def info(self):
+        out = super().info()
+        out["models"] = len(self.members)
+        out["member"] = self.members[0].info()
+        return out
+
+
+def members_of(encoder):
+    """The list of models behind an encoder (itself unless it is an Ensemble)."""
+    return list(encoder.members) if isinstance(encoder, Ensemble) else [encoder]
+
+
+class CallableEncoder(Encoder):
+    """Adapts any user module/callable ``f(video (B,T,36,64), behavior (B,4,T) or None) -> (B,N,T)``."""
+
+    def __init__(self, fn, description=""):
+        super().__init__()
+        self.fn = fn
+        if isinstance(fn, nn.Module):
+            self.add_module("module", fn)
+        self.first_valid_frame = int(getattr(fn, "first_valid_frame", 0))
+        self.description = description or f"user encoder {type(fn).__name__}"
+        n = getattr(fn, "n_neurons", None)
+        if n is None:
+            with torch.no_grad():
+                probe = torch.full((1, max(self.first_valid_frame + 2, 32), HEIGHT, WIDTH), 127.5)
+                n = self._call(probe, None).shape[1]
+        self.n_neurons = int(n)
+        if self.n_neurons < 1:
+            raise DnemkitError(f"{self.description} predicts {self.n_neurons} neurons; expected at least one")
+
+    def _call(self, video, behavior):
+        rates = self.fn(video, behavior)
+        if not torch.is_tensor(rates) or rates.dim() != 3 or rates.shape[0] != video.shape[0] \
+                or rates.shape[2] != video.shape[1]:
+            shape = tuple(rates.shape) if torch.is_tensor(rates) else type(rates).__name__
+            raise DnemkitError(
+                f"{self.description} returned {shape}; expected a tensor (B, N, T) = "
+                f"({video.shape[0]}, N, {video.shape[1]})"
+            )
+        return rates
+
+    def forward(self, video, behavior=None):
+        return self._call(video, behavior)

@@ -1,0 +1,221 @@
+"""Reading and writing movies: .npy, .mp4/.avi/.gif, .tif/.tiff and .nc in; .mp4 and .gif out.
+
+Everything read comes back as the video contract, float32 (T, 36, 64) grey levels 0..255, validated by
+:func:`dnemkit.video.check_video`. Colour frames become grey with the ITU-R 601 luma weights (0.299, 0.587,
+0.114, what ffmpeg and Pillow use for grey). Frames of another size are scaled to 36 x 64: by block averaging
+when the size is an exact integer multiple (so :func:`write_movie`'s nearest-neighbour upscaling reads back
+exactly), otherwise with ``skimage.transform.resize`` and anti-aliasing (the aspect ratio is not preserved).
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import imageio.v3 as iio
+import imageio_ffmpeg
+import numpy as np
+import skimage.transform
+import tifffile
+import xarray as xr
+
+from .errors import DnemkitError
+from .stimuli.geometry import FPS, GREY, HEIGHT, WIDTH
+from .video import check_video
+
+READ_SUFFIXES = (".npy", ".mp4", ".avi", ".gif", ".tif", ".tiff", ".nc")
+WRITE_SUFFIXES = (".mp4", ".gif")
+NC_VARIABLES = ("reconstruction", "ground_truth", "video")  #: tried in this order when ``variable`` is None
+LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def _to_grey_36x64(frames, path):
+    """(T, H, W) or (T, H, W, C) -> float32 (T, 36, 64)."""
+    frames = np.asarray(frames)
+    if frames.ndim == 4 and frames.shape[-1] in (3, 4):  # RGB or RGBA: alpha is ignored
+        frames = frames[..., :3] @ LUMA
+    if frames.ndim != 3:
+        raise DnemkitError(f"{path} holds frames of shape {frames.shape}; expected (T, H, W) grey or (T, H, W, 3) RGB")
+    frames = frames.astype(np.float32)
+    t, h, w = frames.shape
+    if (h, w) == (HEIGHT, WIDTH):
+        return frames
+    if h % HEIGHT == 0 and w % WIDTH == 0 and h // HEIGHT == w // WIDTH:
+        return skimage.transform.downscale_local_mean(frames, (1, h // HEIGHT, w // WIDTH)).astype(np.float32)
+    resized = skimage.transform.resize(frames, (t, HEIGHT, WIDTH), anti_aliasing=True, preserve_range=True)
+    return resized.astype(np.float32)
+
+
+def _npy_layout(array, path):
+    """(T, 36, 64) as is; the Sensorium layout (36, 64, T) transposed; trailing all-NaN frames cut."""
+    if array.ndim == 3 and array.shape[1:] == (HEIGHT, WIDTH):
+        video = array
+    elif array.ndim == 3 and array.shape[:2] == (HEIGHT, WIDTH):
+        video = np.moveaxis(array, -1, 0)
+    else:
+        raise DnemkitError(
+            f"{path} holds an array of shape {array.shape}; expected (T, 36, 64) or the Sensorium layout (36, 64, T)"
+        )
+    video = np.asarray(video, dtype=np.float32)
+    empty = np.flatnonzero(np.isnan(video).all(axis=(1, 2)))
+    return video[: empty[0]] if empty.size else video  # Sensorium pads trials to a common length with NaN
+
+
+def _read_npy(path):
+    return _npy_layout(np.load(path, allow_pickle=False), path)
+
+
+def _read_ffmpeg(path):
+    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+    try:
+        w, h = next(reader)["size"]
+        frames = [np.frombuffer(frame, dtype=np.uint8).reshape(h, w, 3) for frame in reader]
+    finally:
+        reader.close()  # stops the ffmpeg subprocess even when decoding fails half-way
+    if not frames:
+        raise DnemkitError(f"{path} has no video frames; expected a movie with at least one frame")
+    return _to_grey_36x64(np.stack(frames), path)
+
+
+def _read_gif(path):
+    frames = iio.imread(path, index=None, plugin="pillow")
+    if frames.ndim == 2 or (frames.ndim == 3 and frames.shape[-1] in (3, 4)):  # a single frame
+        frames = frames[None]
+    return _to_grey_36x64(frames, path)
+
+
+def _read_tif(path):
+    frames = tifffile.imread(path)
+    return _to_grey_36x64(frames[None] if frames.ndim == 2 else frames, path)
+
+
+def _read_nc(path, variable):
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        names = list(ds.data_vars)
+        if variable is None:
+            variable = next((n for n in NC_VARIABLES if n in names), names[0] if len(names) == 1 else None)
+        if variable not in names:
+            raise DnemkitError(
+                f"{path} has variables {names}; expected variable= one of them (default: first of {NC_VARIABLES})"
+            )
+        data = ds[variable]
+        if {"frame", "y", "x"} <= set(data.dims) and data.ndim == 3:
+            data = data.transpose("frame", "y", "x")
+        return _npy_layout(data.values, f"{path} variable {variable!r}")
+
+
+def read_movie(path, variable=None):
+    """Read a movie file as float32 (T, 36, 64) grey levels 0..255.
+
+    path: .npy ((T, 36, 64), or the Sensorium (36, 64, T); the axes of size 36 and 64 decide; frames from the
+        first all-NaN one on are dropped), .mp4 / .avi / .gif (colour becomes grey; any size is scaled to
+        36 x 64), .tif / .tiff ((T, H, W) or (H, W)), or .nc (netCDF written by xarray: a DataArray file, or a
+        Dataset whose variable ``variable`` is read, by default the first of 'reconstruction', 'ground_truth',
+        'video'; dims (frame, y, x) are put in that order).
+    Raises DnemkitError naming the path when the file is missing, unreadable, of an unsupported type, or does
+    not hold a valid video.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in READ_SUFFIXES:
+        raise DnemkitError(f"{path} has an unsupported file type {suffix!r}; expected one of {', '.join(READ_SUFFIXES)}")
+    if not path.is_file():
+        raise DnemkitError(f"{path} does not exist or is not a file; expected a movie file ({suffix})")
+    try:
+        if suffix == ".npy":
+            video = _read_npy(path)
+        elif suffix in (".mp4", ".avi"):
+            video = _read_ffmpeg(path)
+        elif suffix == ".gif":
+            video = _read_gif(path)
+        elif suffix in (".tif", ".tiff"):
+            video = _read_tif(path)
+        else:
+            video = _read_nc(path, variable)
+    except DnemkitError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- any decoder failure is a bad file from the user's point of view
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise DnemkitError(f"{path} could not be read as a {suffix} movie ({reason}); expected a valid {suffix} file") from None
+    return check_video(video, name=str(path), batched=False)
+
+
+def _frames_uint8(video, scale):
+    video = np.asarray(video, dtype=np.float32)
+    if video.ndim != 3 or min(video.shape) < 1:
+        raise DnemkitError(f"video has shape {video.shape}; expected (T, H, W) grey levels, e.g. (T, 36, 64)")
+    if not np.isfinite(video).all():
+        raise DnemkitError("video contains non-finite pixels (NaN or inf); expected grey levels 0..255")
+    if not isinstance(scale, (int, np.integer)) or scale < 1:
+        raise DnemkitError(f"scale is {scale!r}; expected an integer >= 1 (nearest-neighbour upscaling factor)")
+    frames = np.clip(np.rint(video), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(frames.repeat(scale, axis=1).repeat(scale, axis=2))
+
+
+def _write_mp4(path, frames, fps):
+    t, h, w = frames.shape
+    if h % 2 or w % 2:  # yuv420p stores chroma at half resolution: odd sizes are padded with grey
+        frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2)), constant_values=round(GREY))
+        t, h, w = frames.shape
+    writer = imageio_ffmpeg.write_frames(
+        str(path), (w, h), pix_fmt_in="gray", fps=fps, codec="libx264", quality=8, macro_block_size=1,
+        output_params=["-loglevel", "error"],
+    )
+    writer.send(None)
+    for frame in frames:
+        writer.send(frame)
+    writer.close()
+
+
+def write_movie(path, video, fps=FPS, scale=4):
+    """Write a grey movie as .mp4 (H.264, yuv420p) or .gif, atomically.
+
+    path: destination ending in .mp4 or .gif; the file is written under a temporary name in the same folder and
+        renamed, so an interrupted write never leaves a half-written movie.
+    video: (T, H, W) grey levels (values are rounded and clipped to 0..255 uint8); any H, W, e.g. the output of
+        :func:`side_by_side`.
+    fps: frames per second (30 for the movies here).
+    scale: integer nearest-neighbour upscaling factor, so 36 x 64 pixels are watchable (4 -> 144 x 256).
+    Returns the path written.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in WRITE_SUFFIXES:
+        raise DnemkitError(f"{path} has an unsupported file type {suffix!r}; expected one of {', '.join(WRITE_SUFFIXES)}")
+    if not (isinstance(fps, (int, float, np.integer, np.floating)) and 0 < fps < 1000):
+        raise DnemkitError(f"fps is {fps!r}; expected a frame rate > 0")
+    frames = _frames_uint8(video, scale)
+    if not path.parent.is_dir():
+        raise DnemkitError(f"{path.parent} does not exist; expected an existing folder for {path.name}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{suffix}", dir=path.parent)
+    os.close(fd)
+    try:
+        if suffix == ".mp4":
+            _write_mp4(tmp, frames, fps)
+        else:
+            iio.imwrite(tmp, frames, plugin="pillow", extension=".gif", duration=1000.0 / fps, loop=0)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def side_by_side(*videos, gap=2):
+    """Place (T, 36, 64) videos next to each other, separated by ``gap`` grey (127.5) columns.
+
+    videos: two or more arrays/DataArrays of the same number of frames, e.g. ground truth and reconstruction.
+    Returns float32 (T, 36, n * 64 + (n - 1) * gap).
+    """
+    if not videos:
+        raise DnemkitError("videos is empty; expected at least one (T, 36, 64) video")
+    if not isinstance(gap, (int, np.integer)) or gap < 0:
+        raise DnemkitError(f"gap is {gap!r}; expected an integer >= 0 (columns)")
+    arrays = [check_video(np.asarray(v, dtype=np.float32), name=f"videos[{i}]", batched=False) for i, v in enumerate(videos)]
+    lengths = {a.shape[0] for a in arrays}
+    if len(lengths) > 1:
+        raise DnemkitError(f"videos have {sorted(lengths)} frames; expected the same number of frames in every video")
+    spacer = np.full((arrays[0].shape[0], HEIGHT, gap), GREY, dtype=np.float32)
+    parts = [arrays[0]]
+    for a in arrays[1:]:
+        parts += [spacer, a]
+    return np.concatenate(parts, axis=2)
