@@ -8,12 +8,13 @@ exactly), otherwise with ``skimage.transform.resize`` and anti-aliasing (the asp
 """
 
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
-import imageio.v3 as iio
 import imageio_ffmpeg
 import numpy as np
+import PIL.Image
+import PIL.ImageSequence
 import skimage.transform
 import tifffile
 import xarray as xr
@@ -77,10 +78,14 @@ def _read_ffmpeg(path):
 
 
 def _read_gif(path):
-    frames = iio.imread(path, index=None, plugin="pillow")
-    if frames.ndim == 2 or (frames.ndim == 3 and frames.shape[-1] in (3, 4)):  # a single frame
-        frames = frames[None]
-    return _to_grey_36x64(frames, path)
+    # Pillow merges identical consecutive frames into one longer frame when it writes a GIF, so each frame is
+    # repeated for its display time at 30 Hz (a frame without a duration counts once).
+    frames, repeats = [], []
+    with PIL.Image.open(path) as image:
+        for frame in PIL.ImageSequence.Iterator(image):
+            frames.append(np.asarray(frame.convert("RGB")))
+            repeats.append(max(1, round(frame.info.get("duration", 0) * FPS / 1000.0)))
+    return _to_grey_36x64(np.repeat(np.stack(frames), repeats, axis=0), path)
 
 
 def _read_tif(path):
@@ -89,7 +94,7 @@ def _read_tif(path):
 
 
 def _read_nc(path, variable):
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
+    with xr.open_dataset(path) as ds:  # xarray picks the backend (h5netcdf, netCDF4 or scipy for netCDF3)
         names = list(ds.data_vars)
         if variable is None:
             variable = next((n for n in NC_VARIABLES if n in names), names[0] if len(names) == 1 else None)
@@ -117,7 +122,8 @@ def read_movie(path, variable=None):
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in READ_SUFFIXES:
-        raise DnemkitError(f"{path} has an unsupported file type {suffix!r}; expected one of {', '.join(READ_SUFFIXES)}")
+        expected = ", ".join(READ_SUFFIXES)
+        raise DnemkitError(f"{path} has an unsupported file type {suffix!r}; expected one of {expected}")
     if not path.is_file():
         raise DnemkitError(f"{path} does not exist or is not a file; expected a movie file ({suffix})")
     try:
@@ -134,8 +140,9 @@ def read_movie(path, variable=None):
     except DnemkitError:
         raise
     except Exception as exc:  # noqa: BLE001 -- any decoder failure is a bad file from the user's point of view
-        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise DnemkitError(f"{path} could not be read as a {suffix} movie ({reason}); expected a valid {suffix} file") from None
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        message = f"{path} could not be read as a {suffix} movie ({reason}); expected a valid {suffix} file"
+        raise DnemkitError(message) from None
     return check_video(video, name=str(path), batched=False)
 
 
@@ -180,19 +187,20 @@ def write_movie(path, video, fps=FPS, scale=4):
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in WRITE_SUFFIXES:
-        raise DnemkitError(f"{path} has an unsupported file type {suffix!r}; expected one of {', '.join(WRITE_SUFFIXES)}")
+        expected = ", ".join(WRITE_SUFFIXES)
+        raise DnemkitError(f"{path} has an unsupported file type {suffix!r}; expected one of {expected}")
     if not (isinstance(fps, (int, float, np.integer, np.floating)) and 0 < fps < 1000):
         raise DnemkitError(f"fps is {fps!r}; expected a frame rate > 0")
     frames = _frames_uint8(video, scale)
     if not path.parent.is_dir():
         raise DnemkitError(f"{path.parent} does not exist; expected an existing folder for {path.name}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{suffix}", dir=path.parent)
-    os.close(fd)
+    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{suffix}")  # same folder: os.replace is atomic
     try:
         if suffix == ".mp4":
             _write_mp4(tmp, frames, fps)
         else:
-            iio.imwrite(tmp, frames, plugin="pillow", extension=".gif", duration=1000.0 / fps, loop=0)
+            images = [PIL.Image.fromarray(frame) for frame in frames]
+            images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=1000.0 / fps, loop=0)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -210,7 +218,9 @@ def side_by_side(*videos, gap=2):
         raise DnemkitError("videos is empty; expected at least one (T, 36, 64) video")
     if not isinstance(gap, (int, np.integer)) or gap < 0:
         raise DnemkitError(f"gap is {gap!r}; expected an integer >= 0 (columns)")
-    arrays = [check_video(np.asarray(v, dtype=np.float32), name=f"videos[{i}]", batched=False) for i, v in enumerate(videos)]
+    arrays = [
+        check_video(np.asarray(v, dtype=np.float32), name=f"videos[{i}]", batched=False) for i, v in enumerate(videos)
+    ]
     lengths = {a.shape[0] for a in arrays}
     if len(lengths) > 1:
         raise DnemkitError(f"videos have {sorted(lengths)} frames; expected the same number of frames in every video")

@@ -68,7 +68,8 @@ def drifting_grating(sf, tf, direction, n_frames=60, units="cpd", phase=0.0, con
     if sf_px > NYQUIST_CYC_PER_PX + _TOL:
         nyquist = NYQUIST_CYC_PER_PX if units == "cyc/px" else cyc_per_px_to_cpd(NYQUIST_CYC_PER_PX)
         raise DnemkitError(
-            f"sf is {sf!r} {units} (= {sf_px:.6g} cyc/px); expected at most the pixel Nyquist limit {nyquist:.6g} {units}"
+            f"sf is {sf!r} {units} (= {sf_px:.6g} cyc/px); expected at most the pixel Nyquist limit "
+            f"{nyquist:.6g} {units}"
         )
     if tf < 0 or tf > NYQUIST_HZ + _TOL:
         raise DnemkitError(f"tf is {tf!r} Hz; expected 0 <= tf <= {NYQUIST_HZ:g} Hz (Nyquist at {FPS:g} frames/s)")

@@ -30,8 +30,8 @@ def _check_positions(positions):
         raise DnemkitError(
             f"positions has shape {arr.shape} and dtype {arr.dtype}; expected a (K, 2) integer array of (row, col)"
         )
-    if (arr[:, 0] < 0).any() or (arr[:, 0] >= HEIGHT).any() or (arr[:, 1] < 0).any() or (arr[:, 1] >= WIDTH).any():
-        raise DnemkitError(f"positions has entries outside the screen; expected 0 <= row < {HEIGHT}, 0 <= col < {WIDTH}")
+    if (arr < 0).any() or (arr[:, 0] >= HEIGHT).any() or (arr[:, 1] >= WIDTH).any():
+        raise DnemkitError(f"positions has pixels off the screen; expected 0 <= row < {HEIGHT}, 0 <= col < {WIDTH}")
     return arr.astype(np.int64)
 
 

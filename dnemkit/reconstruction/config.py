@@ -1,0 +1,58 @@
+"""Options of the reconstruction loop; the defaults are the paper's recipe (SPEC §4)."""
+
+from dataclasses import asdict, dataclass
+
+from ..errors import DnemkitError
+
+
+@dataclass(frozen=True)
+class ReconstructionConfig:
+    """One frozen set of options for :func:`dnemkit.reconstruct`.
+
+    iterations: optimisation steps (the paper: 1000). lr: peak step size in grey levels per unit normalised
+    gradient, reached linearly over ``warmup`` iterations. beta1/beta2: the paper's first-moment "Adam" terms.
+    subbatch_frames/subbatch_stride: the 32-frame, stride-8 schedule (plus a last sub-batch ending at T).
+    start_value: initial grey level. grad_clip: clip of the masked gradient (a no-op after normalisation, kept
+    for fidelity). ensembling: "reconstruction" (each model reconstructs, videos averaged) or "gradient"
+    (normalised gradients averaged over models each step). smoothing_sigma: Gaussian filter of the final video
+    in frames and pixels (0 = none). train_mask_threshold: gradient mask = alpha >= this. eval_every: record
+    video metrics every N iterations (0 = only at the start and end). subbatches_per_pass: sub-batches per
+    encoder pass (None = chosen for the device). device: "auto", "cpu", "cuda", ...
+    """
+
+    iterations: int = 1000
+    lr: float = 1000.0
+    warmup: int = 10
+    beta1: float = 0.9
+    beta2: float = 0.999
+    subbatch_frames: int = 32
+    subbatch_stride: int = 8
+    start_value: float = 127.5
+    grad_norm_eps: float = 1e-6
+    grad_clip: float = 1.0
+    loss_eps: float = 1e-8
+    ensembling: str = "reconstruction"
+    smoothing_sigma: float = 0.5
+    train_mask_threshold: float = 0.5
+    eval_mask_threshold: float = 1.0
+    eval_first_frame: int = 30
+    eval_every: int = 0
+    subbatches_per_pass: int | None = None
+    device: str = "auto"
+
+    def __post_init__(self):
+        if self.iterations < 1:
+            raise DnemkitError(f"iterations is {self.iterations}; expected at least 1")
+        if self.ensembling not in ("reconstruction", "gradient"):
+            raise DnemkitError(f"ensembling is '{self.ensembling}'; expected 'reconstruction' or 'gradient'")
+        if self.subbatch_frames < 1 or self.subbatch_stride < 1:
+            raise DnemkitError("subbatch_frames and subbatch_stride must be positive")
+        if self.lr <= 0:
+            raise DnemkitError(f"lr is {self.lr}; expected a positive step size")
+        if self.smoothing_sigma < 0:
+            raise DnemkitError(f"smoothing_sigma is {self.smoothing_sigma}; expected >= 0")
+        if self.subbatches_per_pass is not None and self.subbatches_per_pass < 1:
+            raise DnemkitError(f"subbatches_per_pass is {self.subbatches_per_pass}; expected >= 1 or None")
+
+    def to_dict(self):
+        return asdict(self)

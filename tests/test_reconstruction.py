@@ -1,0 +1,154 @@
+import numpy as np
+import pytest
+import torch
+
+from conftest import perturbed_dwiseneuro
+from dnemkit.encoders import DwiseNeuroEncoder, Ensemble, SyntheticMouse, SyntheticMouseConfig
+from dnemkit.errors import DnemkitError
+from dnemkit.reconstruction import PaperAdam, ReconstructionConfig, input_gradient, reconstruct, subbatch_starts
+
+
+def sequential_gradient(model, mouse, video, behavior, target, size=32, stride=8, eps=1e-8):
+    """SPEC §4 written out: each sub-batch, its two windows as batch-1 passes, float64 accumulation."""
+    t = video.shape[0]
+    starts = list(range(0, t - size + 1, stride))
+    if starts[-1] + size < t:
+        starts.append(t - size)
+    total = torch.zeros(t, 36, 64, dtype=torch.float64)
+    count = torch.zeros(t, dtype=torch.float64)
+    for s in starts:
+        x = torch.zeros(5, size, 64, 64)
+        x[0, :, 14:50] = video[s:s + size]
+        x[1:] = behavior[:, s:s + size, None, None]
+        x.requires_grad_(True)
+        rates = [None] * size
+        for end in (30, 31):
+            frames = list(range(end - 30, end + 1, 2))
+            pred = model(x[:, frames].unsqueeze(0), mouse)[0]
+            for k, f in enumerate(frames):
+                rates[f] = pred[:, k]
+        rates = torch.stack(rates, dim=1)
+        tgt = target[:, s:s + size]
+        loss = (rates - tgt * torch.log(rates + eps)).mean()
+        loss.backward()
+        g = x.grad / (x.grad.norm() + 1e-6)
+        total[s:s + size] += g[0, :, 14:50].double()
+        count[s:s + size] += 1
+    return total / count[:, None, None]
+
+
+def test_schedule_of_a_trial():
+    starts = subbatch_starts(300)
+    assert len(starts) == 35 and starts[:3] == [0, 8, 16] and starts[-2:] == [264, 268]
+    assert subbatch_starts(32) == [0]
+    assert subbatch_starts(45) == [0, 8, 13]
+    with pytest.raises(DnemkitError, match="at least 32"):
+        subbatch_starts(20)
+
+
+@pytest.mark.parametrize("per_pass", [1, 3, None])
+def test_batched_gradient_equals_sequential_schedule(per_pass):
+    model = perturbed_dwiseneuro(5)
+    enc = DwiseNeuroEncoder(model, mouse=0)
+    gen = torch.Generator().manual_seed(1)
+    t = 53
+    video = torch.rand(2, t, 36, 64, generator=gen) * 255
+    behavior = torch.randn(2, 4, t, generator=gen)
+    target = torch.poisson(torch.rand(2, model.readout_outputs[0], t, generator=gen) * 2)
+    cfg = ReconstructionConfig()
+    grad, loss, rates = input_gradient(enc, video, behavior, target, cfg, per_pass=per_pass)
+    for b in range(2):
+        ref = sequential_gradient(model, 0, video[b], behavior[b], target[b])
+        rel = (grad[b].double() - ref).norm() / ref.norm()
+        assert rel < 1e-5
+
+
+def test_neurons_outside_the_subset_leave_the_loss():
+    model = perturbed_dwiseneuro(6)
+    enc = DwiseNeuroEncoder(model, mouse=1)
+    video = torch.rand(1, 40, 36, 64) * 255
+    target = torch.rand(1, 20, 40) * 3
+    changed = target.clone()
+    changed[:, 10:] = 0.0  # the reference's defect would silence them; here they must not matter
+    keep = torch.arange(10)
+    cfg = ReconstructionConfig()
+    g1 = input_gradient(enc, video, torch.zeros(1, 4, 40), target, cfg, keep)[0]
+    g2 = input_gradient(enc, video, torch.zeros(1, 4, 40), changed, cfg, keep)[0]
+    g_all = input_gradient(enc, video, torch.zeros(1, 4, 40), changed, cfg)[0]
+    torch.testing.assert_close(g1, g2, rtol=0, atol=0)
+    assert (g1 - g_all).abs().max() > 1e-4
+
+
+def test_paper_adam_matches_the_published_update_in_float64():
+    rng = np.random.default_rng(0)
+    grads = rng.normal(size=(15, 4)) * 1e-3
+    video = torch.full((4,), 127.5, dtype=torch.float64)
+    opt = PaperAdam()
+    x, m = np.full(4, 127.5), np.zeros(4)
+    for i in range(1, 16):
+        opt.step(video, torch.tensor(grads[i - 1]), i)
+        lr_i = 1000 * min(1, i / 10)
+        m = 0.9 * m + 0.1 * grads[i - 1]
+        lr_t = lr_i * np.sqrt(1 - 0.999 ** (i + 1)) / (1 - 0.9 ** (i + 1))
+        x = np.clip(x - lr_t * m / (1 - 0.9 ** (i + 1)), 0, 255)
+    np.testing.assert_allclose(video.numpy(), x, rtol=1e-12)
+
+
+def small_synthetic(seed=0, n=300):
+    return SyntheticMouse(seed, SyntheticMouseConfig(n_neurons=n))
+
+
+def test_reconstruction_recovers_a_movie_from_predicted_activity():
+    mouse = small_synthetic()
+    gen = torch.Generator().manual_seed(0)
+    # a smooth movie the population can see: low-pass noise
+    from scipy.ndimage import gaussian_filter
+    gt = gaussian_filter(np.random.default_rng(0).normal(size=(64, 36, 64)), (2, 3, 3))
+    gt = np.clip(127.5 + 50 * gt / gt.std(), 0, 255).astype(np.float32)
+    with torch.no_grad():
+        target = mouse(torch.tensor(gt)[None])[0]
+    mask = np.zeros((36, 64), bool)
+    mask[6:30, 14:50] = True
+    res = reconstruct(mouse, target, config=ReconstructionConfig(iterations=40, eval_every=10), train_mask=mask,
+                      ground_truth=gt, eval_mask=mask, progress=False)
+    vc = res.traces["video_correlation"]
+    assert vc[0, -1, 0] != vc[0, -1, 0] or abs(vc[0, -1, 0]) < 0.1  # grey start: NaN or ~0
+    assert vc[-1, -1, 0] > 0.5
+    assert res.traces["loss"][-1, 0, 0] < res.traces["loss"][0, 0, 0]
+    # outside the training mask the video never leaves grey
+    assert np.all(res.videos[0, 0][:, ~mask] == 127.5)
+
+
+def test_gradient_ensembling_averages_member_gradients():
+    a, b = small_synthetic(1, 50), small_synthetic(1, 50)
+    b.gain.mul_(2.0)
+    ens = Ensemble([a, b])
+    video = torch.rand(1, 40, 36, 64) * 255
+    target = torch.rand(1, 50, 40)
+    cfg = ReconstructionConfig(iterations=1, ensembling="gradient", smoothing_sigma=0)
+    res = reconstruct(ens, target, config=cfg, progress=False)
+    ga = input_gradient(a, torch.full((1, 40, 36, 64), 127.5), a.default_behavior().view(1, 4, 1).expand(1, 4, 40),
+                        target, cfg)[0]
+    gb = input_gradient(b, torch.full((1, 40, 36, 64), 127.5), b.default_behavior().view(1, 4, 1).expand(1, 4, 40),
+                        target, cfg)[0]
+    opt = PaperAdam()
+    expected = torch.full((1, 40, 36, 64), 127.5)
+    opt.step(expected, ((ga + gb) / 2).clamp(-1, 1), 1)
+    np.testing.assert_allclose(res.ensemble[0], expected[0].numpy(), rtol=1e-5, atol=1e-4)
+    assert res.videos.shape[0] == 1
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(responses=np.zeros((7, 40))), "responses have 7 neurons; the encoder predicts 30"),
+    (dict(responses=np.full((30, 40), np.nan)), "NaN"),
+    (dict(responses=np.zeros((30, 40)), ground_truth=np.zeros((50, 36, 64))), "40 frames"),
+    (dict(responses=np.zeros((30, 40)), train_mask=np.ones((36, 36), bool)), r"mask has shape \(36, 36\)"),
+])
+def test_bad_inputs_give_one_clear_error(kwargs, message):
+    with pytest.raises(DnemkitError, match=message):
+        reconstruct(small_synthetic(0, 30), config=ReconstructionConfig(iterations=1), progress=False, **kwargs)
+
+
+def test_zero_iterations_is_rejected():
+    with pytest.raises(DnemkitError, match="iterations is 0"):
+        ReconstructionConfig(iterations=0)
