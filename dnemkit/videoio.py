@@ -113,9 +113,11 @@ def read_movie(path, variable=None):
 
     path: .npy ((T, 36, 64), or the Sensorium (36, 64, T); the axes of size 36 and 64 decide; frames from the
         first all-NaN one on are dropped), .mp4 / .avi / .gif (colour becomes grey; any size is scaled to
-        36 x 64), .tif / .tiff ((T, H, W) or (H, W)), or .nc (netCDF written by xarray: a DataArray file, or a
-        Dataset whose variable ``variable`` is read, by default the first of 'reconstruction', 'ground_truth',
-        'video'; dims (frame, y, x) are put in that order).
+        36 x 64; mp4/avi frames are taken as stored, GIF frames are held for their display time at 30 Hz,
+        because GIF writers merge identical consecutive frames), .tif / .tiff ((T, H, W) or (H, W)), or .nc
+        (netCDF written by xarray: a DataArray file, or a Dataset whose variable ``variable`` is read, by
+        default the first of 'reconstruction', 'ground_truth', 'video'; dims (frame, y, x) are put in that
+        order).
     Raises DnemkitError naming the path when the file is missing, unreadable, of an unsupported type, or does
     not hold a valid video.
     """

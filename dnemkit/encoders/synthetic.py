@@ -36,8 +36,8 @@ class SyntheticMouseConfig:
     """How the synthetic population is drawn. Lengths in pixels, frequencies in cpd / Hz."""
 
     n_neurons: int = 2000
-    region_rows: tuple = (7.0, 29.0)  #: RF centres drawn uniformly in these rows ...
-    region_cols: tuple = (14.0, 50.0)  #: ... and columns (the screen is 36 x 64)
+    region_rows: tuple = (12.0, 24.0)  #: RF centres drawn uniformly in these rows ...
+    region_cols: tuple = (22.0, 42.0)  #: ... and columns (the screen is 36 x 64)
     sf_cpd: tuple = (0.02, 0.1)  #: log-uniform preferred spatial frequency
     tf_hz: tuple = (1.0, 4.0)  #: log-uniform preferred temporal frequency
     type_fractions: tuple = (0.35, 0.3, 0.35)  #: ON, OFF, complex
@@ -99,8 +99,8 @@ class SyntheticMouse(Encoder):
         p["center_x"] = rng.uniform(*config.region_cols, n)
         p["sf_cpd"] = _loguniform(rng, *config.sf_cpd, n)
         p["sf_cyc_per_px"] = cpd_to_cyc_per_px(p["sf_cpd"])
-        # about one carrier cycle under the envelope, as in V1 simple cells; 1-5 px
-        p["sigma_px"] = np.clip(0.32 / p["sf_cyc_per_px"], 1.0, 5.0)
+        # about one carrier cycle under the envelope, as in V1 simple cells; 1-3 px
+        p["sigma_px"] = np.clip(0.25 / p["sf_cyc_per_px"], 1.0, 3.0)
         p["orientation_deg"] = rng.uniform(0, 180, n)
         p["cell_type"] = rng.choice(np.array(CELL_TYPES), n, p=np.asarray(config.type_fractions))
         p["tf_hz"] = _loguniform(rng, *config.tf_hz, n)

@@ -2,7 +2,7 @@
 
 The screen is 31.8 x 56.5 cm at 15 cm from the eye, shown as 36 x 64 pixels (0.883 cm per pixel). At the screen
 centre one pixel subtends atan(0.883/15) = 3.37 deg; the reference analysis used one linear factor instead
-(0.5 cycles/pixel <-> 0.143 cycles/degree, i.e. 3.5 deg per pixel). dnemkit uses that linear factor everywhere,
+(0.5 cycles/pixel <-> 0.143 cycles/degree exactly, i.e. 3.497 deg per pixel). dnemkit uses that linear factor everywhere,
 so the paper's grids map one-to-one: sf_cpd = sf_cyc_per_px / DEG_PER_PIXEL.
 """
 
@@ -15,7 +15,7 @@ GREY = 127.5  #: mid-grey level; videos are 0..255
 NYQUIST_HZ = FPS / 2.0  #: highest temporal frequency a 30 Hz movie can carry (15 Hz)
 NYQUIST_CYC_PER_PX = 0.5  #: highest spatial frequency a pixel grid can carry
 
-DEG_PER_PIXEL = 3.5  #: the reference's linear conversion (0.5 cyc/px = 0.143 cpd)
+DEG_PER_PIXEL = 0.5 / 0.143  #: the reference's linear conversion: 0.5 cyc/px = 0.143 cpd (3.497 deg/px)
 CM_PER_PIXEL = 0.883
 EYE_DISTANCE_CM = 15.0
 DEG_PER_PIXEL_AT_CENTRE = math.degrees(math.atan(CM_PER_PIXEL / EYE_DISTANCE_CM))  #: 3.37 deg

@@ -45,7 +45,7 @@ def drifting_grating(sf, tf, direction, n_frames=60, units="cpd", phase=0.0, con
     """Full-field drifting sinusoidal grating.
 
     sf: spatial frequency, in cycles/degree (units="cpd", converted with geometry.cpd_to_cyc_per_px) or in
-        cycles/pixel (units="cyc/px"); 0 < sf <= 0.5 cyc/px (= 0.142857 cpd, the pixel Nyquist limit).
+        cycles/pixel (units="cyc/px"); 0 < sf <= 0.5 cyc/px (= 0.143 cpd, the pixel Nyquist limit).
     tf: temporal frequency in Hz at 30 frames/s, 0 <= tf <= 15 (0 = static; 15 = a counter-phase flicker).
     direction: drift direction in degrees; 0 = rightwards, 90 = upwards (see the module docstring).
     n_frames: number of frames (>= 1).

@@ -17,8 +17,6 @@ import functools
 
 import numpy as np
 import scipy.ndimage as ndi
-import skimage.color
-import skimage.data
 import xarray as xr
 
 from ..errors import DnemkitError
@@ -35,6 +33,10 @@ _MIN_VIEW_FRACTION = 1.5  # the image spans at least 1.5 windows in each directi
 @functools.lru_cache(maxsize=None)
 def load_grey_image(name):
     """A skimage.data photograph as a read-only float32 (H, W) array of grey levels 0..255 (cached)."""
+    # imported here: every module that needs the screen geometry imports this package, few need photographs
+    import skimage.color
+    import skimage.data
+
     image = getattr(skimage.data, name)()
     if image.ndim == 3:
         image = skimage.color.rgb2gray(image[..., :3]) * 255.0

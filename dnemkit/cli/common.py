@@ -1,0 +1,63 @@
+"""Shared pieces of the command line: the group that turns user mistakes into one line, common options."""
+
+import functools
+
+import click
+
+from ..errors import DnemkitError
+
+
+class DnemkitGroup(click.Group):
+    """A click group whose commands report DnemkitError as one 'Error: ...' line (exit 2), no traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DnemkitError as exc:
+            raise click.UsageError(str(exc), ctx=None) from None
+
+
+def encoder_options(f):
+    """--encoder and --mouse, as every command that runs an encoder takes them."""
+    f = click.option("--mouse", type=click.IntRange(min=0), default=None,
+                     help="Readout (mouse) index of a multi-mouse DwiseNeuro checkpoint (default 0).")(f)
+    f = click.option("--encoder", "encoder_spec", default="demo", show_default=True,
+                     help="demo | synthetic[:seed] | model.pth | folder of .pth | file.py:factory | "
+                          "package.module:factory")(f)
+    return f
+
+
+def quiet_option(f):
+    return click.option("--quiet", is_flag=True, help="No progress bars; print only the results.")(f)
+
+
+def parse_list(text, name, cast=float):
+    """'1,2,3' -> [1.0, 2.0, 3.0] with one clear error naming the option."""
+    items = [s.strip() for s in str(text).split(",") if s.strip()]
+    if not items:
+        raise click.BadParameter(f"is empty; expected a comma-separated list of numbers", param_hint=name)
+    try:
+        return [cast(s) for s in items]
+    except ValueError:
+        bad = next(s for s in items if not _castable(s, cast))
+        raise click.BadParameter(f"'{bad}' is not a number; expected a comma-separated list of numbers",
+                                 param_hint=name) from None
+
+
+def _castable(s, cast):
+    try:
+        cast(s)
+        return True
+    except ValueError:
+        return False
+
+
+def user_errors(f):
+    """Decorator for command callbacks: DnemkitError -> click.UsageError (one line, exit 2)."""
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except DnemkitError as exc:
+            raise click.UsageError(str(exc)) from None
+    return wrapper

@@ -1,0 +1,205 @@
+"""Alpha (transparency) masks: where on the screen the encoder looks (SPEC §5).
+
+A mask alpha (36 x 64, unbounded) is learned so that showing ``video * a + other_video * (1 - a)``
+(a = clip(alpha, 0, 1)) still gives the responses to ``video``: pixels the neurons see must stay, the rest may
+be replaced. Training mask = alpha >= 0.5 (gradients outside are zeroed during reconstruction); evaluation
+mask = alpha >= 1 (metrics are computed inside it). Masks are cached per encoder, so later commands reuse them.
+
+The reference trains the 64 x 64 input plane; rows outside the movie (padding) never carry a stimulus, so
+dnemkit learns the 36 x 64 movie region only.
+"""
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+from scipy.ndimage import gaussian_filter
+from tqdm.auto import tqdm
+
+from ..errors import DnemkitError
+from ..results import provenance, read_dataset, write_dataset
+from ..stimuli.geometry import HEIGHT, WIDTH
+
+
+@dataclass(frozen=True)
+class MaskConfig:
+    """Alpha-mask training options (the paper's recipe). Lengths in frames / pixels."""
+
+    iterations: int = 1000
+    lr: float = 10.0
+    init_high: float = 0.05
+    first_frame: int = 50
+    frames: int = 32
+    blur_sigma: float = 5.0
+    train_threshold: float = 0.5
+    eval_threshold: float = 1.0
+    n_movies: int = 8  #: built-in natural movies used when the encoder has no dataset
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.iterations < 1:
+            raise DnemkitError(f"iterations is {self.iterations}; expected at least 1")
+
+    def to_dict(self):
+        return asdict(self)
+
+
+@dataclass
+class AlphaMask:
+    """alpha (36, 64) float32 and its two thresholds."""
+
+    alpha: np.ndarray
+    train_threshold: float = 0.5
+    eval_threshold: float = 1.0
+
+    @property
+    def train(self):
+        return self.alpha >= self.train_threshold
+
+    @property
+    def eval(self):
+        return self.alpha >= self.eval_threshold
+
+    def to_dataset(self, **attrs):
+        ds = xr.Dataset(
+            {"alpha": (("y", "x"), self.alpha.astype(np.float32)),
+             "train_mask": (("y", "x"), self.train.astype(np.uint8)),
+             "eval_mask": (("y", "x"), self.eval.astype(np.uint8))},
+            coords={"y": np.arange(HEIGHT), "x": np.arange(WIDTH)})
+        ds["alpha"].attrs["long_name"] = "transparency mask (unbounded)"
+        ds["train_mask"].attrs["threshold"] = self.train_threshold
+        ds["eval_mask"].attrs["threshold"] = self.eval_threshold
+        ds.attrs.update(attrs)
+        ds.attrs.update(train_threshold=self.train_threshold, eval_threshold=self.eval_threshold)
+        return ds
+
+    @classmethod
+    def from_dataset(cls, ds):
+        return cls(np.asarray(ds["alpha"].values, np.float32), float(ds.attrs.get("train_threshold", 0.5)),
+                   float(ds.attrs.get("eval_threshold", 1.0)))
+
+
+def load_mask_file(path):
+    """An AlphaMask from a mask.nc written by `characterize mask` (or a (36, 64) .npy alpha/bool array)."""
+    path = Path(path)
+    if path.suffix == ".npy":
+        if not path.exists():
+            raise DnemkitError(f"mask file {path} does not exist")
+        arr = np.load(path)
+        if arr.shape != (HEIGHT, WIDTH):
+            raise DnemkitError(f"mask {path} has shape {arr.shape}; expected ({HEIGHT}, {WIDTH})")
+        return AlphaMask(arr.astype(np.float32))
+    return AlphaMask.from_dataset(read_dataset(path, kind="mask"))
+
+
+def train_alpha_mask(encoder, clips, targets, behaviors=None, config=MaskConfig(), progress=True):
+    """Learn an alpha mask.
+
+    clips: (K, F, 36, 64) movies (frames 50..81 of K trials); targets: (K, N, F) responses to them (recorded, or
+    the encoder's predictions); behaviors: (K, 4, F) or None. Each iteration draws one clip and a second one
+    as the background, predicts the blend, takes the MSE to the clip's targets, normalises the gradient w.r.t.
+    the (per-frame) mask by its L2 norm, clips it to +-1, averages over frames, blurs it (sigma 5 px) and steps.
+    """
+    rng = np.random.default_rng(config.seed)
+    k = clips.shape[0]
+    if k < 2:
+        raise DnemkitError("mask training needs at least 2 movies (one is shown, another is the background)")
+    alpha = torch.tensor(rng.uniform(0, config.init_high, (HEIGHT, WIDTH)), dtype=torch.float32)
+    device = next((b.device for b in encoder.buffers()), torch.device("cpu"))
+    clips, targets = torch.as_tensor(clips).to(device), torch.as_tensor(targets).to(device)
+    for _ in tqdm(range(config.iterations), desc="alpha mask", disable=not progress, leave=False):
+        i, j = rng.choice(k, 2, replace=False)
+        a = alpha.to(device).expand(clips.shape[1], HEIGHT, WIDTH).clone().requires_grad_(True)
+        shown = a.clamp(0, 1)
+        blend = clips[i] * shown + clips[j] * (1 - shown)
+        beh = None if behaviors is None else torch.as_tensor(behaviors[i:i + 1]).to(device)
+        pred = encoder(blend[None], beh)[0]
+        loss = torch.mean((pred - targets[i]) ** 2)
+        (g,) = torch.autograd.grad(loss, a)
+        g = (g / (g.norm() + 1e-12)).clamp(-1, 1).mean(0).cpu().numpy()
+        alpha -= config.lr * torch.from_numpy(gaussian_filter(g, config.blur_sigma)).float()
+    return AlphaMask(alpha.numpy(), config.train_threshold, config.eval_threshold)
+
+
+def builtin_clips(encoder, config=MaskConfig()):
+    """(clips, targets) from built-in natural movies and the encoder's own predictions (no dataset needed)."""
+    from ..stimuli.natural import natural_movie
+
+    last = config.first_frame + config.frames
+    movies = np.stack([natural_movie(seed=10_000 + s, n_frames=last).values for s in range(config.n_movies)])
+    clips = torch.from_numpy(movies[:, config.first_frame:last].astype(np.float32))
+    with torch.no_grad():
+        targets = encoder(clips.to(next((b.device for b in encoder.buffers()), "cpu"))).cpu()
+    return clips, targets, None
+
+
+def dataset_clips(mouse, config=MaskConfig()):
+    """(clips, targets, behaviors) from the labelled trials of a Sensorium mouse: frames 50..81 of each."""
+    last = config.first_frame + config.frames
+    clips, targets, behaviors = [], [], []
+    for tid in mouse.trial_ids:
+        trial = mouse.trial(tid)
+        if trial.responses is None or trial.length < last:
+            continue
+        clips.append(trial.video[config.first_frame:last])
+        targets.append(trial.responses[:, config.first_frame:last])
+        behaviors.append(trial.behavior4[:, config.first_frame:last])
+    if len(clips) < 2:
+        raise DnemkitError(f"mouse {mouse.name} has fewer than 2 labelled trials of >= {last} frames; "
+                           "expected at least 2 to train a mask")
+    return (torch.from_numpy(np.stack(clips)), torch.from_numpy(np.stack(targets)),
+            torch.from_numpy(np.stack(behaviors)))
+
+
+def cache_dir():
+    """Where masks are cached: $DNEMKIT_CACHE/masks, else ~/.cache/dnemkit/masks."""
+    root = os.environ.get("DNEMKIT_CACHE") or Path.home() / ".cache" / "dnemkit"
+    return Path(root) / "masks"
+
+
+def cache_key(spec, mouse=None, data=None):
+    """A file-name-safe key for an encoder spec; files enter with their size and modification time."""
+    parts = [str(spec), f"mouse={mouse}", f"data={Path(data).resolve() if data else None}"]
+    path = Path(str(spec).rsplit(":", 1)[0])
+    if path.exists():
+        files = sorted(path.glob("*.pth")) if path.is_dir() else [path]
+        parts += [f"{f.resolve()}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files]
+    digest = hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+    stem = "".join(c if c.isalnum() else "-" for c in Path(str(spec)).name)[:40]
+    return f"{stem}-{digest}"
+
+
+SHIPPED_MASKS = Path(__file__).resolve().parent.parent / "assets" / "masks"
+
+
+def mask_for(encoder, spec, mouse=None, data=None, config=MaskConfig(), use_cache=True, progress=True):
+    """The alpha mask of an encoder: shipped (demo), cached, or trained now and cached.
+
+    data: a Sensorium mouse folder (recorded responses as targets); None = built-in natural movies and the
+    encoder's predictions.
+    """
+    key = cache_key(spec, mouse, data)
+    candidates = [cache_dir() / f"{key}.nc"]
+    if spec == "demo" and mouse in (None, 0) and data is None:
+        candidates.insert(0, SHIPPED_MASKS / "demo.nc")
+    if use_cache:
+        for path in candidates:
+            if path.exists():
+                return load_mask_file(path)
+    if data is not None:
+        from ..data import find_mouse
+
+        clips, targets, behaviors = dataset_clips(find_mouse(data), config)
+    else:
+        clips, targets, behaviors = builtin_clips(encoder, config)
+    mask = train_alpha_mask(encoder, clips, targets, behaviors, config, progress)
+    if use_cache:
+        try:
+            write_dataset(mask.to_dataset(**provenance("mask", config, spec, config.seed)), candidates[-1])
+        except OSError:
+            pass  # a read-only home must not stop the work; the mask is just not cached
+    return mask

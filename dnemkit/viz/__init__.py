@@ -1,0 +1,1 @@
+"""Figures and videos: one module per kind of result."""
