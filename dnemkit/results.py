@@ -22,7 +22,7 @@ def provenance(kind, config=None, encoder=None, seed=None, **extra):
     attrs = {
         "dnemkit_kind": kind,
         "dnemkit_version": __version__,
-        "torch_version": torch.__version__,
+        "torch_version": str(torch.__version__),  # TorchVersion, a str subclass h5py cannot store
         "numpy_version": np.__version__,
         "python_version": platform.python_version(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -42,6 +42,11 @@ def write_dataset(ds, path):
     """Write ``ds`` to ``path`` (netCDF4 via h5netcdf) atomically: a temporary name, then a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # h5netcdf stores strings as variable-length; fixed-width numpy unicode has no HDF5 type
+    ds = ds.copy()
+    for name, var in list(ds.variables.items()):
+        if var.dtype.kind == "U":
+            ds[name] = var.astype(object)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:

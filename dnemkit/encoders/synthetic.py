@@ -42,7 +42,7 @@ class SyntheticMouseConfig:
     tf_hz: tuple = (1.0, 4.0)  #: log-uniform preferred temporal frequency
     type_fractions: tuple = (0.35, 0.3, 0.35)  #: ON, OFF, complex
     baseline: tuple = (0.05, 0.4)  #: spontaneous rate, counts per frame
-    gain_log_mean: float = 0.3
+    gain_log_mean: float = -1.5  #: with the baseline: median 0.5, 95th percentile 3 counts/frame to natural movies
     gain_log_sd: float = 0.4
     drive_scale: float = 3.0
     threshold: float = 1.0

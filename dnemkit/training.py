@@ -1,0 +1,574 @@
+"""Train DwiseNeuro on one Sensorium-layout mouse, with the reference recipe (SPEC §2 "Training recipe").
+
+One run trains one fold of one mouse::
+
+    summary = train("data/", "runs/fold0", TrainingConfig(model="small", fold=0))
+
+- **Data**: the mouse's labelled trials of the tiers ``config.tiers`` (train, oracle) are loaded into memory once
+  (videos float32 (T, 36, 64), behaviour (4, T), responses (N, T); about 3 MB per 300-frame trial with 8000
+  neurons: a real mouse of ~600 labelled trials needs ~2 GB of RAM).
+- **Folds**: each trial's movie gets a 64-bit difference hash of its mean frame (:func:`video_hash`); the sorted
+  distinct hashes are dealt round-robin to ``folds`` folds (:func:`assign_folds`), so repeats of one movie (the
+  oracle tier) always share a fold. Fold ``fold`` is the validation set, the others train.
+- **Samples**: a training window is a uniformly drawn trial and a uniformly drawn last frame i >= 30; its input
+  is frames [i-30, i-28, ..., i] stacked like :meth:`DwiseNeuroEncoder.stack_inputs` (B, 5, 16, 64, 64), its
+  target relu(responses) at those frames (B, N, 16). With probability ``cutmix_prob`` a box of the 64 x 64 plane
+  (all channels and frames) is replaced by the same box of another random window, targets mixed by area.
+- **Optimisation**: AdamW, Poisson loss ``pred - t log(pred + 1e-8)`` summed over neurons and frames, averaged
+  over the batch; per-step learning rate: linear warm-up then cosine to lr/100 (:func:`learning_rate`); an EMA
+  of the whole state dict (parameters and BatchNorm buffers, :func:`ema_update`) is what is validated and saved.
+- **Score**: single-trial Pearson r per neuron over frames 50..T-2 of every validation trial (frames of all
+  trials concatenated per neuron), averaged over neurons; predictions come from full-trial inference
+  (:class:`DwiseNeuroEncoder`, the reference Predictor).
+- **Output folder**: the best epoch's argus checkpoint ``model-{epoch:03d}-{val_corr:.6f}.pth`` (EMA weights;
+  epochs count from 1; every epoch's with ``keep_all_checkpoints``), ``encoder.json`` (behaviour means, for
+  :func:`load_encoder`) and ``training_state.pt`` (raw model, EMA, optimizer, step, RNG states, history), from
+  which re-running the same call resumes after the last completed epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import re
+import tempfile
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .data.sensorium import TIERS, find_mouse
+from .encoders.checkpoint import default_params, save_checkpoint
+from .encoders.dwiseneuro import MAIN_CONFIG, DwiseNeuro
+from .encoders.dwiseneuro_encoder import SPAN, STEP, WINDOW, DwiseNeuroEncoder
+from .errors import DnemkitError
+
+__all__ = ["TrainingConfig", "MODEL_CONFIGS", "model_config", "video_hash", "assign_folds", "cutmix_box",
+           "cutmix", "poisson_loss", "ema_update", "learning_rate", "validation_correlation", "train"]
+
+REFERENCE_EPOCHS = 21  #: the recipe's 3 warm-up + 18 cosine epochs
+SCORE_FIRST_FRAME = 50  #: the score uses frames 50 .. T-2
+STATE_FILE = "training_state.pt"
+SIDECAR_FILE = "encoder.json"
+CHECKPOINT_RE = re.compile(r"model-\d{3,}-[-+0-9.enaif]+\.pth")
+
+#: named DwiseNeuro configurations (``readout_outputs`` is set from the data: one readout, N neurons).
+#: "small" trains on a CPU (14 k parameters for 40 neurons); everything not listed is MAIN_CONFIG's. Its readout
+#: dropout is 0.4 as in the main config: with 128 features the EMA model still learns quickly (see tests).
+MODEL_CONFIGS = {
+    "full": dict(MAIN_CONFIG),
+    "small": dict(MAIN_CONFIG, core_features=(8, 8, 16, 16), spatial_strides=(2, 2, 1, 1), expansion_ratio=2,
+                  se_reduce_ratio=4, cortex_features=(64, 128)),
+}
+
+
+def model_config(name, n_neurons):
+    """DwiseNeuro constructor kwargs of the named config with one readout of ``n_neurons`` neurons."""
+    if name not in MODEL_CONFIGS:
+        raise DnemkitError(f"model config {name!r} is unknown; expected one of {', '.join(MODEL_CONFIGS)}")
+    return dict(MODEL_CONFIGS[name], readout_outputs=(int(n_neurons),))
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Options of one training run; the defaults are the reference recipe (SPEC §2).
+
+    model: "full" (MAIN_CONFIG) or "small" (CPU-sized, see MODEL_CONFIGS).
+    epochs: epochs to train in total (a re-run with more epochs resumes; the cosine schedule always ends at
+    ``epochs``). warmup_epochs: linear warm-up of the recipe's 21 epochs; shorter runs shrink it in proportion
+    (warm-up = warmup_epochs * min(1, epochs / 21)). samples_per_epoch: windows per epoch (steps =
+    samples_per_epoch // batch_size, at least 1). lr: peak AdamW learning rate (the recipe: 3e-4 * batch / 4);
+    min_lr_ratio: the cosine ends at lr * min_lr_ratio. ema_decay: per step (0.999 needs thousands of steps; short
+    runs want ~0.9). cutmix_alpha / cutmix_prob: Beta(alpha, alpha) box area, probability per window.
+    folds / fold: k-fold split by movie hash; fold is validated. tiers: trial tiers used (labelled trials only).
+    seed: seeds model initialisation, window sampling, dropout. num_threads: torch CPU threads (None: unchanged).
+    device: "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:1", ...
+    keep_all_checkpoints: keep every epoch's checkpoint instead of only the best one (a folder of checkpoints is
+    loaded as an ensemble by load_encoder, so the default keeps one).
+    """
+
+    model: str = "full"
+    epochs: int = 21
+    warmup_epochs: float = 3.0
+    samples_per_epoch: int = 72_000
+    batch_size: int = 32
+    lr: float = 2.4e-3
+    min_lr_ratio: float = 0.01
+    weight_decay: float = 0.05
+    ema_decay: float = 0.999
+    cutmix_alpha: float = 1.0
+    cutmix_prob: float = 0.5
+    folds: int = 7
+    fold: int = 0
+    tiers: tuple = ("train", "oracle")
+    seed: int = 0
+    num_threads: int | None = None
+    device: str = "auto"
+    keep_all_checkpoints: bool = False
+
+    #: fields that may differ between a run and its resumption
+    RESUMABLE_CHANGES = ("epochs", "num_threads", "device", "keep_all_checkpoints")
+
+    def __post_init__(self):
+        def need(ok, name, expected):
+            if not ok:
+                raise DnemkitError(f"{name} is {getattr(self, name)!r}; expected {expected}")
+
+        def is_int(v):
+            return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+        need(self.model in MODEL_CONFIGS, "model", f"one of {', '.join(MODEL_CONFIGS)}")
+        need(is_int(self.epochs) and self.epochs >= 1, "epochs", "an integer >= 1")
+        need(self.warmup_epochs >= 0, "warmup_epochs", "a number >= 0")
+        need(is_int(self.batch_size) and self.batch_size >= 1, "batch_size", "an integer >= 1")
+        need(is_int(self.samples_per_epoch) and self.samples_per_epoch >= 1, "samples_per_epoch", "an integer >= 1")
+        need(self.lr > 0, "lr", "a learning rate > 0")
+        need(0 < self.min_lr_ratio <= 1, "min_lr_ratio", "a ratio in (0, 1]")
+        need(self.weight_decay >= 0, "weight_decay", "a number >= 0")
+        need(0 <= self.ema_decay < 1, "ema_decay", "a decay in [0, 1)")
+        need(self.cutmix_alpha > 0, "cutmix_alpha", "a Beta parameter > 0")
+        need(0 <= self.cutmix_prob <= 1, "cutmix_prob", "a probability in [0, 1]")
+        need(is_int(self.folds) and self.folds >= 2, "folds", "an integer >= 2")
+        need(is_int(self.fold) and 0 <= self.fold < self.folds, "fold",
+             f"a fold index 0..{self.folds - 1} (folds={self.folds})")
+        need(is_int(self.seed) and self.seed >= 0, "seed", "an integer >= 0")
+        need(self.num_threads is None or (is_int(self.num_threads) and self.num_threads >= 1), "num_threads",
+             "None or an integer >= 1")
+        object.__setattr__(self, "tiers", (self.tiers,) if isinstance(self.tiers, str) else tuple(self.tiers))
+        need(self.tiers and all(t in TIERS for t in self.tiers), "tiers", f"tier names out of {', '.join(TIERS)}")
+
+    @property
+    def steps_per_epoch(self):
+        return max(1, self.samples_per_epoch // self.batch_size)
+
+    def identity(self):
+        """The options a resumed run must share with the run that wrote the output folder."""
+        return {k: v for k, v in asdict(self).items() if k not in self.RESUMABLE_CHANGES}
+
+
+# ---------------------------------------------------------------------------------------------------- folds
+
+
+def _block_means(image, rows, cols):
+    """(H, W) -> (rows, cols) means over near-equal blocks."""
+    r = np.linspace(0, image.shape[0], rows + 1).astype(int)
+    c = np.linspace(0, image.shape[1], cols + 1).astype(int)
+    sums = np.add.reduceat(np.add.reduceat(image, r[:-1], axis=0), c[:-1], axis=1)
+    return sums / np.outer(np.diff(r), np.diff(c))
+
+
+def video_hash(video):
+    """64-bit difference hash of a movie, as 16 hex digits.
+
+    video: (T, 36, 64) grey levels. The mean frame is reduced to 8 x 9 block means; bit k says whether a block is
+    brighter than its left neighbour (8 rows x 8 comparisons). Identical movies give identical hashes; a constant
+    movie hashes to '0000000000000000'.
+    """
+    mean = np.asarray(video, dtype=np.float64).mean(axis=0)
+    small = _block_means(mean, 8, 9)
+    bits = (small[:, 1:] > small[:, :-1]).ravel()
+    return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
+
+
+def assign_folds(hashes, folds):
+    """Fold of every trial: the sorted distinct hashes dealt round-robin to ``folds`` folds. (n,) int array."""
+    rank = {h: i for i, h in enumerate(sorted(set(hashes)))}
+    return np.array([rank[h] % folds for h in hashes], dtype=int)
+
+
+# ---------------------------------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True, eq=False)
+class _Trial:
+    """In-memory labelled trial: video (T, 36, 64), behavior (4, T), responses (N, T); float32 CPU tensors."""
+
+    id: int
+    video: torch.Tensor
+    behavior: torch.Tensor
+    responses: torch.Tensor
+
+    @property
+    def length(self):
+        return self.video.shape[0]
+
+
+def _load_trials(mouse, tiers):
+    trials = []
+    for tid in mouse.trials([t for t in tiers if t in mouse.tiers.values()]):
+        t = mouse.trial(tid)
+        if t.labeled:
+            trials.append(_Trial(t.id, torch.from_numpy(t.video), torch.from_numpy(t.behavior4),
+                                 torch.from_numpy(t.responses)))
+    if not trials:
+        raise DnemkitError(f"mouse {mouse.name} in {mouse.path.parent} has no labelled trials of the tiers "
+                           f"{', '.join(tiers)}; expected trials with recorded responses to train on")
+    return trials
+
+
+def _behavior_mean(mouse, trials):
+    """(4,) pupil dilation, running speed, pupil x, y means: the dataset statistics, else the loaded trials'."""
+    stats = mouse.statistics
+    try:
+        mean = np.concatenate([stats["behavior"]["mean"], stats["pupil_center"]["mean"]]).astype(float)
+        if mean.shape == (4,) and np.isfinite(mean).all():
+            return mean.tolist()
+    except KeyError:
+        pass
+    return torch.cat([t.behavior for t in trials], dim=1).double().mean(dim=1).tolist()
+
+
+def _split(trials, config):
+    folds = assign_folds([video_hash(t.video.numpy()) for t in trials], config.folds)
+    train = [t for t, f in zip(trials, folds) if f != config.fold and t.length > SPAN]
+    val = [t for t, f in zip(trials, folds) if f == config.fold]
+    n_movies = len(set(folds.tolist()))
+    if not val or not train:
+        which = "validation" if not val else "training"
+        raise DnemkitError(f"fold {config.fold} of {config.folds} leaves no {which} trials ({len(trials)} labelled "
+                           f"trials, {n_movies} fold(s) in use); expected folds <= the number of distinct movies")
+    if not any(t.length > SCORE_FIRST_FRAME + 1 for t in val):
+        raise DnemkitError(f"the validation trials of fold {config.fold} are all shorter than "
+                           f"{SCORE_FIRST_FRAME + 2} frames; expected trials long enough to score frames 50..T-2")
+    return train, val
+
+
+def _draw_windows(trials, n, rng):
+    """n random windows: (trial index, last frame >= 30) pairs."""
+    which = rng.integers(0, len(trials), size=n)
+    ends = [int(rng.integers(SPAN, trials[i].length)) for i in which]
+    return list(zip(which.tolist(), ends))
+
+
+def _gather(trials, windows, stacker):
+    """Stacked inputs (B, 5, 16, 64, 64) and targets relu(responses) (B, N, 16) of the given windows."""
+    frames = [end - SPAN + STEP * np.arange(WINDOW) for _, end in windows]
+    video = torch.stack([trials[i].video[f] for (i, _), f in zip(windows, frames)])
+    behavior = torch.stack([trials[i].behavior[:, f] for (i, _), f in zip(windows, frames)])
+    targets = torch.stack([trials[i].responses[:, f] for (i, _), f in zip(windows, frames)]).clamp(min=0)
+    with torch.no_grad():
+        return stacker.stack_inputs(video, behavior), targets
+
+
+def cutmix_box(rng, alpha=1.0, size=64):
+    """A CutMix box (y0, y1, x0, x1) on a size x size plane: area fraction about 1 - lam, lam ~ Beta(alpha, alpha),
+    centre uniform, clipped at the borders (so the real area fraction is (y1 - y0)(x1 - x0) / size**2)."""
+    lam = rng.beta(alpha, alpha)
+    cut = int(size * math.sqrt(1.0 - lam))
+    cy, cx = rng.integers(0, size, size=2)
+    y0, y1 = np.clip([cy - cut // 2, cy + cut // 2], 0, size)
+    x0, x1 = np.clip([cx - cut // 2, cx + cut // 2], 0, size)
+    return int(y0), int(y1), int(x0), int(x1)
+
+
+def cutmix(x, target, x_other, target_other, box):
+    """Paste ``box`` of another window into one window (all channels and frames), mix targets by the box area.
+
+    x, x_other: (5, 16, H, W); target, target_other: (N, 16). Returns new (mixed x, mixed target) tensors with
+    target = (1 - a) * target + a * target_other, a = box area / (H * W).
+    """
+    y0, y1, x0, x1 = box
+    mixed = x.clone()
+    mixed[..., y0:y1, x0:x1] = x_other[..., y0:y1, x0:x1]
+    area = (y1 - y0) * (x1 - x0) / (x.shape[-2] * x.shape[-1])
+    return mixed, (1.0 - area) * target + area * target_other
+
+
+def _training_batch(trials, config, rng, stacker):
+    """One batch: inputs (B, 5, 16, 64, 64), targets (B, N, 16), with CutMix applied per window."""
+    b = config.batch_size
+    x, y = _gather(trials, _draw_windows(trials, b, rng), stacker)
+    mix = np.flatnonzero(rng.random(b) < config.cutmix_prob)
+    if mix.size:
+        x2, y2 = _gather(trials, _draw_windows(trials, mix.size, rng), stacker)
+        for k, i in enumerate(mix):
+            x[i], y[i] = cutmix(x[i], y[i], x2[k], y2[k], cutmix_box(rng, config.cutmix_alpha, x.shape[-1]))
+    return x, y
+
+
+# ---------------------------------------------------------------------------------------------------- optimisation
+
+
+def poisson_loss(pred, target):
+    """Poisson NLL ``pred - target * log(pred + 1e-8)`` summed over neurons and frames, averaged over the batch.
+
+    pred, target: (B, N, 16) rates / counts per frame. Returns a scalar tensor.
+    """
+    return (pred - target * torch.log(pred + 1e-8)).sum() / pred.shape[0]
+
+
+@torch.no_grad()
+def ema_update(ema, model, decay):
+    """ema <- decay * ema + (1 - decay) * model over the whole state dict (parameters and float buffers);
+    integer buffers (BatchNorm's num_batches_tracked) are copied. Exact for entries that do not change."""
+    ema_state = ema.state_dict()
+    for name, value in model.state_dict().items():
+        target = ema_state[name]
+        if target.is_floating_point():
+            target.lerp_(value.to(target.dtype), 1.0 - decay)
+        else:
+            target.copy_(value)
+
+
+def learning_rate(step, config):
+    """Learning rate of optimiser step ``step`` (0-based, over the whole run).
+
+    Linear warm-up from lr / warm-up steps to lr over the warm-up, then a cosine from lr to lr * min_lr_ratio over
+    the remaining steps of ``config.epochs`` epochs.
+    """
+    per_epoch = config.steps_per_epoch
+    total = config.epochs * per_epoch
+    warm = int(round(config.warmup_epochs * min(1.0, config.epochs / REFERENCE_EPOCHS) * per_epoch))
+    if step < warm:
+        return config.lr * (step + 1) / warm
+    progress = (step - warm) / max(1, total - warm)
+    low = config.lr * config.min_lr_ratio
+    return low + (config.lr - low) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+# ---------------------------------------------------------------------------------------------------- score
+
+
+def _pearson_per_row(a, b):
+    """Pearson r of each row of a and b (n, T) in float64; 0 for a constant row."""
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    return np.divide((a * b).sum(axis=1), den, out=np.zeros(len(a)), where=den > 0)
+
+
+@torch.no_grad()
+def validation_correlation(encoder, trials, first_frame=SCORE_FIRST_FRAME):
+    """Single-trial correlation: Pearson r per neuron over frames first_frame..T-2 of every trial (frames of all
+    trials concatenated per neuron), averaged over neurons.
+
+    encoder: video (1, T, 36, 64), behavior (1, 4, T) -> rates (1, N, T); trials: objects with ``video`` (T, 36,
+    64), ``behavior`` (4, T) and ``responses`` (N, T) tensors (the recorded responses). Returns a float.
+    """
+    device = next(encoder.parameters()).device
+    preds, targets = [], []
+    for t in trials:
+        if t.length <= first_frame + 1:
+            continue
+        rates = encoder(t.video[None].to(device), t.behavior[None].to(device))[0]
+        preds.append(rates[:, first_frame:t.length - 1].double().cpu().numpy())
+        targets.append(t.responses[:, first_frame:t.length - 1].double().numpy())
+    return float(_pearson_per_row(np.concatenate(preds, axis=1), np.concatenate(targets, axis=1)).mean())
+
+
+# ---------------------------------------------------------------------------------------------------- output folder
+
+
+def _atomic_write(path, write):
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _describe_difference(old, new):
+    keys = sorted(set(old) | set(new))
+    diff = [f"{k} {old.get(k)!r} there vs {new.get(k)!r} now" for k in keys if old.get(k) != new.get(k)]
+    return ", ".join(diff)
+
+
+def _read_state(out_dir, identity):
+    """The saved training state of out_dir (None for a fresh folder); error if it belongs to another run."""
+    path = out_dir / STATE_FILE
+    if not path.exists():
+        if any(CHECKPOINT_RE.fullmatch(p.name) for p in out_dir.glob("*.pth")):
+            raise DnemkitError(f"output folder {out_dir} holds checkpoints of another config (no {STATE_FILE}: "
+                               "not a dnemkit training run); expected an empty or new folder")
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise DnemkitError(f"{path} is not a readable training state ({type(exc).__name__}); "
+                           "expected the file a previous dnemkit training run wrote") from None
+    if state.get("identity") != identity:
+        raise DnemkitError(f"output folder {out_dir} holds checkpoints of another config "
+                           f"({_describe_difference(state.get('identity') or {}, identity)}); "
+                           "expected the same options, or a new folder")
+    return state
+
+
+def _rng_state(rng):
+    return {"numpy": rng.bit_generator.state, "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+
+
+def _set_rng_state(rng, state):
+    rng.bit_generator.state = state["numpy"]
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _tidy_checkpoints(out_dir, keep):
+    """Delete our model-*.pth files that the history does not keep (left over by an interrupted epoch)."""
+    for p in out_dir.glob("*.pth"):
+        if CHECKPOINT_RE.fullmatch(p.name) and p.name not in keep:
+            p.unlink()
+
+
+def _kept(history, keep_all):
+    done = [h for h in history if h.get("checkpoint")]
+    if keep_all or not done:
+        return {h["checkpoint"] for h in done}
+    best = max(done, key=lambda h: (h["val_corr"], -h["epoch"]))  # the earliest of equal scores
+    return {best["checkpoint"]}
+
+
+def _summary(out_dir, history, config, n_train, n_val, epochs_run):
+    epochs = [h for h in history if h["epoch"] >= 1]
+    best = max(epochs, key=lambda h: (h["val_corr"], -h["epoch"])) if epochs else None
+    kept = sorted(out_dir / name for name in _kept(history, config.keep_all_checkpoints))
+    return {
+        "best_val_corr": best["val_corr"] if best else None,
+        "best_epoch": best["epoch"] if best else None,
+        "best_checkpoint": out_dir / best["checkpoint"] if best else None,
+        "initial_val_corr": history[0]["val_corr"] if history and history[0]["epoch"] == 0 else None,
+        "epochs": epochs[-1]["epoch"] if epochs else 0,
+        "epochs_run": epochs_run,
+        "checkpoints": kept,
+        "history": list(history),
+        "train_trials": n_train,
+        "val_trials": n_val,
+        "fold": config.fold,
+        "folds": config.folds,
+        "out_dir": out_dir,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- the loop
+
+
+def _device(name):
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise DnemkitError(f"device is {name!r}; expected 'auto', 'cpu', 'cuda' or 'cuda:K'") from None
+
+
+def _params(model, config):
+    params = default_params(model.config, lr=config.lr)
+    params["optimizer"] = ("AdamW", {"lr": config.lr, "weight_decay": config.weight_decay})
+    return params
+
+
+def _train_epoch(model, ema, optimizer, trials, config, rng, stacker, step, device, bar):
+    """One epoch of optimiser steps; returns (mean loss per window, next global step)."""
+    model.train()
+    total = 0.0
+    for _ in range(config.steps_per_epoch):
+        x, y = _training_batch(trials, config, rng, stacker)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, config)
+        loss = poisson_loss(model(x.to(device), 0), y.to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        ema_update(ema, model, config.ema_decay)
+        step += 1
+        total += loss.item()
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
+    return total / config.steps_per_epoch, step
+
+
+def train(data_dir, out_dir, config=TrainingConfig(), mouse=None, progress=True, log=None):
+    """Train DwiseNeuro on one mouse's labelled trials; write checkpoints to ``out_dir``; return a summary.
+
+    data_dir: a Sensorium-layout mouse folder, or a dataset root (``mouse``: folder name or prefix when it holds
+    several). out_dir: created if needed; re-running the same call resumes after its last completed epoch (a
+    folder of another config is refused). progress: tqdm bars. log: callable receiving one line per epoch
+    (default: tqdm.write when progress is on, else silent).
+
+    Returns a dict: best_val_corr, best_epoch, best_checkpoint (Path), initial_val_corr (the untrained EMA model's
+    score, epoch 0), epochs (completed in total), epochs_run (in this call), checkpoints (kept files), history
+    (per epoch: epoch, train_loss, val_corr, lr, seconds, samples_per_s, checkpoint), train_trials, val_trials,
+    fold, folds, out_dir.
+    """
+    if not isinstance(config, TrainingConfig):
+        raise DnemkitError(f"config is a {type(config).__name__}; expected a TrainingConfig")
+    if log is None:
+        log = tqdm.write if progress else (lambda line: None)
+    data = find_mouse(data_dir, mouse)
+    trials = _load_trials(data, config.tiers)
+    train_trials, val_trials = _split(trials, config)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DnemkitError(f"output folder {out_dir} is a file; expected a folder for the checkpoints")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    identity = dict(config.identity(), mouse=data.name, neurons=data.n_neurons,
+                    train_trials=[t.id for t in train_trials], val_trials=[t.id for t in val_trials])
+    state = _read_state(out_dir, identity)
+
+    device = _device(config.device)
+    threads = torch.get_num_threads()
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    try:
+        torch.manual_seed(config.seed)
+        rng = np.random.default_rng(config.seed)
+        model = DwiseNeuro(**model_config(config.model, data.n_neurons)).to(device)
+        ema = copy.deepcopy(model)
+        encoder = DwiseNeuroEncoder(ema, fill=0.0, behavior_mean=_behavior_mean(data, trials), window_batch=64,
+                                    description=f"DwiseNeuro trained on {data.name}")  # freezes ema, eval mode
+        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        step, history = 0, []
+        if state is not None:
+            model.load_state_dict(state["model"])
+            ema.load_state_dict(state["ema"])
+            optimizer.load_state_dict(state["optimizer"])
+            step, history = state["step"], list(state["history"])
+            _set_rng_state(rng, state["rng"])
+        _tidy_checkpoints(out_dir, _kept(history, config.keep_all_checkpoints))
+        sidecar = {"behavior_mean": [float(v) for v in encoder.default_behavior().tolist()],
+                   "description": f"DwiseNeuro ({config.model} config) trained on {data.name}, fold {config.fold} "
+                                  f"of {config.folds}, seed {config.seed}"}
+        _atomic_write(out_dir / SIDECAR_FILE, lambda tmp: Path(tmp).write_text(json.dumps(sidecar, indent=2)))
+        if not history:
+            history.append({"epoch": 0, "val_corr": validation_correlation(encoder, val_trials)})
+            log(f"epoch 0 (untrained): val_corr {history[0]['val_corr']:.4f}")
+
+        done = max(h["epoch"] for h in history)
+        if done >= config.epochs:
+            log(f"{out_dir} already holds {done} trained epoch(s); nothing to do")
+        start = done
+        for epoch in range(done + 1, config.epochs + 1):
+            with tqdm(total=config.steps_per_epoch, desc=f"epoch {epoch}/{config.epochs}", unit="batch",
+                      disable=not progress, leave=False) as bar:
+                t0 = time.perf_counter()
+                loss, step = _train_epoch(model, ema, optimizer, train_trials, config, rng, encoder, step, device,
+                                          bar)
+                seconds = time.perf_counter() - t0
+            val = validation_correlation(encoder, val_trials)
+            name = f"model-{epoch:03d}-{val:.6f}.pth"
+            save_checkpoint(out_dir / name, ema, _params(ema, config))
+            history.append({"epoch": epoch, "train_loss": loss, "val_corr": val, "lr": learning_rate(step - 1, config),
+                            "seconds": seconds,
+                            "samples_per_s": config.steps_per_epoch * config.batch_size / seconds,
+                            "checkpoint": name})
+            payload = {"identity": identity, "config": asdict(config), "model": model.state_dict(),
+                       "ema": ema.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                       "epoch": epoch, "history": history, "rng": _rng_state(rng)}
+            _atomic_write(out_dir / STATE_FILE, lambda tmp: torch.save(payload, tmp))
+            _tidy_checkpoints(out_dir, _kept(history, config.keep_all_checkpoints))
+            h = history[-1]
+            log(f"epoch {epoch}/{config.epochs}: train_loss {loss:.4f}  val_corr {val:.4f}  "
+                f"({h['samples_per_s']:.1f} samples/s)")
+    finally:
+        torch.set_num_threads(threads)
+    return _summary(out_dir, history, config, len(train_trials), len(val_trials), max(0, config.epochs - start))
