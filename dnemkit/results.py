@@ -1,15 +1,14 @@
 """Results as xarray Datasets: provenance attributes and atomic netCDF writing (engine h5netcdf)."""
 
 import json
-import os
 import platform
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from .atomic import atomic_path
 from .errors import DnemkitError
 
 
@@ -22,7 +21,7 @@ def provenance(kind, config=None, encoder=None, seed=None, **extra):
     attrs = {
         "dnemkit_kind": kind,
         "dnemkit_version": __version__,
-        "torch_version": str(torch.__version__),  # TorchVersion, a str subclass h5py cannot store
+        "torch_version": str(torch.__version__),
         "numpy_version": np.__version__,
         "python_version": platform.python_version(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -33,28 +32,39 @@ def provenance(kind, config=None, encoder=None, seed=None, **extra):
         attrs["encoder"] = str(encoder)
     if seed is not None:
         attrs["seed"] = int(seed)
-    for k, v in extra.items():
-        attrs[k] = v if isinstance(v, (str, int, float, np.integer, np.floating)) else json.dumps(v, default=str)
+    attrs.update(extra)
     return attrs
+
+
+def _netcdf_attr(value):
+    """An attribute value netCDF can store: numbers and plain str as they are, bools as 0/1, others as JSON."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return value
+    if isinstance(value, str):
+        return str(value)  # str subclasses (TorchVersion, np.str_) have no HDF5 type
+    if value is None:
+        return ""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
+        return value
+    return json.dumps(value, default=str)
 
 
 def write_dataset(ds, path):
     """Write ``ds`` to ``path`` (netCDF4 via h5netcdf) atomically: a temporary name, then a rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     # h5netcdf stores strings as variable-length; fixed-width numpy unicode has no HDF5 type
     ds = ds.copy()
     for name, var in list(ds.variables.items()):
         if var.dtype.kind == "U":
             ds[name] = var.astype(object)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+        if var.dtype == bool:
+            ds[name] = var.astype(np.uint8)
+        ds[name].attrs = {k: _netcdf_attr(v) for k, v in var.attrs.items()}
+    ds.attrs = {k: _netcdf_attr(v) for k, v in ds.attrs.items()}
+    with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -7,6 +7,12 @@ import click
 from ..errors import DnemkitError
 
 
+class UserError(click.ClickException):
+    """A user mistake reported as one 'Error: ...' line, exit status 2 (as click's usage errors)."""
+
+    exit_code = 2
+
+
 class DnemkitGroup(click.Group):
     """A click group whose commands report DnemkitError as one 'Error: ...' line (exit 2), no traceback."""
 
@@ -14,7 +20,7 @@ class DnemkitGroup(click.Group):
         try:
             return super().invoke(ctx)
         except DnemkitError as exc:
-            raise click.UsageError(str(exc), ctx=None) from None
+            raise UserError(str(exc)) from None
 
 
 def encoder_options(f):
@@ -53,11 +59,11 @@ def _castable(s, cast):
 
 
 def user_errors(f):
-    """Decorator for command callbacks: DnemkitError -> click.UsageError (one line, exit 2)."""
+    """Decorator for command callbacks: DnemkitError -> one 'Error: ...' line, exit 2."""
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         try:
             return f(*args, **kwargs)
         except DnemkitError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise UserError(str(exc)) from None
     return wrapper

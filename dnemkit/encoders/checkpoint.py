@@ -4,12 +4,11 @@ A checkpoint is ``torch.save`` of a dict with the keys in ``CHECKPOINT_KEYS``; `
 tensors (the EMA weights). Files are read with ``weights_only=True``: nothing in them is executed.
 """
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from ..atomic import atomic_path
 from ..errors import DnemkitError
 from .dwiseneuro import MAIN_CONFIG, DwiseNeuro
 
@@ -87,14 +86,6 @@ def save_checkpoint(path, model, params=None):
     state = {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype).clone()
              for k, v in model.state_dict().items()}
     payload = {"model_name": "MouseModel", "params": params, "nn_state_dict": state}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return Path(path)

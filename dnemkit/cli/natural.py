@@ -1,0 +1,62 @@
+"""characterize natural"""
+
+from pathlib import Path
+
+import click
+
+from .common import encoder_options, quiet_option, user_errors
+
+
+def register(main):
+    @main.command()
+    @encoder_options
+    @click.option("--data", type=click.Path(), default=None, help="Sensorium-layout mouse folder (or its root).")
+    @click.option("--trial", type=int, default=None, help="Trial id within --data (default: an oracle/test trial).")
+    @click.option("--movie", type=click.Path(), default=None, help="A movie file (.npy .mp4 .gif .tif .nc).")
+    @click.option("--predicted", is_flag=True, help="Reconstruct from the encoder's predicted activity.")
+    @click.option("--models", type=click.IntRange(min=1), default=None,
+                  help="Use the first K models of an ensemble (default 3 on the CPU budget, 7 with --paper).")
+    @click.option("--iterations", type=int, default=None,
+                  help="Optimisation steps (default 60 on the CPU budget, 1000 with --paper).")
+    @click.option("--gradient-ensembling", is_flag=True, help="Average gradients over models instead of videos.")
+    @click.option("--keep-fraction", type=float, default=1.0, show_default=True,
+                  help="Fraction of neurons in the loss (ablation; the rest leave the loss).")
+    @click.option("--seed", type=int, default=0, show_default=True, help="Movie, Poisson and subset seed.")
+    @click.option("--paper", is_flag=True, help="The paper's exact recipe: 7 models x 1000 iterations.")
+    @click.option("--out", type=click.Path(file_okay=False), default="natural-out", show_default=True)
+    @click.option("--no-video", is_flag=True, help="Skip the MP4 of ground truth beside reconstruction.")
+    @quiet_option
+    @user_errors
+    def natural(encoder_spec, mouse, data, trial, movie, predicted, models, iterations, gradient_ensembling,
+                keep_fraction, seed, paper, out, no_video, quiet):
+        """Reconstruct a natural movie from neural activity.
+
+        With no arguments: the synthetic mouse's Poisson responses to a held-out natural movie are reconstructed
+        by the demo encoder. Writes OUT/natural.nc, OUT/natural.png and OUT/natural.mp4.
+        """
+        from ..natural import run_natural
+        from ..results import write_dataset
+        from ..videoio import side_by_side, write_movie
+        from ..viz.natural import natural_summary, save_figure
+
+        if iterations is not None and iterations < 1:
+            raise click.BadParameter(f"is {iterations}; expected at least 1", param_hint="--iterations")
+        if not 0 < keep_fraction <= 1:
+            raise click.BadParameter(f"is {keep_fraction}; expected a value in (0, 1]", param_hint="--keep-fraction")
+        ds = run_natural(encoder_spec, mouse, data, trial, movie, predicted, models, iterations,
+                         gradient_ensembling, keep_fraction, seed, paper, progress=not quiet)
+        out = Path(out)
+        write_dataset(ds, out / "natural.nc")
+        save_figure(natural_summary(ds), out / "natural.png")
+        if not no_video:
+            write_movie(out / "natural.mp4", side_by_side(ds["ground_truth"].values, ds["reconstruction"].values))
+        click.echo(f"{ds.attrs['source']}")
+        click.echo(f"recipe: {ds.attrs['recipe']}; {ds.attrs['seconds']} s")
+        per_model = ", ".join(f"{v:.3f}" for v in ds["model_video_correlation"].values)
+        click.echo(f"per-model video correlation: {per_model}")
+        if ds["ensembling_gain"].notnull():
+            click.echo(f"ensembling gain: {float(ds['ensembling_gain']):+.3f}")
+        click.echo(f"video correlation: {float(ds['video_correlation']):.3f}")
+        click.echo(f"frame correlation: {float(ds['frame_correlation']):.3f}")
+        click.echo(f"results: {out / 'natural.nc'}, {out / 'natural.png'}"
+                   + ("" if no_video else f", {out / 'natural.mp4'}"))

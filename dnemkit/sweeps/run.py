@@ -1,0 +1,439 @@
+"""Run a grid of conditions: resolve encoder and masks, skip what is stored, execute batches, assemble results."""
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from tqdm.auto import tqdm
+
+from ..analysis import cutoff
+from ..encoders import Encoder, Ensemble, load_encoder, members_of
+from ..errors import DnemkitError
+from ..reconstruction import ReconstructionConfig
+from ..reconstruction.masks import AlphaMask, load_mask_file, mask_for
+from ..results import provenance, write_dataset
+from ..stimuli.geometry import DEG_PER_PIXEL, HEIGHT, MS_PER_FRAME, WIDTH
+from .compute import (
+    ANALYSIS_VERSION,
+    PHASES,
+    VARIABLE_ATTRS,
+    VARIABLE_DIMS,
+    compute_batch,
+    condition_dataset,
+    fingerprint_array,
+    fingerprint_encoder,
+)
+from .grids import PAPER_DIRECTIONS, PAPER_SF_CPD, PAPER_SIGMAS, PAPER_TF_HZ, GratingGrid, NoiseGrid
+from .store import ConditionStore, condition_id, stable_hash
+
+#: default reconstruction iterations of a sweep (the paper: 1000). On a 2-core CPU one iteration of one 60-frame
+#: movie costs ~0.1-0.2 s with the synthetic mouse, so the full grating grid (112 conditions x 2 phases) takes
+#: about an hour at 100 iterations; raise it on a GPU.
+DEFAULT_ITERATIONS = 100
+QUICK_ITERATIONS = 15
+DEFAULT_BATCH = 4
+#: config fields that do not change the numbers (beyond float round-off): left out of the condition ids, so a
+#: sweep can be resumed on another device or with another pass size
+_NOT_IN_KEY = ("device", "subbatches_per_pass", "eval_every")
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Raised when a sweep is interrupted; ``done``/``total`` conditions are stored, ``path`` holds them."""
+
+    def __init__(self, done, total, path):
+        super().__init__(f"interrupted: {done} of {total} conditions stored")
+        self.done, self.total, self.path = done, total, path
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# inputs
+# ------------------------------------------------------------------------------------------------------------------
+def select_models(encoder, models):
+    """The first ``models`` members of an ensemble (all when None) as one encoder."""
+    if models is None:
+        return encoder
+    members = members_of(encoder)
+    if isinstance(models, bool) or not isinstance(models, (int, np.integer)) or not 1 <= models <= len(members):
+        raise DnemkitError(f"models is {models!r}; expected an integer from 1 to {len(members)} "
+                           f"(the encoder has {len(members)} model{'s' if len(members) > 1 else ''})")
+    if models == len(members):
+        return encoder
+    if models == 1:
+        return members[0]
+    return Ensemble(members[:models], description=f"first {models} of {encoder.description}")
+
+
+def resolve_encoder(encoder, mouse=None, models=None):
+    """(spec string or None, the full encoder, the encoder used: its first ``models`` members)."""
+    if isinstance(encoder, Encoder):
+        full, spec = encoder, None
+    elif isinstance(encoder, (str, Path)):
+        spec = str(encoder)
+        full = load_encoder(spec, mouse)
+    else:
+        raise DnemkitError(f"encoder is a {type(encoder).__name__}; expected a spec string or an Encoder")
+    return spec, full, select_models(full, models)
+
+
+def resolve_mask(mask, full, spec, mouse, fingerprint, progress):
+    """An AlphaMask and a description of where it came from."""
+    if mask is None:
+        key = spec if spec is not None else f"encoder-{fingerprint[:16]}"
+        am, source = mask_for(full, key, mouse, progress=progress), f"mask_for({key!r})"
+    elif isinstance(mask, AlphaMask):
+        am, source = mask, "given AlphaMask"
+    elif isinstance(mask, (str, Path)):
+        am, source = load_mask_file(mask), str(mask)
+    else:
+        arr = np.asarray(mask)
+        if arr.shape != (HEIGHT, WIDTH):
+            raise DnemkitError(f"mask has shape {arr.shape}; expected ({HEIGHT}, {WIDTH}) (alpha or boolean)")
+        am, source = AlphaMask(arr.astype(np.float32)), "given array"
+    if not am.eval.any():
+        raise DnemkitError("the evaluation mask (alpha >= 1) selects no pixel; expected a trained alpha mask")
+    return am, source
+
+
+def choose_baselines(conditions, seed):
+    """For each condition, another one of the grid, chosen at random (seeded) by rendezvous hashing.
+
+    Condition i takes the j != i with the smallest hash(seed, i's params, j's params): random, reproducible, and
+    stable when the grid grows (a new point replaces a condition's choice only if its hash is smaller).
+    """
+    keys = [stable_hash(p) for _, p in conditions]
+    out = []
+    for i, key in enumerate(keys):
+        best = min((j for j in range(len(keys)) if j != i), key=lambda j: stable_hash([seed, key, keys[j]]),
+                   default=None)
+        out.append(None if best is None else conditions[best][1])
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# assembling results
+# ------------------------------------------------------------------------------------------------------------------
+def _cutoff(freqs, corr, threshold):
+    try:
+        return cutoff(freqs, corr, threshold)
+    except DnemkitError:
+        return float("nan"), "not_computed"
+
+
+def add_resolution(ds, kind, threshold):
+    """Add ``resolution`` (the heatmap: ensemble r, mean over the other dims) and cut-off variables to ``ds``."""
+    rows, cols = ("sf", "tf") if kind == "gratings" else ("sigma_space", "sigma_time")
+    r = ds["video_correlation_ensemble"]
+    with np.errstate(invalid="ignore"), _quiet():
+        res = r.mean([d for d in r.dims if d not in (rows, cols)], skipna=True).transpose(rows, cols)
+    res.attrs = dict(units="1", long_name="ensemble video correlation, mean over "
+                     + ", ".join(d for d in r.dims if d not in (rows, cols)), threshold=threshold)
+    ds["resolution"] = res
+    m = res.values
+    if kind == "gratings":
+        sf, tf = ds["sf"].values, ds["tf"].values
+        per_tf = [_cutoff(sf, m[:, j], threshold) for j in range(len(tf))]
+        per_sf = [_cutoff(tf, m[i], threshold) for i in range(len(sf))]
+        ds["cutoff_sf"] = ("tf", np.array([v for v, _ in per_tf]),
+                           dict(units="cycles/degree", threshold=threshold, long_name="highest sf with r above the "
+                                "threshold at this tf (log-sf interpolation, dnemkit.analysis.cutoff)"))
+        ds["cutoff_sf_status"] = ("tf", np.array([s for _, s in per_tf], dtype=str))
+        ds["cutoff_tf"] = ("sf", np.array([v for v, _ in per_sf]),
+                           dict(units="Hz", threshold=threshold, long_name="highest tf with r above the threshold "
+                                "at this sf (tf = 0 left out: log axis)"))
+        ds["cutoff_tf_status"] = ("sf", np.array([s for _, s in per_sf], dtype=str))
+        with _quiet():
+            best_sf = _cutoff(sf, np.nanmax(m, axis=1) if m.size else m, threshold)
+            best_tf = _cutoff(tf, np.nanmax(m, axis=0) if m.size else m, threshold)
+        ds["cutoff_sf_best"] = ((), best_sf[0], dict(units="cycles/degree", status=best_sf[1], threshold=threshold,
+                                long_name="sf cut-off of the best tf per sf (max over tf)",
+                                cyc_per_px=best_sf[0] * DEG_PER_PIXEL))
+        ds["cutoff_tf_best"] = ((), best_tf[0], dict(units="Hz", status=best_tf[1], threshold=threshold,
+                                long_name="tf cut-off of the best sf per tf (max over sf)"))
+    else:
+        ss, st = ds["sigma_space"].values, ds["sigma_time"].values
+
+        def finest(sigmas, corr):
+            # walk from coarse to fine: cut-off on 1/sigma (sigma = 0, unfiltered, is left out: log axis)
+            keep = sigmas > 0
+            if not keep.any():
+                return float("nan"), "not_computed"
+            v, s = _cutoff(1.0 / sigmas[keep], np.asarray(corr)[keep], threshold)
+            return (1.0 / v if v > 0 else float("nan")), s
+
+        per_st = [finest(ss, m[:, j]) for j in range(len(st))]
+        per_ss = [finest(st, m[i]) for i in range(len(ss))]
+        ds["cutoff_sigma_space"] = ("sigma_time", np.array([v for v, _ in per_st]),
+                                    dict(units="pixel", threshold=threshold, long_name="smallest sigma_space > 0 "
+                                         "down to which r stays above the threshold (log interpolation)"))
+        ds["cutoff_sigma_space_status"] = ("sigma_time", np.array([s for _, s in per_st], dtype=str))
+        ds["cutoff_sigma_time"] = ("sigma_space", np.array([v for v, _ in per_ss]),
+                                   dict(units="frame", threshold=threshold, long_name="smallest sigma_time > 0 "
+                                        "down to which r stays above the threshold (log interpolation)"))
+        ds["cutoff_sigma_time_status"] = ("sigma_space", np.array([s for _, s in per_ss], dtype=str))
+        with _quiet():
+            best_ss = finest(ss, np.nanmax(m, axis=1))
+            best_st = finest(st, np.nanmax(m, axis=0))
+        ds["cutoff_sigma_space_best"] = ((), best_ss[0], dict(
+            units="pixel", status=best_ss[1], threshold=threshold, degrees=best_ss[0] * DEG_PER_PIXEL,
+            long_name="sigma_space cut-off at the best sigma_time (max over sigma_time)"))
+        ds["cutoff_sigma_time_best"] = ((), best_st[0], dict(
+            units="frame", status=best_st[1], threshold=threshold, ms=best_st[0] * MS_PER_FRAME,
+            long_name="sigma_time cut-off at the best sigma_space (max over sigma_space)"))
+    return ds
+
+
+class _quiet:
+    """Silence numpy's 'mean of empty slice' warnings for grids that are not complete yet."""
+
+    def __enter__(self):
+        import warnings
+
+        self._w = warnings.catch_warnings()
+        self._w.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        self._w.__exit__(*exc)
+
+
+def assemble(grid, items, results, model_names, threshold, attrs, masks=None):
+    """The combined Dataset of a grid: every condition, NaN where not (yet) computed, ``computed`` flags."""
+    shape = grid.shape
+    n_models = len(model_names)
+    data = {name: np.full(shape + tuple({"phase": 2, "model": n_models}[d] for d in dims), np.nan)
+            for name, dims in VARIABLE_DIMS.items()}
+    computed = np.zeros(shape, bool)
+    baseline_of = np.full(shape, "", dtype=object)
+    for it in items:
+        rec = results.get(it["id"])
+        if rec is None:
+            continue
+        for name in VARIABLE_DIMS:
+            data[name][it["index"]] = rec[name].values
+        computed[it["index"]] = True
+        baseline_of[it["index"]] = grid.label(it["other"]) if it["other"] else ""
+    coords = {k: (d, v, a) for k, (d, v, a) in grid.coords().items()}
+    coords["phase"] = ("phase", list(PHASES), {"long_name": "stimulus v or its phase-inverted twin 255 - v"})
+    coords["model"] = ("model", np.arange(n_models), {"long_name": "ensemble member (first K of the encoder)"})
+    coords["model_name"] = ("model", [str(n) for n in model_names])
+    ds = xr.Dataset({name: (grid.dims + VARIABLE_DIMS[name], data[name], VARIABLE_ATTRS[name]) for name in data},
+                    coords=coords)
+    ds["computed"] = (grid.dims, computed.astype(np.uint8), {"long_name": "1 where the condition is computed"})
+    ds["baseline_condition"] = (grid.dims, baseline_of.astype(str),
+                                {"long_name": "the condition whose stimulus gives baseline_correlation"})
+    if masks is not None:
+        ds["train_mask"] = (("y", "x"), masks.train.astype(np.uint8), {"threshold": masks.train_threshold})
+        ds["eval_mask"] = (("y", "x"), masks.eval.astype(np.uint8), {"threshold": masks.eval_threshold})
+        ds["alpha"] = (("y", "x"), masks.alpha.astype(np.float32))
+    add_resolution(ds, grid.kind, threshold)
+    ds.attrs.update(attrs)
+    ds.attrs.update(n_conditions=int(computed.size), n_computed=int(computed.sum()),
+                    complete=int(computed.all()), threshold=float(threshold))
+    return ds
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# the sweep
+# ------------------------------------------------------------------------------------------------------------------
+def run_sweep(grid, encoder="demo", *, mouse=None, models=None, config=None, iterations=None, out=None,
+              batch=DEFAULT_BATCH, executor="local", scheduler=None, workers=1, threshold=0.2, seed=0, mask=None,
+              progress=True, on_batch=None, heatmap=True):
+    """Reconstruct and measure every condition of ``grid`` (a GratingGrid or NoiseGrid); see run_gratings."""
+    if executor not in ("local", "dask"):
+        raise DnemkitError(f"executor is {executor!r}; expected 'local' or 'dask'")
+    if scheduler is not None and executor != "dask":
+        raise DnemkitError("scheduler is set but executor is 'local'; expected executor='dask' with a scheduler")
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise DnemkitError(f"batch is {batch!r}; expected an integer >= 1 (conditions per reconstruct call)")
+    try:
+        threshold = float(threshold)
+    except (TypeError, ValueError):
+        raise DnemkitError(f"threshold is {threshold!r}; expected a number") from None
+    if not math.isfinite(threshold) or not -1 < threshold < 1:
+        raise DnemkitError(f"threshold is {threshold!r}; expected a correlation between -1 and 1")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise DnemkitError(f"seed is {seed!r}; expected an integer >= 0")
+    config = config if config is not None else ReconstructionConfig(iterations=DEFAULT_ITERATIONS)
+    if not isinstance(config, ReconstructionConfig):
+        raise DnemkitError(f"config is a {type(config).__name__}; expected a ReconstructionConfig")
+    if iterations is not None:
+        config = dataclasses.replace(config, iterations=iterations)
+    if grid.n_frames <= config.eval_first_frame + 1:
+        raise DnemkitError(f"n_frames is {grid.n_frames}; expected more than {config.eval_first_frame + 1} "
+                           f"(frames >= {config.eval_first_frame} are evaluated)")
+
+    spec, full, enc = resolve_encoder(encoder, mouse, models)
+    fp = fingerprint_encoder(enc)
+    masks, mask_source = resolve_mask(mask, full, spec, mouse, fingerprint_encoder(full) if spec is None else fp,
+                                      progress)
+    n_members = len(members_of(enc))
+    model_names = ([getattr(m, "description", f"model {k}") or f"model {k}" for k, m in enumerate(members_of(enc))]
+                   if config.ensembling == "reconstruction" else ["gradient ensemble"])
+    context = {"encoder": fp,
+               "config": {k: v for k, v in config.to_dict().items() if k not in _NOT_IN_KEY},
+               "train_mask": fingerprint_array(masks.train), "eval_mask": fingerprint_array(masks.eval),
+               "analysis_version": ANALYSIS_VERSION}
+    conditions = grid.conditions()
+    others = choose_baselines(conditions, seed)
+    items = [{"index": index, "params": params, "other": other,
+              "id": condition_id(grid.kind, params, other, context)}
+             for (index, params), other in zip(conditions, others)]
+
+    out = Path(out) if out is not None else None
+    store = ConditionStore(out / f"{grid.kind}.store") if out is not None else None
+    results = {}
+    if store is not None:
+        store.clean()
+        have = store.ids()
+        for it in items:
+            if it["id"] in have:
+                rec = store.get(it["id"])
+                if rec is not None:
+                    results[it["id"]] = rec
+    reused = len(results)
+    todo = [it for it in items if it["id"] not in results]
+    batches = [todo[k:k + batch] for k in range(0, len(todo), batch)]
+
+    attrs = provenance(
+        grid.kind, config={"reconstruction": config.to_dict(), "grid": grid.options(), "models": n_members,
+                           "mouse": mouse, "batch": batch, "executor": executor, "mask": mask_source},
+        encoder=spec if spec is not None else full.description, seed=seed,
+        encoder_description=enc.description, encoder_fingerprint=fp, mask_source=mask_source,
+        eval_first_frame=config.eval_first_frame, iterations=config.iterations,
+        ensemble_variable="video_correlation_ensemble (mean of the models' videos, smoothed); video_correlation "
+                          "has one value per model",
+        targets="predicted activity of the encoder used (an ensemble predicts its members' mean)",
+        sf_conversion=f"cpd = cyc/px / {DEG_PER_PIXEL:.6g}; degrees = pixels x {DEG_PER_PIXEL:.6g}",
+    )
+    path = out / f"{grid.kind}.nc" if out is not None else None
+    state = {"computed": 0}
+
+    def combined():
+        ds = assemble(grid, items, results, model_names, threshold, attrs, masks)
+        ds.attrs.update(conditions_computed=state["computed"], conditions_reused=reused)
+        return ds
+
+    bar = tqdm(total=len(items), initial=reused, desc=grid.kind, unit="condition", disable=not progress)
+
+    def finish(batch_items, records):
+        by_id = {it["id"]: it for it in batch_items}
+        for rec in records:
+            it = by_id[rec["id"]]
+            ds = condition_dataset(rec, it["params"], it["other"], grid.kind, context)
+            if store is not None:
+                store.put(ds)
+            results[rec["id"]] = ds
+        state["computed"] += len(records)
+        bar.update(len(records))
+        if path is not None:
+            write_dataset(combined(), path)
+        if on_batch is not None:
+            on_batch([r["id"] for r in records])
+
+    try:
+        if executor == "local":
+            for k, b in enumerate(batches):
+                records = compute_batch(enc, b, config, masks.train, masks.eval, progress=progress,
+                                        description=f"batch {k + 1}/{len(batches)}")
+                finish(b, records)
+        elif batches:
+            from .distributed import run_batches
+
+            run_batches(batches, spec if spec is not None else enc, mouse, models if spec is not None else None,
+                        config, masks.train, masks.eval, finish, scheduler=scheduler, workers=workers)
+    except KeyboardInterrupt:
+        bar.close()
+        raise SweepInterrupted(len(results), len(items), path) from None
+    bar.close()
+
+    ds = combined()
+    if path is not None:
+        write_dataset(ds, path)
+        if heatmap:
+            from ..viz.heatmaps import plot_resolution_heatmap
+
+            plot_resolution_heatmap(ds, out / f"{grid.kind}.png")
+    return ds
+
+
+def run_gratings(encoder="demo", sf=None, tf=None, directions=None, repeats=1, out=None, *, sf_units="cpd",
+                 n_frames=60, **options):
+    """Drifting-grating characterisation (SPEC §6-7): reconstruct every grating and its phase-inverted twin.
+
+    encoder: spec string ('demo', 'synthetic[:seed]', a .pth, a folder, 'file.py:factory') or an Encoder.
+    sf: spatial frequencies (default the paper's 0.143, 0.071, 0.036, 0.018 cpd; ``sf_units`` 'cpd' or 'cyc/px');
+    tf: temporal frequencies in Hz (default 15, 7.5, ..., 0); directions: degrees (default 0, 90, 180, 270);
+    repeats: >= 1 (repeats differ in spatial phase). out: results folder (``gratings.nc``, ``gratings.png``,
+    ``gratings.store/``); None = nothing is written and nothing resumed.
+
+    options (keyword): mouse, models (first K members), config (ReconstructionConfig), iterations (default
+    DEFAULT_ITERATIONS), batch (conditions per reconstruct call), executor ('local' | 'dask'), scheduler (Dask
+    address), workers (LocalCluster workers when executor='dask' without a scheduler), threshold (cut-off, default
+    0.2), seed (baseline choice), mask (AlphaMask, mask file, (36, 64) array; default mask_for the encoder),
+    progress, on_batch (callback(ids) after each stored batch), heatmap (write gratings.png).
+
+    Returns the combined xarray Dataset (also written to ``out/gratings.nc``).
+    """
+    grid = GratingGrid(sf=PAPER_SF_CPD if sf is None else sf, tf=PAPER_TF_HZ if tf is None else tf,
+                       directions=PAPER_DIRECTIONS if directions is None else directions,
+                       repeats=repeats, sf_units=sf_units, n_frames=n_frames)
+    return run_sweep(grid, encoder, out=out, **options)
+
+
+def run_noise(encoder="demo", sigma_space=None, sigma_time=None, repeats=5, out=None, *, patch=False, seed=0,
+              n_frames=60, **options):
+    """Gaussian-noise characterisation (SPEC §6-7): sigma_space (pixels) x sigma_time (frames) x repeats.
+
+    Defaults: the paper's sigmas 0, 1, 2, 4, 8, 16, 32 on both axes and 5 repeats (noise seeds); sigma = 0 is
+    unfiltered. patch: the paper's 36 x 36 noise patch (columns 11..46) on grey. seed: the noise seeds and the
+    baseline choice. Other options as :func:`run_gratings`. Writes ``out/noise.nc``, ``noise.png``, ``noise.store/``.
+    """
+    grid = NoiseGrid(sigma_space=PAPER_SIGMAS if sigma_space is None else sigma_space,
+                     sigma_time=PAPER_SIGMAS if sigma_time is None else sigma_time, repeats=repeats, patch=patch,
+                     seed=seed, n_frames=n_frames)
+    return run_sweep(grid, encoder, out=out, seed=seed, **options)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# summary
+# ------------------------------------------------------------------------------------------------------------------
+def _fmt(v, spec=".3f"):
+    return "  nan" if v is None or not np.isfinite(v) else format(v, spec)
+
+
+def summary(ds):
+    """Short text summary: the resolution table (ensemble r), cut-offs, baseline, gain, phase inversion."""
+    kind = ds.attrs.get("dnemkit_kind")
+    res = ds["resolution"]
+    lines = []
+    if kind == "gratings":
+        rows, cols = ds["sf"].values, ds["tf"].values
+        head, rowfmt = "sf (cpd) \\ tf (Hz)", lambda v: f"{v:.4g}"
+    else:
+        rows, cols = ds["sigma_space_deg"].values, ds["sigma_time_ms"].values
+        head, rowfmt = "sigma_s (deg) \\ sigma_t (ms)", lambda v: f"{v:.4g}"
+    order_r, order_c = np.argsort(rows)[::-1], np.argsort(cols)
+    lines.append(f"ensemble video correlation ({res.attrs.get('long_name', '')}), "
+                 f"{ds.attrs.get('n_computed')}/{ds.attrs.get('n_conditions')} conditions")
+    width = max(len(head), 8)
+    lines.append(head.ljust(width) + "".join(f"{c:>8.4g}" for c in cols[order_c]))
+    for i in order_r:
+        lines.append(rowfmt(rows[i]).ljust(width) + "".join(f"{_fmt(res.values[i, j]):>8}" for j in order_c))
+    thr = ds.attrs.get("threshold")
+    if kind == "gratings":
+        a, b = ds["cutoff_sf_best"], ds["cutoff_tf_best"]
+        lines.append(f"cut-off (r > {thr:g}): sf {_fmt(float(a), '.4g')} cpd ({a.attrs['status']}), "
+                     f"tf {_fmt(float(b), '.4g')} Hz ({b.attrs['status']})")
+    else:
+        a, b = ds["cutoff_sigma_space_best"], ds["cutoff_sigma_time_best"]
+        lines.append(f"cut-off (r > {thr:g}): finest sigma_s {_fmt(float(a) * DEG_PER_PIXEL, '.4g')} deg "
+                     f"({_fmt(float(a), '.3g')} px, {a.attrs['status']}), finest sigma_t "
+                     f"{_fmt(float(b) * MS_PER_FRAME, '.4g')} ms ({_fmt(float(b), '.3g')} frames, {b.attrs['status']})")
+    with _quiet():
+        lines.append(
+            f"random-stimulus baseline r {_fmt(float(ds['baseline_correlation'].mean()))}; ensembling gain "
+            f"{_fmt(float(ds['ensembling_gain'].mean()))}; r(recon, recon of inverted) "
+            f"{_fmt(float(ds['phase_inversion_correlation'].mean()))}")
+    return "\n".join(lines)

@@ -1,0 +1,91 @@
+"""Resolution heatmaps of grating and noise sweeps (PNG through matplotlib's Agg canvas; no pyplot state).
+
+Gratings: rows = spatial frequency (cycles/degree, with cycles/pixel), columns = temporal frequency (Hz).
+Noise: rows = sigma_space in degrees (pixels x DEG_PER_PIXEL, SPEC §9: multiplied, not divided), columns =
+sigma_time in ms (frames x 33.3 ms). Each cell is the ensemble video correlation averaged over direction, repeat
+and phase (``ds['resolution']``); cells above the threshold are outlined, and the threshold and the cut-offs
+are written under the title.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+
+def _status(var):
+    return var.attrs.get("status", "")
+
+
+def plot_resolution_heatmap(ds, path=None, threshold=None, title=None):
+    """Draw ``ds['resolution']`` of a gratings/noise result; save a PNG to ``path`` if given.
+
+    ds: a Dataset from run_gratings / run_noise (or read_dataset of gratings.nc / noise.nc). threshold: default
+    ``ds.attrs['threshold']``. Returns the matplotlib Figure.
+    """
+    kind = ds.attrs.get("dnemkit_kind", "gratings")
+    threshold = float(ds.attrs.get("threshold", 0.2) if threshold is None else threshold)
+    res = ds["resolution"]
+    if kind == "gratings":
+        rows, cols = ds["sf"].values, ds["tf"].values
+        row_labels = [f"{v:.3g}\n({p:.3g} c/px)" for v, p in zip(rows, ds["sf_cyc_per_px"].values)]
+        col_labels = [f"{v:.3g}" for v in cols]
+        ylabel, xlabel = "spatial frequency (cycles/degree)", "temporal frequency (Hz)"
+        a, b = ds["cutoff_sf_best"], ds["cutoff_tf_best"]
+        cut = (f"cut-off: sf {float(a):.3g} cpd ({_status(a)}), tf {float(b):.3g} Hz ({_status(b)})")
+    else:
+        rows, cols = ds["sigma_space_deg"].values, ds["sigma_time_ms"].values
+        row_labels = [f"{v:.3g}\u00b0\n({p:g} px)" for v, p in zip(rows, ds["sigma_space"].values)]
+        col_labels = [f"{v:.3g}\n({p:g} fr)" for v, p in zip(cols, ds["sigma_time"].values)]
+        ylabel, xlabel = "spatial sigma (degrees)", "temporal sigma (ms)"
+        a, b = ds["cutoff_sigma_space_best"], ds["cutoff_sigma_time_best"]
+        cut = (f"finest sigma: space {a.attrs.get('degrees', np.nan):.3g}\u00b0 ({_status(a)}), "
+               f"time {b.attrs.get('ms', np.nan):.3g} ms ({_status(b)})")
+    ri, ci = np.argsort(rows), np.argsort(cols)
+    m = np.asarray(res.values, dtype=float)[np.ix_(ri, ci)]
+
+    fig = Figure(figsize=(1.1 * len(cols) + 3.2, 0.8 * len(rows) + 2.4), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    finite = m[np.isfinite(m)]
+    vmin = min(0.0, float(finite.min())) if finite.size else 0.0
+    im = ax.imshow(np.ma.masked_invalid(m), origin="lower", cmap="viridis", vmin=vmin, vmax=1.0, aspect="auto")
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            v = m[i, j]
+            text = "n/a" if not np.isfinite(v) else f"{v:.2f}"
+            colour = "white" if not np.isfinite(v) or v < 0.6 else "black"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
+            if np.isfinite(v) and v > threshold:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="white", linewidth=1.5))
+    ax.set_xticks(range(len(cols)), [col_labels[k] for k in ci], fontsize=8)
+    ax.set_yticks(range(len(rows)), [row_labels[k] for k in ri], fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    cbar = fig.colorbar(im, ax=ax)
+    cbar.set_label("ensemble video correlation r")
+    if vmin <= threshold <= 1.0:
+        cbar.ax.axhline(threshold, color="red", linewidth=1.5)
+    enc = ds.attrs.get("encoder", "")
+    head = title or f"{kind}: reconstruction resolution ({enc})"
+    ax.set_title(f"{head}\nthreshold r = {threshold:g} (outlined: above); {cut}\n"
+                 f"mean over {', '.join(d for d in ds['video_correlation_ensemble'].dims if d not in res.dims)}; "
+                 f"{ds.attrs.get('n_computed', '?')}/{ds.attrs.get('n_conditions', '?')} conditions",
+                 fontsize=8)
+    fig.tight_layout()
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            fig.savefig(tmp, format="png")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return fig

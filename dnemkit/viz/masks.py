@@ -1,0 +1,21 @@
+"""Figure of an alpha mask with its two thresholds."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def mask_figure(ds):
+    """alpha as an image with the train (alpha >= 0.5) and eval (alpha >= 1) outlines."""
+    fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
+    im = ax.imshow(ds["alpha"].values, cmap="viridis")
+    fig.colorbar(im, ax=ax, label="alpha")
+    for name, color in (("train_mask", "white"), ("eval_mask", "tab:red")):
+        m = ds[name].values.astype(float)
+        if 0 < m.sum() < m.size:
+            ax.contour(m, levels=[0.5], colors=color, linewidths=1.2)
+    ax.set_title(f"alpha mask: white = train (>= {ds.attrs['train_threshold']}), "
+                 f"red = eval (>= {ds.attrs['eval_threshold']})", fontsize=9)
+    ax.set_xlabel("x (pixels)"), ax.set_ylabel("y (pixels)")
+    return fig

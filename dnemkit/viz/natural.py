@@ -1,0 +1,59 @@
+"""Figures of a natural-movie reconstruction (natural.nc)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..atomic import atomic_path  # noqa: E402
+
+
+def _outline(ax, mask, color):
+    if mask is not None and mask.any() and not mask.all():
+        ax.contour(mask.astype(float), levels=[0.5], colors=color, linewidths=0.8)
+
+
+def natural_summary(ds, n_frames=6):
+    """A figure: ground-truth and reconstruction frames, pixel-correlation map, loss and correlation traces."""
+    gt, rec = ds["ground_truth"].values, ds["reconstruction"].values
+    first = int(ds.attrs.get("first_eval_frame", 30))
+    eval_mask = ds["eval_mask"].values.astype(bool)
+    frames = np.linspace(first, gt.shape[0] - 1, n_frames).astype(int)
+    fig = plt.figure(figsize=(2.1 * n_frames, 7.2), layout="constrained")
+    grid = fig.add_gridspec(3, n_frames)
+    for k, f in enumerate(frames):
+        for row, (video, label) in enumerate(((gt, "ground truth"), (rec, "reconstruction"))):
+            ax = fig.add_subplot(grid[row, k])
+            ax.imshow(video[f], cmap="gray", vmin=0, vmax=255)
+            _outline(ax, eval_mask, "tab:orange")
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_title(f"{label}\nframe {f}" if k == 0 else f"frame {f}", fontsize=8)
+    ax = fig.add_subplot(grid[2, :2])
+    im = ax.imshow(ds["pixel_correlation"].values, cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_title("pixel temporal correlation", fontsize=9)
+    ax.set_xticks([]), ax.set_yticks([])
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    ax = fig.add_subplot(grid[2, 2:4])
+    ax.plot(ds["iteration"], ds["loss"].values)
+    ax.set_xlabel("iteration"), ax.set_ylabel("Poisson loss")
+    ax = fig.add_subplot(grid[2, 4:])
+    if "video_correlation_trace" in ds:
+        for member in ds["member"].values:
+            trace = ds["video_correlation_trace"].sel(member=member)
+            ax.plot(ds["eval_iteration"], trace, "o-" if member == "ensemble" else ".-", label=str(member), ms=3)
+        ax.legend(fontsize=7)
+    ax.set_xlabel("iteration"), ax.set_ylabel("video correlation")
+    fig.suptitle(f"video r = {float(ds['video_correlation']):.3f}, frame r = {float(ds['frame_correlation']):.3f}"
+                 f"  ({ds.attrs.get('recipe', '')})", fontsize=10)
+    return fig
+
+
+def save_figure(fig, path):
+    """Save a figure as PNG atomically (temp name, then rename) and close it."""
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110)
+    finally:
+        plt.close(fig)
+    return path
