@@ -32,3 +32,42 @@ def small_model():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mask_cache(tmp_path_factory):
+    """A private mask cache, pre-filled for the synthetic mouse with a short (100-step) training to stay fast."""
+    import os
+
+    from dnemkit.encoders import SyntheticMouse
+    from dnemkit.reconstruction.masks import MaskConfig, mask_for
+
+    root = tmp_path_factory.mktemp("dnemkit-cache")
+    old = os.environ.get("DNEMKIT_CACHE")
+    os.environ["DNEMKIT_CACHE"] = str(root)
+    mask_for(SyntheticMouse(0), "synthetic", config=MaskConfig(iterations=100), progress=False)
+    yield root
+    if old is None:
+        os.environ.pop("DNEMKIT_CACHE", None)
+    else:
+        os.environ["DNEMKIT_CACHE"] = old
+
+
+def run_cli(*args):
+    """Invoke `characterize ARGS` in-process; returns click's Result."""
+    from click.testing import CliRunner
+
+    from dnemkit.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def assert_one_line_error(result, *fragments):
+    """Exit status != 0, exactly one 'Error:' line naming the problem, and no traceback."""
+    assert result.exit_code != 0, result.output
+    out = result.output
+    assert "Traceback" not in out
+    errors = [line for line in out.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, out
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]

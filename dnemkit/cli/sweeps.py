@@ -1,0 +1,163 @@
+"""characterize gratings / characterize noise: synthetic-stimulus resolution sweeps (resumable, local or Dask)."""
+
+import time
+from pathlib import Path
+
+import click
+
+from .common import encoder_options, parse_list, quiet_option, user_errors
+
+EPILOG = """\b
+Results in --out: <kind>.nc (xarray Dataset), <kind>.png (heatmap), <kind>.store/ (one file per
+finished condition). Re-running the same command computes only the conditions not stored yet; an
+interrupted sweep (Ctrl-C, kill -9) keeps everything finished. A changed encoder, config or mask gives
+new condition ids, so stale results are never reused.
+
+\b
+Dask: --executor dask starts a LocalCluster (--workers processes); --scheduler tcp://host:8786 uses a
+running cluster. On SLURM (pip install dask-jobqueue), in Python:
+    from dask_jobqueue import SLURMCluster
+    cluster = SLURMCluster(cores=8, memory="32GB", walltime="04:00:00"); cluster.scale(jobs=4)
+    print(cluster.scheduler_address)
+then: characterize gratings --executor dask --scheduler <that address> --out results/
+"""
+
+
+def sweep_options(f):
+    from ..sweeps import DEFAULT_BATCH, DEFAULT_ITERATIONS, QUICK_ITERATIONS
+
+    options = [
+        click.option("--models", type=click.IntRange(min=1), default=None,
+                     help="Use the first K members of an ensemble encoder (default: all)."),
+        click.option("--iterations", type=click.IntRange(min=1), default=None,
+                     help=f"Reconstruction iterations per condition (default {DEFAULT_ITERATIONS}, "
+                          f"{QUICK_ITERATIONS} with --quick; the paper used 1000)."),
+        click.option("--out", "out", type=click.Path(file_okay=False), default="characterize-out",
+                     show_default=True, help="Results folder."),
+        click.option("--quick", is_flag=True,
+                     help="A small grid and few iterations (about a minute on a 2-core CPU); explicit options win."),
+        click.option("--batch", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
+                     help="Conditions per reconstruct call (and per Dask task)."),
+        click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+                     help="Run batches here, or as Dask tasks."),
+        click.option("--scheduler", default=None, metavar="ADDRESS",
+                     help="Address of a running Dask scheduler (with --executor dask), e.g. tcp://host:8786."),
+        click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Worker processes of the LocalCluster started by --executor dask without --scheduler."),
+        click.option("--threshold", type=float, default=0.2, show_default=True,
+                     help="Correlation threshold of the resolution cut-offs."),
+        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Seed of the random-stimulus baseline (and of the noise movies)."),
+        click.option("--mask", "mask_path", type=click.Path(dir_okay=False), default=None,
+                     help="Alpha mask file (mask.nc from `characterize mask`, or a (36, 64) .npy); "
+                          "default: the encoder's cached or shipped mask, trained if missing."),
+        click.option("--frames", type=click.IntRange(min=32), default=60, show_default=True,
+                     help="Frames per stimulus (frames >= 30 are evaluated)."),
+        click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:1 ..."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return quiet_option(encoder_options(f))
+
+
+def _explicit(ctx, name):
+    from click.core import ParameterSource
+
+    return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+
+
+def _run(ctx, runner, grid_kwargs, o):
+    from ..reconstruction import ReconstructionConfig
+    from ..sweeps import DEFAULT_ITERATIONS, QUICK_ITERATIONS, SweepInterrupted, summary
+
+    iterations = o["iterations"] or (QUICK_ITERATIONS if o["quick"] else DEFAULT_ITERATIONS)
+    config = ReconstructionConfig(iterations=iterations, device=o["device"])
+    mask = o["mask_path"]
+    if mask is None and o["quick"]:
+        mask = "quick"
+    started = time.perf_counter()
+    try:
+        ds = runner(o["encoder_spec"], out=o["out"], mouse=o["mouse"], models=o["models"], config=config,
+                    batch=o["batch"], executor=o["executor"], scheduler=o["scheduler"], workers=o["workers"],
+                    threshold=o["threshold"], mask=mask, progress=not o["quiet"], n_frames=o["frames"],
+                    **grid_kwargs)
+    except SweepInterrupted as exc:
+        click.echo(f"Interrupted: {exc.done} of {exc.total} conditions are stored in {exc.path}; "
+                   "run the same command again to compute the rest.", err=True)
+        ctx.exit(130)
+    kind = ds.attrs["dnemkit_kind"]
+    out = Path(o["out"])
+    click.echo(summary(ds))
+    click.echo(f"computed {ds.attrs['conditions_computed']} condition(s), reused {ds.attrs['conditions_reused']} "
+               f"in {time.perf_counter() - started:.1f} s ({iterations} iterations each)")
+    click.echo(f"wrote {out / (kind + '.nc')}, {out / (kind + '.png')}")
+
+
+def register(main):
+    from ..sweeps import PAPER_DIRECTIONS, PAPER_SF_CPD, PAPER_SIGMAS, PAPER_TF_HZ, QUICK_GRATINGS, QUICK_NOISE
+
+    def joined(values):
+        return ",".join(f"{v:g}" for v in values)
+
+    @main.command("gratings", epilog=EPILOG)
+    @click.option("--sf", default=joined(PAPER_SF_CPD), show_default=True,
+                  help="Spatial frequencies (comma-separated; units: --sf-units).")
+    @click.option("--sf-units", type=click.Choice(["cpd", "cyc/px"]), default="cpd", show_default=True,
+                  help="Units of --sf: cycles/degree or cycles/pixel (0.5 cyc/px = 0.143 cpd).")
+    @click.option("--tf", default=joined(PAPER_TF_HZ), show_default=True,
+                  help="Temporal frequencies in Hz, 0..15 (15 = counter-phase flicker at 30 Hz).")
+    @click.option("--directions", default=joined(PAPER_DIRECTIONS), show_default=True,
+                  help="Drift directions in degrees (0 = rightwards, 90 = upwards).")
+    @click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True,
+                  help="Repeats per grating (they differ in spatial phase).")
+    @sweep_options
+    @click.pass_context
+    @user_errors
+    def gratings(ctx, sf, sf_units, tf, directions, repeats, **o):
+        """Reconstruct drifting gratings (and their phase-inverted twins) from the encoder's predicted activity.
+
+        Measures per condition: video correlation per model and of the ensemble, ensembling gain, entropy and
+        motion energy, phase-inversion and random-stimulus baselines. Prints the resolution table and the sf / tf
+        cut-offs (highest frequency with ensemble r above --threshold, log-interpolated).
+        """
+        from ..sweeps import run_gratings
+
+        if o["quick"]:
+            q = QUICK_GRATINGS
+            sf = sf if _explicit(ctx, "sf") else joined(q["sf"])
+            tf = tf if _explicit(ctx, "tf") else joined(q["tf"])
+            directions = directions if _explicit(ctx, "directions") else joined(q["directions"])
+            repeats = repeats if _explicit(ctx, "repeats") else q["repeats"]
+        grid = dict(sf=parse_list(sf, "--sf"), tf=parse_list(tf, "--tf"),
+                    directions=parse_list(directions, "--directions"), repeats=repeats, sf_units=sf_units,
+                    seed=o["seed"])
+        _run(ctx, run_gratings, grid, o)
+
+    @main.command("noise", epilog=EPILOG)
+    @click.option("--sigma-space", default=joined(PAPER_SIGMAS), show_default=True,
+                  help="Spatial Gaussian sigmas in pixels (0 = unfiltered; 1 px = 3.5 degrees).")
+    @click.option("--sigma-time", default=joined(PAPER_SIGMAS), show_default=True,
+                  help="Temporal Gaussian sigmas in frames (0 = unfiltered; 1 frame = 33.3 ms).")
+    @click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True,
+                  help="Noise seeds per (sigma_space, sigma_time).")
+    @click.option("--patch", is_flag=True, help="Show the noise in the paper's 36 x 36 patch (columns 11-46).")
+    @sweep_options
+    @click.pass_context
+    @user_errors
+    def noise(ctx, sigma_space, sigma_time, repeats, patch, **o):
+        """Reconstruct Gaussian-filtered noise movies (and their phase-inverted twins) from predicted activity.
+
+        Same measures as `gratings`; cut-offs are the finest sigma (degrees, ms) at which the ensemble r stays
+        above --threshold.
+        """
+        from ..sweeps import run_noise
+
+        if o["quick"]:
+            q = QUICK_NOISE
+            sigma_space = sigma_space if _explicit(ctx, "sigma_space") else joined(q["sigma_space"])
+            sigma_time = sigma_time if _explicit(ctx, "sigma_time") else joined(q["sigma_time"])
+            repeats = repeats if _explicit(ctx, "repeats") else q["repeats"]
+        grid = dict(sigma_space=parse_list(sigma_space, "--sigma-space"),
+                    sigma_time=parse_list(sigma_time, "--sigma-time"), repeats=repeats, patch=patch,
+                    seed=o["seed"])
+        _run(ctx, run_noise, grid, o)

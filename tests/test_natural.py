@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+import xarray as xr
+
+from conftest import assert_one_line_error, run_cli
+from dnemkit.data import find_mouse
+from dnemkit.data.simulate import simulate
+from dnemkit.natural import run_natural
+
+
+@pytest.fixture(scope="module")
+def sim_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sim")
+    summary = simulate(root, seed=0, trials=6, n_neurons=2000, frames=100)
+    return root, summary
+
+
+def test_simulate_writes_the_sensorium_layout(sim_root):
+    """Checked with plain numpy against SPEC §3, independently of the reader."""
+    root, summary = sim_root
+    folder = root / "dynamic10000-0-0-Video-synthetic0000"
+    tiers = np.load(folder / "meta/trials/tiers.npy")
+    assert list(tiers) == ["train", "train", "train", "train", "oracle", "final_test_main"]
+    video = np.load(folder / "data/videos/3.npy")
+    responses = np.load(folder / "data/responses/3.npy")
+    assert video.shape == (36, 64, 120) and responses.shape == (2000, 120)  # trial 3 is 20 frames longer
+    short = np.load(folder / "data/responses/0.npy")
+    assert short.shape == (2000, 120) and np.isnan(short[:, 100:]).all() and not np.isnan(short[:, :100]).any()
+    assert np.isnan(np.load(folder / "data/responses/5.npy")).all()  # unlabeled final test trial
+    assert not np.isnan(np.load(folder / "data/behavior/5.npy")[:, :100]).any()
+    assert np.load(folder / "meta/neurons/unit_ids.npy").shape == (2000,)
+    assert np.load(folder / "meta/statistics/responses/all/mean.npy").shape == (2000,)
+    # counts are non-negative integers (Poisson)
+    assert np.all(short[:, :100] >= 0) and np.all(short[:, :100] == np.round(short[:, :100]))
+    mouse = find_mouse(root)
+    assert mouse.n_neurons == 2000 and mouse.trial(3).length == 120 and mouse.trial(0).length == 100
+    truth = xr.open_dataset(summary["truth"], engine="h5netcdf")
+    assert truth.sizes["neuron"] == 2000 and 0 < truth.attrs["noise_ceiling"] < 1
+    # the video on disk is the (H, W, T) transpose of what the reader returns
+    np.testing.assert_array_equal(mouse.trial(3).video, np.moveaxis(video, -1, 0))
+
+
+def test_predicted_activity_reconstructs_better_than_recorded(sim_root):
+    root, _ = sim_root
+    common = dict(encoder_spec="synthetic", data=root, trial=2, models=1, iterations=12, progress=False)
+    recorded = run_natural(**common)
+    predicted = run_natural(predicted=True, **common)
+    assert predicted["video_correlation"] > recorded["video_correlation"] > 0.05
+    for ds in (recorded, predicted):
+        assert ds["ground_truth"].dims == ("frame", "y", "x") and ds.sizes["frame"] == 100
+        assert ds.attrs["dnemkit_kind"] == "natural" and "CPU budget" in ds.attrs["recipe"]
+
+
+def test_natural_cli_writes_dataset_figure_and_movie(tmp_path, sim_root):
+    root, _ = sim_root
+    out = tmp_path / "run"
+    result = run_cli("natural", "--encoder", "synthetic", "--data", root, "--trial", 1, "--iterations", 3,
+                     "--keep-fraction", 0.5, "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "video correlation:" in result.output
+    ds = xr.open_dataset(out / "natural.nc", engine="h5netcdf")
+    assert ds["loss_neuron"].sum() == 1000
+    assert ds.sizes["frame"] == 100
+    assert (out / "natural.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "natural.mp4").stat().st_size > 1000
+    assert not list(out.glob(".*tmp*"))
+    # evaluate reads the same file back and agrees with the stored metrics
+    ev = run_cli("evaluate", out / "natural.nc", out / "natural.nc", "--json")
+    import json
+    metrics = json.loads(ev.output)
+    assert metrics["video_correlation"] == pytest.approx(float(ds["video_correlation"]), rel=1e-6)
+
+
+def test_natural_user_mistakes(tmp_path, sim_root):
+    root, _ = sim_root
+    assert_one_line_error(run_cli("natural", "--iterations", 0), "--iterations")
+    assert_one_line_error(run_cli("natural", "--keep-fraction", 1.5), "--keep-fraction")
+    assert_one_line_error(run_cli("natural", "--data", tmp_path / "missing"), "does not exist")
+    assert_one_line_error(run_cli("natural", "--encoder", "nope"), "unknown encoder spec")
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("not a movie")
+    assert_one_line_error(run_cli("natural", "--encoder", "synthetic", "--movie", bad), str(bad))
+    nan = tmp_path / "nan.npy"
+    movie = np.full((40, 36, 64), 127.5, np.float32)
+    movie[3, 4, 5] = np.nan
+    np.save(nan, movie)
+    assert_one_line_error(run_cli("natural", "--encoder", "synthetic", "--movie", nan), "non-finite")
+    wrong = tmp_path / "wrong.npy"
+    np.save(wrong, np.zeros((40, 30, 30), np.float32))
+    assert_one_line_error(run_cli("natural", "--encoder", "synthetic", "--movie", wrong), "shape")
+    # an unlabeled trial has nothing to reconstruct from unless --predicted
+    assert_one_line_error(run_cli("natural", "--encoder", "synthetic", "--data", root, "--trial", 5),
+                          "no recorded responses")

@@ -1,0 +1,293 @@
+"""Training DwiseNeuro on Sensorium-layout data: learning, checkpoints, folds, resuming, EMA, CutMix, errors, CLI.
+
+The datasets are synthetic mice written with ``write_mouse``. The learning test uses noise-free responses
+(10 x the synthetic mouse's rates, like fluorescence in arbitrary units): with Poisson counts a 30-step run's
+validation score is too noisy to compare reliably with the untrained model's.
+"""
+
+import copy
+import re
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from dnemkit.cli import main
+from dnemkit.data.sensorium import find_mouse, write_mouse
+from dnemkit.encoders import load_encoder, read_checkpoint
+from dnemkit.encoders.dwiseneuro import DwiseNeuro
+from dnemkit.encoders.dwiseneuro_encoder import DwiseNeuroEncoder
+from dnemkit.encoders.synthetic import SyntheticMouse, SyntheticMouseConfig, sample_responses, simulate_behavior
+from dnemkit.errors import DnemkitError
+from dnemkit.stimuli.natural import natural_movie
+from dnemkit.training import (TrainingConfig, _load_trials, _split, assign_folds, cutmix, cutmix_box, ema_update,
+                              learning_rate, model_config, poisson_loss, train, validation_correlation, video_hash)
+
+NEURONS = 40
+# 3 epochs x 10 steps of 8 windows; a high learning rate and a short EMA for such a short run
+TINY = TrainingConfig(model="small", epochs=3, samples_per_epoch=80, batch_size=8, lr=1e-2, ema_decay=0.9, folds=5,
+                      fold=0, seed=0, num_threads=2, keep_all_checkpoints=True)
+
+
+def make_mouse(root, movies, frames=90, seed=0, noise=False, tier="train", name="mouse"):
+    """A synthetic mouse folder: one trial per entry of ``movies`` (natural_movie seeds; repeats = same movie)."""
+    mouse = SyntheticMouse(seed, SyntheticMouseConfig(n_neurons=NEURONS))
+    rng = np.random.default_rng(seed)
+    trials = []
+    for i, movie in enumerate(movies):
+        video = natural_movie(seed=int(movie), n_frames=frames).values
+        behavior = simulate_behavior(frames, rng)
+        with torch.no_grad():
+            rates = mouse(torch.from_numpy(video)[None], torch.from_numpy(behavior)[None])[0]
+        responses = sample_responses(rates, seed * 1000 + i) if noise else 10 * rates.numpy()
+        trials.append(dict(video=video, responses=None if tier != "train" else responses, behavior=behavior[:2],
+                           pupil_center=behavior[2:], tier=tier))
+    return write_mouse(root, name, trials)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return make_mouse(tmp_path_factory.mktemp("data"), movies=range(10))
+
+
+@pytest.fixture(scope="module")
+def trained(dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    lines = []
+    summary = train(dataset, out, TINY, progress=False, log=lines.append)
+    return summary, lines
+
+
+def val_trials(dataset, config=TINY):
+    return _split(_load_trials(find_mouse(dataset), config.tiers), config)[1]
+
+
+# ------------------------------------------------------------------------------------------------ training
+
+
+def test_training_beats_the_untrained_model(trained):
+    summary, lines = trained
+    assert [h["epoch"] for h in summary["history"]] == [0, 1, 2, 3]
+    assert summary["epochs"] == 3 and summary["epochs_run"] == 3
+    assert (summary["train_trials"], summary["val_trials"]) == (8, 2)
+    assert summary["best_val_corr"] > summary["initial_val_corr"] + 0.03, summary["history"]
+    assert len(lines) == 4 and lines[-1].startswith("epoch 3/3: train_loss")
+    names = sorted(p.name for p in summary["out_dir"].glob("*.pth"))
+    assert names == [h["checkpoint"] for h in summary["history"][1:]]  # keep_all_checkpoints
+    for h in summary["history"][1:]:
+        assert re.fullmatch(rf"model-{h['epoch']:03d}-{h['val_corr']:.6f}\.pth", h["checkpoint"])
+
+
+def test_checkpoint_round_trip(trained, dataset):
+    summary, _ = trained
+    path = summary["best_checkpoint"]
+    ckpt = read_checkpoint(path)
+    assert set(ckpt) == {"model_name", "params", "nn_state_dict"}
+    assert ckpt["params"]["optimizer"] == ("AdamW", {"lr": TINY.lr, "weight_decay": TINY.weight_decay})
+    assert ckpt["params"]["nn_module"][1]["readout_outputs"] == (NEURONS,)
+
+    # the checkpoint holds the EMA weights of its epoch: for the last epoch those are in training_state.pt
+    state = torch.load(summary["out_dir"] / "training_state.pt", weights_only=True)
+    last = summary["out_dir"] / summary["history"][-1]["checkpoint"]
+    assert all(torch.equal(v, state["ema"][k]) for k, v in read_checkpoint(last)["nn_state_dict"].items())
+
+    stats = find_mouse(dataset).statistics
+    mean = np.concatenate([stats["behavior"]["mean"], stats["pupil_center"]["mean"]])
+    encoder = load_encoder(str(last))
+    np.testing.assert_allclose(encoder.default_behavior().numpy(), mean, rtol=1e-6)
+    ema = DwiseNeuro(**model_config("small", NEURONS))
+    ema.load_state_dict(state["ema"])
+    reference = DwiseNeuroEncoder(ema.eval(), behavior_mean=mean)
+    video = torch.from_numpy(natural_movie(seed=99, n_frames=40).values)[None]
+    with torch.no_grad():
+        assert torch.equal(encoder(video), reference(video))
+    # the score in the file name is what the loaded model scores on the validation fold
+    assert validation_correlation(load_encoder(str(path)), val_trials(dataset)) == pytest.approx(
+        summary["best_val_corr"], abs=1e-6)
+
+
+def test_resume_continues_from_the_saved_epoch(trained, dataset, tmp_path):
+    class Stop(Exception):
+        pass
+
+    def stop_after_epoch_1(line):
+        if line.startswith("epoch 1/"):
+            raise Stop
+
+    with pytest.raises(Stop):  # interrupted after epoch 1 was saved
+        train(dataset, tmp_path, TINY, progress=False, log=stop_after_epoch_1)
+    first = next(tmp_path.glob("model-001-*.pth"))
+    before = (first.stat().st_mtime_ns, first.read_bytes())
+
+    lines = []
+    summary = train(dataset, tmp_path, TINY, progress=False, log=lines.append)
+    assert summary["epochs_run"] == 2 and [line[:9] for line in lines] == ["epoch 2/3", "epoch 3/3"]
+    assert (first.stat().st_mtime_ns, first.read_bytes()) == before
+    # identical to the uninterrupted run: same RNG streams, optimizer and schedule
+    assert [h["val_corr"] for h in summary["history"]] == [h["val_corr"] for h in trained[0]["history"]]
+    resumed = torch.load(tmp_path / "training_state.pt", weights_only=True)["ema"]
+    straight = torch.load(trained[0]["out_dir"] / "training_state.pt", weights_only=True)["ema"]
+    assert all(torch.equal(resumed[k], straight[k]) for k in straight)
+
+
+def test_a_finished_run_with_fewer_epochs_does_nothing(trained, dataset):
+    summary, _ = trained
+    again = train(dataset, summary["out_dir"], replace(TINY, epochs=2), progress=False)
+    assert again["epochs_run"] == 0 and again["epochs"] == 3
+    assert again["best_checkpoint"] == summary["best_checkpoint"]
+
+
+def test_only_the_best_checkpoint_is_kept_by_default(trained, dataset, tmp_path):
+    # a copy of the 3-epoch folder, resumed without keep_all_checkpoints: tidy-up keeps only the best
+    summary, _ = trained
+    for p in summary["out_dir"].iterdir():
+        shutil.copy(p, tmp_path / p.name)
+    config = replace(TINY, keep_all_checkpoints=False)
+    again = train(dataset, tmp_path, config, progress=False)
+    assert [p.name for p in tmp_path.glob("*.pth")] == [summary["best_checkpoint"].name]
+    assert again["checkpoints"] == [tmp_path / summary["best_checkpoint"].name]
+
+
+# ------------------------------------------------------------------------------------------------ folds
+
+
+def test_video_hash_and_folds():
+    a = natural_movie(seed=1, n_frames=20).values
+    b = natural_movie(seed=2, n_frames=20).values
+    assert video_hash(a) == video_hash(a.copy()) and video_hash(a) != video_hash(b)
+    assert re.fullmatch(r"[0-9a-f]{16}", video_hash(a))
+    assert video_hash(np.full((5, 36, 64), 127.5)) == "0" * 16
+    hashes = ["c", "a", "b", "a", "d", "c"]
+    folds = assign_folds(hashes, 3)
+    assert folds.tolist() == [2, 0, 1, 0, 0, 2]  # sorted distinct hashes a, b, c, d dealt round-robin
+
+
+def test_folds_never_share_a_movie(tmp_path):
+    movies = [0, 1, 2, 0, 3, 1, 4, 0, 5, 2, 6]  # repeats, like the oracle tier
+    root = make_mouse(tmp_path, movies, frames=35)
+    trials = _load_trials(find_mouse(root), ("train",))
+    for fold in range(3):
+        train_trials, val = _split(trials, TrainingConfig(model="small", folds=3, fold=fold))
+        train_movies = {movies[t.id] for t in train_trials}
+        val_movies = {movies[t.id] for t in val}
+        assert train_movies.isdisjoint(val_movies) and train_movies | val_movies == set(movies)
+    folds = assign_folds([video_hash(t.video.numpy()) for t in trials], 7)
+    for movie in set(movies):
+        assert len({f for f, m in zip(folds, movies) if m == movie}) == 1
+    assert sorted(set(folds.tolist())) == list(range(7))  # 7 movies, 7 folds: one movie each
+
+
+# ------------------------------------------------------------------------------------------------ pieces
+
+
+def test_ema_update_matches_the_formula():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    ema = copy.deepcopy(model)
+    model.train()
+    model(torch.randn(8, 3)).sum().backward()  # moves the BatchNorm buffers
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p))
+    old = {k: v.clone() for k, v in ema.state_dict().items()}
+    ema_update(ema, model, 0.9)
+    new = model.state_dict()
+    for k, v in ema.state_dict().items():
+        if v.is_floating_point():
+            torch.testing.assert_close(v, 0.9 * old[k] + 0.1 * new[k])
+        else:
+            assert torch.equal(v, new[k])  # num_batches_tracked is copied
+    assert not torch.equal(ema.state_dict()["1.running_mean"], old["1.running_mean"])
+
+
+def test_cutmix_mixes_targets_by_box_area():
+    rng = np.random.default_rng(3)
+    x, other = torch.zeros(5, 16, 64, 64), torch.ones(5, 16, 64, 64)
+    t, t_other = torch.rand(7, 16), torch.rand(7, 16)
+    for _ in range(20):
+        box = cutmix_box(rng, alpha=1.0)
+        y0, y1, x0, x1 = box
+        assert 0 <= y0 <= y1 <= 64 and 0 <= x0 <= x1 <= 64
+        mixed, target = cutmix(x, t, other, t_other, box)
+        area = (y1 - y0) * (x1 - x0) / 64 ** 2
+        assert mixed[:, :, y0:y1, x0:x1].eq(1).all() and mixed.sum() == 5 * 16 * (y1 - y0) * (x1 - x0)
+        torch.testing.assert_close(target, (1 - area) * t + area * t_other)
+        assert x.eq(0).all()  # inputs untouched
+
+
+def test_poisson_loss_and_schedule():
+    pred, target = torch.rand(2, 3, 16) + 0.1, torch.rand(2, 3, 16) * 4
+    expected = (pred - target * torch.log(pred + 1e-8)).sum() / 2
+    torch.testing.assert_close(poisson_loss(pred, target), expected)
+
+    config = TrainingConfig(samples_per_epoch=3200, batch_size=32)  # 100 steps per epoch, 3 warm-up epochs
+    lrs = [learning_rate(s, config) for s in range(21 * 100)]
+    assert lrs[0] == pytest.approx(2.4e-3 / 300) and lrs[299] == pytest.approx(2.4e-3)
+    assert np.all(np.diff(lrs[:300]) > 0) and np.all(np.diff(lrs[300:]) < 0)
+    assert lrs[-1] == pytest.approx(2.4e-5, rel=1e-3)
+
+
+# ------------------------------------------------------------------------------------------------ errors
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(fold=7), r"fold is 7; expected a fold index 0\.\.6 \(folds=7\)"),
+    (dict(folds=3, fold=3), r"fold is 3; expected a fold index 0\.\.2 \(folds=3\)"),
+    (dict(epochs=0), r"epochs is 0; expected an integer >= 1"),
+    (dict(model="huge"), r"model is 'huge'; expected one of full, small"),
+])
+def test_config_errors(kwargs, message):
+    with pytest.raises(DnemkitError, match=message):
+        TrainingConfig(**kwargs)
+
+
+def test_data_errors(tmp_path):
+    empty = make_mouse(tmp_path, [0, 1], frames=35, name="empty")
+    for f in (empty / "data/videos").glob("*.npy"):
+        f.unlink()
+    with pytest.raises(DnemkitError, match=r"no trials"):
+        train(empty, tmp_path / "out", TINY, progress=False)
+
+    unlabelled = make_mouse(tmp_path, [0, 1], frames=35, tier="final_test_main", name="unlabelled")
+    with pytest.raises(DnemkitError, match=r"mouse unlabelled .* has no labelled trials of the tiers train, oracle"):
+        train(unlabelled, tmp_path / "out", TINY, progress=False)
+
+    two_movies = make_mouse(tmp_path, [0, 1, 0], frames=60, name="two")
+    with pytest.raises(DnemkitError, match=r"fold 3 of 5 leaves no validation trials \(3 labelled trials, 2 fold"):
+        train(two_movies, tmp_path / "out", replace(TINY, folds=5, fold=3), progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_folder_of_another_config_is_refused(trained, dataset, tmp_path):
+    summary, _ = trained
+    other = replace(TINY, batch_size=4)
+    with pytest.raises(DnemkitError, match=r"output folder .* holds checkpoints of another config "
+                                           r"\(batch_size 8 there vs 4 now\)"):
+        train(dataset, summary["out_dir"], other, progress=False)
+    (tmp_path / "model-003-0.250000.pth").write_bytes(b"not ours")
+    with pytest.raises(DnemkitError, match=r"holds checkpoints of another config \(no training_state.pt"):
+        train(dataset, tmp_path, TINY, progress=False)
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+
+def test_cli_bad_fold(dataset, tmp_path):
+    result = CliRunner().invoke(main, ["train", "--data", str(dataset), "--out", str(tmp_path / "out"),
+                                       "--config", "small", "--folds", "5", "--fold", "5"])
+    assert result.exit_code == 2
+    assert "fold is 5; expected a fold index 0..4 (folds=5)" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
+def test_cli_trains_one_epoch(dataset, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["train", "--data", str(dataset), "--out", str(out), "--config", "small",
+                                       "--folds", "5", "--epochs", "1", "--samples-per-epoch", "8",
+                                       "--batch-size", "8", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "epoch 1/1: train_loss" in result.output and "held-out correlation (fold 0 of 5, epoch 1)" in result.output
+    assert len(list(out.glob("model-001-*.pth"))) == 1 and (out / "encoder.json").exists()
