@@ -127,3 +127,15 @@ def test_cli_checkpoint_errors(tmp_path, small_model):
     assert_one_line_error(run_cli("encoders", "info", good, "--mouse", "5"), "mouse index 5 is out of range")
     result = run_cli("encoders", "info", good, "--mouse", "1")
     assert result.exit_code == 0 and "neurons: 20" in result.output
+
+
+def test_synthetic_temporal_filter_is_a_causal_convolution():
+    from dnemkit.encoders.synthetic import causal_filter
+    gen = torch.Generator().manual_seed(0)
+    x, k = torch.randn(2, 5, 40, generator=gen, dtype=torch.float64), torch.randn(5, 31, generator=gen,
+                                                                                   dtype=torch.float64)
+    slow = torch.zeros_like(x)
+    for t in range(40):
+        for lag in range(min(31, t + 1)):
+            slow[..., t] += k[:, lag] * x[..., t - lag]
+    torch.testing.assert_close(causal_filter(x, k), slow)

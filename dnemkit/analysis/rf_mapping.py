@@ -15,6 +15,11 @@ the last model's responses). From those:
 - RF centres (the maximum of each map, and of the preferred one), 2-D Gaussian fits of the preferred map,
   population RFs (nan-mean over neurons) and their ON - OFF / ON + OFF combinations.
 
+Polarity: every map is divided by its own maximum, so the normalised maps do not carry a neuron's polarity. An
+ON cell's OFF map (excited by the OFF-preferring side lobes of its RF, which the 2 px smoothing merges over the
+centre) is also 1 at its own maximum, which can be the centre. Compare polarities with ``preferred_polarity``
+or the un-normalised maps ``rf_on * rf_on_peak`` and ``rf_off * rf_off_peak``.
+
 Lead-in: encoders with a temporal history (``first_valid_frame`` = 30 for DwiseNeuro and the synthetic mouse)
 predict the first frames of a clip from an incomplete history. Every clip is therefore preceded by
 ``lead_in`` grey frames (default: the encoder's ``first_valid_frame``), so that every analysed frame (pre and
@@ -26,19 +31,22 @@ import time
 import numpy as np
 import torch
 import xarray as xr
+from scipy.ndimage import gaussian_filter
 from tqdm.auto import tqdm
 
 from ..encoders.base import members_of
 from ..errors import DnemkitError
-from ..stimuli.geometry import GREY, HEIGHT, WIDTH
+from ..stimuli.geometry import HEIGHT, WIDTH
 from ..stimuli.sparse import all_positions, sparse_noise
 from .receptive_fields import RF_SIGMA_PX, RF_THRESHOLD, fit_gaussians, on_off_maps, population_rf, rf_centres, rf_maps
 
-__all__ = ["sparse_noise_responses", "receptive_fields", "map_receptive_fields", "compare_to_truth",
+__all__ = ["auto_chunk", "sparse_noise_responses", "receptive_fields", "map_receptive_fields", "compare_to_truth",
            "DEFAULT_CHUNK"]
 
-DEFAULT_CHUNK = 32  #: positions per encoder call (x 2 polarities = 64 clips of 75 frames, ~45 MB of video)
+DEFAULT_CHUNK = 64  #: positions per encoder call (x 2 polarities = 128 clips of 75 frames, ~90 MB of video)
 POLARITIES = ("on", "off")
+#: netCDF encoding of the large (neuron, y, x) variables: gzip shrinks rf.nc about 8x (mostly zeros, grey pre)
+COMPRESSION = {"zlib": True, "complevel": 4}
 FIT_KEYS = ("center_y", "center_x", "sigma_y", "sigma_x", "amplitude", "offset")
 
 
@@ -54,28 +62,41 @@ def _resolve_device(device):
     return torch.device(device)
 
 
-def sparse_noise_responses(encoder, chunk=DEFAULT_CHUNK, lead_in=None, pre=15, flash=15, post=15, positions=None,
+def auto_chunk(models, device):
+    """Positions per encoder call: DEFAULT_CHUNK for light encoders; few for DwiseNeuro-like ones.
+
+    A DwiseNeuro clip of 75 frames is 45 windows of 5 x 16 x 64 x 64 inputs (about 60 MB per clip before the
+    network's activations), so on a CPU one position (2 clips) per call, on a GPU 16.
+    """
+    heavy = any(hasattr(m, "model") for m in models)
+    if not heavy:
+        return DEFAULT_CHUNK
+    return 16 if device.type == "cuda" else 1
+
+
+def sparse_noise_responses(encoder, chunk=None, lead_in=None, pre=15, flash=15, post=15, positions=None,
                            device="auto", progress=True):
     """Every model's mean responses to on/off single-pixel flashes.
 
     encoder: an Encoder (an Ensemble is run member by member). chunk: positions per encoder call (each position
-    makes two clips, ON and OFF, of ``lead_in + pre + flash + post`` frames). lead_in: grey frames put before each
-    clip (None: the encoder's ``first_valid_frame``; see the module docstring). pre, flash, post: SPEC §6 timing.
+    makes two clips, ON and OFF, of ``lead_in + pre + flash + post`` frames); None: :func:`auto_chunk`.
+    lead_in: grey frames put before each clip (None: the encoder's ``first_valid_frame``; see the module
+    docstring). pre, flash, post: SPEC §6 timing.
     positions: (K, 2) int (row, col) pixels, None = all 36 x 64. Behaviour: the encoder's defaults (per-mouse
     means, SPEC §6).
 
     Returns an xr.Dataset with ``r_pre`` and ``r_flash`` float32 (model, polarity, neuron, y, x): each model's
     rate averaged over the pre frames / the flash frames for a flash at (y, x) (NaN at positions not mapped).
     """
-    chunk = _positive_int(chunk, "chunk")
+    models = members_of(encoder)
+    device = _resolve_device(device)
+    chunk = auto_chunk(models, device) if chunk is None else _positive_int(chunk, "chunk")
     lead = int(getattr(encoder, "first_valid_frame", 0)) if lead_in is None else _positive_int(lead_in, "lead_in", 0)
     pre, flash, post = (_positive_int(v, n, m) for v, n, m in ((pre, "pre", 1), (flash, "flash", 1), (post, "post", 0)))
     positions = all_positions() if positions is None else np.asarray(positions)
-    models = members_of(encoder)
     n = int(encoder.n_neurons)
     if n < 1:
         raise DnemkitError(f"the encoder predicts {n} neurons; expected at least one")
-    device = _resolve_device(device)
     shape = (len(models), len(POLARITIES), n, HEIGHT, WIDTH)
     r_pre = np.full(shape, np.nan, np.float32)
     r_flash = np.full(shape, np.nan, np.float32)
@@ -89,10 +110,9 @@ def sparse_noise_responses(encoder, chunk=DEFAULT_CHUNK, lead_in=None, pre=15, f
         for m, model in enumerate(models):
             model = model.to(device).eval()
             for start in starts:
-                clips = sparse_noise(positions[start:start + chunk], POLARITIES, pre, flash, post)
+                # the lead-in is more grey before the flash: one clip of lead + pre grey frames
+                clips = sparse_noise(positions[start:start + chunk], POLARITIES, lead + pre, flash, post)
                 video = torch.from_numpy(clips.values)
-                if lead:
-                    video = torch.cat([video.new_full((video.shape[0], lead, HEIGHT, WIDTH), GREY), video], dim=1)
                 rates = model(video.to(device), None)
                 if rates.dim() != 3 or rates.shape[1] != n or rates.shape[2] != video.shape[1]:
                     raise DnemkitError(f"model {m} returned rates of shape {tuple(rates.shape)}; expected "
@@ -113,6 +133,8 @@ def sparse_noise_responses(encoder, chunk=DEFAULT_CHUNK, lead_in=None, pre=15, f
                              long_name=f"mean rate over the {pre} grey frames before the flash")
     ds["r_flash"].attrs.update(units="rate (encoder units, counts/frame)",
                                long_name=f"mean rate over the {flash} flash frames")
+    for name in ("r_pre", "r_flash"):
+        ds[name].encoding.update(COMPRESSION)
     ds["model_name"] = ("model", [str(getattr(mm, "description", "") or type(mm).__name__) for mm in models])
     ds.attrs.update(lead_in_frames=lead, pre_frames=pre, flash_frames=flash, post_frames=post,
                     positions_mapped=int(len(positions)), chunk=chunk,
@@ -128,6 +150,13 @@ def _relative_peak(r_pre, r_flash, eps=1e-8):
     return rel.max(axis=1)
 
 
+def _smoothed_peak(r_pre, r_flash, threshold, sigma, eps=1e-8):
+    """(neuron,) the factor rf_maps divides by: the maximum of the thresholded, smoothed relative response."""
+    rel = (r_flash - r_pre) / (r_pre + eps)
+    rel[rel < threshold] = 0.0
+    return gaussian_filter(rel, sigma=(0.0, sigma, sigma)).max(axis=(1, 2))
+
+
 def receptive_fields(responses, fit=True, fit_max=None, threshold=RF_THRESHOLD, sigma=RF_SIGMA_PX):
     """RF maps, centres, Gaussian fits and population RFs from :func:`sparse_noise_responses`' dataset.
 
@@ -138,8 +167,10 @@ def receptive_fields(responses, fit=True, fit_max=None, threshold=RF_THRESHOLD, 
     Returns the input dataset plus (neuron dims (neuron, y, x) unless noted):
     rf_on, rf_off: SPEC §7 maps of the ensemble (model-averaged) responses, NaN for a neuron without any
     response above threshold in that polarity; response_on/off (neuron): peak relative response;
-    preferred_polarity (neuron, 'on'/'off'); responsive (neuron, bool); center_y, center_x (neuron, pixels): the
-    maximum of the preferred map (NaN if unresponsive); center_{y,x}_{on,off}: of each map; model_center_{y,x}
+    rf_on_peak, rf_off_peak (neuron): the maps' normalisation factors (rf_on * rf_on_peak is the un-normalised
+    smoothed map, comparable between polarities); preferred_polarity (neuron, 'on'/'off'); polarity_index
+    (neuron, -1..1); responsive (neuron, bool); center_y, center_x (neuron, pixels): the maximum of the
+    preferred map (NaN if unresponsive); center_{y,x}_{on,off}: of each map; model_center_{y,x}
     (model, neuron): the same from each model's own responses; fit_center_y, fit_center_x, fit_sigma_y,
     fit_sigma_x, fit_amplitude, fit_offset, fit_success, fitted (neuron): the Gaussian fits; population_rf_on,
     population_rf_off, on_minus_off, on_plus_off (y, x).
@@ -169,11 +200,15 @@ def receptive_fields(responses, fit=True, fit_max=None, threshold=RF_THRESHOLD, 
     dims3 = ("neuron", "y", "x")
     ds["rf_on"] = (dims3, maps["on"].astype(np.float32))
     ds["rf_off"] = (dims3, maps["off"].astype(np.float32))
-    for pol in POLARITIES:
+    for p, pol in enumerate(POLARITIES):
         ds[f"rf_{pol}"].attrs.update(
             units="1 (normalised to the neuron's maximum)",
             long_name=f"{pol.upper()} receptive field: (r_flash - r_pre) / r_pre, < {threshold} -> 0, "
                       f"Gaussian sigma {sigma} px, / max; model-averaged responses")
+        ds[f"rf_{pol}_peak"] = ("neuron", _smoothed_peak(mean_pre[p], mean_flash[p], threshold, sigma))
+        ds[f"rf_{pol}_peak"].attrs.update(
+            units="1", long_name=f"maximum of the {pol.upper()} map before the division by the maximum: "
+                                 f"rf_{pol} * rf_{pol}_peak is the un-normalised map (comparable across polarities)")
         ds[f"response_{pol}"] = ("neuron", peaks[pol])
         ds[f"response_{pol}"].attrs.update(units="1", long_name=f"peak relative {pol.upper()} response "
                                                                "(r_flash - r_pre) / r_pre over positions")
@@ -181,7 +216,15 @@ def receptive_fields(responses, fit=True, fit_max=None, threshold=RF_THRESHOLD, 
         ds[f"center_y_{pol}"] = ("neuron", py)
         ds[f"center_x_{pol}"] = ("neuron", px)
         ds[f"center_y_{pol}"].attrs["units"] = ds[f"center_x_{pol}"].attrs["units"] = "pixel"
+    ds["rf_on"].encoding.update(COMPRESSION)
+    ds["rf_off"].encoding.update(COMPRESSION)
     ds["preferred_polarity"] = ("neuron", np.where(prefer_on, "on", "off"))
+    ds["preferred_polarity"].attrs["long_name"] = "polarity of the larger peak relative response (ties: on)"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        index = (peaks["on"] - peaks["off"]) / (np.abs(peaks["on"]) + np.abs(peaks["off"]))
+    ds["polarity_index"] = ("neuron", index)
+    ds["polarity_index"].attrs.update(units="1", long_name="(response_on - response_off) / (|response_on| + "
+                                      "|response_off|): +1 ON only, -1 OFF only, 0 both (e.g. complex cells)")
     ds["responsive"] = ("neuron", responsive)
     ds["responsive"].attrs["long_name"] = f"some relative response >= {threshold} in the preferred polarity"
     ds["center_y"] = ("neuron", cy)
@@ -269,16 +312,21 @@ def compare_to_truth(ds, truth):
     return ds
 
 
-def map_receptive_fields(encoder, mouse=None, chunk=DEFAULT_CHUNK, lead_in=None, fit=True, fit_max=None,
+def map_receptive_fields(encoder, mouse=None, chunk=None, lead_in=None, fit=True, fit_max=None, positions=None,
                          device="auto", progress=True):
     """Map the ON and OFF receptive fields of every neuron of ``encoder`` (see the module docstring).
 
-    encoder: an Encoder or a spec string ('demo', 'synthetic:0', a .pth, a folder, 'file.py:factory'); mouse:
-    readout index for checkpoints. chunk: positions per encoder call (memory: 2 * chunk clips of
-    lead_in + 45 frames). lead_in: grey frames before each clip (None: the encoder's first_valid_frame). fit /
-    fit_max: Gaussian fits of responsive neurons (at most fit_max, strongest first). device: 'auto', 'cpu',
-    'cuda'. Returns an xr.Dataset (see :func:`sparse_noise_responses` and :func:`receptive_fields`), with
-    dnemkit provenance attrs (kind 'rf').
+    encoder: an Encoder or a spec string ('demo', 'synthetic:0', a .pth, a folder, 'file.py:factory').
+    mouse: readout index for checkpoints.
+    chunk: positions per encoder call (memory: 2 * chunk clips of lead_in + 45 frames; None: 64 for light
+        encoders, 1 for DwiseNeuro on a CPU).
+    lead_in: grey frames before each clip (None: the encoder's first_valid_frame).
+    fit, fit_max: Gaussian fits of responsive neurons (at most fit_max, strongest first; None = all).
+    positions: (K, 2) int (row, col) pixels to flash, None = every pixel (unmapped pixels count as no response).
+    device: 'auto', 'cpu', 'cuda'.
+
+    Returns an xr.Dataset (see :func:`sparse_noise_responses` and :func:`receptive_fields`) with dnemkit
+    provenance attrs (kind 'rf').
     """
     from ..encoders import load_encoder
     from ..results import provenance
@@ -286,9 +334,11 @@ def map_receptive_fields(encoder, mouse=None, chunk=DEFAULT_CHUNK, lead_in=None,
     spec = encoder if isinstance(encoder, str) else None
     enc = load_encoder(encoder, mouse) if isinstance(encoder, str) else encoder
     config = dict(chunk=chunk, lead_in=lead_in, fit=fit, fit_max=fit_max, pre=15, flash=15, post=15,
+                  positions="all" if positions is None else f"{len(positions)} given",
                   threshold=RF_THRESHOLD, sigma_px=RF_SIGMA_PX)
-    responses = sparse_noise_responses(enc, chunk=chunk, lead_in=lead_in, device=device, progress=progress)
+    responses = sparse_noise_responses(enc, chunk=chunk, lead_in=lead_in, positions=positions, device=device,
+                                       progress=progress)
     ds = receptive_fields(responses, fit=fit, fit_max=fit_max)
-    ds.attrs.update(provenance("rf", config, spec or getattr(enc, "description", type(enc).__name__),
-                               encoder_description=str(getattr(enc, "description", ""))))
+    name = spec or getattr(enc, "description", type(enc).__name__)
+    ds.attrs.update(provenance("rf", config, name, encoder_description=str(getattr(enc, "description", ""))))
     return ds

@@ -35,7 +35,8 @@ def sweep_options(f):
         click.option("--out", "out", type=click.Path(file_okay=False), default="characterize-out",
                      show_default=True, help="Results folder."),
         click.option("--quick", is_flag=True,
-                     help="A small grid and few iterations (about a minute on a 2-core CPU); explicit options win."),
+                     help="A small grid, few iterations and (without a cached mask) a 200-iteration alpha "
+                          "mask: about a minute on a 2-core CPU. Explicit options win."),
         click.option("--batch", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
                      help="Conditions per reconstruct call (and per Dask task)."),
         click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,

@@ -120,6 +120,10 @@ def temporal_depthwise(conv, x):
 
 
 class InvertedResidual3d(nn.Module):
+    #: evaluate the depthwise convolutions as 2-D convolutions (identical numbers, faster); False runs the
+    #: Conv3d modules as the reference did (used by benchmarks/ to time the reference schedule)
+    depthwise_as_2d = True
+
     def __init__(self, in_features, out_features, spatial_kernel, temporal_kernel, spatial_stride,
                  expansion_ratio, se_reduce_ratio, drop_path_rate):
         super().__init__()
@@ -153,8 +157,11 @@ class InvertedResidual3d(nn.Module):
 
     def forward(self, x):
         y = self.conv_pw(x)
-        y = self.spat_covn_dw[1](spatial_depthwise(self.spat_covn_dw[0], y))
-        y = self.temp_covn_dw[1](temporal_depthwise(self.temp_covn_dw[0], y))
+        if self.depthwise_as_2d:
+            y = self.spat_covn_dw[1](spatial_depthwise(self.spat_covn_dw[0], y))
+            y = self.temp_covn_dw[1](temporal_depthwise(self.temp_covn_dw[0], y))
+        else:
+            y = self.temp_covn_dw(self.spat_covn_dw(y))
         y = self.conv_pwl(self.se(y))
         return self.drop_path(y) + self.bn_sc(self.shortcut(x))
 

@@ -81,10 +81,24 @@ def _gabors(cy, cx, sigma, sf_px, theta, phase):
     return g / np.linalg.norm(g.reshape(len(g), -1), axis=1)[:, None, None]
 
 
+def causal_filter(x, kernels):
+    """y[..., f, t] = sum_tau kernels[f, tau] * x[..., f, t - tau] (zero before t = 0), via FFT.
+
+    x (B, F, T), kernels (F, L) with lag 0 first. A grouped conv1d over thousands of channels is slow to
+    differentiate on CPU; the FFT product is the same linear convolution at a fraction of the cost.
+    """
+    t, lags = x.shape[-1], kernels.shape[-1]
+    n = 1 << (t + lags - 1 - 1).bit_length()
+    spectrum = torch.fft.rfft(x, n=n) * torch.fft.rfft(kernels, n=n)
+    return torch.fft.irfft(spectrum, n=n)[..., :t]
+
+
 class SyntheticMouse(Encoder):
     """Ground-truth population drawn from ``seed``; an encoder like any other (video 0..255 -> rates)."""
 
     first_valid_frame = KERNEL_FRAMES - 1
+    #: a linear-nonlinear model is cheapest in one large pass, unlike a CNN on a CPU
+    cpu_subbatches_per_pass = 64
 
     def __init__(self, seed=0, config=SyntheticMouseConfig()):
         super().__init__()
@@ -122,9 +136,7 @@ class SyntheticMouse(Encoder):
         # filters for the simple part and the quadrature part, stacked: (N + n_complex, 36*64)
         self.register_buffer("filters", torch.tensor(np.concatenate([g0, g90]).reshape(-1, HEIGHT * WIDTH), **f32))
         self.register_buffer("complex_index", torch.tensor(np.flatnonzero(complex_), dtype=torch.long))
-        # conv1d computes a correlation: flip the kernel so lag 0 multiplies the current frame
-        k = np.concatenate([kernels, kernels[complex_]])
-        self.register_buffer("kernels", torch.tensor(k[:, ::-1].copy(), **f32).unsqueeze(1))
+        self.register_buffer("kernels", torch.tensor(np.concatenate([kernels, kernels[complex_]]), **f32))
         for name in ("baseline", "gain", "run_coupling", "pupil_coupling"):
             self.register_buffer(name, torch.tensor(p[name], **f32))
         self.register_buffer("_behavior_mean", torch.tensor(config.behavior_mean, **f32))
@@ -147,7 +159,7 @@ class SyntheticMouse(Encoder):
         b, t = video.shape[:2]
         contrast = (video.reshape(b, t, -1) - GREY) / GREY
         proj = torch.matmul(contrast, self.filters.T).transpose(1, 2)  # (B, F, T)
-        filt = F.conv1d(F.pad(proj, (KERNEL_FRAMES - 1, 0)), self.kernels, groups=self.kernels.shape[0])
+        filt = causal_filter(proj, self.kernels)
         n = self.n_neurons
         d = filt[:, :n]
         quad = filt[:, n:]

@@ -30,11 +30,12 @@ def resolve_device(name):
 def auto_subbatches_per_pass(encoder, device, frames=32):
     """Sub-batches per encoder pass for this device.
 
-    CPU: small passes (large ones thrash the cache of a 2-core machine; measured in benchmarks/).
+    CPU: small passes for CNNs (large ones thrash the cache of a 2-core machine; measured in benchmarks/), or
+    the encoder's own ``cpu_subbatches_per_pass``.
     GPU: as many as fit in half the free memory, measured with a one-sub-batch probe.
     """
     if device.type != "cuda":
-        return 4
+        return getattr(encoder, "cpu_subbatches_per_pass", 4)
     torch.cuda.reset_peak_memory_stats(device)
     before = torch.cuda.memory_allocated(device)
     probe = torch.full((1, frames, HEIGHT, WIDTH), 127.5, device=device)

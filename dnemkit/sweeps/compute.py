@@ -22,6 +22,7 @@ Measures, per condition and phase (evaluation: frames >= config.eval_first_frame
 """
 
 import hashlib
+import json
 import time
 
 import numpy as np
@@ -164,8 +165,6 @@ def compute_batch(encoder, items, config=ReconstructionConfig(), train_mask=None
 
 def condition_dataset(record, params, other, kind, context):
     """One finished condition as a small xarray Dataset (what the store keeps)."""
-    import json
-
     n_models = len(record["model_names"])
     data = {name: (VARIABLE_DIMS[name], np.asarray(v, np.float64)) for name, v in record["values"].items()}
     ds = xr.Dataset(data, coords={"phase": list(PHASES), "model": np.arange(n_models),

@@ -231,7 +231,8 @@ class NoiseGrid:
 
     @staticmethod
     def label(params):
-        return f"sigma_s={params['sigma_space_px']:g}px sigma_t={params['sigma_time_frames']:g}fr rep={params['repeat']}"
+        return (f"sigma_s={params['sigma_space_px']:g}px sigma_t={params['sigma_time_frames']:g}fr "
+                f"rep={params['repeat']}")
 
 
 def stimulus(params):

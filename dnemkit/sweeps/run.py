@@ -36,7 +36,7 @@ from .compute import (
     fingerprint_encoder,
 )
 from .grids import PAPER_DIRECTIONS, PAPER_SF_CPD, PAPER_SIGMAS, PAPER_TF_HZ, GratingGrid, NoiseGrid
-from .store import ConditionStore, condition_id, stable_hash
+from .store import ConditionStore, condition_id, remove_stale_temporaries, stable_hash
 
 #: default reconstruction iterations of a sweep (the paper: 1000). On a 2-core CPU one iteration of one 60-frame
 #: movie costs ~0.1-0.2 s with the synthetic mouse, so the full grating grid (112 conditions x 2 phases) takes
@@ -97,12 +97,29 @@ def mask_available(key, mouse=None):
     return (cache_dir() / f"{cache_key(key, mouse)}.nc").exists()
 
 
+def quick_mask(full, key, mouse=None, progress=True):
+    """A short-trained alpha mask (QUICK_MASK_ITERATIONS), cached apart from the paper-recipe masks."""
+    cfg = MaskConfig(iterations=QUICK_MASK_ITERATIONS)
+    path = cache_dir() / f"{cache_key(key, mouse)}-quick{QUICK_MASK_ITERATIONS}.nc"
+    if path.exists():
+        try:
+            return load_mask_file(path), f"quick mask ({QUICK_MASK_ITERATIONS} iterations, cached)"
+        except DnemkitError:
+            pass
+    am = train_alpha_mask(full, *builtin_clips(full, cfg), config=cfg, progress=progress)
+    try:
+        write_dataset(am.to_dataset(**provenance("mask", cfg, key, cfg.seed)), path)
+    except OSError:
+        pass  # a read-only cache must not stop the work
+    return am, f"quick mask ({QUICK_MASK_ITERATIONS} iterations)"
+
+
 def resolve_mask(mask, full, spec, mouse, fingerprint, progress):
     """An AlphaMask and a description of where it came from.
 
     mask: None (mask_for: shipped, cached, or trained with the paper's 1000 iterations and cached), "quick" (a
-    shipped/cached mask if there is one, else a 200-iteration mask that is not cached), an AlphaMask, a mask file
-    (mask.nc or .npy), or a (36, 64) alpha/boolean array.
+    shipped/cached paper-recipe mask if there is one, else a 200-iteration mask, cached under its own name so it
+    never stands in for a full one), an AlphaMask, a mask file (mask.nc or .npy), or a (36, 64) alpha/bool array.
     """
     am = source = None
     key = spec if spec is not None else f"encoder-{fingerprint[:16]}"
@@ -110,9 +127,8 @@ def resolve_mask(mask, full, spec, mouse, fingerprint, progress):
         if mask_available(key, mouse):
             mask = None
         else:
-            cfg = MaskConfig(iterations=QUICK_MASK_ITERATIONS)
-            am = train_alpha_mask(full, *builtin_clips(full, cfg), config=cfg, progress=progress)
-            mask, source = am, f"quick mask ({QUICK_MASK_ITERATIONS} iterations, not cached)"
+            am, source = quick_mask(full, key, mouse, progress)
+            mask = am
     if mask is None:
         am, source = mask_for(full, key, mouse, progress=progress), f"mask_for({key!r})"
     elif isinstance(mask, AlphaMask):
@@ -323,6 +339,7 @@ def run_sweep(grid, encoder="demo", *, mouse=None, models=None, config=None, ite
     results = {}
     if store is not None:
         store.clean()
+        remove_stale_temporaries(out, f".{grid.kind}.*.tmp*")
         have = store.ids()
         for it in items:
             if it["id"] in have:
@@ -381,9 +398,9 @@ def run_sweep(grid, encoder="demo", *, mouse=None, models=None, config=None, ite
             run_batches(batches, spec if spec is not None else enc, mouse, models if spec is not None else None,
                         config, masks.train, masks.eval, finish, scheduler=scheduler, workers=workers)
     except KeyboardInterrupt:
-        bar.close()
         raise SweepInterrupted(len(results), len(items), path) from None
-    bar.close()
+    finally:
+        bar.close()
 
     ds = combined()
     if path is not None:
@@ -452,8 +469,8 @@ def summary(ds):
         rows, cols = ds["sigma_space_deg"].values, ds["sigma_time_ms"].values
         head, rowfmt = "sigma_s (deg) \\ sigma_t (ms)", lambda v: f"{v:.4g}"
     order_r, order_c = np.argsort(rows)[::-1], np.argsort(cols)
-    lines.append(f"ensemble video correlation ({res.attrs.get('long_name', '')}), "
-                 f"{ds.attrs.get('n_computed')}/{ds.attrs.get('n_conditions')} conditions")
+    lines.append(f"{res.attrs.get('long_name', '')} ({ds.attrs.get('n_computed')}/{ds.attrs.get('n_conditions')} "
+                 "conditions)")
     width = max(len(head), 8)
     lines.append(head.ljust(width) + "".join(f"{c:>8.4g}" for c in cols[order_c]))
     for i in order_r:

@@ -3,7 +3,7 @@
 ``DIR/<kind>.store/<id>.nc`` is written with :func:`dnemkit.results.write_dataset` (a temporary name in the same
 folder, then ``os.replace``), so a file with a final name is always complete: a sweep killed at any moment
 (Ctrl-C, ``kill -9``, a cluster pre-emption) loses at most the conditions in flight. Leftover temporaries
-(``.<id>.nc.*.tmp``) are never read; :meth:`ConditionStore.clean` removes stale ones.
+(hidden: ``.<id>.*.tmp.nc``) are never read; :meth:`ConditionStore.clean` removes stale ones.
 
 The id hashes everything a result depends on (stimulus params, the baseline condition, the encoder's weights,
 the reconstruction config, the masks, the analysis version), so a changed encoder or config never silently reuses
@@ -57,7 +57,7 @@ class ConditionStore:
         """Ids of the complete files in the folder."""
         if not self.folder.is_dir():
             return set()
-        return {p.stem for p in self.folder.glob("*.nc")}
+        return {p.stem for p in self.folder.glob("*.nc") if not p.name.startswith(".")}
 
     def get(self, cid):
         """The stored Dataset of ``cid`` or None (missing or unreadable: it will be recomputed)."""
@@ -78,14 +78,20 @@ class ConditionStore:
 
     def clean(self, older_than_s=3600.0):
         """Remove temporaries left by killed writers that are older than ``older_than_s`` seconds."""
-        if not self.folder.is_dir():
-            return 0
-        now, n = time.time(), 0
-        for p in self.folder.glob(".*.tmp"):
-            try:
-                if now - p.stat().st_mtime > older_than_s:
-                    p.unlink()
-                    n += 1
-            except OSError:
-                pass
-        return n
+        return remove_stale_temporaries(self.folder, ".*.tmp*", older_than_s)
+
+
+def remove_stale_temporaries(folder, pattern=".*.tmp*", older_than_s=3600.0):
+    """Delete files matching ``pattern`` in ``folder`` older than ``older_than_s`` s (a live writer's are young)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    now, n = time.time(), 0
+    for p in folder.glob(pattern):
+        try:
+            if now - p.stat().st_mtime > older_than_s:
+                p.unlink()
+                n += 1
+        except OSError:
+            pass
+    return n

@@ -7,14 +7,13 @@ and phase (``ds['resolution']``); cells above the threshold are outlined, and th
 are written under the title.
 """
 
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+
+from ..atomic import atomic_path
 
 
 def _status(var):
@@ -33,14 +32,14 @@ def plot_resolution_heatmap(ds, path=None, threshold=None, title=None):
     if kind == "gratings":
         rows, cols = ds["sf"].values, ds["tf"].values
         row_labels = [f"{v:.3g}\n({p:.3g} c/px)" for v, p in zip(rows, ds["sf_cyc_per_px"].values)]
-        col_labels = [f"{v:.3g}" for v in cols]
+        col_labels = [f"{v:.4g}" for v in cols]
         ylabel, xlabel = "spatial frequency (cycles/degree)", "temporal frequency (Hz)"
         a, b = ds["cutoff_sf_best"], ds["cutoff_tf_best"]
         cut = (f"cut-off: sf {float(a):.3g} cpd ({_status(a)}), tf {float(b):.3g} Hz ({_status(b)})")
     else:
         rows, cols = ds["sigma_space_deg"].values, ds["sigma_time_ms"].values
         row_labels = [f"{v:.3g}\u00b0\n({p:g} px)" for v, p in zip(rows, ds["sigma_space"].values)]
-        col_labels = [f"{v:.3g}\n({p:g} fr)" for v, p in zip(cols, ds["sigma_time"].values)]
+        col_labels = [f"{v:.4g}\n({p:g} fr)" for v, p in zip(cols, ds["sigma_time"].values)]
         ylabel, xlabel = "spatial sigma (degrees)", "temporal sigma (ms)"
         a, b = ds["cutoff_sigma_space_best"], ds["cutoff_sigma_time_best"]
         cut = (f"finest sigma: space {a.attrs.get('degrees', np.nan):.3g}\u00b0 ({_status(a)}), "
@@ -48,7 +47,7 @@ def plot_resolution_heatmap(ds, path=None, threshold=None, title=None):
     ri, ci = np.argsort(rows), np.argsort(cols)
     m = np.asarray(res.values, dtype=float)[np.ix_(ri, ci)]
 
-    fig = Figure(figsize=(1.1 * len(cols) + 3.2, 0.8 * len(rows) + 2.4), dpi=120)
+    fig = Figure(figsize=(max(7.0, 1.1 * len(cols) + 3.2), max(4.0, 0.8 * len(rows) + 2.6)), dpi=120)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     finite = m[np.isfinite(m)]
@@ -72,20 +71,12 @@ def plot_resolution_heatmap(ds, path=None, threshold=None, title=None):
         cbar.ax.axhline(threshold, color="red", linewidth=1.5)
     enc = ds.attrs.get("encoder", "")
     head = title or f"{kind}: reconstruction resolution ({enc})"
-    ax.set_title(f"{head}\nthreshold r = {threshold:g} (outlined: above); {cut}\n"
+    ax.set_title(f"{head}\nthreshold r = {threshold:g} (outlined cells: above)\n{cut}\n"
                  f"mean over {', '.join(d for d in ds['video_correlation_ensemble'].dims if d not in res.dims)}; "
                  f"{ds.attrs.get('n_computed', '?')}/{ds.attrs.get('n_conditions', '?')} conditions",
                  fontsize=8)
     fig.tight_layout()
     if path is not None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     return fig

@@ -1,0 +1,331 @@
+"""Population ablation: how reconstruction quality depends on the number of neurons (SPEC §7, §9).
+
+For each keep fraction (100 %, 50 %, 25 %, 12.5 % by default) and seed, a seeded subset of neurons enters the
+loss; the other neurons leave it entirely (``reconstruct(neurons=...)``; the reference instead kept them with
+target 0, which silences them - SPEC §9). Subsets are *nested* per seed: one random permutation of the neurons
+per seed, of which the first ``round(fraction * N)`` are kept, so 12.5 % is inside 25 % inside 50 %.
+
+Batching: :func:`dnemkit.reconstruct` takes one neuron subset per call, so every distinct (fraction, seed) subset
+is one call that reconstructs all movies together (batch = movies). The full population is the same subset for
+every seed and the loop is deterministic, so it is reconstructed once and shared by all seeds.
+
+Statistics (SPEC §7): a one-way repeated-measures ANOVA across keep fractions and Bonferroni-corrected paired
+t-tests between adjacent fractions. Subjects are movies (the correlation averaged over seeds, the default) or
+movie x seed pairs.
+"""
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+import xarray as xr
+
+from ..encoders.base import Ensemble, members_of
+from ..errors import DnemkitError
+from ..reconstruction import ReconstructionConfig, reconstruct
+from ..stimuli.geometry import HEIGHT, WIDTH
+from .metrics import frame_correlation, video_correlation
+from .stats import adjacent_level_tests, repeated_measures_anova
+
+__all__ = ["DEFAULT_KEEP_FRACTIONS", "MOVIE_SEED_OFFSET", "ablation_statistics", "auto_subbatches",
+           "check_keep_fractions", "load_truth", "nested_subsets", "population_ablation", "predicted_targets",
+           "recorded_targets", "resolve_mask", "run_ablation", "select_models", "subject_table"]
+
+DEFAULT_KEEP_FRACTIONS = (1.0, 0.5, 0.25, 0.125)
+MOVIE_SEED_OFFSET = 5000  #: ablation movies are natural_movie(seed=5000 + k): held out from training and masks
+SUBJECTS = ("movie", "movie_seed")
+
+
+def check_keep_fractions(fractions):
+    """Keep fractions as a tuple of distinct floats in (0, 1], sorted from large to small."""
+    try:
+        values = [float(f) for f in np.atleast_1d(np.asarray(fractions, dtype=object))]
+    except (TypeError, ValueError):
+        raise DnemkitError(f"keep fractions {fractions!r} are not numbers; expected values in (0, 1]") from None
+    if not values:
+        raise DnemkitError("keep fractions are empty; expected at least one value in (0, 1]")
+    bad = [f for f in values if not (0 < f <= 1)]
+    if bad:
+        raise DnemkitError(f"keep fraction {bad[0]:g} is outside (0, 1]; expected fractions of the population, "
+                           "e.g. 1,0.5,0.25,0.125")
+    return tuple(sorted(set(values), reverse=True))
+
+
+def nested_subsets(n_neurons, fractions, seed):
+    """{fraction: sorted int64 neuron indices} for one seed; nested (smaller subsets inside larger ones).
+
+    The first round(fraction * n_neurons) (at least 1) of one seeded permutation of the neurons.
+    """
+    fractions = check_keep_fractions(fractions)
+    order = np.random.default_rng(int(seed)).permutation(int(n_neurons))
+    return {f: np.sort(order[:max(1, int(round(f * n_neurons)))]).astype(np.int64) for f in fractions}
+
+
+def select_models(encoder, models=None):
+    """The first ``models`` members of an ensemble (all when None); a single model is returned as itself."""
+    members = members_of(encoder)
+    if models is None or models >= len(members):
+        return encoder
+    if models < 1:
+        raise DnemkitError(f"models is {models}; expected at least 1")
+    return members[0] if models == 1 else Ensemble(members[:models], description=encoder.description)
+
+
+def auto_subbatches(encoder, config, batch):
+    """``config`` with sub-batches per encoder pass set for light encoders.
+
+    The loop's own choice (None: 4 per pass on CPU) suits DwiseNeuro; light encoders such as the synthetic mouse
+    (a linear filter bank) run several times faster with every sub-batch of every item in one pass. An explicit
+    ``config.subbatches_per_pass`` is kept."""
+    if config.subbatches_per_pass is not None:
+        return config
+    heavy = any(hasattr(m, "model") for m in members_of(encoder))  # DwiseNeuro-like: keep the loop's choice
+    if heavy:
+        return config
+    return replace(config, subbatches_per_pass=max(1, batch * 64))
+
+
+def population_ablation(encoder, movies, responses, behavior=None, keep_fractions=DEFAULT_KEEP_FRACTIONS,
+                        seeds=(0, 1), config=ReconstructionConfig(iterations=20), train_mask=None, eval_mask=None,
+                        movie_ids=None, progress=True):
+    """Reconstruct every movie from every keep-fraction x seed subset of neurons.
+
+    encoder: an Encoder (an Ensemble reconstructs with every member; videos are averaged and smoothed).
+    movies: (K, T, 36, 64) ground-truth videos; responses: (K, N, T) targets (recorded or predicted);
+    behavior: (K, 4, T) or None (the encoder's defaults). keep_fractions: values in (0, 1]; seeds: subset seeds.
+    config: ReconstructionConfig; train_mask / eval_mask: bool (36, 64) or None. movie_ids: labels of the
+    ``movie`` dim (default 0..K-1).
+
+    Returns an xr.Dataset with video_correlation and frame_correlation (keep_fraction, movie, seed) (of the
+    smoothed ensemble reconstruction inside eval_mask, frames >= config.eval_first_frame), n_kept
+    (keep_fraction), kept (keep_fraction, seed, neuron) bool, and timing attrs. No statistics
+    (see :func:`ablation_statistics`).
+    """
+    fractions = check_keep_fractions(keep_fractions)
+    seeds = [int(s) for s in np.atleast_1d(seeds)]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise DnemkitError(f"seeds are {seeds}; expected one or more distinct integers")
+    movies = np.asarray(movies, dtype=np.float32)
+    if movies.ndim != 4 or movies.shape[2:] != (HEIGHT, WIDTH):
+        raise DnemkitError(f"movies have shape {movies.shape}; expected (K, T, {HEIGHT}, {WIDTH})")
+    responses = np.asarray(responses, dtype=np.float32)
+    k, t = movies.shape[:2]
+    n = int(encoder.n_neurons)
+    if responses.shape != (k, n, t):
+        raise DnemkitError(f"responses have shape {responses.shape}; expected ({k}, {n}, {t}) "
+                           "(movies, the encoder's neurons, frames)")
+    movie_ids = np.arange(k) if movie_ids is None else np.asarray(movie_ids)
+    config = auto_subbatches(encoder, config, k)
+    first = min(config.eval_first_frame, t - 1)
+
+    vcorr = np.full((len(fractions), k, len(seeds)), np.nan)
+    fcorr = np.full_like(vcorr, np.nan)
+    kept = np.zeros((len(fractions), len(seeds), n), bool)
+    subsets = {s: nested_subsets(n, fractions, s) for s in seeds}
+    runs = {}  # subset key -> (fraction index, seed index) cells it fills
+    for fi, f in enumerate(fractions):
+        for si, s in enumerate(seeds):
+            idx = subsets[s][f]
+            kept[fi, si, idx] = True
+            key = "all" if len(idx) == n else (f, s)
+            runs.setdefault(key, []).append((fi, si))
+
+    started = time.perf_counter()
+    for number, (key, cells) in enumerate(runs.items()):
+        fi, si = cells[0]
+        idx = None if key == "all" else subsets[seeds[si]][fractions[fi]]
+        label = "100 %" if key == "all" else f"{fractions[fi]:.4g} seed {seeds[si]}"
+        result = reconstruct(encoder, responses, behavior, config, train_mask=train_mask, neurons=idx,
+                             progress=progress, description=f"ablation {number + 1}/{len(runs)} ({label})")
+        for j in range(k):
+            r = video_correlation(movies[j], result.ensemble[j], eval_mask, first)
+            fr = frame_correlation(movies[j], result.ensemble[j], eval_mask, first)
+            for fi2, si2 in cells:
+                vcorr[fi2, j, si2] = r
+                fcorr[fi2, j, si2] = fr
+    seconds = time.perf_counter() - started
+
+    dims = ("keep_fraction", "movie", "seed")
+    ds = xr.Dataset(
+        {"video_correlation": (dims, vcorr), "frame_correlation": (dims, fcorr),
+         "n_kept": ("keep_fraction", kept[:, 0].sum(1).astype(np.int64)),
+         "kept": (("keep_fraction", "seed", "neuron"), kept)},
+        coords={"keep_fraction": list(fractions), "movie": movie_ids, "seed": seeds, "neuron": np.arange(n)})
+    ds["video_correlation"].attrs.update(units="1", long_name="video correlation (Pearson r over masked pixels x "
+                                         f"frames >= {first}) of the smoothed ensemble reconstruction")
+    ds["frame_correlation"].attrs.update(units="1", long_name="mean frame correlation")
+    ds["n_kept"].attrs["long_name"] = "neurons in the loss"
+    ds["kept"].attrs["long_name"] = "1 where the neuron enters the loss (nested subsets per seed)"
+    ds["keep_fraction"].attrs["long_name"] = "fraction of the population in the loss"
+    ds.attrs.update(reconstruction_calls=len(runs), frames=int(t), first_eval_frame=int(first),
+                    n_neurons=n, n_models=len(members_of(encoder)), seconds=round(seconds, 2),
+                    subsets="nested per seed; ablated neurons leave the loss (reconstruct(neurons=...))",
+                    batching="one reconstruct call per distinct (fraction, seed) subset, all movies batched; "
+                             "the full population is reconstructed once for all seeds")
+    return ds
+
+
+def subject_table(ds, subjects="movie"):
+    """(subjects, levels) table of video correlations and the subject labels.
+
+    subjects: 'movie' (mean over seeds per movie) or 'movie_seed' (every movie x seed pair is a subject).
+    Levels are the keep fractions in the dataset's order (large to small).
+    """
+    if subjects not in SUBJECTS:
+        raise DnemkitError(f"subjects is {subjects!r}; expected one of {SUBJECTS}")
+    v = ds["video_correlation"].transpose("keep_fraction", "movie", "seed").values
+    if subjects == "movie":
+        return v.mean(axis=2).T, [str(m) for m in ds["movie"].values]
+    table = v.reshape(v.shape[0], -1).T  # rows: movie-major (movie, seed) pairs
+    labels = [f"{m}/{s}" for m in ds["movie"].values for s in ds["seed"].values]
+    return table, labels
+
+
+def ablation_statistics(ds, subjects="movie"):
+    """Repeated-measures ANOVA and adjacent-level tests; returns a copy of ``ds`` with the results added.
+
+    Adds: subject_correlation (subject, keep_fraction) - the table tested; anova_F, anova_p, anova_df_num,
+    anova_df_den (scalars); and per adjacent pair (dim ``comparison``): level_a, level_b (keep fractions),
+    t, p, p_bonferroni, mean_difference (level_b - level_a), n. attrs: subjects, statistics ('ok' or why not).
+    With fewer than 2 subjects or 2 levels the numbers are NaN and attrs['statistics'] says why.
+    """
+    table, labels = subject_table(ds, subjects)
+    levels = [float(f) for f in ds["keep_fraction"].values]
+    names = [f"{f:g}" for f in levels]
+    stale = [n for n in ds.variables if n in ("subject", "subject_correlation", "comparison", "level_a", "level_b")
+             or str(n).startswith(("anova_", "test_"))]
+    out = ds.drop_vars(stale)  # statistics of an earlier call are replaced
+    out["subject_correlation"] = (("subject", "keep_fraction"), table)
+    out = out.assign_coords(subject=labels)
+    out["subject_correlation"].attrs["long_name"] = f"video correlation per subject ({subjects})"
+    n_cmp = max(len(levels) - 1, 0)
+    nan = np.full(n_cmp, np.nan)
+    tests = {"t": nan.copy(), "p": nan.copy(), "p_bonferroni": nan.copy(), "mean_difference": nan.copy()}
+    anova = dict(F=np.nan, p=np.nan, df_num=np.nan, df_den=np.nan)
+    if len(levels) < 2:
+        status = "not computed: needs at least 2 keep fractions"
+    elif table.shape[0] < 2:
+        status = f"not computed: needs at least 2 subjects ({subjects}); got {table.shape[0]}"
+    elif not np.isfinite(table).all():
+        status = "not computed: some correlations are NaN"
+    else:
+        anova = repeated_measures_anova(table, names)
+        for i, res in enumerate(adjacent_level_tests(table, names)):
+            for key in tests:
+                tests[key][i] = res[key]
+        status = "ok"
+    for key in ("F", "p", "df_num", "df_den"):
+        out[f"anova_{key}"] = float(anova[key])
+    out["anova_F"].attrs["long_name"] = "one-way repeated-measures ANOVA across keep fractions (statsmodels AnovaRM)"
+    out = out.assign_coords(comparison=np.arange(n_cmp))
+    out["level_a"] = ("comparison", np.array(levels[:-1], float))
+    out["level_b"] = ("comparison", np.array(levels[1:], float))
+    for key, values in tests.items():
+        out[f"test_{key}"] = ("comparison", values)
+    out["test_n"] = ("comparison", np.full(n_cmp, table.shape[0], np.int64))
+    out["test_p_bonferroni"].attrs["long_name"] = f"paired t-test p x {n_cmp} (Bonferroni), capped at 1"
+    out["test_mean_difference"].attrs["long_name"] = "mean over subjects of r(level_b) - r(level_a)"
+    out.attrs.update(subjects=subjects, statistics=status, n_subjects=int(table.shape[0]))
+    return out
+
+
+def load_truth(ground_truth, encoder):
+    """The ground-truth mouse (spec string or Encoder) whose Poisson responses are the recorded activity; it must
+    predict the encoder's neurons. Returns (truth encoder, its name)."""
+    from ..encoders import load_encoder
+
+    truth = load_encoder(ground_truth)
+    name = ground_truth if isinstance(ground_truth, str) else getattr(truth, "description", type(truth).__name__)
+    if truth.n_neurons != encoder.n_neurons:
+        raise DnemkitError(
+            f"the encoder predicts {encoder.n_neurons} neurons but the ground truth '{name}' has "
+            f"{truth.n_neurons}; expected the same neurons (or use --predicted)")
+    return truth, name
+
+
+def recorded_targets(truth, movies, movie_seeds):
+    """Poisson responses (K, N, T) of the ground-truth mouse ``truth`` (an Encoder) to ``movies`` (K, T, 36, 64),
+    with simulated behaviour (K, 4, T); both seeded by each movie's seed."""
+    from ..encoders.synthetic import sample_responses, simulate_behavior
+
+    behavior = np.stack([simulate_behavior(movies.shape[1], np.random.default_rng(int(s))) for s in movie_seeds])
+    with torch.no_grad():
+        rates = truth(torch.from_numpy(np.asarray(movies, np.float32)), torch.from_numpy(behavior)).numpy()
+    responses = np.stack([sample_responses(rates[j], int(s)) for j, s in enumerate(movie_seeds)])
+    return responses, behavior
+
+
+def predicted_targets(encoder, movies, batch=1):
+    """The encoder's (ensemble's) predicted activity for each movie, (K, N, T), default behaviour."""
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(movies), batch):
+            out.append(encoder(torch.from_numpy(np.asarray(movies[start:start + batch], np.float32))).cpu().numpy())
+    return np.concatenate(out)
+
+
+def run_ablation(encoder="demo", mouse=None, keep_fractions=DEFAULT_KEEP_FRACTIONS, movies=3, seeds=2,
+                 iterations=20, frames=150, ground_truth="synthetic", predicted=False, models=1, mask="auto",
+                 subjects="movie", movie_seed=MOVIE_SEED_OFFSET, progress=True):
+    """The `characterize ablation` pipeline; returns the dataset with statistics and provenance (kind 'ablation').
+
+    encoder: spec or Encoder; movies: number of natural movies (seeds movie_seed, movie_seed + 1, ...); seeds:
+    number of subset seeds (0..seeds-1); frames: movie length; ground_truth: spec of the mouse whose Poisson
+    responses are the targets (must have the encoder's neurons) unless ``predicted`` (the encoder's own
+    prediction); models: first K ensemble members (None = all); mask: 'auto' (the encoder's alpha mask), 'none',
+    or a mask file (.nc / .npy).
+    """
+    from ..encoders import load_encoder
+    from ..results import provenance
+    from ..stimuli.natural import natural_movie
+
+    fractions = check_keep_fractions(keep_fractions)
+    for value, name in ((movies, "movies"), (seeds, "seeds"), (iterations, "iterations"), (frames, "frames")):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise DnemkitError(f"{name} is {value!r}; expected an integer >= 1")
+    if subjects not in SUBJECTS:
+        raise DnemkitError(f"subjects is {subjects!r}; expected one of {SUBJECTS}")
+    spec = encoder if isinstance(encoder, str) else getattr(encoder, "description", type(encoder).__name__)
+    enc = select_models(load_encoder(encoder, mouse), models)
+    config = ReconstructionConfig(iterations=int(iterations))
+    if frames < config.subbatch_frames:
+        raise DnemkitError(f"frames is {frames}; expected at least {config.subbatch_frames} (one sub-batch)")
+    truth, truth_name = (None, None) if predicted else load_truth(ground_truth, enc)
+    seeds_list = list(range(int(seeds)))
+    movie_seeds = [int(movie_seed) + j for j in range(int(movies))]
+    videos = np.stack([natural_movie(seed=s, n_frames=int(frames)).values for s in movie_seeds]).astype(np.float32)
+    if predicted:
+        responses, behavior = predicted_targets(enc, videos), None
+        source = "the encoder's predicted activity"
+    else:
+        responses, behavior = recorded_targets(truth, videos, movie_seeds)
+        source = f"Poisson responses of {truth_name} (simulated behaviour, seeded by the movie seed)"
+    alpha = resolve_mask(mask, enc, encoder if isinstance(encoder, str) else None, mouse, progress)
+    ds = population_ablation(enc, videos, responses, behavior, fractions, seeds_list, config,
+                             None if alpha is None else alpha.train, None if alpha is None else alpha.eval,
+                             movie_ids=movie_seeds, progress=progress)
+    ds = ablation_statistics(ds, subjects)
+    if alpha is not None:
+        ds["train_mask"] = (("y", "x"), alpha.train.astype(np.uint8))
+        ds["eval_mask"] = (("y", "x"), alpha.eval.astype(np.uint8))
+    ds["movie"].attrs["long_name"] = "natural_movie seed"
+    run_config = dict(config.to_dict(), keep_fractions=list(fractions), movies=int(movies), seeds=int(seeds),
+                      frames=int(frames), ground_truth=truth_name, predicted=bool(predicted),
+                      models=models, mask=str(mask), subjects=subjects, movie_seed=int(movie_seed))
+    ds.attrs.update(provenance("ablation", run_config, spec, None, mouse="" if mouse is None else int(mouse),
+                               targets=source, encoder_description=str(getattr(enc, "description", ""))))
+    return ds
+
+
+def resolve_mask(mask, encoder, spec, mouse=None, progress=True):
+    """'auto' -> the encoder's alpha mask (mask_for; trained and cached on first use), 'none' -> None, or a file."""
+    from ..reconstruction.masks import load_mask_file, mask_for
+
+    if mask is None or str(mask).lower() == "none":
+        return None
+    if str(mask).lower() == "auto":
+        if spec is None:  # an encoder object has no spec to cache its mask under: train it now, uncached
+            return mask_for(encoder, f"object:{type(encoder).__name__}", mouse, use_cache=False, progress=progress)
+        return mask_for(encoder, spec, mouse, progress=progress)
+    return load_mask_file(mask)

@@ -1,0 +1,83 @@
+"""characterize ablation"""
+
+from pathlib import Path
+
+import click
+
+from .common import encoder_options, parse_list, quiet_option, user_errors
+
+
+def register(main):
+    @main.command()
+    @encoder_options
+    @click.option("--keep-fraction", "keep_fraction", default="1,0.5,0.25,0.125", show_default=True,
+                  help="Comma-separated fractions of the population kept in the loss, each in (0, 1].")
+    @click.option("--movies", type=click.IntRange(min=1), default=3, show_default=True,
+                  help="Held-out natural movies (natural_movie seeds --movie-seed, +1, ...).")
+    @click.option("--seeds", type=click.IntRange(min=1), default=2, show_default=True,
+                  help="Seeded neuron subsets per keep fraction (nested: 12.5 % inside 25 % inside 50 %).")
+    @click.option("--iterations", type=click.IntRange(min=1), default=20, show_default=True,
+                  help="Optimisation steps per reconstruction (CPU budget; the paper: 1000).")
+    @click.option("--frames", type=click.IntRange(min=32), default=150, show_default=True,
+                  help="Frames per movie (30 Hz).")
+    @click.option("--movie-seed", type=click.IntRange(min=0), default=5000, show_default=True,
+                  help="Seed of the first movie.")
+    @click.option("--ground-truth", default="synthetic", show_default=True,
+                  help="Mouse whose Poisson responses are the targets (must have the encoder's neurons).")
+    @click.option("--predicted", is_flag=True, help="Targets: the encoder's own predicted activity.")
+    @click.option("--models", type=click.IntRange(min=1), default=1, show_default=True,
+                  help="Use the first K models of an ensemble.")
+    @click.option("--subjects", type=click.Choice(["movie", "movie_seed"]), default="movie", show_default=True,
+                  help="Statistics subjects: movies (seeds averaged) or movie x seed pairs.")
+    @click.option("--mask", default="auto", show_default=True,
+                  help="auto (the encoder's alpha mask), none, or a mask.nc/.npy file.")
+    @click.option("--out", type=click.Path(file_okay=False), default="ablation-out", show_default=True)
+    @quiet_option
+    @user_errors
+    def ablation(encoder_spec, mouse, keep_fraction, movies, seeds, iterations, frames, movie_seed, ground_truth,
+                 predicted, models, subjects, mask, out, quiet):
+        """Population ablation: reconstruct with seeded subsets of the neurons (the rest leave the loss).
+
+        Writes OUT/ablation.nc (video correlation per keep fraction, movie and seed; a one-way repeated-measures
+        ANOVA across fractions and Bonferroni-corrected paired t-tests between adjacent fractions) and
+        OUT/ablation.png.
+        """
+        import numpy as np
+
+        from ..analysis.ablation import run_ablation
+        from ..results import write_dataset
+        from ..viz.ablation import ablation_figure
+        from ..viz.rf import save_png
+
+        fractions = parse_list(keep_fraction, "--keep-fraction")
+        bad = [f for f in fractions if not 0 < f <= 1]
+        if bad:
+            raise click.BadParameter(f"{bad[0]:g} is outside (0, 1]; expected fractions of the population such "
+                                     "as 1,0.5,0.25,0.125", param_hint="--keep-fraction")
+        ds = run_ablation(encoder_spec, mouse, keep_fractions=fractions, movies=movies, seeds=seeds,
+                          iterations=iterations, frames=frames, ground_truth=ground_truth, predicted=predicted,
+                          models=models, mask=mask, subjects=subjects, movie_seed=movie_seed, progress=not quiet)
+        out = Path(out)
+        write_dataset(ds, out / "ablation.nc")
+        save_png(ablation_figure(ds), out / "ablation.png")
+        click.echo(f"targets: {ds.attrs['targets']}; {ds.sizes['movie']} movie(s) x {ds.sizes['seed']} seed(s), "
+                   f"{iterations} iterations, {ds.attrs['reconstruction_calls']} reconstruct calls, "
+                   f"{ds.attrs['seconds']} s")
+        per_movie = ds["video_correlation"].mean("seed")
+        k = per_movie.sizes["movie"]
+        for f in ds["keep_fraction"].values:
+            v = per_movie.sel(keep_fraction=f).values
+            sem = v.std(ddof=1) / np.sqrt(k) if k > 1 else float("nan")
+            click.echo(f"keep {100 * f:6.2f} % ({int(ds['n_kept'].sel(keep_fraction=f))} neurons): "
+                       f"video r {v.mean():.3f} ± {sem:.3f}")
+        if ds.attrs["statistics"] == "ok":
+            click.echo(f"repeated-measures ANOVA ({ds.attrs['subjects']} subjects, n={ds.attrs['n_subjects']}): "
+                       f"F({float(ds['anova_df_num']):g}, {float(ds['anova_df_den']):g}) = "
+                       f"{float(ds['anova_F']):.3f}, p = {float(ds['anova_p']):.3g}")
+            for c in range(ds.sizes["comparison"]):
+                click.echo(f"  {100 * float(ds['level_a'][c]):g} % vs {100 * float(ds['level_b'][c]):g} %: "
+                           f"t = {float(ds['test_t'][c]):.3f}, p = {float(ds['test_p'][c]):.3g}, "
+                           f"Bonferroni p = {float(ds['test_p_bonferroni'][c]):.3g}")
+        else:
+            click.echo(f"statistics {ds.attrs['statistics']}")
+        click.echo(f"results: {out / 'ablation.nc'}, {out / 'ablation.png'}")

@@ -1,0 +1,59 @@
+"""Figure of a population ablation (ablation.nc): video correlation against the number of neurons in the loss."""
+
+import numpy as np
+from matplotlib.figure import Figure
+
+__all__ = ["ablation_figure", "ablation_figures"]
+
+
+def _stars(p):
+    if not np.isfinite(p):
+        return "n/a"
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "n.s."
+
+
+def ablation_figure(ds):
+    """Mean +- s.e.m. across movies (seeds averaged within a movie) of the video correlation per keep fraction,
+    with each movie's curve faint; adjacent-level Bonferroni-corrected tests and the ANOVA in the title."""
+    fractions = ds["keep_fraction"].values.astype(float)
+    per_movie = ds["video_correlation"].mean("seed").transpose("keep_fraction", "movie").values
+    mean = per_movie.mean(axis=1)
+    k = per_movie.shape[1]
+    sem = per_movie.std(axis=1, ddof=1) / np.sqrt(k) if k > 1 else np.zeros_like(mean)
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.subplots()
+    pct = 100 * fractions
+    for j in range(k):
+        ax.plot(pct, per_movie[:, j], "-", color="0.75", lw=0.8, zorder=1)
+    ax.errorbar(pct, mean, yerr=sem, fmt="o-", color="tab:blue", capsize=3, lw=1.8, zorder=3,
+                label=f"mean ± s.e.m. over {k} movie(s)")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(pct)
+    n_kept = ds["n_kept"].values if "n_kept" in ds else None
+    ax.set_xticklabels([f"{p:g} %" + (f"\n({int(n)})" if n_kept is not None else "") for p, n in
+                        zip(pct, n_kept if n_kept is not None else pct)], fontsize=8)
+    ax.set_xlabel("neurons in the loss (% of population, count)")
+    ax.set_ylabel("video correlation")
+    if "test_p_bonferroni" in ds:
+        top = np.nanmax(per_movie) if np.isfinite(per_movie).any() else 1.0
+        span = (np.nanmax(per_movie) - np.nanmin(per_movie)) if np.isfinite(per_movie).any() else 1.0
+        for c in range(ds.sizes.get("comparison", 0)):
+            a, b = float(ds["level_a"].values[c]), float(ds["level_b"].values[c])
+            x = np.sqrt(a * b) * 100
+            ax.text(x, top + 0.06 * max(span, 0.05), _stars(float(ds["test_p_bonferroni"].values[c])),
+                    ha="center", fontsize=8)
+        ax.set_ylim(top=top + 0.15 * max(span, 0.05))
+    ax.legend(fontsize=8, loc="lower right")
+    title = "population ablation"
+    if "anova_F" in ds and np.isfinite(float(ds["anova_F"])):
+        title += (f": RM-ANOVA F({float(ds['anova_df_num']):g}, {float(ds['anova_df_den']):g}) = "
+                  f"{float(ds['anova_F']):.2f}, p = {float(ds['anova_p']):.3g}")
+    elif "statistics" in ds.attrs:
+        title += f" (statistics {ds.attrs['statistics']})"
+    ax.set_title(title + "\nadjacent levels: paired t-tests, Bonferroni", fontsize=9)
+    return fig
+
+
+def ablation_figures(ds):
+    """{name: Figure}: ablation_correlation."""
+    return {"ablation_correlation": ablation_figure(ds)}
