@@ -33,7 +33,7 @@ import json
 import math
 import os
 import re
-import tempfile
+import secrets
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -365,13 +365,13 @@ def validation_correlation(encoder, trials, first_frame=SCORE_FIRST_FRAME):
 
 
 def _atomic_write(path, write):
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
+    """write(tmp) to a hidden sibling, then rename it to ``path``: never a half-written file under that name."""
+    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
     try:
         write(tmp)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

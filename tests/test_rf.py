@@ -120,8 +120,9 @@ def test_every_model_is_kept_and_averaged_explicitly():
 def test_rf_cli_writes_dataset_and_figures(tmp_path):
     (tmp_path / "factories.py").write_text(FACTORIES)
     out = tmp_path / "rf"
-    result = run_cli("rf", "--encoder", f"{tmp_path / 'factories.py'}:tiny", "--mask", "none", "--out", out,
-                     "--quiet")
+    # every pixel, both polarities; no lead-in here to save time (the truth test above uses the default 30)
+    result = run_cli("rf", "--encoder", f"{tmp_path / 'factories.py'}:tiny", "--mask", "none", "--lead-in", 0,
+                     "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
     from dnemkit.results import read_dataset
 
@@ -131,6 +132,7 @@ def test_rf_cli_writes_dataset_and_figures(tmp_path):
     for name in ("rf_examples", "rf_population", "rf_centres", "rf_mask"):
         assert (out / f"{name}.png").stat().st_size > 1000
     assert "within 1 px" in result.output
+    assert ds.attrs["lead_in_frames"] == 0 and ds.attrs["positions_mapped"] == 36 * 64
 
 
 def test_rf_cli_user_errors(tmp_path):

@@ -8,7 +8,6 @@ score of such a short run is too noisy to compare reliably with the untrained mo
 
 import copy
 import re
-import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -28,11 +27,11 @@ from dnemkit.training import (TrainingConfig, _load_trials, _split, assign_folds
                               learning_rate, model_config, poisson_loss, train, validation_correlation, video_hash)
 
 NEURONS = 40
-# 2 epochs x 10 steps of 8 windows; a high learning rate and a short EMA for such a short run
-TINY = TrainingConfig(model="small", epochs=2, samples_per_epoch=80, batch_size=8, lr=1e-2, ema_decay=0.9, folds=5,
-                      fold=0, seed=0, num_threads=2, keep_all_checkpoints=True)
+# one epoch of 20 steps of 8 windows; a high learning rate and a short EMA for such a short run
+TINY = TrainingConfig(model="small", epochs=1, samples_per_epoch=160, batch_size=8, lr=1e-2, ema_decay=0.9, folds=5,
+                      fold=0, seed=0, num_threads=2)
 # 2 epochs x 2 steps on 6 short trials (3 folds): for the tests that only need some training
-QUICK = replace(TINY, samples_per_epoch=16, folds=3)
+QUICK = replace(TINY, epochs=2, samples_per_epoch=16, folds=3, keep_all_checkpoints=True)
 
 
 def running_behavior(frames, rng):
@@ -89,15 +88,14 @@ def val_trials(dataset, config=TINY):
 
 def test_training_beats_the_untrained_model(trained):
     summary, lines = trained
-    assert [h["epoch"] for h in summary["history"]] == [0, 1, 2]
-    assert summary["epochs"] == 2 and summary["epochs_run"] == 2
+    assert [h["epoch"] for h in summary["history"]] == [0, 1]
+    assert summary["epochs"] == 1 and summary["epochs_run"] == 1
     assert (summary["train_trials"], summary["val_trials"]) == (8, 2)
     assert summary["best_val_corr"] > summary["initial_val_corr"] + 0.03, summary["history"]
-    assert len(lines) == 3 and lines[-1].startswith("epoch 2/2: train_loss")
-    names = sorted(p.name for p in summary["out_dir"].glob("*.pth"))
-    assert names == [h["checkpoint"] for h in summary["history"][1:]]  # keep_all_checkpoints
-    for h in summary["history"][1:]:
-        assert re.fullmatch(rf"model-{h['epoch']:03d}-{h['val_corr']:.6f}\.pth", h["checkpoint"])
+    assert len(lines) == 2 and lines[-1].startswith("epoch 1/1: train_loss")
+    name = f"model-001-{summary['best_val_corr']:.6f}.pth"
+    assert [p.name for p in summary["out_dir"].glob("*.pth")] == [name] == [summary["best_checkpoint"].name]
+    assert sorted(p.name for p in summary["out_dir"].iterdir()) == ["encoder.json", name, "training_state.pt"]
 
 
 def test_checkpoint_round_trip(trained, dataset):
@@ -154,23 +152,24 @@ def test_resume_continues_from_the_saved_epoch(short_dataset, tmp_path):
     for key in ("model", "ema"):
         assert all(torch.equal(a[key][k], b[key][k]) for k in b[key])
 
+    # keep_all_checkpoints kept both epochs; without it, the folder keeps only the best (the resumed call tidies)
+    kept = [h["checkpoint"] for h in straight["history"][1:]]
+    assert sorted(p.name for p in straight["out_dir"].glob("*.pth")) == kept
+    again = train(short_dataset, straight["out_dir"], replace(QUICK, keep_all_checkpoints=False), progress=False)
+    assert again["epochs_run"] == 0
+    assert [p.name for p in straight["out_dir"].glob("*.pth")] == [again["best_checkpoint"].name]
+    assert again["checkpoints"] == [again["best_checkpoint"]] and again["best_val_corr"] == max(
+        h["val_corr"] for h in straight["history"][1:])
 
-def test_a_finished_run_with_fewer_epochs_does_nothing(trained, dataset):
+
+def test_a_finished_run_is_not_trained_again(trained, dataset):
     summary, _ = trained
-    again = train(dataset, summary["out_dir"], replace(TINY, epochs=1), progress=False)
-    assert again["epochs_run"] == 0 and again["epochs"] == 2
+    lines = []
+    again = train(dataset, summary["out_dir"], replace(TINY, epochs=1, num_threads=1), progress=False,
+                  log=lines.append)
+    assert again["epochs_run"] == 0 and again["epochs"] == 1 and lines == [f"{summary['out_dir']} already holds 1 "
+                                                                            "trained epoch(s); nothing to do"]
     assert again["best_checkpoint"] == summary["best_checkpoint"]
-
-
-def test_only_the_best_checkpoint_is_kept_by_default(trained, dataset, tmp_path):
-    # a copy of the 2-epoch folder, resumed without keep_all_checkpoints: tidy-up keeps only the best
-    summary, _ = trained
-    for p in summary["out_dir"].iterdir():
-        shutil.copy(p, tmp_path / p.name)
-    config = replace(TINY, keep_all_checkpoints=False)
-    again = train(dataset, tmp_path, config, progress=False)
-    assert [p.name for p in tmp_path.glob("*.pth")] == [summary["best_checkpoint"].name]
-    assert again["checkpoints"] == [tmp_path / summary["best_checkpoint"].name]
 
 
 # ------------------------------------------------------------------------------------------------ folds

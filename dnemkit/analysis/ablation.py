@@ -158,7 +158,8 @@ def population_ablation(encoder, movies, responses, behavior=None, keep_fraction
     ds["n_kept"].attrs["long_name"] = "neurons in the loss"
     ds["kept"].attrs["long_name"] = "1 where the neuron enters the loss (nested subsets per seed)"
     ds["keep_fraction"].attrs["long_name"] = "fraction of the population in the loss"
-    ds.attrs.update(reconstruction_calls=len(runs), frames=int(t), first_eval_frame=int(first),
+    ds.attrs.update(reconstruction_calls=len(runs), frames=int(t),
+                    subbatches_per_pass=config.subbatches_per_pass or "auto", first_eval_frame=int(first),
                     n_neurons=n, n_models=len(members_of(encoder)), seconds=round(seconds, 2),
                     subsets="nested per seed; ablated neurons leave the loss (reconstruct(neurons=...))",
                     batching="one reconstruct call per distinct (fraction, seed) subset, all movies batched; "

@@ -87,6 +87,9 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
          "train_mask": (("y", "x"), (np.ones((HEIGHT, WIDTH), bool) if train_mask is None
                                       else np.asarray(train_mask, bool)).astype(np.uint8))},
         coords={"frame": np.arange(t), "y": np.arange(HEIGHT), "x": np.arange(WIDTH), "neuron": np.arange(n)})
+    for name in ("ground_truth", "recon_recorded", "recon_predicted", "e_plus", "e_minus", "responses_recorded",
+                 "responses_predicted"):
+        ds[name].encoding.update(zlib=True, complevel=4)  # gzip in the netCDF file: E+/E- are mostly zeros
     ds["mean_e_plus"] = (("y", "x"), e_plus[first:].mean(0))
     ds["mean_e_minus"] = (("y", "x"), e_minus[first:].mean(0))
     ds["mean_abs_error"] = (("y", "x"), (e_plus[first:] + e_minus[first:]).mean(0))

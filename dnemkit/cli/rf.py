@@ -48,6 +48,9 @@ def register(main):
                   help="Fit 2-D Gaussians to at most N responsive neurons (strongest first; ~18 ms each). "
                        "Default: all.")
     @click.option("--no-fit", is_flag=True, help="Skip the Gaussian fits.")
+    @click.option("--models", type=click.IntRange(min=1), default=None,
+                  help="Map with the first K models of an ensemble (default: every model; each model's "
+                       "responses are kept).")
     @click.option("--lead-in", type=click.IntRange(min=0), default=None,
                   help="Grey frames before each clip so every analysed frame has a full history "
                        "(default: the encoder's first valid frame, 30 for DwiseNeuro and the synthetic mouse).")
@@ -59,7 +62,7 @@ def register(main):
                        "first use), none, or a mask.nc/.npy file.")
     @quiet_option
     @user_errors
-    def rf(encoder_spec, mouse, out, chunk, fit_max, no_fit, lead_in, ground_truth, mask, quiet):
+    def rf(encoder_spec, mouse, out, chunk, fit_max, no_fit, models, lead_in, ground_truth, mask, quiet):
         """Map every neuron's ON and OFF receptive field with single-pixel flashes.
 
         Each of the 36 x 64 pixels is flashed to 255 (ON) and 0 (OFF) on grey for 15 frames between 15 grey
@@ -69,13 +72,13 @@ def register(main):
         """
         import numpy as np
 
-        from ..analysis.ablation import resolve_mask
+        from ..analysis.ablation import resolve_mask, select_models
         from ..analysis.rf_mapping import compare_to_truth, map_receptive_fields
         from ..encoders import load_encoder
         from ..results import write_dataset
         from ..viz.rf import rf_figures, save_png
 
-        encoder = load_encoder(encoder_spec, mouse)
+        encoder = select_models(load_encoder(encoder_spec, mouse), models)
         truth, truth_name = truth_for(ground_truth, encoder, encoder_spec)
         alpha = resolve_mask(mask, encoder, encoder_spec, mouse, progress=not quiet)
         ds = map_receptive_fields(encoder, chunk=chunk, lead_in=lead_in, fit=not no_fit, fit_max=fit_max,
