@@ -5,8 +5,8 @@ One run trains one fold of one mouse::
     summary = train("data/", "runs/fold0", TrainingConfig(model="small", fold=0))
 
 - **Data**: the mouse's labelled trials of the tiers ``config.tiers`` (train, oracle) are loaded into memory once
-  (videos float32 (T, 36, 64), behaviour (4, T), responses (N, T); about 3 MB per 300-frame trial with 8000
-  neurons: a real mouse of ~600 labelled trials needs ~2 GB of RAM).
+  (videos float32 (T, 36, 64), behaviour (4, T), responses (N, T): about 12 MB per 300-frame trial with 8000
+  neurons, so a real mouse's few hundred labelled trials take a few GB of RAM; the synthetic test sets are tiny).
 - **Folds**: each trial's movie gets a 64-bit difference hash of its mean frame (:func:`video_hash`); the sorted
   distinct hashes are dealt round-robin to ``folds`` folds (:func:`assign_folds`), so repeats of one movie (the
   oracle tier) always share a fold. Fold ``fold`` is the validation set, the others train.
@@ -35,7 +35,7 @@ import os
 import re
 import secrets
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -245,14 +245,16 @@ def _draw_windows(trials, n, rng):
     return list(zip(which.tolist(), ends))
 
 
-def _gather(trials, windows, stacker):
-    """Stacked inputs (B, 5, 16, 64, 64) and targets relu(responses) (B, N, 16) of the given windows."""
+def _gather(trials, windows, stacker, device):
+    """Stacked inputs (B, 5, 16, 64, 64) and targets relu(responses) (B, N, 16) of the given windows, on device.
+
+    Only the 16 frames of each window are gathered on the CPU; the 64 x 64 planes are built on ``device``."""
     frames = [end - SPAN + STEP * np.arange(WINDOW) for _, end in windows]
-    video = torch.stack([trials[i].video[f] for (i, _), f in zip(windows, frames)])
-    behavior = torch.stack([trials[i].behavior[:, f] for (i, _), f in zip(windows, frames)])
-    targets = torch.stack([trials[i].responses[:, f] for (i, _), f in zip(windows, frames)]).clamp(min=0)
+    video = torch.stack([trials[i].video[f] for (i, _), f in zip(windows, frames)]).to(device)
+    behavior = torch.stack([trials[i].behavior[:, f] for (i, _), f in zip(windows, frames)]).to(device)
+    targets = torch.stack([trials[i].responses[:, f] for (i, _), f in zip(windows, frames)]).to(device)
     with torch.no_grad():
-        return stacker.stack_inputs(video, behavior), targets
+        return stacker.stack_inputs(video, behavior), targets.clamp(min=0)
 
 
 def cutmix_box(rng, alpha=1.0, size=64):
@@ -279,13 +281,13 @@ def cutmix(x, target, x_other, target_other, box):
     return mixed, (1.0 - area) * target + area * target_other
 
 
-def _training_batch(trials, config, rng, stacker):
+def _training_batch(trials, config, rng, stacker, device="cpu"):
     """One batch: inputs (B, 5, 16, 64, 64), targets (B, N, 16), with CutMix applied per window."""
     b = config.batch_size
-    x, y = _gather(trials, _draw_windows(trials, b, rng), stacker)
+    x, y = _gather(trials, _draw_windows(trials, b, rng), stacker, device)
     mix = np.flatnonzero(rng.random(b) < config.cutmix_prob)
     if mix.size:
-        x2, y2 = _gather(trials, _draw_windows(trials, mix.size, rng), stacker)
+        x2, y2 = _gather(trials, _draw_windows(trials, mix.size, rng), stacker, device)
         for k, i in enumerate(mix):
             x[i], y[i] = cutmix(x[i], y[i], x2[k], y2[k], cutmix_box(rng, config.cutmix_alpha, x.shape[-1]))
     return x, y
@@ -375,9 +377,14 @@ def _atomic_write(path, write):
         raise
 
 
+def _short(value, width=40):
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def _describe_difference(old, new):
     keys = sorted(set(old) | set(new))
-    diff = [f"{k} {old.get(k)!r} there vs {new.get(k)!r} now" for k in keys if old.get(k) != new.get(k)]
+    diff = [f"{k} {_short(old.get(k))} there vs {_short(new.get(k))} now" for k in keys if old.get(k) != new.get(k)]
     return ", ".join(diff)
 
 
@@ -472,10 +479,10 @@ def _train_epoch(model, ema, optimizer, trials, config, rng, stacker, step, devi
     model.train()
     total = 0.0
     for _ in range(config.steps_per_epoch):
-        x, y = _training_batch(trials, config, rng, stacker)
+        x, y = _training_batch(trials, config, rng, stacker, device)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, config)
-        loss = poisson_loss(model(x.to(device), 0), y.to(device))
+        loss = poisson_loss(model(x, 0), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -485,6 +492,28 @@ def _train_epoch(model, ema, optimizer, trials, config, rng, stacker, step, devi
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
     return total / config.steps_per_epoch, step
+
+
+def _prepare(data_dir, out_dir, config, mouse):
+    """Load and split the data, check the output folder. Returns (mouse, trials, train, val, identity, state)."""
+    if not isinstance(config, TrainingConfig):
+        raise DnemkitError(f"config is a {type(config).__name__}; expected a TrainingConfig")
+    data = find_mouse(data_dir, mouse)
+    trials = _load_trials(data, config.tiers)
+    train_trials, val_trials = _split(trials, config)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DnemkitError(f"output folder {out_dir} is a file; expected a folder for the checkpoints")
+    identity = dict(config.identity(), mouse=data.name, neurons=data.n_neurons,
+                    train_trials=[t.id for t in train_trials], val_trials=[t.id for t in val_trials])
+    state = _read_state(out_dir, identity) if out_dir.is_dir() else None
+    return data, trials, train_trials, val_trials, identity, state
+
+
+def _write_sidecar(out_dir, encoder, data, config):
+    sidecar = {"behavior_mean": [float(v) for v in encoder.default_behavior().tolist()],
+               "description": f"DwiseNeuro ({config.model} config) trained on {data.name}, fold {config.fold} "
+                              f"of {config.folds}, seed {config.seed}"}
+    _atomic_write(out_dir / SIDECAR_FILE, lambda tmp: tmp.write_text(json.dumps(sidecar, indent=2) + "\n"))
 
 
 def train(data_dir, out_dir, config=TrainingConfig(), mouse=None, progress=True, log=None):
@@ -500,21 +529,11 @@ def train(data_dir, out_dir, config=TrainingConfig(), mouse=None, progress=True,
     (per epoch: epoch, train_loss, val_corr, lr, seconds, samples_per_s, checkpoint), train_trials, val_trials,
     fold, folds, out_dir.
     """
-    if not isinstance(config, TrainingConfig):
-        raise DnemkitError(f"config is a {type(config).__name__}; expected a TrainingConfig")
+    out_dir = Path(out_dir)
+    data, trials, train_trials, val_trials, identity, state = _prepare(data_dir, out_dir, config, mouse)
     if log is None:
         log = tqdm.write if progress else (lambda line: None)
-    data = find_mouse(data_dir, mouse)
-    trials = _load_trials(data, config.tiers)
-    train_trials, val_trials = _split(trials, config)
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DnemkitError(f"output folder {out_dir} is a file; expected a folder for the checkpoints")
     out_dir.mkdir(parents=True, exist_ok=True)
-    identity = dict(config.identity(), mouse=data.name, neurons=data.n_neurons,
-                    train_trials=[t.id for t in train_trials], val_trials=[t.id for t in val_trials])
-    state = _read_state(out_dir, identity)
-
     device = _device(config.device)
     threads = torch.get_num_threads()
     if config.num_threads:
@@ -524,8 +543,10 @@ def train(data_dir, out_dir, config=TrainingConfig(), mouse=None, progress=True,
         rng = np.random.default_rng(config.seed)
         model = DwiseNeuro(**model_config(config.model, data.n_neurons)).to(device)
         ema = copy.deepcopy(model)
-        encoder = DwiseNeuroEncoder(ema, fill=0.0, behavior_mean=_behavior_mean(data, trials), window_batch=64,
-                                    description=f"DwiseNeuro trained on {data.name}")  # freezes ema, eval mode
+        # the encoder around the EMA model validates it and stacks the training inputs (it freezes ema: eval mode);
+        # on a CPU small window batches run faster (cache), on a GPU large ones
+        encoder = DwiseNeuroEncoder(ema, fill=0.0, behavior_mean=_behavior_mean(data, trials),
+                                    window_batch=16 if device.type == "cpu" else 256)
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         step, history = 0, []
         if state is not None:
@@ -535,19 +556,15 @@ def train(data_dir, out_dir, config=TrainingConfig(), mouse=None, progress=True,
             step, history = state["step"], list(state["history"])
             _set_rng_state(rng, state["rng"])
         _tidy_checkpoints(out_dir, _kept(history, config.keep_all_checkpoints))
-        sidecar = {"behavior_mean": [float(v) for v in encoder.default_behavior().tolist()],
-                   "description": f"DwiseNeuro ({config.model} config) trained on {data.name}, fold {config.fold} "
-                                  f"of {config.folds}, seed {config.seed}"}
-        _atomic_write(out_dir / SIDECAR_FILE, lambda tmp: Path(tmp).write_text(json.dumps(sidecar, indent=2)))
+        _write_sidecar(out_dir, encoder, data, config)
         if not history:
             history.append({"epoch": 0, "val_corr": validation_correlation(encoder, val_trials)})
             log(f"epoch 0 (untrained): val_corr {history[0]['val_corr']:.4f}")
 
-        done = max(h["epoch"] for h in history)
-        if done >= config.epochs:
-            log(f"{out_dir} already holds {done} trained epoch(s); nothing to do")
-        start = done
-        for epoch in range(done + 1, config.epochs + 1):
+        start = max(h["epoch"] for h in history)
+        if start >= config.epochs:
+            log(f"{out_dir} already holds {start} trained epoch(s); nothing to do")
+        for epoch in range(start + 1, config.epochs + 1):
             with tqdm(total=config.steps_per_epoch, desc=f"epoch {epoch}/{config.epochs}", unit="batch",
                       disable=not progress, leave=False) as bar:
                 t0 = time.perf_counter()
@@ -558,17 +575,15 @@ def train(data_dir, out_dir, config=TrainingConfig(), mouse=None, progress=True,
             name = f"model-{epoch:03d}-{val:.6f}.pth"
             save_checkpoint(out_dir / name, ema, _params(ema, config))
             history.append({"epoch": epoch, "train_loss": loss, "val_corr": val, "lr": learning_rate(step - 1, config),
-                            "seconds": seconds,
-                            "samples_per_s": config.steps_per_epoch * config.batch_size / seconds,
+                            "seconds": seconds, "samples_per_s": config.steps_per_epoch * config.batch_size / seconds,
                             "checkpoint": name})
             payload = {"identity": identity, "config": asdict(config), "model": model.state_dict(),
-                       "ema": ema.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                       "epoch": epoch, "history": history, "rng": _rng_state(rng)}
+                       "ema": ema.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "epoch": epoch,
+                       "history": history, "rng": _rng_state(rng)}
             _atomic_write(out_dir / STATE_FILE, lambda tmp: torch.save(payload, tmp))
             _tidy_checkpoints(out_dir, _kept(history, config.keep_all_checkpoints))
-            h = history[-1]
             log(f"epoch {epoch}/{config.epochs}: train_loss {loss:.4f}  val_corr {val:.4f}  "
-                f"({h['samples_per_s']:.1f} samples/s)")
+                f"({history[-1]['samples_per_s']:.1f} samples/s)")
     finally:
         torch.set_num_threads(threads)
     return _summary(out_dir, history, config, len(train_trials), len(val_trials), max(0, config.epochs - start))

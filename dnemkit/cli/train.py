@@ -50,7 +50,7 @@ def register(main):
         scores = []
         for config, (k, folder) in zip(configs, runs):
             if all_folds:
-                click.echo(f"fold {k}/{folds}: {folder}")
+                click.echo(f"fold {k} of {folds}: {folder}")
             summary = train(data_dir, folder, config, mouse=mouse, progress=not quiet, log=click.echo)
             scores.append(summary["best_val_corr"])
             click.echo(f"held-out correlation (fold {k} of {folds}, epoch {summary['best_epoch']}): "
