@@ -27,10 +27,13 @@ def register(main):
     @click.option("--threads", "num_threads", type=int, default=None, help="torch CPU threads.")
     @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:K.")
     @click.option("--keep-all-checkpoints", is_flag=True, help="Keep every epoch's checkpoint, not only the best.")
+    @click.option("--default-readout-bias", is_flag=True,
+                  help="Keep PyTorch's default readout bias (the reference's) instead of starting it at each "
+                       "neuron's mean response.")
     @quiet_option
     @user_errors
     def train_command(data_dir, out_dir, model, folds, fold, all_folds, epochs, samples_per_epoch, batch_size, lr,
-                      ema_decay, seed, mouse, num_threads, device, keep_all_checkpoints, quiet):
+                      ema_decay, seed, mouse, num_threads, device, keep_all_checkpoints, default_readout_bias, quiet):
         """Train DwiseNeuro on the labelled trials (train + oracle tiers) of one mouse with the reference recipe.
 
         Writes the best epoch's argus checkpoint model-EPOCH-VALCORR.pth (EMA weights), encoder.json and
@@ -44,7 +47,8 @@ def register(main):
             lr = 3e-4 * batch_size / 4
         options = dict(model=model, folds=folds, epochs=epochs, samples_per_epoch=samples_per_epoch,
                        batch_size=batch_size, lr=lr, ema_decay=ema_decay, seed=seed, num_threads=num_threads,
-                       device=device, keep_all_checkpoints=keep_all_checkpoints)
+                       device=device, keep_all_checkpoints=keep_all_checkpoints,
+                       init_readout_bias=not default_readout_bias)
         runs = ([(k, Path(out_dir) / f"fold-{k}") for k in range(folds)] if all_folds else [(fold, Path(out_dir))])
         configs = [TrainingConfig(fold=k, **options) for k, _ in runs]  # every option checked before training
         scores = []
