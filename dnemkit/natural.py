@@ -11,7 +11,7 @@ import torch
 import xarray as xr
 
 from .analysis.metrics import ensembling_gain, evaluate, pixel_correlation_map
-from .encoders import Ensemble, load_encoder, members_of
+from .encoders import load_encoder, members_of, select_models
 from .encoders.synthetic import SyntheticMouse, sample_responses, simulate_behavior
 from .errors import DnemkitError
 from .reconstruction import ReconstructionConfig, reconstruct
@@ -25,16 +25,6 @@ HELD_OUT_MOVIE_SEED = 900  #: + --seed; simulated training trials use seeds >= 1
 CPU_MODELS, CPU_ITERATIONS = 3, 60  #: the embedded default's budget on a 2-core CPU (paper: 7 x 1000)
 PAPER_MODELS, PAPER_ITERATIONS = 7, 1000
 BEHAVIOR_NAMES = ["pupil_dilation", "running_speed", "pupil_x", "pupil_y"]
-
-
-def select_models(encoder, models):
-    """The first ``models`` members of an ensemble (all when None)."""
-    members = members_of(encoder)
-    if models is None or models >= len(members):
-        return encoder
-    if models < 1:
-        raise DnemkitError(f"models is {models}; expected at least 1")
-    return members[0] if models == 1 else Ensemble(members[:models], description=encoder.description)
 
 
 def neuron_subset(n, keep_fraction, seed):

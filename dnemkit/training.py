@@ -31,9 +31,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import re
-import secrets
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,6 +40,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .atomic import atomic_path
 from .data.sensorium import TIERS, find_mouse
 from .encoders.checkpoint import default_params, save_checkpoint
 from .encoders.dwiseneuro import MAIN_CONFIG, DwiseNeuro
@@ -385,17 +384,6 @@ def validation_correlation(encoder, trials, first_frame=SCORE_FIRST_FRAME):
 # ---------------------------------------------------------------------------------------------------- output folder
 
 
-def _atomic_write(path, write):
-    """write(tmp) to a hidden sibling, then rename it to ``path``: never a half-written file under that name."""
-    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _short(value, width=40):
     text = repr(value)
     return text if len(text) <= width else text[:width - 3] + "..."
@@ -532,7 +520,8 @@ def _write_sidecar(out_dir, encoder, data, config):
     sidecar = {"behavior_mean": [float(v) for v in encoder.default_behavior().tolist()],
                "description": f"DwiseNeuro ({config.model} config) trained on {data.name}, fold {config.fold} "
                               f"of {config.folds}, seed {config.seed}"}
-    _atomic_write(out_dir / SIDECAR_FILE, lambda tmp: tmp.write_text(json.dumps(sidecar, indent=2) + "\n"))
+    with atomic_path(out_dir / SIDECAR_FILE) as tmp:
+        tmp.write_text(json.dumps(sidecar, indent=2) + "\n")
 
 
 def train(data_dir, out_dir, config=TrainingConfig(), mouse=None, progress=True, log=None):
@@ -601,7 +590,8 @@ def train(data_dir, out_dir, config=TrainingConfig(), mouse=None, progress=True,
             payload = {"identity": identity, "config": asdict(config), "model": model.state_dict(),
                        "ema": ema.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "epoch": epoch,
                        "history": history, "rng": _rng_state(rng)}
-            _atomic_write(out_dir / STATE_FILE, lambda tmp: torch.save(payload, tmp))
+            with atomic_path(out_dir / STATE_FILE) as tmp:
+                torch.save(payload, tmp)
             _tidy_checkpoints(out_dir, _kept(history, config.keep_all_checkpoints))
             log(f"epoch {epoch}/{config.epochs}: train_loss {loss:.4f}  val_corr {val:.4f}  "
                 f"({history[-1]['samples_per_s']:.1f} samples/s)")

@@ -7,8 +7,6 @@ when the size is an exact integer multiple (so :func:`write_movie`'s nearest-nei
 exactly), otherwise with ``skimage.transform.resize`` and anti-aliasing (the aspect ratio is not preserved).
 """
 
-import os
-import uuid
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -19,6 +17,7 @@ import skimage.transform
 import tifffile
 import xarray as xr
 
+from .atomic import atomic_path
 from .errors import DnemkitError
 from .stimuli.geometry import FPS, GREY, HEIGHT, WIDTH
 from .video import check_video
@@ -196,17 +195,12 @@ def write_movie(path, video, fps=FPS, scale=4):
     frames = _frames_uint8(video, scale)
     if not path.parent.is_dir():
         raise DnemkitError(f"{path.parent} does not exist; expected an existing folder for {path.name}")
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{suffix}")  # same folder: os.replace is atomic
-    try:
+    with atomic_path(path) as tmp:
         if suffix == ".mp4":
             _write_mp4(tmp, frames, fps)
         else:
             images = [PIL.Image.fromarray(frame) for frame in frames]
             images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=1000.0 / fps, loop=0)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

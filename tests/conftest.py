@@ -71,3 +71,25 @@ def assert_one_line_error(result, *fragments):
     assert len(errors) == 1, out
     for fragment in fragments:
         assert fragment in errors[0], errors[0]
+
+
+FACTORIES = '''
+import torch
+from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig
+
+def tiny():
+    return SyntheticMouse(0, SyntheticMouseConfig(n_neurons=12))
+
+class _Silent(torch.nn.Module):
+    def forward(self, video, behavior=None):
+        return video.new_zeros(video.shape[0], 0, video.shape[1])
+
+def empty():
+    return _Silent()
+'''
+
+
+def write_factories(folder):
+    """factories.py with `tiny` (a 12-neuron synthetic mouse) and `empty` (an encoder with no neurons)."""
+    (folder / "factories.py").write_text(FACTORIES)
+    return folder / "factories.py"

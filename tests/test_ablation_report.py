@@ -18,23 +18,7 @@ from dnemkit.reconstruction import ReconstructionConfig, reconstruct
 from dnemkit.results import provenance, read_dataset, write_dataset
 from dnemkit.stimuli import natural_movie
 
-from conftest import assert_one_line_error, run_cli
-
-FACTORIES = '''
-import torch
-from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig
-
-def tiny():
-    return SyntheticMouse(0, SyntheticMouseConfig(n_neurons=12))
-
-class _Silent(torch.nn.Module):
-    def forward(self, video, behavior=None):
-        return video.new_zeros(video.shape[0], 0, video.shape[1])
-
-def empty():
-    return _Silent()
-'''
-
+from conftest import assert_one_line_error, run_cli, write_factories
 
 @pytest.fixture(scope="module")
 def mouse():
@@ -198,7 +182,7 @@ def test_report_rejects_non_results(tmp_path):
 
 
 def test_ablation_and_errormap_cli_tiny_runs(tmp_path):
-    (tmp_path / "factories.py").write_text(FACTORIES)
+    write_factories(tmp_path)
     spec = f"{tmp_path / 'factories.py'}:tiny"
     result = run_cli("ablation", "--encoder", spec, "--predicted", "--keep-fraction", "1,0.5", "--movies", 2,
                      "--seeds", 1, "--iterations", 1, "--frames", 32, "--mask", "none", "--out", tmp_path / "a",
@@ -215,7 +199,7 @@ def test_ablation_and_errormap_cli_tiny_runs(tmp_path):
 
 
 def test_cli_user_errors(tmp_path):
-    (tmp_path / "factories.py").write_text(FACTORIES)
+    write_factories(tmp_path)
     empty = f"{tmp_path / 'factories.py'}:empty"
     tiny = f"{tmp_path / 'factories.py'}:tiny"
     for bad in ("1,1.5", "0,0.5", "-0.25", "1,x"):

@@ -1,10 +1,9 @@
-import math
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import SMALL_CONFIG, perturbed_dwiseneuro
+from conftest import perturbed_dwiseneuro
 from dnemkit.encoders import DwiseNeuro, DwiseNeuroEncoder, MAIN_CONFIG, load_encoder, save_checkpoint
 from dnemkit.encoders.checkpoint import default_params, read_checkpoint
 from dnemkit.errors import DnemkitError

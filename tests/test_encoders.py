@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from conftest import assert_one_line_error, perturbed_dwiseneuro, run_cli
-from dnemkit.encoders import (CallableEncoder, DwiseNeuroEncoder, Ensemble, SyntheticMouse, SyntheticMouseConfig,
+from dnemkit.encoders import (CallableEncoder, Ensemble, SyntheticMouse, SyntheticMouseConfig,
                               load_encoder, save_checkpoint)
 from dnemkit.errors import DnemkitError
 from dnemkit.stimuli import drifting_grating

@@ -100,7 +100,6 @@ def small_synthetic(seed=0, n=300):
 
 def test_reconstruction_recovers_a_movie_from_predicted_activity():
     mouse = small_synthetic()
-    gen = torch.Generator().manual_seed(0)
     # a smooth movie the population can see: low-pass noise
     from scipy.ndimage import gaussian_filter
     gt = gaussian_filter(np.random.default_rng(0).normal(size=(64, 36, 64)), (2, 3, 3))
@@ -123,7 +122,6 @@ def test_gradient_ensembling_averages_member_gradients():
     a, b = small_synthetic(1, 50), small_synthetic(1, 50)
     b.gain.mul_(2.0)
     ens = Ensemble([a, b])
-    video = torch.rand(1, 40, 36, 64) * 255
     target = torch.rand(1, 50, 40)
     cfg = ReconstructionConfig(iterations=1, ensembling="gradient", smoothing_sigma=0)
     res = reconstruct(ens, target, config=cfg, progress=False)

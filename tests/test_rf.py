@@ -13,23 +13,7 @@ from dnemkit.analysis.rf_mapping import (compare_to_truth, map_receptive_fields,
 from dnemkit.encoders import Ensemble, SyntheticMouse, SyntheticMouseConfig
 from dnemkit.encoders.base import Encoder
 
-from conftest import assert_one_line_error, run_cli
-
-FACTORIES = '''
-import torch
-from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig
-
-def tiny():
-    return SyntheticMouse(0, SyntheticMouseConfig(n_neurons=12))
-
-class _Silent(torch.nn.Module):
-    def forward(self, video, behavior=None):
-        return video.new_zeros(video.shape[0], 0, video.shape[1])
-
-def empty():
-    return _Silent()
-'''
-
+from conftest import assert_one_line_error, run_cli, write_factories
 
 @pytest.fixture(scope="module")
 def synthetic_rf():
@@ -118,7 +102,7 @@ def test_every_model_is_kept_and_averaged_explicitly():
 
 
 def test_rf_cli_writes_dataset_and_figures(tmp_path):
-    (tmp_path / "factories.py").write_text(FACTORIES)
+    write_factories(tmp_path)
     out = tmp_path / "rf"
     # every pixel, both polarities; no lead-in here to save time (the truth test above uses the default 30)
     result = run_cli("rf", "--encoder", f"{tmp_path / 'factories.py'}:tiny", "--mask", "none", "--lead-in", 0,
@@ -136,7 +120,7 @@ def test_rf_cli_writes_dataset_and_figures(tmp_path):
 
 
 def test_rf_cli_user_errors(tmp_path):
-    (tmp_path / "factories.py").write_text(FACTORIES)
+    write_factories(tmp_path)
     assert_one_line_error(run_cli("rf", "--encoder", f"{tmp_path / 'factories.py'}:empty", "--out", tmp_path),
                           "0 neurons")
     assert_one_line_error(run_cli("rf", "--encoder", "synthetic", "--ground-truth", "synthetic:1:2",

@@ -15,20 +15,19 @@ movie x seed pairs.
 """
 
 import time
-from dataclasses import replace
 
 import numpy as np
 import torch
 import xarray as xr
 
-from ..encoders.base import Ensemble, members_of
+from ..encoders.base import members_of, select_models
 from ..errors import DnemkitError
 from ..reconstruction import ReconstructionConfig, reconstruct
 from ..stimuli.geometry import HEIGHT, WIDTH
 from .metrics import frame_correlation, video_correlation
 from .stats import adjacent_level_tests, repeated_measures_anova
 
-__all__ = ["DEFAULT_KEEP_FRACTIONS", "MOVIE_SEED_OFFSET", "ablation_statistics", "auto_subbatches",
+__all__ = ["DEFAULT_KEEP_FRACTIONS", "MOVIE_SEED_OFFSET", "ablation_statistics",
            "check_keep_fractions", "load_truth", "nested_subsets", "population_ablation", "predicted_targets",
            "recorded_targets", "resolve_mask", "run_ablation", "select_models", "subject_table"]
 
@@ -62,30 +61,6 @@ def nested_subsets(n_neurons, fractions, seed):
     return {f: np.sort(order[:max(1, int(round(f * n_neurons)))]).astype(np.int64) for f in fractions}
 
 
-def select_models(encoder, models=None):
-    """The first ``models`` members of an ensemble (all when None); a single model is returned as itself."""
-    members = members_of(encoder)
-    if models is None or models >= len(members):
-        return encoder
-    if models < 1:
-        raise DnemkitError(f"models is {models}; expected at least 1")
-    return members[0] if models == 1 else Ensemble(members[:models], description=encoder.description)
-
-
-def auto_subbatches(encoder, config, batch):
-    """``config`` with sub-batches per encoder pass set for light encoders.
-
-    The loop's own choice (None: 4 per pass on CPU) suits DwiseNeuro; light encoders such as the synthetic mouse
-    (a linear filter bank) run several times faster with every sub-batch of every item in one pass. An explicit
-    ``config.subbatches_per_pass`` is kept."""
-    if config.subbatches_per_pass is not None:
-        return config
-    heavy = any(hasattr(m, "model") for m in members_of(encoder))  # DwiseNeuro-like: keep the loop's choice
-    if heavy:
-        return config
-    return replace(config, subbatches_per_pass=max(1, batch * 64))
-
-
 def population_ablation(encoder, movies, responses, behavior=None, keep_fractions=DEFAULT_KEEP_FRACTIONS,
                         seeds=(0, 1), config=ReconstructionConfig(iterations=20), train_mask=None, eval_mask=None,
                         movie_ids=None, progress=True):
@@ -116,7 +91,6 @@ def population_ablation(encoder, movies, responses, behavior=None, keep_fraction
         raise DnemkitError(f"responses have shape {responses.shape}; expected ({k}, {n}, {t}) "
                            "(movies, the encoder's neurons, frames)")
     movie_ids = np.arange(k) if movie_ids is None else np.asarray(movie_ids)
-    config = auto_subbatches(encoder, config, k)
     first = min(config.eval_first_frame, t - 1)
 
     vcorr = np.full((len(fractions), k, len(seeds)), np.nan)

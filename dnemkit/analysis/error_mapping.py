@@ -120,7 +120,8 @@ def run_errormap(encoder="demo", mouse=None, movie_seed=5000, frames=300, iterat
     from ..encoders import load_encoder
     from ..results import provenance
     from ..stimuli.natural import natural_movie
-    from .ablation import auto_subbatches, load_truth, recorded_targets, resolve_mask, select_models
+    from ..encoders import select_models
+    from .ablation import load_truth, recorded_targets, resolve_mask
 
     for value, name in ((iterations, "iterations"), (frames, "frames")):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -136,7 +137,6 @@ def run_errormap(encoder="demo", mouse=None, movie_seed=5000, frames=300, iterat
     movie = natural_movie(seed=int(movie_seed), n_frames=int(frames)).values.astype(np.float32)
     responses, behavior = recorded_targets(truth, movie[None], [int(movie_seed)])
     alpha = resolve_mask(mask, enc, encoder if isinstance(encoder, str) else None, mouse, progress)
-    config = auto_subbatches(enc, config, batch=2)
     ds = error_map_analysis(enc, movie, responses[0], behavior[0], config,
                             None if alpha is None else alpha.train, None if alpha is None else alpha.eval, progress)
     run_config = dict(config.to_dict(), movie_seed=int(movie_seed), frames=int(frames), ground_truth=truth_name,

@@ -41,7 +41,7 @@ def parse_list(text, name, cast=float):
     """'1,2,3' -> [1.0, 2.0, 3.0] with one clear error naming the option."""
     items = [s.strip() for s in str(text).split(",") if s.strip()]
     if not items:
-        raise click.BadParameter(f"is empty; expected a comma-separated list of numbers", param_hint=name)
+        raise click.BadParameter("is empty; expected a comma-separated list of numbers", param_hint=name)
     try:
         return [cast(s) for s in items]
     except ValueError:

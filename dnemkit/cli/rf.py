@@ -72,7 +72,8 @@ def register(main):
         """
         import numpy as np
 
-        from ..analysis.ablation import resolve_mask, select_models
+        from ..analysis.ablation import resolve_mask
+        from ..encoders import select_models
         from ..analysis.rf_mapping import compare_to_truth, map_receptive_fields
         from ..encoders import load_encoder
         from ..results import write_dataset

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import xarray as xr
 
 from ..encoders.synthetic import SyntheticMouse, SyntheticMouseConfig, sample_responses, simulate_behavior
 from ..errors import DnemkitError

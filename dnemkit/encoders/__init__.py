@@ -1,6 +1,6 @@
 """Encoders: the protocol, DwiseNeuro (exact), the synthetic mouse, ensembles, loading by spec string."""
 
-from .base import CallableEncoder, Encoder, Ensemble, members_of
+from .base import CallableEncoder, Encoder, Ensemble, members_of, select_models
 from .checkpoint import read_checkpoint, save_checkpoint
 from .dwiseneuro import MAIN_CONFIG, DwiseNeuro
 from .dwiseneuro_encoder import DwiseNeuroEncoder
@@ -9,4 +9,4 @@ from .synthetic import SyntheticMouse, SyntheticMouseConfig, sample_responses, s
 
 __all__ = ["CallableEncoder", "DwiseNeuro", "DwiseNeuroEncoder", "Encoder", "Ensemble", "MAIN_CONFIG",
            "SyntheticMouse", "SyntheticMouseConfig", "load_encoder", "members_of", "read_checkpoint",
-           "sample_responses", "save_checkpoint", "simulate_behavior"]
+           "sample_responses", "save_checkpoint", "select_models", "simulate_behavior"]

@@ -104,6 +104,21 @@ def members_of(encoder):
     return list(encoder.members) if isinstance(encoder, Ensemble) else [encoder]
 
 
+def select_models(encoder, models):
+    """The first ``models`` members of an ensemble (all when None) as one encoder (`--models K`)."""
+    if models is None:
+        return encoder
+    members = members_of(encoder)
+    if isinstance(models, bool) or not isinstance(models, int) or not 1 <= models <= len(members):
+        raise DnemkitError(f"models is {models!r}; expected an integer from 1 to {len(members)} "
+                           f"(the encoder has {len(members)} model{'s' if len(members) > 1 else ''})")
+    if models == len(members):
+        return encoder
+    if models == 1:
+        return members[0]
+    return Ensemble(members[:models], description=f"first {models} of {encoder.description}")
+
+
 class CallableEncoder(Encoder):
     """Adapts any user module/callable ``f(video (B,T,36,64), behavior (B,4,T) or None) -> (B,N,T)``."""
 

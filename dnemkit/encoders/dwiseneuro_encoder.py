@@ -7,7 +7,6 @@ tensor and run in a few large batched passes, which is exact because BatchNorm r
 """
 
 import torch
-from torch import nn
 
 from ..errors import DnemkitError
 from ..stimuli.geometry import HEIGHT

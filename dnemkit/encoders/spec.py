@@ -59,7 +59,7 @@ def load_checkpoint_encoder(path, mouse=None, behavior_mean=None):
 
 def load_folder(folder, mouse=None, behavior_mean=None):
     folder = Path(folder)
-    files = sorted(folder.glob("*.pth"))
+    files = sorted(f for f in folder.glob("*.pth") if not f.name.startswith("."))  # skip unfinished writes
     if not files:
         raise DnemkitError(f"folder {folder} holds no .pth files; expected DwiseNeuro checkpoints (an ensemble)")
     members = [load_checkpoint_encoder(f, mouse, behavior_mean) for f in files]

@@ -35,7 +35,7 @@ def auto_subbatches_per_pass(encoder, device, frames=32):
     GPU: as many as fit in half the free memory, measured with a one-sub-batch probe.
     """
     if device.type != "cuda":
-        return getattr(encoder, "cpu_subbatches_per_pass", 4)
+        return getattr(encoder, "cpu_subbatches_per_pass", 2)
     torch.cuda.reset_peak_memory_stats(device)
     before = torch.cuda.memory_allocated(device)
     probe = torch.full((1, frames, HEIGHT, WIDTH), 127.5, device=device)

@@ -30,7 +30,7 @@ from .compute import compute_batch
 @functools.lru_cache(maxsize=2)
 def _load(spec, mouse, models):
     from ..encoders import load_encoder
-    from .run import select_models
+    from ..encoders import select_models
 
     return select_models(load_encoder(spec, mouse), models)
 

@@ -9,7 +9,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from ..analysis import cutoff
-from ..encoders import Encoder, Ensemble, SyntheticMouse, load_encoder, members_of
+from ..encoders import Encoder, load_encoder, members_of, select_models
 from ..errors import DnemkitError
 from ..reconstruction import ReconstructionConfig
 from ..reconstruction.masks import (
@@ -46,7 +46,6 @@ QUICK_ITERATIONS = 15
 #: alpha-mask iterations of --quick when the encoder has no shipped or cached mask (the paper: 1000)
 QUICK_MASK_ITERATIONS = 200
 DEFAULT_BATCH = 4
-SYNTHETIC_SUBBATCHES_PER_PASS = 64
 #: config fields that do not change the numbers (beyond float round-off): left out of the condition ids, so a
 #: sweep can be resumed on another device or with another pass size
 _NOT_IN_KEY = ("device", "subbatches_per_pass", "eval_every")
@@ -63,21 +62,6 @@ class SweepInterrupted(KeyboardInterrupt):
 # ------------------------------------------------------------------------------------------------------------------
 # inputs
 # ------------------------------------------------------------------------------------------------------------------
-def select_models(encoder, models):
-    """The first ``models`` members of an ensemble (all when None) as one encoder."""
-    if models is None:
-        return encoder
-    members = members_of(encoder)
-    if isinstance(models, bool) or not isinstance(models, (int, np.integer)) or not 1 <= models <= len(members):
-        raise DnemkitError(f"models is {models!r}; expected an integer from 1 to {len(members)} "
-                           f"(the encoder has {len(members)} model{'s' if len(members) > 1 else ''})")
-    if models == len(members):
-        return encoder
-    if models == 1:
-        return members[0]
-    return Ensemble(members[:models], description=f"first {models} of {encoder.description}")
-
-
 def resolve_encoder(encoder, mouse=None, models=None):
     """(spec string or None, the full encoder, the encoder used: its first ``models`` members)."""
     if isinstance(encoder, Encoder):
@@ -314,10 +298,6 @@ def run_sweep(grid, encoder="demo", *, mouse=None, models=None, config=None, ite
                            f"(frames >= {config.eval_first_frame} are evaluated)")
 
     spec, full, enc = resolve_encoder(encoder, mouse, models)
-    if config.subbatches_per_pass is None and all(isinstance(m, SyntheticMouse) for m in members_of(enc)):
-        # the synthetic mouse is a matrix product: one large pass is 3-5x faster on CPU than the auto choice (4),
-        # which is tuned for DwiseNeuro's convolutions. Pass sizes do not change the numbers (not in the ids).
-        config = dataclasses.replace(config, subbatches_per_pass=SYNTHETIC_SUBBATCHES_PER_PASS)
     fp = fingerprint_encoder(enc)
     masks, mask_source = resolve_mask(mask, full, spec, mouse, fingerprint_encoder(full) if spec is None else fp,
                                       progress)
