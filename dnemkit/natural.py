@@ -85,8 +85,8 @@ def run_natural(encoder_spec="demo", mouse=None, data=None, trial=None, movie=No
     if iterations is not None and iterations < 1:
         raise DnemkitError(f"iterations is {iterations}; expected at least 1")
     encoder = load_encoder(encoder_spec, mouse)
-    if models is None:
-        models = PAPER_MODELS if paper else CPU_MODELS
+    if models is None:  # the recipe's count, or every model of a smaller ensemble
+        models = min(PAPER_MODELS if paper else CPU_MODELS, len(members_of(encoder)))
     encoder = select_models(encoder, models)
     n_models = len(members_of(encoder))
     if iterations is None:
