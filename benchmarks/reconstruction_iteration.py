@@ -18,9 +18,9 @@ from dnemkit.encoders.dwiseneuro import MAIN_CONFIG, DwiseNeuro, InvertedResidua
 from dnemkit.encoders.dwiseneuro_encoder import DwiseNeuroEncoder
 from dnemkit.reconstruction import ReconstructionConfig, input_gradient, subbatch_starts
 from dnemkit.reconstruction.loop import auto_subbatches_per_pass
+from dnemkit.training import MODEL_CONFIGS
 
-SMALL = dict(MAIN_CONFIG, readout_outputs=(2000,), core_features=(8, 8, 16, 16), spatial_strides=(2, 2, 1, 1),
-             expansion_ratio=2, se_reduce_ratio=4, cortex_features=(64, 128))
+SMALL = dict(MODEL_CONFIGS["small"], readout_outputs=(2000,))  # the demo ensemble's architecture
 
 
 def reference_iteration(model, video, behavior, target):

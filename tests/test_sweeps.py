@@ -24,6 +24,10 @@ from dnemkit.sweeps import (
     synthetic_sf_sensitivity,
 )
 from dnemkit.sweeps.run import choose_baselines
+from dnemkit.sweeps.grids import QUICK_GRATINGS
+
+QUICK_CONDITIONS = (len(QUICK_GRATINGS["sf"]) * len(QUICK_GRATINGS["tf"]) * len(QUICK_GRATINGS["directions"])
+                    * QUICK_GRATINGS["repeats"])
 
 TINY = 100  # neurons of the mouse used where only the plumbing is tested
 FRAMES = 40  # two 32-frame sub-batches, frames 30..39 evaluated
@@ -204,17 +208,19 @@ def test_cli_quick_gratings_writes_heatmap_and_resumes(tmp_path, tiny_spec):
             "--out", str(out), "--quiet"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "cut-off (r > 0.2): sf" in result.output and "computed 6 condition(s), reused 0" in result.output
+    assert "cut-off (r > 0.2): sf" in result.output
+    assert f"computed {QUICK_CONDITIONS} condition(s), reused 0" in result.output
     png = (out / "gratings.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert 600 <= width <= 2000 and 400 <= height <= 2000
     ds = read_dataset(out / "gratings.nc", kind="gratings")
-    assert ds.sizes["sf"] == 2 and ds.sizes["tf"] == 3 and ds.sizes["direction"] == 1
+    assert ds.sizes["sf"] == len(QUICK_GRATINGS["sf"]) and ds.sizes["tf"] == len(QUICK_GRATINGS["tf"])
+    assert ds.sizes["direction"] == 1
     assert ds["sf"].attrs["units"] == "cycles/degree" and ds["tf"].attrs["units"] == "Hz"
     assert np.allclose(ds["sf_cyc_per_px"], ds["sf"] * DEG_PER_PIXEL)
     again = CliRunner().invoke(main, args)
-    assert again.exit_code == 0 and "computed 0 condition(s), reused 6" in again.output
+    assert again.exit_code == 0 and f"computed 0 condition(s), reused {QUICK_CONDITIONS}" in again.output
 
 
 def test_cli_interrupted_sweep_resumes(tmp_path, tiny_spec, monkeypatch):
@@ -234,14 +240,14 @@ def test_cli_interrupted_sweep_resumes(tmp_path, tiny_spec, monkeypatch):
 
     monkeypatch.setattr(run_module, "compute_batch", ctrl_c_on_second_batch)
     result = CliRunner().invoke(main, args)
-    assert result.exit_code == 130 and "Interrupted: 2 of 6 conditions" in result.output
+    assert result.exit_code == 130 and f"Interrupted: 2 of {QUICK_CONDITIONS} conditions" in result.output
     assert "Traceback" not in result.output
     assert int(read_dataset(out / "gratings.nc")["computed"].sum()) == 2
     calls.clear()
     monkeypatch.setattr(run_module, "compute_batch", lambda *a, **k: calls.append(len(a[1])) or real(*a, **k))
     resumed = CliRunner().invoke(main, args)
-    assert resumed.exit_code == 0 and "computed 4 condition(s), reused 2" in resumed.output
-    assert calls == [2, 2]
+    assert resumed.exit_code == 0 and f"computed {QUICK_CONDITIONS - 2} condition(s), reused 2" in resumed.output
+    assert calls == [2] * ((QUICK_CONDITIONS - 2) // 2)  # only the remaining conditions, in batches of 2
 
 
 @pytest.mark.parametrize("args, needle", [

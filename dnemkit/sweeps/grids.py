@@ -39,7 +39,7 @@ PATCH_COLUMNS = (11, 47)
 N_FRAMES = 60
 
 #: `--quick` grids: small, finish in about a minute on a 2-core CPU with the synthetic mouse
-QUICK_GRATINGS = dict(sf=(0.143, 0.036), tf=(7.5, 3.75, 1.875), directions=(0.0,), repeats=1)
+QUICK_GRATINGS = dict(sf=(0.143, 0.036), tf=(7.5, 1.875), directions=(0.0,), repeats=1)
 QUICK_NOISE = dict(sigma_space=(1.0, 4.0), sigma_time=(1.0, 4.0), repeats=1)
 
 _GOLDEN = (1 + 5 ** 0.5) / 2
