@@ -17,6 +17,7 @@ STEP = 2  #: every 2nd frame
 SPAN = (WINDOW - 1) * STEP  #: 30: a window ending at frame i starts at i - 30
 INPUT_SIZE = 64
 ROW_OFFSET = (INPUT_SIZE - HEIGHT) // 2  #: the 36 rows sit at rows 14..49 of the 64 x 64 input
+CPU_WINDOW_BATCH = 8  #: windows per pass on a CPU (measured fastest on 2 cores: 1.75 s vs 3.1 s for 90 windows)
 
 
 def window_index(n_frames, device=None):
@@ -30,7 +31,7 @@ class DwiseNeuroEncoder(Encoder):
 
     model: a DwiseNeuro in eval mode; mouse: readout index; fill: the padding value of rows outside the movie
     (0, as DwiseNeuro was trained); behavior_mean: (4,) default behaviour; window_batch: most windows per
-    forward pass (None: all at once).
+    forward pass (None: 8 on a CPU, all at once on a GPU).
     """
 
     first_valid_frame = SPAN
@@ -76,7 +77,9 @@ class DwiseNeuroEncoder(Encoder):
             raise DnemkitError(f"DwiseNeuro needs at least {SPAN + 1} frames per video; got {t}")
         index = window_index(t, x.device)  # (W, 16)
         n_win = index.shape[0]
-        chunk = n_win if not self.window_batch else max(1, self.window_batch // b)
+        # CPUs run small passes fastest (cache); GPUs take every window at once unless told otherwise
+        window_batch = self.window_batch or (CPU_WINDOW_BATCH if x.device.type == "cpu" else None)
+        chunk = n_win if not window_batch else max(1, window_batch // b)
         rates = x.new_zeros((b, self.n_neurons, t))
         for start in range(0, n_win, chunk):
             idx = index[start:start + chunk]
