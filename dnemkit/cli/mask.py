@@ -27,7 +27,6 @@ def register(main):
         from ..encoders import load_encoder
         from ..reconstruction.masks import MaskConfig, cache_dir, cache_key, mask_for
         from ..results import provenance, write_dataset
-        from ..stimuli.geometry import DEG_PER_PIXEL
         from ..viz.masks import mask_figure
         from ..viz.natural import save_figure
 
@@ -42,5 +41,5 @@ def register(main):
         click.echo(f"alpha range {alpha.alpha.min():.2f}..{alpha.alpha.max():.2f}")
         for name, m in (("train mask (alpha >= 0.5)", alpha.train), ("eval mask (alpha >= 1)", alpha.eval)):
             rows, cols = m.any(1).sum(), m.any(0).sum()
-            click.echo(f"{name}: {int(m.sum())} px, extent {rows} x {cols} px (~{rows * DEG_PER_PIXEL:.0f} x {cols * DEG_PER_PIXEL:.0f} deg)")
+            click.echo(f"{name}: {int(m.sum())} px, extent {rows} x {cols} px (the screen: 36 x 64 px)")
         click.echo(f"results: {out / 'mask.nc'}, {out / 'mask.png'} (cached for later commands)")
