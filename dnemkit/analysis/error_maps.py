@@ -8,17 +8,13 @@ sigma = 0.5 Gaussian) - this module only subtracts, splits and masks.
 import numpy as np
 
 from ..errors import DnemkitError
+from .metrics import as_float_array
 
 __all__ = ["error_maps"]
 
 
 def _array(x, name):
-    if hasattr(x, "detach") and hasattr(x, "cpu"):
-        x = x.detach().cpu().numpy()
-    try:
-        a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise DnemkitError(f"{name} must be a numeric array; got {type(x).__name__}") from None
+    a = as_float_array(x, name)
     if a.ndim < 2:
         raise DnemkitError(f"{name} has shape {tuple(a.shape)}; expected (..., H, W), e.g. (T, 36, 64)")
     if not np.isfinite(a).all():

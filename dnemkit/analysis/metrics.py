@@ -49,7 +49,8 @@ DEFAULT_FIRST_FRAME = 30
 # ----------------------------------------------------------------------------------------------------------------
 # input validation
 # ----------------------------------------------------------------------------------------------------------------
-def _to_numpy(x, name):
+def as_float_array(x, name):
+    """x (numpy, torch or array-like) as a float64 numpy array; one clear error naming ``name`` otherwise."""
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch tensor, without importing torch
         x = x.detach().cpu().numpy()
     try:
@@ -61,7 +62,7 @@ def _to_numpy(x, name):
 
 def _video(x, name="video", min_frames=1):
     """Validate one video -> float64 (T, H, W)."""
-    v = _to_numpy(x, name)
+    v = as_float_array(x, name)
     if v.ndim != 3:
         raise DnemkitError(f"{name} has shape {tuple(v.shape)}; expected (T, H, W), e.g. (T, 36, 64)")
     if v.shape[0] < min_frames:
@@ -363,7 +364,7 @@ def frame_entropy(video, mask=None):
 def apply_eval_mask(video, mask, fill=GREY):
     """Return a float32 copy of ``video`` (..., H, W) with every pixel outside ``mask`` (bool (H, W)) set to
     ``fill`` (default grey 127.5). ``mask=None`` returns an unchanged float32 copy."""
-    v = _to_numpy(video, "video")
+    v = as_float_array(video, "video")
     if v.ndim < 2:
         raise DnemkitError(f"video has shape {tuple(v.shape)}; expected (..., H, W), e.g. (T, 36, 64)")
     m = _mask(mask, v.shape[-2:])
@@ -403,7 +404,7 @@ def ensembling_gain(gt, recons, ensemble_recon=None, mask=None, first_frame=DEFA
     mean of ``recons`` over models (pass the smoothed ensemble to measure the paper's full pipeline). r is
     :func:`video_correlation`. Returns a dict: ``model_r`` float64 (M,), ``mean_model_r``, ``ensemble_r``, ``gain``.
     """
-    rs = _to_numpy(recons, "recons")
+    rs = as_float_array(recons, "recons")
     if rs.ndim != 4 or rs.shape[0] < 1:
         raise DnemkitError(f"recons has shape {tuple(rs.shape)}; expected (M, T, H, W) with M >= 1 models")
     g = _video(gt, "gt")

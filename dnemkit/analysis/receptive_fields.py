@@ -13,6 +13,7 @@ from scipy.ndimage import gaussian_filter
 from scipy.optimize import OptimizeWarning, curve_fit
 
 from ..errors import DnemkitError
+from .metrics import as_float_array
 
 __all__ = [
     "rf_maps",
@@ -32,12 +33,7 @@ _FIT_KEYS = ("center_y", "center_x", "sigma_y", "sigma_x", "amplitude", "offset"
 
 
 def _responses(x, name):
-    if hasattr(x, "detach") and hasattr(x, "cpu"):
-        x = x.detach().cpu().numpy()
-    try:
-        a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise DnemkitError(f"{name} must be a numeric array; got {type(x).__name__}") from None
+    a = as_float_array(x, name)
     if a.ndim != 3 or 0 in a.shape:
         raise DnemkitError(f"{name} has shape {tuple(a.shape)}; expected (neuron, y, x), e.g. (N, 36, 64)")
     if not np.isfinite(a).all():
