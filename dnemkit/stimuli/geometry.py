@@ -40,3 +40,13 @@ def px_to_deg(pixels):
 def frames_to_ms(frames):
     """A duration in frames -> milliseconds at 30 Hz."""
     return frames * MS_PER_FRAME
+
+
+def video_dataarray(video, attrs):
+    """A (T, 36, 64) float32 video as an xarray DataArray with dims (frame, y, x) and pixel coordinates."""
+    import numpy as np
+    import xarray as xr
+
+    video = np.asarray(video, dtype=np.float32)
+    return xr.DataArray(video, dims=("frame", "y", "x"), attrs=attrs,
+                        coords={"frame": np.arange(video.shape[0]), "y": np.arange(HEIGHT), "x": np.arange(WIDTH)})

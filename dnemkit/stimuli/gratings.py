@@ -13,7 +13,6 @@ so a crest (constant argument) moves by tf / sf pixels per second along +u.
 import math
 
 import numpy as np
-import xarray as xr
 
 from ..errors import DnemkitError
 from .geometry import (
@@ -25,6 +24,7 @@ from .geometry import (
     WIDTH,
     cpd_to_cyc_per_px,
     cyc_per_px_to_cpd,
+    video_dataarray,
 )
 
 UNITS = ("cpd", "cyc/px")
@@ -94,9 +94,4 @@ def drifting_grating(sf, tf, direction, n_frames=60, units="cpd", phase=0.0, con
         "contrast": contrast,
         "units": "grey level 0-255",
     }
-    return xr.DataArray(
-        np.clip(video, 0.0, 255.0).astype(np.float32),
-        dims=("frame", "y", "x"),
-        coords={"frame": np.arange(n_frames), "y": np.arange(HEIGHT), "x": np.arange(WIDTH)},
-        attrs=attrs,
-    )
+    return video_dataarray(np.clip(video, 0.0, 255.0).astype(np.float32), attrs)

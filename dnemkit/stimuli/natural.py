@@ -17,10 +17,9 @@ import functools
 
 import numpy as np
 import scipy.ndimage as ndi
-import xarray as xr
 
 from ..errors import DnemkitError
-from .geometry import FPS, HEIGHT, WIDTH
+from .geometry import FPS, HEIGHT, WIDTH, video_dataarray
 
 #: skimage.data photographs that load without a network download (checked with scikit-image 0.26)
 NATURAL_IMAGES = ("astronaut", "camera", "coffee", "chelsea", "rocket", "coins", "grass", "gravel", "brick", "moon")
@@ -165,9 +164,4 @@ def natural_movie(seed=0, n_frames=300, kind="mixed"):
         "fps": FPS,
         "units": "grey level 0-255",
     }
-    return xr.DataArray(
-        video,
-        dims=("frame", "y", "x"),
-        coords={"frame": np.arange(n_frames), "y": np.arange(HEIGHT), "x": np.arange(WIDTH)},
-        attrs=attrs,
-    )
+    return video_dataarray(video, attrs)

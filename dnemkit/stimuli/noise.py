@@ -14,10 +14,9 @@ import math
 
 import numpy as np
 import scipy.fft
-import xarray as xr
 
 from ..errors import DnemkitError
-from .geometry import GREY, HEIGHT, WIDTH, frames_to_ms, px_to_deg
+from .geometry import GREY, HEIGHT, WIDTH, frames_to_ms, px_to_deg, video_dataarray
 
 NOISE_STD = 255.0 / 5.0  #: target standard deviation of the grey levels (51)
 
@@ -105,9 +104,4 @@ def gaussian_noise(sigma_space, sigma_time, n_frames=60, seed=0, patch_columns=N
         "patch_columns": [c0, c1],
         "units": "grey level 0-255",
     }
-    return xr.DataArray(
-        video,
-        dims=("frame", "y", "x"),
-        coords={"frame": np.arange(n_frames), "y": np.arange(HEIGHT), "x": np.arange(WIDTH)},
-        attrs=attrs,
-    )
+    return video_dataarray(video, attrs)
