@@ -8,15 +8,13 @@ import numpy as np
 from scipy import stats as _st
 
 from ..errors import DnemkitError
+from .metrics import as_float_array
 
 __all__ = ["paired_ttest", "repeated_measures_anova", "adjacent_level_tests"]
 
 
 def _vector(x, name):
-    try:
-        a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise DnemkitError(f"{name} must be numeric; got {type(x).__name__}") from None
+    a = as_float_array(x, name)
     if a.ndim != 1:
         raise DnemkitError(f"{name} has shape {tuple(a.shape)}; expected one value per subject (n,)")
     if not np.isfinite(a).all():
@@ -46,10 +44,7 @@ def paired_ttest(a, b):
 
 
 def _table(values, level_names):
-    try:
-        v = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise DnemkitError(f"values must be numeric; got {type(values).__name__}") from None
+    v = as_float_array(values, "values")
     if v.ndim != 2:
         raise DnemkitError(f"values has shape {tuple(v.shape)}; expected (subjects, levels)")
     if v.shape[0] < 2:
