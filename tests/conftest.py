@@ -40,7 +40,7 @@ def mask_cache(tmp_path_factory):
     import os
 
     from dnemkit.encoders import SyntheticMouse
-    from dnemkit.reconstruction.masks import MaskConfig, mask_for
+    from dnemkit.masks import MaskConfig, mask_for
 
     root = tmp_path_factory.mktemp("dnemkit-cache")
     old = os.environ.get("DNEMKIT_CACHE")

@@ -5,7 +5,7 @@ import xarray as xr
 from conftest import assert_one_line_error, run_cli
 from dnemkit.data import find_mouse
 from dnemkit.data.simulate import simulate
-from dnemkit.natural import run_natural
+from dnemkit.experiments.natural import NaturalConfig, natural_recipe, run_natural
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +42,14 @@ def test_simulate_writes_the_sensorium_layout(sim_root):
 
 def test_predicted_activity_reconstructs_better_than_recorded(sim_root):
     root, _ = sim_root
-    common = dict(encoder_spec="synthetic", data=root, trial=2, models=1, iterations=12, progress=False)
-    recorded = run_natural(**common)
-    predicted = run_natural(predicted=True, **common)
+    common = dict(encoder="synthetic", data=str(root), trial=2, models=1,
+                  reconstruction=natural_recipe("paper", iterations=12))
+    recorded = run_natural(NaturalConfig(**common), progress=False)
+    predicted = run_natural(NaturalConfig(predicted=True, **common), progress=False)
     assert predicted["video_correlation"] > recorded["video_correlation"] > 0.05
     for ds in (recorded, predicted):
         assert ds["ground_truth"].dims == ("frame", "y", "x") and ds.sizes["frame"] == 100
-        assert ds.attrs["dnemkit_kind"] == "natural" and "CPU budget" in ds.attrs["recipe"]
+        assert ds.attrs["dnemkit_kind"] == "natural" and ds.attrs["recipe"].startswith("paper: 1 model(s) x 12")
 
 
 def test_natural_cli_writes_dataset_figure_and_movie(tmp_path, sim_root):
@@ -74,6 +75,11 @@ def test_natural_cli_writes_dataset_figure_and_movie(tmp_path, sim_root):
 def test_natural_user_mistakes(tmp_path, sim_root):
     root, _ = sim_root
     assert_one_line_error(run_cli("natural", "--iterations", 0), "--iterations")
+    assert_one_line_error(run_cli("natural", "--recipe", "slow"), "--recipe")
+    assert_one_line_error(run_cli("natural", "--encoder", "synthetic", "--mask", tmp_path / "nomask.nc"),
+                          "nomask.nc")
+    assert_one_line_error(run_cli("natural", "--encoder", "synthetic", "--data", root, "--movie",
+                                  tmp_path / "m.npy"), "--data and --movie")
     assert_one_line_error(run_cli("natural", "--keep-fraction", 1.5), "--keep-fraction")
     assert_one_line_error(run_cli("natural", "--data", tmp_path / "missing"), "does not exist")
     assert_one_line_error(run_cli("natural", "--encoder", "nope"), "unknown encoder spec")

@@ -295,7 +295,7 @@ def run_ablation(encoder="demo", mouse=None, keep_fractions=DEFAULT_KEEP_FRACTIO
 
 def resolve_mask(mask, encoder, spec, mouse=None, progress=True):
     """'auto' -> the encoder's alpha mask (mask_for; trained and cached on first use), 'none' -> None, or a file."""
-    from ..reconstruction.masks import load_mask_file, mask_for
+    from ..masks import load_mask_file, mask_for
 
     if mask is None or str(mask).lower() == "none":
         return None

@@ -33,6 +33,15 @@ def encoder_options(f):
     return f
 
 
+def mask_option(f):
+    """--mask auto|alpha|sensitivity|none|FILE, as every command that reconstructs takes it."""
+    return click.option(
+        "--mask", default="auto", show_default=True, metavar="auto|alpha|sensitivity|none|FILE",
+        help="Where the gradients act and metrics are computed. auto: shipped or cached, else the encoder's input "
+             "sensitivity (seconds, cached); alpha: the paper's trained mask (trained now if not cached: "
+             "minutes); none: every pixel; FILE: mask.nc from `characterize mask`, or a (36, 64) .npy.")(f)
+
+
 def quiet_option(f):
     return click.option("--quiet", is_flag=True, help="No progress bars; print only the results.")(f)
 

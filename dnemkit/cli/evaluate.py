@@ -22,7 +22,7 @@ def _read(path, variable):
 
 def _mask_from(path, gt_path, recon_path):
     """The evaluation mask: --mask, else a natural.nc's eval_mask, else every pixel."""
-    from ..reconstruction.masks import load_mask_file
+    from ..masks import load_mask_file
 
     if path is not None:
         return load_mask_file(path).eval, str(path)

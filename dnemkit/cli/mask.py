@@ -15,28 +15,45 @@ def register(main):
                   help="Sensorium mouse folder: train on recorded responses (default: the encoder's predictions "
                        "for built-in natural movies).")
     @click.option("--out", type=click.Path(file_okay=False), default="mask-out", show_default=True)
-    @click.option("--iterations", type=click.IntRange(min=1), default=1000, show_default=True)
+    @click.option("--method", type=click.Choice(["alpha", "sensitivity"]), default="alpha", show_default=True,
+                  help="alpha: the paper's trained transparency mask (1000 iterations, minutes); sensitivity: the "
+                       "encoder's input-gradient sensitivity to built-in movies (seconds).")
+    @click.option("--iterations", type=click.IntRange(min=1), default=1000, show_default=True,
+                  help="Alpha-mask training iterations.")
     @click.option("--seed", type=int, default=0, show_default=True)
     @quiet_option
     @user_errors
-    def mask(encoder_spec, mouse, data, out, iterations, seed, quiet):
-        """Train the encoder's alpha (transparency) mask; later commands reuse it from the cache.
+    def mask(encoder_spec, mouse, data, out, method, iterations, seed, quiet):
+        """Make the encoder's mask (the paper's alpha training, or input sensitivity); later commands reuse it
+        from the cache (their --mask auto).
 
         Writes OUT/mask.nc (alpha, train mask = alpha >= 0.5, eval mask = alpha >= 1) and OUT/mask.png.
         """
+        import time
+
         from ..encoders import load_encoder
-        from ..reconstruction.masks import MaskConfig, cache_dir, cache_key, mask_for
+        from ..masks import MaskConfig, SensitivityConfig, cached_path, mask_for, sensitivity_mask, store_mask
         from ..results import provenance, write_dataset
         from ..viz.masks import mask_figure
         from ..viz.natural import save_figure
 
+        if method == "sensitivity" and data is not None:
+            raise click.BadParameter("a sensitivity mask uses built-in movies, not recorded data; expected "
+                                     "--method alpha with --data", param_hint="--data")
         encoder = load_encoder(encoder_spec, mouse)
-        config = replace(MaskConfig(), iterations=iterations, seed=seed)
-        alpha = mask_for(encoder, encoder_spec, mouse, data, config, use_cache=False, progress=not quiet)
-        ds = alpha.to_dataset(**provenance("mask", config, encoder_spec, seed, data=str(data or "")))
+        started = time.perf_counter()
+        if method == "alpha":
+            config = replace(MaskConfig(), iterations=iterations, seed=seed)
+            alpha = mask_for(encoder, encoder_spec, mouse, data, config, use_cache=False, progress=not quiet)
+        else:
+            config = SensitivityConfig(seed=seed)
+            alpha = sensitivity_mask(encoder, config)
+        ds = alpha.to_dataset(**provenance("mask", config, encoder_spec, seed, data=str(data or ""), method=method))
+        cache = cached_path(encoder_spec, mouse, data, method)
+        store_mask(alpha, cache, f"{method} mask of {encoder_spec}", **ds.attrs)
         out = Path(out)
         write_dataset(ds, out / "mask.nc")
-        write_dataset(ds, cache_dir() / f"{cache_key(encoder_spec, mouse, data)}.nc")
+        click.echo(f"{method} mask made in {time.perf_counter() - started:.1f} s")
         save_figure(mask_figure(ds), out / "mask.png")
         click.echo(f"alpha range {alpha.alpha.min():.2f}..{alpha.alpha.max():.2f}")
         for name, m in (("train mask (alpha >= 0.5)", alpha.train), ("eval mask (alpha >= 1)", alpha.eval)):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from .common import encoder_options, parse_list, quiet_option, user_errors
+from .common import encoder_options, mask_option, parse_list, quiet_option, user_errors
 
 EPILOG = """\b
 Results in --out: <kind>.nc (xarray Dataset), <kind>.png (heatmap), <kind>.store/ (one file per
@@ -30,13 +30,16 @@ def sweep_options(f):
         click.option("--models", type=click.IntRange(min=1), default=None,
                      help="Use the first K members of an ensemble encoder (default: all)."),
         click.option("--iterations", type=click.IntRange(min=1), default=None,
-                     help=f"Reconstruction iterations per condition (default {DEFAULT_ITERATIONS}, "
-                          f"{QUICK_ITERATIONS} with --quick; the paper used 1000)."),
+                     help=f"Reconstruction iterations per condition (fast recipe: {DEFAULT_ITERATIONS['fast']}, "
+                          f"{QUICK_ITERATIONS['fast']} with --quick; paper recipe: {DEFAULT_ITERATIONS['paper']}, "
+                          f"{QUICK_ITERATIONS['paper']} with --quick; the paper used 1000)."),
         click.option("--out", "out", type=click.Path(file_okay=False), default="characterize-out",
                      show_default=True, help="Results folder."),
         click.option("--quick", is_flag=True,
-                     help="A small grid, few iterations and (without a cached mask) a 200-iteration alpha "
-                          "mask: about a minute on a 2-core CPU. Explicit options win."),
+                     help="A small grid and the fast recipe's few iterations: about a minute on a 2-core CPU. "
+                          "Explicit options win."),
+        click.option("--recipe", type=click.Choice(["fast", "paper"]), default="fast", show_default=True,
+                     help="fast: per-pixel Adam on non-overlapping sub-batches; paper: the paper's exact recipe."),
         click.option("--batch", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
                      help="Conditions per reconstruct call (and per Dask task)."),
         click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
@@ -49,16 +52,13 @@ def sweep_options(f):
                      help="Correlation threshold of the resolution cut-offs."),
         click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Seed of the random-stimulus baseline (and of the noise movies)."),
-        click.option("--mask", "mask_path", type=click.Path(dir_okay=False), default=None,
-                     help="Alpha mask file (mask.nc from `characterize mask`, or a (36, 64) .npy); "
-                          "default: the encoder's cached or shipped mask, trained if missing."),
         click.option("--frames", type=click.IntRange(min=32), default=60, show_default=True,
                      help="Frames per stimulus (frames >= 30 are evaluated)."),
         click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:1 ..."),
     ]
     for option in reversed(options):
         f = option(f)
-    return quiet_option(encoder_options(f))
+    return quiet_option(mask_option(encoder_options(f)))
 
 
 def _explicit(ctx, name):
@@ -71,11 +71,11 @@ def _run(ctx, runner, grid_kwargs, o):
     from ..reconstruction import ReconstructionConfig
     from ..sweeps import DEFAULT_ITERATIONS, QUICK_ITERATIONS, SweepInterrupted, summary
 
-    iterations = o["iterations"] or (QUICK_ITERATIONS if o["quick"] else DEFAULT_ITERATIONS)
-    config = ReconstructionConfig(iterations=iterations, device=o["device"])
-    mask = o["mask_path"]
-    if mask is None and o["quick"]:
-        mask = "quick"
+    defaults = {"fast": (QUICK_ITERATIONS["fast"], DEFAULT_ITERATIONS["fast"]),
+                "paper": (QUICK_ITERATIONS["paper"], DEFAULT_ITERATIONS["paper"])}[o["recipe"]]
+    iterations = o["iterations"] or (defaults[0] if o["quick"] else defaults[1])
+    config = ReconstructionConfig.from_recipe(o["recipe"], iterations=iterations, device=o["device"])
+    mask = o["mask"]
     started = time.perf_counter()
     try:
         ds = runner(o["encoder_spec"], out=o["out"], mouse=o["mouse"], models=o["models"], config=config,

@@ -11,8 +11,8 @@ def register(main):
                   help="A Sensorium-layout mouse folder, or a dataset root holding mice (pick one with --mouse).")
     @click.option("--out", "out_dir", required=True, type=click.Path(dir_okay=True, file_okay=False),
                   help="Folder for the checkpoints; re-running the same command resumes there.")
-    @click.option("--config", "model", type=click.Choice(["full", "small"]), default="full", show_default=True,
-                  help="DwiseNeuro size: full (the paper's) or small (trains on a CPU).")
+    @click.option("--config", "model", type=click.Choice(["full", "small", "demo"]), default="full", show_default=True,
+                  help="DwiseNeuro size: full (the paper's), small (trains on a CPU) or demo (the shipped demo's).")
     @click.option("--folds", type=int, default=7, show_default=True, help="Folds, split by movie.")
     @click.option("--fold", type=int, default=0, show_default=True, help="The validation fold, 0..folds-1.")
     @click.option("--all-folds", is_flag=True, help="Train every fold in turn, into OUT/fold-K.")

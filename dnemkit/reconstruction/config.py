@@ -1,6 +1,6 @@
-"""Options of the reconstruction loop; the defaults are the paper's recipe (SPEC §4)."""
+"""Options of the reconstruction loop; the defaults are the paper's recipe (docs/method.md, "Recipe")."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from ..errors import DnemkitError
 
@@ -39,8 +39,36 @@ class ReconstructionConfig:
     eval_every: int = 0
     subbatches_per_pass: int | None = None
     device: str = "auto"
+    recipe: str = "paper"
+    optimizer: str = "paper-adam"
+    schedule: str = "dense"
+    final_lr_ratio: float = 0.05
+    adam_rel_eps: float = 0.3
+    seed: int = 0
+
+    @classmethod
+    def from_recipe(cls, name="paper", **overrides):
+        """The options of recipe ``name`` ("paper": exactly the paper's; "fast": see reconstruction/recipes.py),
+        with ``overrides`` (any field) on top."""
+        from .recipes import recipe_defaults
+
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise DnemkitError(f"unknown reconstruction option(s) {', '.join(unknown)}")
+        return cls(**{**recipe_defaults(name), **overrides})
 
     def __post_init__(self):
+        from .recipes import OPTIMIZERS, RECIPES, SCHEDULES
+
+        if self.recipe not in RECIPES:
+            raise DnemkitError(f"recipe is {self.recipe!r}; expected one of {', '.join(RECIPES)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise DnemkitError(f"optimizer is {self.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise DnemkitError(f"schedule is {self.schedule!r}; expected one of {', '.join(SCHEDULES)}")
+        if not 0 <= self.final_lr_ratio <= 1:
+            raise DnemkitError(f"final_lr_ratio is {self.final_lr_ratio}; expected a value in [0, 1]")
         if self.iterations < 1:
             raise DnemkitError(f"iterations is {self.iterations}; expected at least 1")
         if self.ensembling not in ("reconstruction", "gradient"):

@@ -18,7 +18,8 @@ from ..encoders.base import members_of
 from ..errors import DnemkitError
 from ..stimuli.geometry import HEIGHT, WIDTH
 from .config import ReconstructionConfig
-from .schedule import PaperAdam, subbatch_starts
+from .recipes import make_optimizer, make_schedule
+from .schedule import subbatch_starts
 
 
 def resolve_device(name):
@@ -52,19 +53,21 @@ def _gather_frames(tensor, items, frame_index):
     return torch.gather(picked, 2, frame_index[:, None, :].expand(-1, picked.shape[1], -1))
 
 
-def input_gradient(encoder, video, behavior, target, config, neurons=None, per_pass=None):
+def input_gradient(encoder, video, behavior, target, config, neurons=None, per_pass=None, starts=None):
     """One iteration's gradient of the paper's schedule, batched.
 
     video (B, T, 36, 64), behavior (B, 4, T), target (B, N, T) (already relu'd).
     For every 32-frame sub-batch: Poisson loss (mean over neurons x frames), gradient w.r.t. the encoder's
     stacked input divided by its L2 norm (all input channels), video part kept, averaged per frame over the
-    sub-batches that contain the frame. ``neurons`` (index tensor) restricts the loss to a subset.
+    sub-batches that contain the frame. ``neurons`` (index tensor) restricts the loss to a subset. ``starts``:
+    the sub-batches' first frames (default: the paper's dense schedule); frames no sub-batch covers get 0.
     Returns (grad (B, T, 36, 64), loss (B,) mean over sub-batches, rates (B, N_used, T) averaged over
     sub-batches, detached).
     """
     b, t = video.shape[:2]
     size = config.subbatch_frames
-    starts = subbatch_starts(t, size, config.subbatch_stride)
+    if starts is None:
+        starts = subbatch_starts(t, size, config.subbatch_stride)
     jobs = [(i, s) for i in range(b) for s in starts]
     per_pass = per_pass or len(jobs)
     device = video.device
@@ -94,6 +97,7 @@ def input_gradient(encoder, video, behavior, target, config, neurons=None, per_p
     count = torch.zeros(t, device=device)
     for s in starts:
         count[s:s + size] += 1
+    count.clamp_(min=1)  # frames outside every sub-batch (a sparse schedule) keep their zero gradient
     grad /= count.view(1, t, 1, 1)
     return grad, loss / len(starts), rates_sum / count.view(1, 1, t)
 
@@ -203,7 +207,8 @@ def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig()
 
     n_videos = len(models) if config.ensembling == "reconstruction" else 1
     videos = torch.full((n_videos, b, t, HEIGHT, WIDTH), config.start_value, device=device)
-    optimisers = [PaperAdam(config.lr, config.warmup, config.beta1, config.beta2) for _ in range(n_videos)]
+    optimisers = [make_optimizer(config) for _ in range(n_videos)]
+    schedule = make_schedule(config, config.seed)
     first = min(config.eval_first_frame, t - 1)
     loss_trace = np.zeros((config.iterations, len(models), b), np.float32)
     rcorr_trace = np.zeros_like(loss_trace)
@@ -223,9 +228,10 @@ def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig()
     evaluate(0)
     for i in tqdm(range(1, config.iterations + 1), desc=description, disable=not progress, leave=False):
         grads = []
+        starts = schedule(t)
         for m, model in enumerate(models):
             video = videos[m] if n_videos > 1 else videos[0]
-            g, loss, rates = input_gradient(model, video, behavior, target, config, neurons, per_pass)
+            g, loss, rates = input_gradient(model, video, behavior, target, config, neurons, per_pass, starts)
             loss_trace[i - 1, m] = loss.cpu().numpy()
             tgt = target if neurons is None else target[:, neurons]
             rcorr_trace[i - 1, m] = _pearson_rows(rates[..., first:].flatten(1), tgt[..., first:].flatten(1)).cpu()

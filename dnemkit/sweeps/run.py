@@ -12,19 +12,9 @@ from ..analysis import cutoff
 from ..encoders import Encoder, load_encoder, members_of, select_models
 from ..errors import DnemkitError
 from ..reconstruction import ReconstructionConfig
-from ..reconstruction.masks import (
-    SHIPPED_MASKS,
-    AlphaMask,
-    MaskConfig,
-    builtin_clips,
-    cache_dir,
-    cache_key,
-    load_mask_file,
-    mask_for,
-    train_alpha_mask,
-)
+from ..masks import resolve_mask
 from ..results import provenance, write_dataset
-from ..stimuli.geometry import DEG_PER_PIXEL, HEIGHT, MS_PER_FRAME, WIDTH
+from ..stimuli.geometry import DEG_PER_PIXEL, MS_PER_FRAME
 from .compute import (
     ANALYSIS_VERSION,
     PHASES,
@@ -41,10 +31,9 @@ from .store import ConditionStore, condition_id, remove_stale_temporaries, stabl
 #: default reconstruction iterations of a sweep (the paper: 1000). On a 2-core CPU one iteration of one 60-frame
 #: movie costs ~0.1-0.2 s with the synthetic mouse, so the full grating grid (112 conditions x 2 phases) takes
 #: about an hour at 100 iterations; raise it on a GPU.
-DEFAULT_ITERATIONS = 100
-QUICK_ITERATIONS = 15
-#: alpha-mask iterations of --quick when the encoder has no shipped or cached mask (the paper: 1000)
-QUICK_MASK_ITERATIONS = 200
+#: per recipe; the fast recipe's iterations are each 3.5x cheaper and converge in tens of steps
+DEFAULT_ITERATIONS = {"fast": 60, "paper": 100}
+QUICK_ITERATIONS = {"fast": 30, "paper": 15}
 DEFAULT_BATCH = 4
 #: config fields that do not change the numbers (beyond float round-off): left out of the condition ids, so a
 #: sweep can be resumed on another device or with another pass size
@@ -72,61 +61,6 @@ def resolve_encoder(encoder, mouse=None, models=None):
     else:
         raise DnemkitError(f"encoder is a {type(encoder).__name__}; expected a spec string or an Encoder")
     return spec, full, select_models(full, models)
-
-
-def mask_available(key, mouse=None):
-    """Whether mask_for(encoder, key, mouse) would find a shipped or cached mask (no training)."""
-    if key == "demo" and mouse in (None, 0) and (SHIPPED_MASKS / "demo.nc").exists():
-        return True
-    return (cache_dir() / f"{cache_key(key, mouse)}.nc").exists()
-
-
-def quick_mask(full, key, mouse=None, progress=True):
-    """A short-trained alpha mask (QUICK_MASK_ITERATIONS), cached apart from the paper-recipe masks."""
-    cfg = MaskConfig(iterations=QUICK_MASK_ITERATIONS)
-    path = cache_dir() / f"{cache_key(key, mouse)}-quick{QUICK_MASK_ITERATIONS}.nc"
-    if path.exists():
-        try:
-            return load_mask_file(path), f"quick mask ({QUICK_MASK_ITERATIONS} iterations, cached)"
-        except DnemkitError:
-            pass
-    am = train_alpha_mask(full, *builtin_clips(full, cfg), config=cfg, progress=progress)
-    try:
-        write_dataset(am.to_dataset(**provenance("mask", cfg, key, cfg.seed)), path)
-    except OSError:
-        pass  # a read-only cache must not stop the work
-    return am, f"quick mask ({QUICK_MASK_ITERATIONS} iterations)"
-
-
-def resolve_mask(mask, full, spec, mouse, fingerprint, progress):
-    """An AlphaMask and a description of where it came from.
-
-    mask: None (mask_for: shipped, cached, or trained with the paper's 1000 iterations and cached), "quick" (a
-    shipped/cached paper-recipe mask if there is one, else a 200-iteration mask, cached under its own name so it
-    never stands in for a full one), an AlphaMask, a mask file (mask.nc or .npy), or a (36, 64) alpha/bool array.
-    """
-    am = source = None
-    key = spec if spec is not None else f"encoder-{fingerprint[:16]}"
-    if isinstance(mask, str) and mask == "quick":
-        if mask_available(key, mouse):
-            mask = None
-        else:
-            am, source = quick_mask(full, key, mouse, progress)
-            mask = am
-    if mask is None:
-        am, source = mask_for(full, key, mouse, progress=progress), f"mask_for({key!r})"
-    elif isinstance(mask, AlphaMask):
-        am, source = mask, source if mask is am else "given AlphaMask"
-    elif isinstance(mask, (str, Path)):
-        am, source = load_mask_file(mask), str(mask)
-    else:
-        arr = np.asarray(mask)
-        if arr.shape != (HEIGHT, WIDTH):
-            raise DnemkitError(f"mask has shape {arr.shape}; expected ({HEIGHT}, {WIDTH}) (alpha or boolean)")
-        am, source = AlphaMask(arr.astype(np.float32)), "given array"
-    if not am.eval.any():
-        raise DnemkitError("the evaluation mask (alpha >= 1) selects no pixel; expected a trained alpha mask")
-    return am, source
 
 
 def choose_baselines(conditions, seed):
@@ -271,7 +205,7 @@ def assemble(grid, items, results, model_names, threshold, attrs, masks=None):
 # the sweep
 # ------------------------------------------------------------------------------------------------------------------
 def run_sweep(grid, encoder="demo", *, mouse=None, models=None, config=None, iterations=None, out=None,
-              batch=DEFAULT_BATCH, executor="local", scheduler=None, workers=1, threshold=0.2, seed=0, mask=None,
+              batch=DEFAULT_BATCH, executor="local", scheduler=None, workers=1, threshold=0.2, seed=0, mask="auto",
               progress=True, on_batch=None, heatmap=True):
     """Reconstruct and measure every condition of ``grid`` (a GratingGrid or NoiseGrid); see run_gratings."""
     if executor not in ("local", "dask"):
@@ -288,7 +222,7 @@ def run_sweep(grid, encoder="demo", *, mouse=None, models=None, config=None, ite
         raise DnemkitError(f"threshold is {threshold!r}; expected a correlation between -1 and 1")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise DnemkitError(f"seed is {seed!r}; expected an integer >= 0")
-    config = config if config is not None else ReconstructionConfig(iterations=DEFAULT_ITERATIONS)
+    config = config if config is not None else ReconstructionConfig(iterations=DEFAULT_ITERATIONS["paper"])
     if not isinstance(config, ReconstructionConfig):
         raise DnemkitError(f"config is a {type(config).__name__}; expected a ReconstructionConfig")
     if iterations is not None:
@@ -299,8 +233,9 @@ def run_sweep(grid, encoder="demo", *, mouse=None, models=None, config=None, ite
 
     spec, full, enc = resolve_encoder(encoder, mouse, models)
     fp = fingerprint_encoder(enc)
-    masks, mask_source = resolve_mask(mask, full, spec, mouse, fingerprint_encoder(full) if spec is None else fp,
-                                      progress)
+    mask = "auto" if mask in (None, "quick") else mask
+    key = spec if spec is not None else f"encoder-{fingerprint_encoder(full)[:16]}"
+    masks, mask_source = resolve_mask(mask, full, key, mouse, progress=progress)
     n_members = len(members_of(enc))
     model_names = ([getattr(m, "description", f"model {k}") or f"model {k}" for k, m in enumerate(members_of(enc))]
                    if config.ensembling == "reconstruction" else ["gradient ensemble"])

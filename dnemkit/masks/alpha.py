@@ -1,16 +1,15 @@
-"""Alpha (transparency) masks: where on the screen the encoder looks (SPEC §5).
+"""Alpha (transparency) masks: where on the screen the encoder looks (docs/method.md, "Masks").
 
 A mask alpha (36 x 64, unbounded) is learned so that showing ``video * a + other_video * (1 - a)``
 (a = clip(alpha, 0, 1)) still gives the responses to ``video``: pixels the neurons see must stay, the rest may
 be replaced. Training mask = alpha >= 0.5 (gradients outside are zeroed during reconstruction); evaluation
-mask = alpha >= 1 (metrics are computed inside it). Masks are cached per encoder, so later commands reuse them.
+mask = alpha >= 1 (metrics are computed inside it). Every mask, however it was made (the paper's training here,
+the input-gradient sensitivity of :mod:`dnemkit.masks.sensitivity`), is an :class:`AlphaMask`.
 
 The reference trains the 64 x 64 input plane; rows outside the movie (padding) never carry a stimulus, so
 dnemkit learns the 36 x 64 movie region only.
 """
 
-import hashlib
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from scipy.ndimage import gaussian_filter
 from tqdm.auto import tqdm
 
 from ..errors import DnemkitError
-from ..results import provenance, read_dataset, write_dataset
+from ..results import read_dataset
 from ..stimuli.geometry import HEIGHT, WIDTH
 
 
@@ -75,6 +74,18 @@ class AlphaMask:
         ds["eval_mask"].attrs["threshold"] = self.eval_threshold
         ds.attrs.update(attrs)
         ds.attrs.update(train_threshold=self.train_threshold, eval_threshold=self.eval_threshold)
+        return ds
+
+    @property
+    def selects_pixels(self):
+        """True when both masks select at least one pixel and alpha is finite (a mask worth using or caching)."""
+        return bool(np.isfinite(self.alpha).all() and self.train.any() and self.eval.any())
+
+    def attach_to(self, ds):
+        """Add ``alpha``, ``train_mask`` and ``eval_mask`` (dims y, x) to the result Dataset ``ds`` (in place)."""
+        ds["alpha"] = (("y", "x"), self.alpha.astype(np.float32), {"long_name": "alpha (transparency) mask"})
+        ds["train_mask"] = (("y", "x"), self.train.astype(np.uint8), {"threshold": self.train_threshold})
+        ds["eval_mask"] = (("y", "x"), self.eval.astype(np.uint8), {"threshold": self.eval_threshold})
         return ds
 
     @classmethod
@@ -155,51 +166,3 @@ def dataset_clips(mouse, config=MaskConfig()):
             torch.from_numpy(np.stack(behaviors)))
 
 
-def cache_dir():
-    """Where masks are cached: $DNEMKIT_CACHE/masks, else ~/.cache/dnemkit/masks."""
-    root = os.environ.get("DNEMKIT_CACHE") or Path.home() / ".cache" / "dnemkit"
-    return Path(root) / "masks"
-
-
-def cache_key(spec, mouse=None, data=None):
-    """A file-name-safe key for an encoder spec; files enter with their size and modification time."""
-    parts = [str(spec), f"mouse={mouse}", f"data={Path(data).resolve() if data else None}"]
-    path = Path(str(spec).rsplit(":", 1)[0])
-    if path.exists():
-        files = sorted(path.glob("*.pth")) if path.is_dir() else [path]
-        parts += [f"{f.resolve()}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files]
-    digest = hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
-    stem = "".join(c if c.isalnum() else "-" for c in Path(str(spec)).name)[:40]
-    return f"{stem}-{digest}"
-
-
-SHIPPED_MASKS = Path(__file__).resolve().parent.parent / "assets" / "masks"
-
-
-def mask_for(encoder, spec, mouse=None, data=None, config=MaskConfig(), use_cache=True, progress=True):
-    """The alpha mask of an encoder: shipped (demo), cached, or trained now and cached.
-
-    data: a Sensorium mouse folder (recorded responses as targets); None = built-in natural movies and the
-    encoder's predictions.
-    """
-    key = cache_key(spec, mouse, data)
-    candidates = [cache_dir() / f"{key}.nc"]
-    if spec == "demo" and mouse in (None, 0) and data is None:
-        candidates.insert(0, SHIPPED_MASKS / "demo.nc")
-    if use_cache:
-        for path in candidates:
-            if path.exists():
-                return load_mask_file(path)
-    if data is not None:
-        from ..data import find_mouse
-
-        clips, targets, behaviors = dataset_clips(find_mouse(data), config)
-    else:
-        clips, targets, behaviors = builtin_clips(encoder, config)
-    mask = train_alpha_mask(encoder, clips, targets, behaviors, config, progress)
-    if use_cache:
-        try:
-            write_dataset(mask.to_dataset(**provenance("mask", config, spec, config.seed)), candidates[-1])
-        except OSError:
-            pass  # a read-only home must not stop the work; the mask is just not cached
-    return mask

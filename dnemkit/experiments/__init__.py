@@ -1,0 +1,1 @@
+"""Experiments: stimulus sets run through an encoder's models, analysed, and written as results datasets."""

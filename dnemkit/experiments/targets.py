@@ -1,0 +1,47 @@
+"""Reconstruction targets: recorded responses, Poisson samples of a ground-truth mouse, predicted activity; and
+the one neuron-subset rule every command uses (so `natural --keep-fraction` and `ablation` drop the same
+neurons for the same seed)."""
+
+import numpy as np
+import torch
+
+from ..encoders.synthetic import SyntheticMouse, sample_responses, simulate_behavior
+from ..errors import DnemkitError
+
+
+def neuron_subset(n_neurons, keep_fraction, seed):
+    """Sorted int64 indices of the first round(keep_fraction * n) (at least 1) neurons of one seeded permutation,
+    or None for keep_fraction 1 (every neuron). Subsets of one seed are nested: smaller ones lie inside larger."""
+    if not 0 < keep_fraction <= 1:
+        raise DnemkitError(f"keep fraction is {keep_fraction}; expected a value in (0, 1]")
+    if keep_fraction == 1:
+        return None
+    order = np.random.default_rng(int(seed)).permutation(int(n_neurons))
+    return np.sort(order[:max(1, int(round(keep_fraction * n_neurons)))]).astype(np.int64)
+
+
+def predicted_targets(encoder, videos, behavior=None, device=None):
+    """The encoder's predicted activity (K, N, T) float32 numpy for movies (K, T, 36, 64), one movie per pass.
+
+    behavior: (K, 4, T) or None (the encoder's defaults). An ensemble predicts its members' mean.
+    """
+    device = device or next((b.device for b in encoder.buffers()), torch.device("cpu"))
+    out = []
+    with torch.no_grad():
+        for k, video in enumerate(videos):
+            beh = None if behavior is None else torch.as_tensor(np.asarray(behavior[k], np.float32))[None].to(device)
+            out.append(encoder(torch.as_tensor(np.asarray(video, np.float32))[None].to(device), beh)[0].cpu())
+    return torch.stack(out).numpy()
+
+
+def synthetic_recording(video, seed, n_neurons, mouse_seed=0):
+    """Poisson responses (N, T) of the synthetic mouse ``mouse_seed`` to ``video`` (T, 36, 64), with simulated
+    behaviour (4, T): what the embedded demo treats as a recording. Returns (responses, behavior, description)."""
+    truth = SyntheticMouse(mouse_seed)
+    if truth.n_neurons != n_neurons:
+        raise DnemkitError(
+            f"the encoder predicts {n_neurons} neurons but the synthetic mouse (the default source of "
+            f"recorded responses) has {truth.n_neurons}; use --predicted, or --data DIR --trial ID")
+    behavior = simulate_behavior(len(video), np.random.default_rng(seed))
+    rates = predicted_targets(truth, np.asarray(video)[None], behavior[None])[0]
+    return sample_responses(rates, seed), behavior, f"synthetic:{mouse_seed} Poisson responses"
