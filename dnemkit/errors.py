@@ -7,3 +7,10 @@ what was expected; the CLI prints that line and exits with status 2, without a t
 
 class DnemkitError(ValueError):
     """A user mistake: bad argument, bad file, bad shape. The message is one line meant for the user."""
+
+
+def warn(message):
+    """Tell the user about something suspicious but allowed: one 'Warning: ...' line on stderr."""
+    import sys
+
+    print(f"Warning: {message}", file=sys.stderr, flush=True)

@@ -3,7 +3,8 @@
 Every results file (netCDF written by a ``characterize`` command; its ``dnemkit_kind`` attribute tells the kind)
 becomes one section: a table of headline numbers, figures rendered from the dataset and embedded as base64 PNG,
 and the run's config and provenance (the dataset attributes). Kinds with their own figures: rf, ablation,
-errormap (this package's viz modules), and natural, mask, gratings, noise when their viz modules are installed.
+errormap, tuning (this package's viz modules), and natural, mask, gratings, noise when their viz modules are
+installed.
 Any other kind gets a generic figure of its main variables and a table of its scalar variables.
 """
 
@@ -39,7 +40,8 @@ def load_results(paths):
     files = []
     for p in paths:
         if p.is_dir():
-            found = sorted(p.glob("*.nc"))
+            # temporaries of an interrupted write (.<name>.<random>.tmp.nc) are never results
+            found = sorted(f for f in p.glob("*.nc") if not (f.name.startswith(".") and ".tmp" in f.name))
             if not found:
                 raise DnemkitError(f"folder {p} holds no .nc results files; expected files written by characterize")
             files += found
@@ -145,6 +147,10 @@ def _specialised_figures(kind, ds):
         from .viz.masks import mask_figure
 
         return {"mask": mask_figure(ds)}
+    if kind == "tuning":
+        from .viz.tuning import tuning_figures
+
+        return tuning_figures(ds)
     if kind in ("gratings", "noise"):
         from .viz.heatmaps import plot_resolution_heatmap
 
@@ -229,8 +235,31 @@ def headline_numbers(ds):
                             ("e_plus_mean", "mean E+ (grey levels)"), ("e_minus_mean", "mean E- (grey levels)")):
             if name in ds:
                 rows.append((label, _fmt(float(ds[name]))))
+    elif kind == "tuning":
+        rows += _tuning_rows(ds)
     else:
         rows += _scalars(ds)
+    return rows
+
+
+def _tuning_rows(ds):
+    from .analysis.tuning import population_summary
+
+    s = population_summary(ds)
+    rows = [("neurons", _fmt(s["n_neurons"])),
+            ("responsive neurons", f"{s['n_responsive']} ({ds.attrs.get('responsive_criterion', '')})"),
+            ("models", _fmt(ds.sizes.get("model", 1)))]
+    for name, label in (("osi", "OSI (peak)"), ("dsi", "DSI (peak)"), ("gosi", "gOSI (global)"),
+                        ("gdsi", "gDSI (global)"), ("f1_f0", "F1/F0")):
+        rows.append((f"median {label}, responsive neurons", _fmt(s[f"median_{name}"])))
+    for dim, unit in (("sf", "cpd"), ("tf", "Hz")):
+        counts = ", ".join(f"{v:g}: {n}" for v, n in s[f"preferred_{dim}_counts"].items())
+        rows.append((f"preferred {dim.upper()} ({unit}): neurons per grid value", counts))
+        rows.append((f"median log-Gaussian preferred {dim.upper()} ({unit})",
+                     f"{_fmt(s[f'median_preferred_{dim}_fit'])} ({s[f'n_{dim}_fit']} fits)"))
+    rows.append(("simple (F1/F0 > 1) / complex cells", f"{s['n_simple']} / {s['n_complex']}"))
+    if "tuning_seconds" in ds.attrs:
+        rows.append(("tuning time (s)", _fmt(float(ds.attrs["tuning_seconds"]))))
     return rows
 
 
@@ -276,13 +305,13 @@ def render_section(path, ds, index=0):
         figures, note = None, f"the {kind} figures could not be drawn ({type(exc).__name__}: {exc}); generic view"
     if figures is None:
         figures = generic_figures(ds)
-        if kind not in ("rf", "ablation", "errormap") and not note:
+        if kind not in ("rf", "ablation", "errormap", "tuning") and not note:
             note = f"'{kind}' results: generic view of the main variables"
     parts.append("<h3>Figures</h3>")
     if note:
         parts.append(f"<p class='note'>{html.escape(note)}</p>")
     parts += [_figure_html(name, fig) for name, fig in figures.items()] or ["<p class='none'>no figures</p>"]
-    if kind not in ("rf", "ablation", "errormap"):
+    if kind not in ("rf", "ablation", "errormap", "tuning"):
         parts.append("<h3>Scalar variables</h3>" + _table(_scalars(ds), ("variable", "value")))
     parts.append("<h3>Config</h3>" + _config_block(ds))
     prov = [(k, v if isinstance(v, str) else _fmt(v) if np.ndim(v) == 0 else str(np.asarray(v).tolist()))

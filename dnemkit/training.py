@@ -1,4 +1,4 @@
-"""Train DwiseNeuro on one Sensorium-layout mouse, with the reference recipe (SPEC §2 "Training recipe").
+"""Train DwiseNeuro on one Sensorium-layout mouse, with the reference recipe (docs/method.md, "Training").
 
 One run trains one fold of one mouse::
 
@@ -42,10 +42,11 @@ from tqdm.auto import tqdm
 
 from .atomic import atomic_path
 from .data.sensorium import TIERS, find_mouse
+from .device import resolve_device
 from .encoders.checkpoint import default_params, save_checkpoint
 from .encoders.dwiseneuro import MAIN_CONFIG, DwiseNeuro
 from .encoders.dwiseneuro_encoder import SPAN, STEP, WINDOW, DwiseNeuroEncoder
-from .errors import DnemkitError
+from .errors import DnemkitError, warn
 
 __all__ = ["TrainingConfig", "MODEL_CONFIGS", "model_config", "video_hash", "assign_folds", "cutmix_box",
            "cutmix", "poisson_loss", "ema_update", "learning_rate", "validation_correlation", "train"]
@@ -81,7 +82,7 @@ def model_config(name, n_neurons):
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Options of one training run; the defaults are the reference recipe (SPEC §2).
+    """Options of one training run; the defaults are the reference recipe (docs/method.md, "Training").
 
     model: "full" (MAIN_CONFIG) or "small" (CPU-sized, see MODEL_CONFIGS).
     epochs: epochs to train in total (a re-run with more epochs resumes; the cosine schedule always ends at
@@ -208,12 +209,22 @@ class _Trial:
 
 
 def _load_trials(mouse, tiers):
-    trials = []
+    trials, holes = [], []
     for tid in mouse.trials([t for t in tiers if t in mouse.tiers.values()]):
         t = mouse.trial(tid)
         if t.labeled:
+            responses = t.responses
+            bad = ~np.isfinite(responses)
+            if bad.any():  # NaN inside the trial (not the end padding, already cut): a damaged recording
+                holes.append((t.id, int(bad.sum())))
+                responses = np.where(bad, 0.0, responses).astype(np.float32)
             trials.append(_Trial(t.id, torch.from_numpy(t.video), torch.from_numpy(t.behavior4),
-                                 torch.from_numpy(t.responses)))
+                                 torch.from_numpy(responses)))
+    if holes:
+        listed = ", ".join(f"trial {tid} ({n} value{'s' if n > 1 else ''})" for tid, n in holes[:5])
+        more = f" and {len(holes) - 5} more trial(s)" if len(holes) > 5 else ""
+        warn(f"mouse {mouse.name}: NaN/inf responses inside {listed}{more} (data/responses/<trial>.npy, not end "
+             "padding); they are treated as 0 for training")
     if not trials:
         raise DnemkitError(f"mouse {mouse.name} in {mouse.path.parent} has no labelled trials of the tiers "
                            f"{', '.join(tiers)}; expected trials with recorded responses to train on")
@@ -470,14 +481,6 @@ def _summary(out_dir, history, config, n_train, n_val, epochs_run):
 # ---------------------------------------------------------------------------------------------------- the loop
 
 
-def _device(name):
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise DnemkitError(f"device is {name!r}; expected 'auto', 'cpu', 'cuda' or 'cuda:K'") from None
-
 
 def _params(model, config):
     params = default_params(model.config, lr=config.lr)
@@ -546,7 +549,7 @@ def train(data_dir, out_dir, config=TrainingConfig(), mouse=None, progress=True,
     if log is None:
         log = tqdm.write if progress else (lambda line: None)
     out_dir.mkdir(parents=True, exist_ok=True)
-    device = _device(config.device)
+    device = resolve_device(config.device)
     threads = torch.get_num_threads()
     if config.num_threads:
         torch.set_num_threads(config.num_threads)

@@ -16,6 +16,9 @@ def check_video(video, name="video", min_frames=1, batched=None):
     video: array or tensor of shape (T, 36, 64) or (B, T, 36, 64) (``batched`` forces one of the two).
     Raises DnemkitError naming ``name`` when the shape is wrong, a pixel is NaN/inf, or T < min_frames.
     """
+    dtype = str(video.dtype)
+    if "bool" in dtype or "complex" in dtype:
+        raise DnemkitError(f"{name} has dtype {dtype}; expected real grey levels 0..255 (float or integer)")
     shape = tuple(video.shape)
     ok_ndims = {3, 4} if batched is None else ({4} if batched else {3})
     expected = " or ".join(
@@ -28,4 +31,22 @@ def check_video(video, name="video", min_frames=1, batched=None):
     finite = np.isfinite(video).all() if isinstance(video, np.ndarray) else bool(video.isfinite().all())
     if not finite:
         raise DnemkitError(f"{name} contains non-finite pixels (NaN or inf); expected grey levels 0..255")
+    return video
+
+
+def check_grey_range(video, name="video"):
+    """Warn (one line) when a video does not look like grey levels 0..255: values all within 0..1 (a 0..1 float
+    movie: multiply by 255) or values outside 0..255. Returns the video unchanged."""
+    from .errors import warn
+
+    v = np.asarray(video)
+    if v.size == 0:
+        return video
+    lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+    if lo < 0 or hi > 255:
+        warn(f"{name} has values {lo:.4g}..{hi:.4g} outside the grey levels 0..255; values outside are used as "
+             "they are (expected 0..255)")
+    elif hi <= 1.0 and v.dtype.kind == "f" and hi > lo:
+        warn(f"{name} has values {lo:.4g}..{hi:.4g}, all within 0..1; expected grey levels 0..255 (multiply a 0..1 "
+             "movie by 255)")
     return video

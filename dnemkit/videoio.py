@@ -20,7 +20,7 @@ import xarray as xr
 from .atomic import atomic_path
 from .errors import DnemkitError
 from .stimuli.geometry import FPS, GREY, HEIGHT, WIDTH
-from .video import check_video
+from .video import check_grey_range, check_video
 
 READ_SUFFIXES = (".npy", ".mp4", ".avi", ".gif", ".tif", ".tiff", ".nc")
 WRITE_SUFFIXES = (".mp4", ".gif")
@@ -55,8 +55,14 @@ def _npy_layout(array, path):
         raise DnemkitError(
             f"{path} holds an array of shape {array.shape}; expected (T, 36, 64) or the Sensorium layout (36, 64, T)"
         )
+    if video.dtype.kind in "bcOSUV":
+        raise DnemkitError(f"{path} holds an array of dtype {video.dtype}; expected real grey levels 0..255 "
+                           "(float or integer)")
     video = np.asarray(video, dtype=np.float32)
     empty = np.flatnonzero(np.isnan(video).all(axis=(1, 2)))
+    if empty.size and empty[0] == 0 and video.shape[0] > 0:
+        raise DnemkitError(f"{path} holds only NaN from its first frame on (NaN padding with no frames before "
+                           "it); expected grey levels 0..255")
     return video[: empty[0]] if empty.size else video  # Sensorium pads trials to a common length with NaN
 
 
@@ -107,7 +113,7 @@ def _read_nc(path, variable):
         return _npy_layout(data.values, f"{path} variable {variable!r}")
 
 
-def read_movie(path, variable=None):
+def read_movie(path, variable=None, min_frames=1):
     """Read a movie file as float32 (T, 36, 64) grey levels 0..255.
 
     path: .npy ((T, 36, 64), or the Sensorium (36, 64, T); the axes of size 36 and 64 decide; frames from the
@@ -117,11 +123,15 @@ def read_movie(path, variable=None):
         (netCDF written by xarray: a DataArray file, or a Dataset whose variable ``variable`` is read, by
         default the first of 'reconstruction', 'ground_truth', 'video'; dims (frame, y, x) are put in that
         order).
-    Raises DnemkitError naming the path when the file is missing, unreadable, of an unsupported type, or does
-    not hold a valid video.
+    min_frames: the fewest frames the caller can use (the error says so). A movie whose values are all within
+    0..1, or outside 0..255, is read with a one-line 'Warning:' on stderr.
+    Raises DnemkitError naming the path when the file is missing, a folder, unreadable, of an unsupported type,
+    of dtype bool or complex, or does not hold a valid video.
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    if path.is_dir():
+        raise DnemkitError(f"{path} is a folder; expected a movie file ({', '.join(READ_SUFFIXES)})")
     if suffix not in READ_SUFFIXES:
         expected = ", ".join(READ_SUFFIXES)
         raise DnemkitError(f"{path} has an unsupported file type {suffix!r}; expected one of {expected}")
@@ -144,7 +154,8 @@ def read_movie(path, variable=None):
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         message = f"{path} could not be read as a {suffix} movie ({reason}); expected a valid {suffix} file"
         raise DnemkitError(message) from None
-    return check_video(video, name=str(path), batched=False)
+    check_video(video, name=str(path), batched=False, min_frames=min_frames)
+    return check_grey_range(video, name=str(path))
 
 
 def _frames_uint8(video, scale):

@@ -16,7 +16,7 @@ def sim_root(tmp_path_factory):
 
 
 def test_simulate_writes_the_sensorium_layout(sim_root):
-    """Checked with plain numpy against SPEC §3, independently of the reader."""
+    """Checked with plain numpy against docs/method.md, "Data layout", independently of the reader."""
     root, summary = sim_root
     folder = root / "dynamic10000-0-0-Video-synthetic0000"
     tiers = np.load(folder / "meta/trials/tiers.npy")

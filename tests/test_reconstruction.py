@@ -9,7 +9,7 @@ from dnemkit.reconstruction import PaperAdam, ReconstructionConfig, input_gradie
 
 
 def sequential_gradient(model, mouse, video, behavior, target, size=32, stride=8, eps=1e-8):
-    """SPEC §4 written out: each sub-batch, its two windows as batch-1 passes, float64 accumulation."""
+    """docs/method.md, "Recipe" written out: each sub-batch, its two windows as batch-1 passes, float64 accumulation."""
     t = video.shape[0]
     starts = list(range(0, t - size + 1, stride))
     if starts[-1] + size < t:

@@ -45,7 +45,7 @@ def test_rf_centres_match_the_synthetic_truth(synthetic_rf):
 def test_rf_polarity_of_on_and_off_cells(synthetic_rf):
     """ON cells: ON map > OFF map at the true centre (and vice versa for OFF cells).
 
-    Compared on the un-normalised maps (rf * rf_peak): SPEC §7 divides every map by its own maximum, and an ON
+    Compared on the un-normalised maps (rf * rf_peak): docs/method.md, "Analyses" divides every map by its own maximum, and an ON
     cell's OFF map (driven by the RF's OFF side lobes, merged over the centre by the 2 px smoothing) then also
     reaches 1 at the centre for about one ON cell in five - the normalised maps alone cannot carry polarity.
     """
@@ -89,7 +89,7 @@ def test_every_model_is_kept_and_averaged_explicitly():
     np.testing.assert_allclose(b, 2 * a + 0.05, rtol=1e-5)  # each model's own responses
     assert np.isnan(resp["r_pre"].values[0, 0, 0, 0, 0])  # an unmapped position
     ds = receptive_fields(resp, fit=False)
-    # the ensemble maps are the SPEC maps of the models' averaged responses (unmapped positions: no response)
+    # the ensemble maps are the method's maps of the models' averaged responses (unmapped positions: no response)
     pre = np.nan_to_num(resp["r_pre"].values.astype(float), nan=1.0).mean(0)
     flash = np.nan_to_num(resp["r_flash"].values.astype(float), nan=1.0).mean(0)
     np.testing.assert_allclose(ds["rf_on"].values, rf_maps(pre[0], flash[0]), atol=1e-6, equal_nan=True)

@@ -1,6 +1,6 @@
 """The Sensorium 2023 layout: reader against hand-built trees, writer checked with plain np.load, errors, atomicity.
 
-The trees here are written with plain numpy straight from the layout (SPEC §3), independently of the writer.
+The trees here are written with plain numpy straight from the layout (docs/method.md, "Data layout"), independently of the writer.
 """
 
 import os
@@ -380,7 +380,7 @@ def test_write_without_padding_and_stats_fallback(tmp_path):
 
 def test_write_overwrite(tmp_path):
     write_mouse(tmp_path, "m", synth_trials(0))
-    with pytest.raises(DnemkitError, match=r"already exists; pass overwrite=True"):
+    with pytest.raises(DnemkitError, match=r"already exists; expected a new folder, or --overwrite \(overwrite=True in Python\)"):
         write_mouse(tmp_path, "m", synth_trials(1))
     trials = synth_trials(1)[:2]
     write_mouse(tmp_path, "m", trials, overwrite=True)

@@ -79,7 +79,7 @@ def test_grids_units_and_validation():
     noise = stimulus(n.conditions()[0][1])
     assert np.all(noise[:, :, :11] == 127.5) and noise[:, :, 11:47].std() > 40
     coords = n.coords()
-    assert np.allclose(coords["sigma_space_deg"][1], [0, 2 * DEG_PER_PIXEL])  # multiplied, not divided (SPEC §9)
+    assert np.allclose(coords["sigma_space_deg"][1], [0, 2 * DEG_PER_PIXEL])  # multiplied, not divided (docs/method.md, "Deviations from the reference, chosen")
     with pytest.raises(DnemkitError, match="sigma_space holds -1"):
         NoiseGrid(sigma_space=[-1])
 

@@ -1,4 +1,4 @@
-"""dnemkit.analysis: pure functions over reconstructions and responses (SPEC §7).
+"""dnemkit.analysis: pure functions over reconstructions and responses (docs/method.md, "Analyses").
 
 - metrics: correlations, RMSE/PSNR/SSIM, motion energy, entropy, contrast matching, ensembling gain, evaluate
 - receptive_fields: RF maps from on/off sparse noise, centres, Gaussian fits, population RFs

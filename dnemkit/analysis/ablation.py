@@ -1,15 +1,15 @@
-"""Population ablation: how reconstruction quality depends on the number of neurons (SPEC §7, §9).
+"""Population ablation: how reconstruction quality depends on the number of neurons (docs/method.md, "Analyses", §9).
 
 For each keep fraction (100 %, 50 %, 25 %, 12.5 % by default) and seed, a seeded subset of neurons enters the
 loss; the other neurons leave it entirely (``reconstruct(neurons=...)``; the reference instead kept them with
-target 0, which silences them - SPEC §9). Subsets are *nested* per seed: one random permutation of the neurons
+target 0, which silences them - docs/method.md, "Deviations from the reference, chosen"). Subsets are *nested* per seed: one random permutation of the neurons
 per seed, of which the first ``round(fraction * N)`` are kept, so 12.5 % is inside 25 % inside 50 %.
 
 Batching: :func:`dnemkit.reconstruct` takes one neuron subset per call, so every distinct (fraction, seed) subset
 is one call that reconstructs all movies together (batch = movies). The full population is the same subset for
 every seed and the loop is deterministic, so it is reconstructed once and shared by all seeds.
 
-Statistics (SPEC §7): a one-way repeated-measures ANOVA across keep fractions and Bonferroni-corrected paired
+Statistics (docs/method.md, "Analyses"): a one-way repeated-measures ANOVA across keep fractions and Bonferroni-corrected paired
 t-tests between adjacent fractions. Subjects are movies (the correlation averaged over seeds, the default) or
 movie x seed pairs.
 """
@@ -225,18 +225,24 @@ def recorded_targets(truth, movies, movie_seeds):
     from ..encoders.synthetic import sample_responses, simulate_behavior
 
     behavior = np.stack([simulate_behavior(movies.shape[1], np.random.default_rng(int(s))) for s in movie_seeds])
+    from ..encoders.base import check_rates
+
     with torch.no_grad():
-        rates = truth(torch.from_numpy(np.asarray(movies, np.float32)), torch.from_numpy(behavior)).numpy()
+        video = torch.from_numpy(np.asarray(movies, np.float32))
+        rates = check_rates(truth(video, torch.from_numpy(behavior)), truth, video).numpy()
     responses = np.stack([sample_responses(rates[j], int(s)) for j, s in enumerate(movie_seeds)])
     return responses, behavior
 
 
 def predicted_targets(encoder, movies, batch=1):
     """The encoder's (ensemble's) predicted activity for each movie, (K, N, T), default behaviour."""
+    from ..encoders.base import check_rates
+
     out = []
     with torch.no_grad():
         for start in range(0, len(movies), batch):
-            out.append(encoder(torch.from_numpy(np.asarray(movies[start:start + batch], np.float32))).cpu().numpy())
+            video = torch.from_numpy(np.asarray(movies[start:start + batch], np.float32))
+            out.append(check_rates(encoder(video), encoder, video).cpu().numpy())
     return np.concatenate(out)
 
 
@@ -252,6 +258,7 @@ def run_ablation(encoder="demo", mouse=None, keep_fractions=DEFAULT_KEEP_FRACTIO
     or a mask file (.nc / .npy).
     """
     from ..encoders import load_encoder
+    from ..encoders.base import probe_encoder
     from ..results import provenance
     from ..stimuli.natural import natural_movie
 
@@ -262,11 +269,12 @@ def run_ablation(encoder="demo", mouse=None, keep_fractions=DEFAULT_KEEP_FRACTIO
     if subjects not in SUBJECTS:
         raise DnemkitError(f"subjects is {subjects!r}; expected one of {SUBJECTS}")
     spec = encoder if isinstance(encoder, str) else getattr(encoder, "description", type(encoder).__name__)
-    enc = select_models(load_encoder(encoder, mouse), models)
     config = ReconstructionConfig(iterations=int(iterations))
     if frames < config.subbatch_frames:
         raise DnemkitError(f"frames is {frames}; expected at least {config.subbatch_frames} (one sub-batch)")
+    enc = select_models(load_encoder(encoder, mouse), models)
     truth, truth_name = (None, None) if predicted else load_truth(ground_truth, enc)
+    probe_encoder(enc, need_grad=True)
     seeds_list = list(range(int(seeds)))
     movie_seeds = [int(movie_seed) + j for j in range(int(movies))]
     videos = np.stack([natural_movie(seed=s, n_frames=int(frames)).values for s in movie_seeds]).astype(np.float32)

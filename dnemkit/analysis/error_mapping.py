@@ -1,4 +1,4 @@
-"""Error maps: where reconstructions from recorded activity differ from those from predicted activity (SPEC §7).
+"""Error maps: where reconstructions from recorded activity differ from those from predicted activity (docs/method.md, "Analyses").
 
 One movie is reconstructed twice in one batched :func:`dnemkit.reconstruct` call (batch item 0: the recorded
 responses, item 1: the encoder's own prediction for the ground-truth movie, with the same behaviour). Both
@@ -54,9 +54,12 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
         beh = np.asarray(behavior, dtype=np.float32)
         if beh.shape != (4, t):
             raise DnemkitError(f"behavior has shape {beh.shape}; expected (4, {t})")
+    from ..encoders.base import check_rates
+
     with torch.no_grad():
-        predicted = encoder(torch.from_numpy(movie)[None],
-                            None if beh is None else torch.from_numpy(beh)[None])[0].cpu().numpy()
+        video = torch.from_numpy(movie)[None]
+        predicted = check_rates(encoder(video, None if beh is None else torch.from_numpy(beh)[None]), encoder,
+                                video)[0].cpu().numpy()
     targets = np.stack([recorded, predicted.astype(np.float32)])
     started = time.perf_counter()
     result = reconstruct(encoder, targets, None if beh is None else np.stack([beh, beh]), config,
@@ -134,6 +137,9 @@ def run_errormap(encoder="demo", mouse=None, movie_seed=5000, frames=300, iterat
     spec = encoder if isinstance(encoder, str) else getattr(encoder, "description", type(encoder).__name__)
     enc = select_models(load_encoder(encoder, mouse), models)
     truth, truth_name = load_truth(ground_truth, enc)
+    from ..encoders.base import probe_encoder
+
+    probe_encoder(enc, need_grad=True)
     movie = natural_movie(seed=int(movie_seed), n_frames=int(frames)).values.astype(np.float32)
     responses, behavior = recorded_targets(truth, movie[None], [int(movie_seed)])
     alpha = resolve_mask(mask, enc, encoder if isinstance(encoder, str) else None, mouse, progress)

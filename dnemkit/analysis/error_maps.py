@@ -1,4 +1,4 @@
-"""Error maps between reconstructions from recorded and from predicted activity (SPEC §7).
+"""Error maps between reconstructions from recorded and from predicted activity (docs/method.md, "Analyses").
 
 E = recon_from_recorded - recon_from_predicted; E+ = max(E, 0) marks where the recorded-activity reconstruction
 is brighter, E- = max(-E, 0) where it is darker. Both inputs are expected to be already smoothed (the paper's

@@ -1,4 +1,4 @@
-"""Reconstruction quality metrics (SPEC §4 evaluation, §7 analyses).
+"""Reconstruction quality metrics (docs/method.md, "Recipe" evaluation, §7 analyses).
 
 Every function here is a pure numpy function.
 
@@ -10,7 +10,7 @@ Conventions
   means every pixel. Integer masks holding only 0/1 are accepted; any other values (for example a raw alpha
   mask) are rejected: threshold it first.
 - ``first_frame``: frames ``first_frame .. T-1`` are evaluated (default 30: the first 30 frames of a trial lack a
-  full encoder window, SPEC §4).
+  full encoder window, docs/method.md, "Recipe").
 - Bad input raises :class:`dnemkit.errors.DnemkitError` with one line naming the argument.
 """
 
@@ -156,7 +156,7 @@ def _nanmean(values):
 
 
 def video_correlation(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAME):
-    """Pearson r over all (frame, pixel) pairs inside the mask, frames ``first_frame .. T-1`` (SPEC §7).
+    """Pearson r over all (frame, pixel) pairs inside the mask, frames ``first_frame .. T-1`` (docs/method.md, "Analyses").
 
     gt, recon: (T, H, W) float, grey levels 0..255. mask: bool (H, W) or None (all pixels).
     Returns a float; NaN when either video is constant over the evaluated pixels.
@@ -172,7 +172,7 @@ def frame_correlation_trace(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAM
 
 
 def frame_correlation(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAME):
-    """Mean frame correlation: per-frame Pearson r over the masked pixels, nan-mean over frames (SPEC §7).
+    """Mean frame correlation: per-frame Pearson r over the masked pixels, nan-mean over frames (docs/method.md, "Analyses").
 
     Frames where gt or recon is constant inside the mask have no correlation (NaN) and are left out of the mean
     (no warning). Returns a float; NaN when every frame is constant.
@@ -321,7 +321,7 @@ def motion_energy_trace(video, mask=None, first_frame=0):
 
 
 def motion_energy(video, mask=None, first_frame=0):
-    """Mean motion energy over t (SPEC §7): mean of :func:`motion_energy_trace`. Grey levels per frame; float."""
+    """Mean motion energy over t (docs/method.md, "Analyses"): mean of :func:`motion_energy_trace`. Grey levels per frame; float."""
     return float(motion_energy_trace(video, mask, first_frame).mean())
 
 
@@ -346,7 +346,7 @@ def frame_entropy_trace(video, mask=None):
 
 
 def frame_entropy(video, mask=None):
-    """Mean Shannon entropy of the frames' grey-level histograms, in bits (SPEC §7).
+    """Mean Shannon entropy of the frames' grey-level histograms, in bits (docs/method.md, "Analyses").
 
     For each frame the masked pixels are counted in 25 equal bins over [0, 256) (bin width 10.24 grey levels;
     values are clipped to [0, 255] first so every pixel is counted). The bin probabilities are
@@ -374,7 +374,7 @@ def apply_eval_mask(video, mask, fill=GREY):
 
 
 def match_contrast(gt, recon, mask=None, first_frame=0):
-    """Contrast & luminance matching (SPEC §7): give ``recon`` the mean and std of ``gt`` inside the mask.
+    """Contrast & luminance matching (docs/method.md, "Analyses"): give ``recon`` the mean and std of ``gt`` inside the mask.
 
     z = (recon - mean_r) / std_r and out = z * std_g + mean_g, where the means and (population) stds are taken
     over all masked pixels x frames ``first_frame .. T-1`` (default: every frame) of each video; the transform
@@ -398,7 +398,7 @@ def match_contrast(gt, recon, mask=None, first_frame=0):
 # composite analyses
 # ----------------------------------------------------------------------------------------------------------------
 def ensembling_gain(gt, recons, ensemble_recon=None, mask=None, first_frame=DEFAULT_FIRST_FRAME):
-    """Ensembling gain (SPEC §7): r(ensemble) - mean over models of r(model's own reconstruction).
+    """Ensembling gain (docs/method.md, "Analyses"): r(ensemble) - mean over models of r(model's own reconstruction).
 
     gt: (T, H, W); recons: (M, T, H, W), one reconstruction per model; ensemble_recon: (T, H, W), by default the
     mean of ``recons`` over models (pass the smoothed ensemble to measure the paper's full pipeline). r is
@@ -435,7 +435,7 @@ def ensembling_gain(gt, recons, ensemble_recon=None, mask=None, first_frame=DEFA
 
 
 def phase_inversion(recon, gt, recon_inverted, mask=None, first_frame=DEFAULT_FIRST_FRAME):
-    """Phase-inversion control (SPEC §7) for a stimulus v and its twin 255 - v.
+    """Phase-inversion control (docs/method.md, "Analyses") for a stimulus v and its twin 255 - v.
 
     recon: reconstruction of v; gt: v; recon_inverted: reconstruction of 255 - v; all (T, H, W).
     Returns a dict: ``r_gt`` = r(recon, gt) and ``r_inverted`` = r(recon, recon_inverted). ``r_inverted`` near -1

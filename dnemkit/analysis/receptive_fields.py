@@ -1,4 +1,4 @@
-"""Receptive-field maps from on/off sparse-noise responses (SPEC §7).
+"""Receptive-field maps from on/off sparse-noise responses (docs/method.md, "Analyses").
 
 The sparse-noise stimulus flashes one pixel (255 = ON, 0 = OFF) at each of the H x W positions: 15 grey frames,
 15 flash frames, 15 grey frames. For one polarity, a neuron's responses averaged over the 15 pre-flash frames and
@@ -42,7 +42,7 @@ def _responses(x, name):
 
 
 def rf_maps(r_pre, r_flash, threshold=RF_THRESHOLD, sigma=RF_SIGMA_PX, eps=RF_EPS):
-    """Normalised receptive-field maps of one polarity (SPEC §7).
+    """Normalised receptive-field maps of one polarity (docs/method.md, "Analyses").
 
     r_pre, r_flash: float (neuron, y, x), non-negative mean responses (rates) over the 15 frames before and the
     15 frames during the flash at each position. Steps, per neuron:

@@ -1,8 +1,8 @@
-"""Receptive-field mapping of an encoder with on/off sparse noise (SPEC §6, §7).
+"""Receptive-field mapping of an encoder with on/off sparse noise (docs/method.md, "Stimuli", §7).
 
 Every one of the 36 x 64 pixels is flashed ON (255) and OFF (0) on grey: 15 grey frames (``pre``), 15 flash
 frames, 15 grey frames (``post``). The clips go through every model of the encoder in chunks of positions, and
-each model's mean rate over the pre frames and over the flash frames is kept (SPEC §9: the reference kept only
+each model's mean rate over the pre frames and over the flash frames is kept (docs/method.md, "Deviations from the reference, chosen": the reference kept only
 the last model's responses). From those:
 
 - ensemble responses: the plain mean of the models' ``r_pre`` / ``r_flash`` over ``model`` (an explicit average
@@ -34,6 +34,7 @@ import xarray as xr
 from scipy.ndimage import gaussian_filter
 from tqdm.auto import tqdm
 
+from ..device import resolve_device
 from ..encoders.base import members_of
 from ..errors import DnemkitError
 from ..stimuli.geometry import HEIGHT, WIDTH
@@ -56,12 +57,6 @@ def _positive_int(value, name, minimum=1):
     return int(value)
 
 
-def _resolve_device(device):
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def auto_chunk(models, device):
     """Positions per encoder call: DEFAULT_CHUNK for light encoders; few for DwiseNeuro-like ones.
 
@@ -81,15 +76,18 @@ def sparse_noise_responses(encoder, chunk=None, lead_in=None, pre=15, flash=15, 
     encoder: an Encoder (an Ensemble is run member by member). chunk: positions per encoder call (each position
     makes two clips, ON and OFF, of ``lead_in + pre + flash + post`` frames); None: :func:`auto_chunk`.
     lead_in: grey frames put before each clip (None: the encoder's ``first_valid_frame``; see the module
-    docstring). pre, flash, post: SPEC §6 timing.
+    docstring). pre, flash, post: docs/method.md, "Stimuli" timing.
     positions: (K, 2) int (row, col) pixels, None = all 36 x 64. Behaviour: the encoder's defaults (per-mouse
-    means, SPEC §6).
+    means, docs/method.md, "Stimuli").
 
     Returns an xr.Dataset with ``r_pre`` and ``r_flash`` float32 (model, polarity, neuron, y, x): each model's
     rate averaged over the pre frames / the flash frames for a flash at (y, x) (NaN at positions not mapped).
     """
+    from ..encoders.base import check_rates, probe_encoder
+
     models = members_of(encoder)
-    device = _resolve_device(device)
+    probe_encoder(encoder, need_grad=False)
+    device = resolve_device(device)
     chunk = auto_chunk(models, device) if chunk is None else _positive_int(chunk, "chunk")
     lead = int(getattr(encoder, "first_valid_frame", 0)) if lead_in is None else _positive_int(lead_in, "lead_in", 0)
     pre, flash, post = (_positive_int(v, n, m) for v, n, m in ((pre, "pre", 1), (flash, "flash", 1), (post, "post", 0)))
@@ -117,6 +115,7 @@ def sparse_noise_responses(encoder, chunk=None, lead_in=None, pre=15, flash=15, 
                 if rates.dim() != 3 or rates.shape[1] != n or rates.shape[2] != video.shape[1]:
                     raise DnemkitError(f"model {m} returned rates of shape {tuple(rates.shape)}; expected "
                                        f"({video.shape[0]}, {n}, {video.shape[1]})")
+                check_rates(rates, model, video)
                 a = rates[..., pre_frames].mean(-1).float().cpu().numpy()  # (clips, N)
                 b = rates[..., flash_frames].mean(-1).float().cpu().numpy()
                 pol = np.array([POLARITIES.index(p) for p in clips["polarity"].values])
@@ -162,10 +161,10 @@ def receptive_fields(responses, fit=True, fit_max=None, threshold=RF_THRESHOLD, 
 
     responses: Dataset with r_pre, r_flash (model, polarity, neuron, y, x). fit: fit 2-D Gaussians to the
     preferred map of responsive neurons (about 18 ms per map); fit_max: fit at most this many (the strongest
-    responders first), None = all. threshold, sigma: SPEC §7 (0.1, 2 px).
+    responders first), None = all. threshold, sigma: docs/method.md, "Analyses" (0.1, 2 px).
 
     Returns the input dataset plus (neuron dims (neuron, y, x) unless noted):
-    rf_on, rf_off: SPEC §7 maps of the ensemble (model-averaged) responses, NaN for a neuron without any
+    rf_on, rf_off: docs/method.md, "Analyses" maps of the ensemble (model-averaged) responses, NaN for a neuron without any
     response above threshold in that polarity; response_on/off (neuron): peak relative response;
     rf_on_peak, rf_off_peak (neuron): the maps' normalisation factors (rf_on * rf_on_peak is the un-normalised
     smoothed map, comparable between polarities); preferred_polarity (neuron, 'on'/'off'); polarity_index
@@ -282,7 +281,7 @@ def receptive_fields(responses, fit=True, fit_max=None, threshold=RF_THRESHOLD, 
     ds.attrs.update(rf_threshold=threshold, rf_sigma_px=sigma, n_neurons=int(preferred.shape[0]),
                     n_responsive=int(responsive.sum()), n_fitted=int(fitted.sum()), n_models=int(n_models),
                     fit_max=-1 if fit_max is None else int(fit_max),
-                    ensemble_maps="mean of the models' r_pre and r_flash over the model dim, then SPEC §7 maps")
+                    ensemble_maps="mean of the models' r_pre and r_flash over the model dim, then the RF maps of docs/method.md (Analyses)")
     return ds
 
 

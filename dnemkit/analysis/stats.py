@@ -1,4 +1,4 @@
-"""Statistics across mice (SPEC §7): paired t-tests, one-way repeated-measures ANOVA, adjacent-level tests.
+"""Statistics across mice (docs/method.md, "Analyses"): paired t-tests, one-way repeated-measures ANOVA, adjacent-level tests.
 
 Subjects are usually mice (or mouse x movie pairs), levels the conditions compared within each subject (e.g.
 population fractions 12.5 / 25 / 50 / 100 %). Inputs must be complete: no NaN.

@@ -1,6 +1,9 @@
 """Shared pieces of the command line: the group that turns user mistakes into one line, common options."""
 
 import functools
+import os
+import tempfile
+from pathlib import Path
 
 import click
 
@@ -14,13 +17,110 @@ class UserError(click.ClickException):
 
 
 class DnemkitGroup(click.Group):
-    """A click group whose commands report DnemkitError as one 'Error: ...' line (exit 2), no traceback."""
+    """A click group whose commands report DnemkitError as one 'Error: ...' line (exit 2), no traceback.
+
+    Every command added to it that has an ``--out`` option (a click.Path) checks, before its own code runs, that
+    the path can be written (:func:`check_writable_dir`, or :func:`check_writable_file` for a file option).
+    """
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except DnemkitError as exc:
             raise UserError(str(exc)) from None
+
+    def add_command(self, cmd, name=None):
+        _guard_out_options(cmd)
+        _check_device_options(cmd)
+        super().add_command(cmd, name)
+
+
+def _guard_out_options(cmd):
+    """Wrap ``cmd``'s callback so its --out path is checked for writability before anything else runs."""
+    if cmd.callback is None or getattr(cmd.callback, "_dnemkit_out_checked", False):
+        return
+    outs = [p for p in cmd.params if isinstance(p, click.Option) and "--out" in p.opts
+            and isinstance(p.type, click.Path)]
+    if not outs:
+        return
+    param = outs[0]
+    callback = cmd.callback
+
+    @functools.wraps(callback)
+    def checked(*args, **kwargs):
+        value = kwargs.get(param.name)
+        if value is not None:
+            try:
+                if param.type.dir_okay:
+                    check_writable_dir(value, option="--out")
+                else:
+                    check_writable_file(value, option="--out")
+            except DnemkitError as exc:
+                raise UserError(str(exc)) from None
+        return callback(*args, **kwargs)
+
+    checked._dnemkit_out_checked = True
+    cmd.callback = checked
+
+
+def _existing_ancestor(path):
+    """The nearest existing path at or above ``path`` (never beyond the filesystem root)."""
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            return candidate
+    return Path(".")
+
+
+def _probe_write(folder):
+    """True when a file can be created (and removed) in the existing folder ``folder``."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".dnemkit-write-check.", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+    return True
+
+
+def check_writable_dir(path, option="--out"):
+    """Raise DnemkitError unless ``path`` is (or can be created as) a folder this process can write into.
+
+    Nothing is created: the nearest existing folder at or above ``path`` must be a folder and writable (a file
+    is created there and removed at once), and no component on the way may be a file.
+    """
+    path = Path(os.path.expanduser(str(path)))
+    if str(path).strip() == "":
+        raise DnemkitError(f"{option} is empty; expected a folder to write the results into")
+    found = _existing_ancestor(path)
+    if not found.is_dir():
+        what = "is a file" if found.exists() else "is not a folder"
+        if found == path:
+            raise DnemkitError(f"{option} {path} {what}; expected a folder to write the results into")
+        raise DnemkitError(f"{option} {path} cannot be created: {found} {what}; expected a writable folder")
+    if not _probe_write(found):
+        where = "" if found == path else f" (its existing parent {found} is not writable)"
+        raise DnemkitError(f"{option} {path} is not writable{where}; expected a folder you can write into")
+    return path
+
+
+def check_writable_file(path, option="--out"):
+    """Raise DnemkitError unless the file ``path`` can be written (its folder as in check_writable_dir)."""
+    path = Path(os.path.expanduser(str(path)))
+    if str(path).strip() == "" or path.name == "":
+        raise DnemkitError(f"{option} is empty; expected a file name to write")
+    if path.is_dir():
+        raise DnemkitError(f"{option} {path} is a folder; expected a file name to write (e.g. report.html)")
+    found = _existing_ancestor(path.parent)
+    if not found.is_dir():
+        raise DnemkitError(f"{option} {path} cannot be written: {found} is a file, not a folder; expected a file "
+                           "name in a writable folder")
+    if not _probe_write(found):
+        raise DnemkitError(f"{option} {path} cannot be written: folder {found} is not writable; expected a file "
+                           "name in a folder you can write into")
+    return path
 
 
 def encoder_options(f):
@@ -76,3 +176,34 @@ def user_errors(f):
         except DnemkitError as exc:
             raise UserError(str(exc)) from None
     return wrapper
+
+
+def validate_device(ctx, param, value):
+    """click callback of --device: the name is checked before the command runs (one 'Error:' line: unknown
+    name, CUDA asked on a machine without it, GPU index out of range); the value is passed on as given."""
+    from ..device import resolve_device
+
+    if value is not None:
+        try:
+            resolve_device(value)
+        except DnemkitError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
+def _check_device_options(cmd):
+    """Give every --device option of ``cmd`` (without a callback of its own) :func:`validate_device`."""
+    for param in getattr(cmd, "params", ()):
+        if isinstance(param, click.Option) and "--device" in param.opts and param.callback is None:
+            param.callback = validate_device
+
+
+def compute_options(f):
+    """--precision and --compile, as every command that reconstructs takes them (ReconstructionConfig fields)."""
+    f = click.option("--compile", "compile_encoder", is_flag=True,
+                     help="torch.compile the encoder's forward (pays off on a GPU for long runs; falls back to "
+                          "eager with one warning if compilation fails).")(f)
+    f = click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
+                     help="Precision of the encoder's forward (bf16: autocast, for GPUs; the loss, gradients "
+                          "and optimiser stay fp32).")(f)
+    return f

@@ -32,6 +32,7 @@ def register(main):
         import time
 
         from ..encoders import load_encoder
+        from ..encoders.base import probe_encoder
         from ..masks import MaskConfig, SensitivityConfig, cached_path, mask_for, sensitivity_mask, store_mask
         from ..results import provenance, write_dataset
         from ..viz.masks import mask_figure
@@ -41,6 +42,7 @@ def register(main):
             raise click.BadParameter("a sensitivity mask uses built-in movies, not recorded data; expected "
                                      "--method alpha with --data", param_hint="--data")
         encoder = load_encoder(encoder_spec, mouse)
+        probe_encoder(encoder, need_grad=True)  # masks differentiate the encoder w.r.t. its input
         started = time.perf_counter()
         if method == "alpha":
             config = replace(MaskConfig(), iterations=iterations, seed=seed)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from .common import encoder_options, mask_option, quiet_option, user_errors
+from .common import compute_options, encoder_options, mask_option, quiet_option, user_errors
 
 
 def register(main):
@@ -30,10 +30,11 @@ def register(main):
                   help="The paper's exact recipe with its trained alpha mask: 7 models x 1000 iterations.")
     @click.option("--out", type=click.Path(file_okay=False), default="natural-out", show_default=True)
     @click.option("--no-video", is_flag=True, help="Skip the MP4 of ground truth beside reconstruction.")
+    @compute_options
     @quiet_option
     @user_errors
     def natural(encoder_spec, mouse, data, trial, movie, predicted, models, recipe, iterations, mask,
-                gradient_ensembling, keep_fraction, seed, paper, out, no_video, quiet):
+                gradient_ensembling, keep_fraction, seed, paper, out, no_video, precision, compile_encoder, quiet):
         """Reconstruct a natural movie from neural activity.
 
         With no arguments: the synthetic mouse's Poisson responses to a held-out natural movie are reconstructed
@@ -51,7 +52,8 @@ def register(main):
             mask = "alpha" if mask == "auto" else mask
         config = NaturalConfig(encoder=encoder_spec, mouse=mouse, data=data, trial=trial, movie=movie,
                                predicted=predicted, models=models, keep_fraction=keep_fraction, seed=seed, mask=mask,
-                               reconstruction=natural_recipe(recipe, iterations, gradient_ensembling))
+                               reconstruction=natural_recipe(recipe, iterations, gradient_ensembling,
+                                                             precision=precision, compile=compile_encoder))
         ds = run_natural(config, progress=not quiet, log=click.echo)
         out = Path(out)
         write_dataset(ds, out / "natural.nc")

@@ -69,7 +69,7 @@ def register(main):
         """Map every neuron's ON and OFF receptive field with single-pixel flashes.
 
         Each of the 36 x 64 pixels is flashed to 255 (ON) and 0 (OFF) on grey for 15 frames between 15 grey
-        frames before and after (SPEC §6), after LEAD-IN grey frames; every model's mean responses are kept,
+        frames before and after (docs/method.md, "Stimuli"), after LEAD-IN grey frames; every model's mean responses are kept,
         and the maps use their average. Writes OUT/rf.nc and OUT/rf_examples.png, rf_population.png,
         rf_centres.png, rf_mask.png.
         """
@@ -79,10 +79,13 @@ def register(main):
         from ..encoders import select_models
         from ..analysis.rf_mapping import compare_to_truth, map_receptive_fields
         from ..encoders import load_encoder
+        from ..encoders.base import probe_encoder
         from ..results import write_dataset
         from ..viz.rf import rf_figures, save_png
 
         encoder = select_models(load_encoder(encoder_spec, mouse), models)
+        # the mask ('auto' may train one) differentiates the encoder; the flashes only need its rates
+        probe_encoder(encoder, need_grad=str(mask).lower() == "auto")
         truth, truth_name = truth_for(ground_truth, encoder, encoder_spec)
         alpha = resolve_mask(mask, encoder, encoder_spec, mouse, progress=not quiet)
         positions = None if step == 1 else np.array(

@@ -5,13 +5,15 @@ from pathlib import Path
 
 import click
 
-from .common import encoder_options, mask_option, parse_list, quiet_option, user_errors
+from .common import compute_options, encoder_options, mask_option, parse_list, quiet_option, user_errors
 
 EPILOG = """\b
 Results in --out: <kind>.nc (xarray Dataset), <kind>.png (heatmap), <kind>.store/ (one file per
-finished condition). Re-running the same command computes only the conditions not stored yet; an
-interrupted sweep (Ctrl-C, kill -9) keeps everything finished. A changed encoder, config or mask gives
-new condition ids, so stale results are never reused.
+finished condition). Re-running the same command computes only the conditions not stored yet (and
+rewrites <kind>.nc, complete once every condition is stored); an interrupted sweep (Ctrl-C, kill -9)
+keeps everything finished but may lose the batch in flight (up to --batch conditions), which the next
+run computes again. A changed encoder, config or mask gives new condition ids, so stale results are
+never reused. A condition whose result is NaN is never stored as done.
 
 \b
 Dask: --executor dask starts a LocalCluster (--workers processes); --scheduler tcp://host:8786 uses a
@@ -58,7 +60,7 @@ def sweep_options(f):
     ]
     for option in reversed(options):
         f = option(f)
-    return quiet_option(mask_option(encoder_options(f)))
+    return quiet_option(compute_options(mask_option(encoder_options(f))))
 
 
 def _explicit(ctx, name):
@@ -74,7 +76,8 @@ def _run(ctx, runner, grid_kwargs, o):
     defaults = {"fast": (QUICK_ITERATIONS["fast"], DEFAULT_ITERATIONS["fast"]),
                 "paper": (QUICK_ITERATIONS["paper"], DEFAULT_ITERATIONS["paper"])}[o["recipe"]]
     iterations = o["iterations"] or (defaults[0] if o["quick"] else defaults[1])
-    config = ReconstructionConfig.from_recipe(o["recipe"], iterations=iterations, device=o["device"])
+    config = ReconstructionConfig.from_recipe(o["recipe"], iterations=iterations, device=o["device"],
+                                              precision=o["precision"], compile=o["compile_encoder"])
     mask = o["mask"]
     started = time.perf_counter()
     try:

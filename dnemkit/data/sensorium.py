@@ -428,7 +428,8 @@ def write_mouse(root, name, trials, unit_ids=None, coordinates=None, pad_to=None
         raise DnemkitError(f"dataset root {root} is not a directory; expected a folder to write the mouse into")
     target = root / name
     if target.exists() and not overwrite:
-        raise DnemkitError(f"mouse folder {target} already exists; pass overwrite=True to replace it")
+        raise DnemkitError(f"mouse folder {target} already exists; expected a new folder, or --overwrite "
+                           "(overwrite=True in Python) to replace it")
 
     if unit_ids is not None:
         unit_ids = np.asarray(unit_ids)
@@ -489,7 +490,8 @@ def write_mouse(root, name, trials, unit_ids=None, coordinates=None, pad_to=None
         old = None
         if target.exists():
             if not overwrite:
-                raise DnemkitError(f"mouse folder {target} already exists; pass overwrite=True to replace it")
+                raise DnemkitError(f"mouse folder {target} already exists; expected a new folder, or --overwrite "
+                                   "(overwrite=True in Python) to replace it")
             old = root / f".{name}.old-{secrets.token_hex(4)}"
             os.replace(target, old)
         try:

@@ -99,6 +99,88 @@ class Ensemble(Encoder):
         return out
 
 
+def _encoder_name(encoder):
+    return getattr(encoder, "description", "") or f"encoder {type(encoder).__name__}"
+
+
+def check_rates(rates, encoder, video=None, need_grad=False):
+    """The one guard on an encoder's output, used wherever dnemkit first uses it. Returns ``rates``.
+
+    rates must be a tensor (B, N, T) (B, T those of ``video`` (B, T, 36, 64) when given), finite and >= 0, and,
+    with ``need_grad``, connected to the autograd graph (reconstruction and masks differentiate it w.r.t. the
+    video). Raises DnemkitError naming the encoder (its ``description``) otherwise.
+    """
+    name = _encoder_name(encoder)
+    if not torch.is_tensor(rates):
+        raise DnemkitError(f"{name} returned a {type(rates).__name__}; expected a torch tensor of rates (B, N, T)")
+    if video is not None:
+        b, t = int(video.shape[0]), int(video.shape[1])
+        if rates.dim() != 3 or rates.shape[0] != b or rates.shape[2] != t:
+            raise DnemkitError(f"{name} returned rates of shape {tuple(rates.shape)}; expected (B, N, T) = "
+                               f"({b}, N, {t}) for a video of shape {tuple(video.shape)}")
+    elif rates.dim() != 3:
+        raise DnemkitError(f"{name} returned rates of shape {tuple(rates.shape)}; expected (B, N, T)")
+    if rates.numel():
+        with torch.no_grad():
+            finite = torch.isfinite(rates)
+            if not bool(finite.all()):
+                bad = int((~finite).sum())
+                raise DnemkitError(f"{name} returned {bad} NaN/inf rate(s) of {rates.numel()}; expected finite "
+                                   "firing rates >= 0 (the encoder's output, not the recorded data)")
+            low = float(rates.min())
+            if low < 0:
+                raise DnemkitError(f"{name} returned negative rates (min {low:.4g}); expected firing rates >= 0 "
+                                   "(end the model with e.g. softplus, exp or ELU + 1)")
+    if need_grad and not rates.requires_grad:
+        raise DnemkitError(f"{name} returned rates that do not depend on the video (no gradient reaches them); "
+                           "expected rates computed from the video with differentiable torch operations "
+                           "(no .detach(), numpy or torch.no_grad inside forward)")
+    return rates
+
+
+def _trusted(encoder):
+    """dnemkit's own encoder classes (DwiseNeuro, the synthetic mouse), alone or as an ensemble."""
+    return all(type(m).__module__.startswith("dnemkit.encoders.") and not isinstance(m, CallableEncoder)
+               for m in members_of(encoder))
+
+
+def probe_encoder(encoder, need_grad=True, seed=0):
+    """Check an encoder once, before heavy compute, with the guard of :func:`check_rates`.
+
+    dnemkit's own encoders only have their weights checked (finite); any other encoder predicts a short random
+    video (1, max(first_valid_frame + 2, 32), 36, 64), and with ``need_grad`` the gradient of its rates must reach
+    the video. Raises DnemkitError naming the encoder.
+    """
+    name = _encoder_name(encoder)
+    for label, t in list(encoder.named_parameters()) + list(encoder.named_buffers()):
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise DnemkitError(f"{name} has NaN/inf weights ({label}); expected a finite model (a diverged training "
+                               "run or a damaged checkpoint?)")
+    if _trusted(encoder):
+        return encoder
+    device = next((t.device for t in list(encoder.parameters()) + list(encoder.buffers())), torch.device("cpu"))
+    frames = max(int(getattr(encoder, "first_valid_frame", 0)) + 2, 32)
+    gen = torch.Generator().manual_seed(seed)
+    video = (torch.rand((1, frames, HEIGHT, WIDTH), generator=gen) * 255).to(device)
+    video.requires_grad_(need_grad)
+    try:
+        with torch.set_grad_enabled(need_grad):
+            rates = encoder(video)
+    except DnemkitError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- a user model failing on a valid video is the user's to fix
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        raise DnemkitError(f"{name} failed on a valid test video of shape {tuple(video.shape)} ("
+                           f"{type(exc).__name__}: {text[:300]}); expected rates (B, N, T)") from None
+    check_rates(rates, encoder, video, need_grad=need_grad)
+    if need_grad:
+        (grad,) = torch.autograd.grad(rates.sum(), video, allow_unused=True)
+        if grad is None:
+            raise DnemkitError(f"{name} returned rates that do not depend on the video (no gradient reaches it); "
+                               "expected rates computed from the video with differentiable torch operations")
+    return encoder
+
+
 def members_of(encoder):
     """The list of models behind an encoder (itself unless it is an Ensemble)."""
     return list(encoder.members) if isinstance(encoder, Ensemble) else [encoder]
@@ -147,7 +229,7 @@ class CallableEncoder(Encoder):
                 f"{self.description} returned {shape}; expected a tensor (B, N, T) = "
                 f"({video.shape[0]}, N, {video.shape[1]})"
             )
-        return rates
+        return check_rates(rates, self, video)
 
     def forward(self, video, behavior=None):
         return self._call(video, behavior)

@@ -1,4 +1,4 @@
-"""argus checkpoints of DwiseNeuro: read and write exactly the reference format (SPEC §2).
+"""argus checkpoints of DwiseNeuro: read and write exactly the reference format (docs/method.md, "Encoders").
 
 A checkpoint is ``torch.save`` of a dict with the keys in ``CHECKPOINT_KEYS``; ``nn_state_dict`` holds fp32 CPU
 tensors (the EMA weights). Files are read with ``weights_only=True``: nothing in them is executed.
@@ -32,6 +32,15 @@ def default_params(config=MAIN_CONFIG, lr=2.4e-3):
     }
 
 
+def _clip(text, limit):
+    """``text`` whole when short, else cut at the last word boundary before ``limit`` characters, with '...'."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:")
+    return f"{cut or text[:limit]} ..."
+
+
 def read_checkpoint(path):
     """Load and validate an argus DwiseNeuro checkpoint; returns its dict. One clear error otherwise."""
     path = Path(path)
@@ -43,7 +52,7 @@ def read_checkpoint(path):
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for foreign files; the user needs one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DnemkitError(f"{path} is not a readable torch checkpoint ({first[:120]}); "
+        raise DnemkitError(f"{path} is not a readable torch checkpoint ({_clip(first, 160)}); "
                            "expected an argus DwiseNeuro .pth file") from None
     problem = _format_problem(ckpt)
     if problem:
@@ -59,7 +68,7 @@ def _format_problem(ckpt):
         return f"missing key(s) {', '.join(missing)}"
     module = ckpt["params"].get("nn_module") if isinstance(ckpt["params"], dict) else None
     if not (isinstance(module, (tuple, list)) and len(module) == 2 and module[0] == "dwiseneuro"):
-        return f"params['nn_module'] is {module!r:.80}, expected ('dwiseneuro', {{...}})"
+        return f"params['nn_module'] is {_clip(repr(module), 80)}, expected ('dwiseneuro', {{...}})"
     absent = [k for k in DWISENEURO_PARAM_KEYS if k not in module[1]]
     if absent:
         return f"nn_module parameters lack {', '.join(absent)}"
@@ -73,8 +82,8 @@ def model_from_checkpoint(ckpt):
     try:
         model.load_state_dict(ckpt["nn_state_dict"], strict=True)
     except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise DnemkitError(f"checkpoint weights do not match its own params: {first[:160]}") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DnemkitError(f"checkpoint weights do not match its own params: {_clip(first, 200)}") from None
     model.eval()
     return model, ckpt["params"]
 

@@ -1,4 +1,4 @@
-"""DwiseNeuro (Sensorium 2023 winner), exactly as the reference defines it (SPEC §2).
+"""DwiseNeuro (Sensorium 2023 winner), exactly as the reference defines it (docs/method.md, "Encoders").
 
 Module and parameter names reproduce the reference state dict (including its spelling ``covn``), so argus
 checkpoints load and models saved here load in the original code. Input (B, 5, 16, 64, 64): raw pixel values,

@@ -88,7 +88,7 @@ class DwiseNeuroEncoder(Encoder):
             windows = windows.permute(0, 2, 1, 3, 4, 5).reshape(b * w, 5, WINDOW, INPUT_SIZE, INPUT_SIZE)
             pred = self.model(windows, self.mouse).reshape(b, w, self.n_neurons, WINDOW)
             # scatter every window's 16 predictions into their frames
-            contrib = pred.permute(0, 2, 1, 3).reshape(b, self.n_neurons, w * WINDOW)
+            contrib = pred.permute(0, 2, 1, 3).reshape(b, self.n_neurons, w * WINDOW).to(rates.dtype)  # autocast
             rates = rates.index_add(2, idx.reshape(-1), contrib)
         counts = torch.bincount(index.reshape(-1), minlength=t).clamp(min=1).to(x.dtype)
         return rates / counts

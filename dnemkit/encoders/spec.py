@@ -115,6 +115,8 @@ def load_encoder(spec="demo", mouse=None):
     if isinstance(spec, Encoder):
         return spec
     spec = str(spec).strip()
+    if not spec:
+        raise DnemkitError(f"the encoder spec is empty; {SPEC_HELP}")
     if mouse is not None and (not isinstance(mouse, int) or mouse < 0):
         raise DnemkitError(f"mouse is {mouse!r}; expected a readout index 0, 1, 2, ...")
     if spec == "demo":

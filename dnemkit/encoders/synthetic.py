@@ -158,7 +158,7 @@ class SyntheticMouse(Encoder):
         """(B, T, 36, 64) -> (B, N, T) linear-energy drive before the output nonlinearity."""
         b, t = video.shape[:2]
         contrast = (video.reshape(b, t, -1) - GREY) / GREY
-        proj = torch.matmul(contrast, self.filters.T).transpose(1, 2)  # (B, F, T)
+        proj = torch.matmul(contrast, self.filters.T).transpose(1, 2).float()  # (B, F, T); the FFT stays fp32
         filt = causal_filter(proj, self.kernels)
         n = self.n_neurons
         d = filt[:, :n]

@@ -12,6 +12,7 @@ import xarray as xr
 
 from ..analysis.metrics import ensembling_gain, evaluate, pixel_correlation_map
 from ..encoders import load_encoder, members_of, select_models
+from ..encoders.base import probe_encoder
 from ..errors import DnemkitError
 from ..masks import resolve_mask
 from ..reconstruction import ReconstructionConfig, reconstruct
@@ -92,11 +93,17 @@ def natural_inputs(encoder, config):
         if tr.responses is None and not config.predicted:
             raise DnemkitError(f"trial {tr.id} of {mouse.name} has no recorded responses ({tr.tier}); "
                                "use --predicted or pick a labelled trial")
+        if tr.responses is not None and not config.predicted and not np.isfinite(tr.responses).all():
+            bad = np.argwhere(~np.isfinite(tr.responses))
+            raise DnemkitError(
+                f"{mouse.name} trial {tr.id}: data/responses/{tr.id}.npy has {len(bad)} NaN/inf value(s) inside "
+                f"the trial (first: neuron {bad[0][0]}, frame {bad[0][1]}), not only end padding; expected finite "
+                "responses (or use --predicted)")
         return tr.video, tr.responses, tr.behavior4, f"{mouse.name} trial {tr.id} ({tr.tier})"
     if config.movie is not None:
         from ..videoio import read_movie
 
-        video = read_movie(config.movie)
+        video = read_movie(config.movie, min_frames=config.reconstruction.subbatch_frames)
         source = f"movie {config.movie}"
     else:
         video = natural_movie(seed=HELD_OUT_MOVIE_SEED + config.seed).values.astype(np.float32)
@@ -125,6 +132,7 @@ def run_natural(config=None, progress=True, log=None):
     recon = config.reconstruction
     video, responses, behavior, source = natural_inputs(encoder, config)
     check_video(video, "movie", min_frames=recon.subbatch_frames, batched=False)
+    probe_encoder(encoder, need_grad=True)
     if config.predicted:
         responses = predicted_targets(encoder, video[None], None if behavior is None else behavior[None])[0]
         source += "; targets: the encoder's predicted activity"

@@ -5,6 +5,7 @@ neurons for the same seed)."""
 import numpy as np
 import torch
 
+from ..encoders.base import check_rates
 from ..encoders.synthetic import SyntheticMouse, sample_responses, simulate_behavior
 from ..errors import DnemkitError
 
@@ -30,7 +31,8 @@ def predicted_targets(encoder, videos, behavior=None, device=None):
     with torch.no_grad():
         for k, video in enumerate(videos):
             beh = None if behavior is None else torch.as_tensor(np.asarray(behavior[k], np.float32))[None].to(device)
-            out.append(encoder(torch.as_tensor(np.asarray(video, np.float32))[None].to(device), beh)[0].cpu())
+            v = torch.as_tensor(np.asarray(video, np.float32))[None].to(device)
+            out.append(check_rates(encoder(v, beh), encoder, v)[0].cpu())
     return torch.stack(out).numpy()
 
 

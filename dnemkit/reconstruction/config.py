@@ -18,6 +18,11 @@ class ReconstructionConfig:
     in frames and pixels (0 = none). train_mask_threshold: gradient mask = alpha >= this. eval_every: record
     video metrics every N iterations (0 = only at the start and end). subbatches_per_pass: sub-batches per
     encoder pass (None = chosen for the device). device: "auto", "cpu", "cuda", ...
+    members_in_one_pass: run every ensemble member in one vmapped pass (True), member after member (False), or
+    as measured best for the device (None: the loop on a CPU; one pass on a GPU when all members' sub-batches
+    fit in one pass). precision: "fp32" or "bf16" (autocast around the encoder's forward only; loss, gradient
+    normalisation and optimiser state stay fp32). compile: torch.compile the encoder's forward (falls back to
+    eager with one warning if compilation fails).
     """
 
     iterations: int = 1000
@@ -45,6 +50,9 @@ class ReconstructionConfig:
     final_lr_ratio: float = 0.05
     adam_rel_eps: float = 0.3
     seed: int = 0
+    members_in_one_pass: bool | None = None
+    precision: str = "fp32"
+    compile: bool = False
 
     @classmethod
     def from_recipe(cls, name="paper", **overrides):
@@ -81,6 +89,12 @@ class ReconstructionConfig:
             raise DnemkitError(f"smoothing_sigma is {self.smoothing_sigma}; expected >= 0")
         if self.subbatches_per_pass is not None and self.subbatches_per_pass < 1:
             raise DnemkitError(f"subbatches_per_pass is {self.subbatches_per_pass}; expected >= 1 or None")
+        if self.members_in_one_pass not in (None, True, False):
+            raise DnemkitError(f"members_in_one_pass is {self.members_in_one_pass!r}; expected True, False or None")
+        if self.precision not in ("fp32", "bf16"):
+            raise DnemkitError(f"precision is {self.precision!r}; expected 'fp32' or 'bf16'")
+        if not isinstance(self.compile, bool):
+            raise DnemkitError(f"compile is {self.compile!r}; expected True or False")
 
     def to_dict(self):
         return asdict(self)

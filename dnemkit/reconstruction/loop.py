@@ -6,26 +6,24 @@ condition) goes through the encoder in batched passes; the arithmetic equals the
 the encoder is frozen in eval mode and samples are independent.
 """
 
+import itertools
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, is_dataclass
 
 import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter
+from torch import nn
 from tqdm.auto import tqdm
 
+from ..device import resolve_device
 from ..encoders.base import members_of
 from ..errors import DnemkitError
 from ..stimuli.geometry import HEIGHT, WIDTH
 from .config import ReconstructionConfig
 from .recipes import make_optimizer, make_schedule
 from .schedule import subbatch_starts
-
-
-def resolve_device(name):
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def auto_subbatches_per_pass(encoder, device, frames=32):
@@ -47,6 +45,104 @@ def auto_subbatches_per_pass(encoder, device, frames=32):
     return int(max(1, min(128, 0.5 * free // per)))
 
 
+def say(message):
+    """One line on stderr that does not break a progress bar (fallbacks, retries)."""
+    tqdm.write(f"dnemkit: {message}", file=sys.stderr)
+
+
+#: attributes that may differ between members run in one pass (they do not enter the forward computation)
+_FREE_ATTRIBUTES = ("description", "seed", "training")
+
+
+def _plain_attributes(module):
+    return {k: v for k, v in vars(module).items() if not k.startswith("_") and k not in _FREE_ATTRIBUTES
+            and (isinstance(v, (bool, int, float, str, tuple, type(None))) or is_dataclass(v))}
+
+
+def stackable(models):
+    """True when ``models`` (two or more) can run in one vmapped pass: one class, the same parameter and buffer
+    names, shapes and dtypes, and the same plain attributes (readout index, padding fill, ...) in every
+    submodule."""
+    if len(models) < 2 or any(type(m) is not type(models[0]) for m in models):
+        return False
+
+    def signature(model):
+        tensors = [(n, tuple(t.shape), t.dtype, t.device) for n, t in
+                   itertools.chain(model.named_parameters(), model.named_buffers())]
+        return tensors, [(n, type(s), _plain_attributes(s)) for n, s in model.named_modules()]
+
+    first = signature(models[0])
+    return all(signature(m) == first for m in models[1:])
+
+
+class _StackedForward(nn.Module):
+    """``forward`` = the encoder's ``forward_stacked``, so ``functional_call`` can swap in each member's state."""
+
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, x, behavior):
+        return self.encoder.forward_stacked(x, behavior)
+
+
+class EncoderPass:
+    """The encoder part of one reconstruction pass: stacked inputs (M, S, ...) -> rates (M, S, N, F) in x's dtype.
+
+    models: one encoder (M = 1), or M ensemble members of one structure (:func:`stackable`) evaluated together
+    with ``torch.func.vmap`` over their stacked parameters and buffers (``functional_call``); tensors equal in
+    every member stay unbatched. precision: "fp32" | "bf16" (autocast around the forward only). compile:
+    ``torch.compile`` the forward; the caller disables it with :meth:`fall_back` when compilation fails.
+    """
+
+    def __init__(self, models, precision="fp32", compile=False):
+        self.models = list(models)
+        self.precision = precision
+        if len(self.models) == 1:
+            model = self.models[0]
+            self._eager = lambda x, behavior: model.forward_stacked(x[0], behavior)[None]
+        else:
+            self._eager = self._vmapped()
+        self._compiled = torch.compile(self._eager) if compile else None
+
+    @property
+    def n_models(self):
+        return len(self.models)
+
+    @property
+    def compiled(self):
+        return self._compiled is not None
+
+    def fall_back(self):
+        self._compiled = None
+
+    def _vmapped(self):
+        from torch.func import functional_call, vmap
+
+        wrapper = _StackedForward(self.models[0])
+        states = [dict(itertools.chain(_StackedForward(m).named_parameters(), _StackedForward(m).named_buffers()))
+                  for m in self.models]
+        batched, shared = {}, {}
+        for name, first in states[0].items():
+            values = [s[name].detach() for s in states]
+            if all(torch.equal(first.detach(), v) for v in values[1:]):
+                shared[name] = first.detach()
+            else:
+                batched[name] = torch.stack(values)
+
+        def one(state, x, behavior):
+            return functional_call(wrapper, (state, shared), (x, behavior))
+
+        run = vmap(one, in_dims=(0, 0, None))
+        return lambda x, behavior: run(batched, x, behavior)
+
+    def __call__(self, x, behavior):
+        fn = self._compiled or self._eager
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            rates = fn(x, behavior)
+        return rates.to(x.dtype)
+
+
 def _gather_frames(tensor, items, frame_index):
     """tensor (B, C, T) -> (S, C, F) picking item ``items[s]`` and frames ``frame_index[s]``."""
     picked = tensor[items]
@@ -61,45 +157,165 @@ def input_gradient(encoder, video, behavior, target, config, neurons=None, per_p
     stacked input divided by its L2 norm (all input channels), video part kept, averaged per frame over the
     sub-batches that contain the frame. ``neurons`` (index tensor) restricts the loss to a subset. ``starts``:
     the sub-batches' first frames (default: the paper's dense schedule); frames no sub-batch covers get 0.
-    Returns (grad (B, T, 36, 64), loss (B,) mean over sub-batches, rates (B, N_used, T) averaged over
-    sub-batches, detached).
+    ``config.precision`` applies to the encoder's forward. Returns (grad (B, T, 36, 64), loss (B,) mean over
+    sub-batches, rates (B, N_used, T) averaged over sub-batches, detached).
     """
-    b, t = video.shape[:2]
+    runner = EncoderPass([encoder], precision=config.precision)
+    grad, loss, rates = members_input_gradient(runner, video[None], behavior, target, config, neurons, per_pass,
+                                               starts)
+    return grad[0], loss[0], rates[0]
+
+
+def members_input_gradient(runner, videos, behavior, target, config, neurons=None, per_pass=None, starts=None):
+    """:func:`input_gradient` of every model of ``runner`` (an :class:`EncoderPass` of M models) at once.
+
+    videos (V, B, T, 36, 64) with V = M (each model its own video) or 1 (all models the same video). A pass
+    holds ``per_pass`` sub-batches of every model. Returns grad (M, B, T, 36, 64), loss (M, B), rates
+    (M, B, N_used, T); model m's slices equal ``input_gradient(models[m], ...)``.
+    """
+    n_models = runner.n_models
+    n_videos, b, t = videos.shape[:3]
     size = config.subbatch_frames
     if starts is None:
         starts = subbatch_starts(t, size, config.subbatch_stride)
     jobs = [(i, s) for i in range(b) for s in starts]
     per_pass = per_pass or len(jobs)
-    device = video.device
+    device = videos.device
     offsets = torch.arange(size, device=device)
-    grad = torch.zeros_like(video)
-    loss = torch.zeros(b, device=device)
+    member = torch.arange(n_models, device=device)
+    grad = videos.new_zeros((n_models,) + tuple(videos.shape[1:]))
+    loss = videos.new_zeros((n_models, b))
     n_used = target.shape[1] if neurons is None else len(neurons)
-    rates_sum = torch.zeros((b, n_used, t), device=device)
+    rates_sum = videos.new_zeros((n_models, b, n_used, t))
+    neuron_index = torch.arange(n_used, device=device)
     for k in range(0, len(jobs), per_pass):
         chunk = jobs[k:k + per_pass]
         items = torch.tensor([j[0] for j in chunk], device=device)
         frame_index = torch.tensor([j[1] for j in chunk], device=device)[:, None] + offsets
-        clips = video.detach()[items[:, None], frame_index]
+        clips = videos.detach()[:, items[:, None], frame_index]  # (V, S, F, 36, 64)
         beh = _gather_frames(behavior, items, frame_index)
         tgt = _gather_frames(target, items, frame_index)
-        x = encoder.stack_inputs(clips, beh).detach().requires_grad_(True)
-        rates = encoder.forward_stacked(x, beh)
+        if n_models == 1:
+            x = runner.models[0].stack_inputs(clips[0], beh)[None]
+        else:
+            x = torch.stack([m.stack_inputs(clips[min(j, n_videos - 1)], beh) for j, m in enumerate(runner.models)])
+        x = x.detach().requires_grad_(True)
+        rates = runner(x, beh)  # (M, S, N, F)
         if neurons is not None:
-            rates, tgt = rates[:, neurons], tgt[:, neurons]
-        per_sub = (rates - tgt * torch.log(rates + config.loss_eps)).mean(dim=(1, 2))
+            rates, tgt = rates[:, :, neurons], tgt[:, neurons]
+        per_sub = (rates - tgt * torch.log(rates + config.loss_eps)).mean(dim=(2, 3))  # (M, S)
         (g,) = torch.autograd.grad(per_sub.sum(), x)
-        g = g / (g.flatten(1).norm(dim=1) + config.grad_norm_eps).view(-1, *([1] * (g.dim() - 1)))
-        grad.index_put_((items[:, None], frame_index), encoder.video_grad(g), accumulate=True)
-        loss.index_add_(0, items, per_sub.detach())
-        rates_sum.index_put_((items[:, None, None], torch.arange(n_used, device=device)[None, :, None],
-                              frame_index[:, None, :]), rates.detach(), accumulate=True)
+        g = g / (g.flatten(2).norm(dim=2) + config.grad_norm_eps).view(*g.shape[:2], *([1] * (g.dim() - 2)))
+        video_g = torch.stack([m.video_grad(g[j]) for j, m in enumerate(runner.models)])
+        grad.index_put_((member[:, None, None], items[None, :, None], frame_index[None]), video_g, accumulate=True)
+        loss.index_add_(1, items, per_sub.detach())
+        rates_sum.index_put_((member[:, None, None, None], items[None, :, None, None],
+                              neuron_index[None, None, :, None], frame_index[None, :, None, :]), rates.detach(),
+                             accumulate=True)
     count = torch.zeros(t, device=device)
     for s in starts:
         count[s:s + size] += 1
     count.clamp_(min=1)  # frames outside every sub-batch (a sparse schedule) keep their zero gradient
-    grad /= count.view(1, t, 1, 1)
-    return grad, loss / len(starts), rates_sum / count.view(1, 1, t)
+    grad /= count.view(1, 1, t, 1, 1)
+    return grad, loss / len(starts), rates_sum / count.view(1, 1, 1, t)
+
+
+def _first_line(exc, limit=160):
+    text = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {text[:limit]}" if text else type(exc).__name__
+
+
+def choose_members_in_one_pass(config, models, device, per_pass, n_jobs):
+    """Whether ``reconstruct`` runs the ensemble members in one vmapped pass (``config.members_in_one_pass``).
+
+    None: on a CPU never (measured: the member loop is faster on a 2-core CPU, see benchmarks/device_check.py);
+    on a GPU when the members are :func:`stackable` and every member's ``n_jobs`` sub-batches fit in one pass
+    together (``per_pass``, from the memory probe, >= members x sub-batches): then one pass replaces M passes
+    that each leave the GPU under-used. True: whenever stackable (else the loop, said in one line).
+    """
+    if len(models) < 2 or config.members_in_one_pass is False:
+        return False
+    ok = stackable(models)
+    if config.members_in_one_pass:
+        if not ok:
+            say("members_in_one_pass: the ensemble's members differ in structure; running them one after another")
+        return ok
+    return ok and device.type == "cuda" and per_pass >= n_jobs * len(models)
+
+
+class MemberGradients:
+    """Every model's normalised input gradients for one iteration, with the loop's fallbacks.
+
+    Runs the members one after another (the reference) or in one pass (:func:`choose_members_in_one_pass`),
+    in ``config.precision``, compiled if ``config.compile``. Out of memory: the pass size is halved and the
+    iteration rerun (one line says so); members in one pass at one sub-batch per pass fall back to the loop.
+    A failing ``torch.compile`` falls back to eager, and a failing vmapped pass to the loop, each with one line.
+    """
+
+    def __init__(self, models, config, device, per_pass, n_jobs):
+        self.models, self.config, self.device = list(models), config, device
+        self.one_pass = choose_members_in_one_pass(config, self.models, device, per_pass, n_jobs)
+        self.pass_size = max(1, per_pass // len(self.models)) if self.one_pass else per_pass
+        self.compile = config.compile
+        self._build()
+
+    def _build(self):
+        groups = [self.models] if self.one_pass else [[m] for m in self.models]
+        self.runners = [EncoderPass(g, self.config.precision, self.compile) for g in groups]
+
+    def _shrink(self, n_jobs):
+        size = min(self.pass_size, n_jobs)
+        unit = "sub-batches of every member" if self.one_pass else "sub-batches"
+        if size > 1:
+            self.pass_size = size // 2
+            say(f"out of memory with {size} {unit} per pass; retrying with {self.pass_size}")
+        elif self.one_pass:
+            self.one_pass, self.pass_size = False, 1
+            self._build()
+            say("out of memory with the members in one pass; retrying with one member at a time")
+        else:
+            return False
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        return True
+
+    def __call__(self, videos, behavior, target, neurons, starts, summarise):
+        """videos (V, B, T, 36, 64) -> grads (M, B, T, 36, 64), loss (M, B), summarise(rates) per member."""
+        n_jobs = videos.shape[1] * len(starts)
+        while True:
+            try:
+                return self._compute(videos, behavior, target, neurons, starts, summarise)
+            except torch.OutOfMemoryError:
+                if not self._shrink(n_jobs):
+                    raise
+            except DnemkitError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - compile / vmap failures fall back, anything else re-raises
+                if self.compile:
+                    say(f"torch.compile failed ({_first_line(exc)}); running the encoder eagerly")
+                    self.compile = False
+                    for runner in self.runners:
+                        runner.fall_back()
+                elif self.one_pass:
+                    say(f"members in one pass failed ({_first_line(exc)}); running them one after another")
+                    self.one_pass, self.pass_size = False, self.pass_size * len(self.models)
+                    self._build()
+                else:
+                    raise
+
+    def _compute(self, videos, behavior, target, neurons, starts, summarise):
+        c = self.config
+        if self.one_pass:
+            g, loss, rates = members_input_gradient(self.runners[0], videos, behavior, target, c, neurons,
+                                                    self.pass_size, starts)
+            return g, loss, summarise(rates)
+        out = []
+        for m, runner in enumerate(self.runners):
+            video = videos[m:m + 1] if videos.shape[0] > 1 else videos
+            g, loss, rates = members_input_gradient(runner, video, behavior, target, c, neurons, self.pass_size,
+                                                    starts)
+            out.append((g, loss, summarise(rates)))
+        return tuple(torch.cat(parts) for parts in zip(*out))
 
 
 def _pearson_rows(a, b):
@@ -179,7 +395,7 @@ def _check_inputs(encoder, responses, behavior, train_mask, neurons, ground_trut
 
 
 def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig(), train_mask=None, neurons=None,
-                ground_truth=None, eval_mask=None, progress=True, description="reconstruct"):
+                ground_truth=None, eval_mask=None, progress=True, description="reconstruct", on_iteration=None):
     """Reconstruct the video(s) that make ``encoder`` predict ``responses``.
 
     encoder: an Encoder (an Ensemble reconstructs with every member). responses: (N, T) or (B, N, T) targets
@@ -187,7 +403,9 @@ def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig()
     or (B, 4, T), None = the encoder's defaults. train_mask: (36, 64) bool, gradients outside are zeroed.
     neurons: indices of the neurons that enter the loss (the rest leave it entirely). ground_truth:
     (T, 36, 64) or (B, T, 36, 64) for evaluation traces, inside ``eval_mask`` (36, 64 bool) and frames >=
-    config.eval_first_frame. Returns a :class:`ReconstructionResult`.
+    config.eval_first_frame. on_iteration: called as ``on_iteration(i, videos)`` after every iteration i >= 1 with
+    the current videos (M, B, T, 36, 64) tensor (read-only; trackers and benchmarks). Returns a
+    :class:`ReconstructionResult`.
     """
     from ..analysis.metrics import video_correlation
 
@@ -204,6 +422,8 @@ def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig()
     mask = None if train_mask is None else torch.as_tensor(train_mask, dtype=torch.float32, device=device)
     neurons = None if neurons is None else neurons.to(device)
     per_pass = config.subbatches_per_pass or auto_subbatches_per_pass(models[0], device, config.subbatch_frames)
+    n_jobs = b * (max(t - config.subbatch_frames, 0) // config.subbatch_stride + 2)  # dense schedule, at most
+    gradients = MemberGradients(models, config, device, per_pass, n_jobs)
 
     n_videos = len(models) if config.ensembling == "reconstruction" else 1
     videos = torch.full((n_videos, b, t, HEIGHT, WIDTH), config.start_value, device=device)
@@ -213,6 +433,10 @@ def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig()
     loss_trace = np.zeros((config.iterations, len(models), b), np.float32)
     rcorr_trace = np.zeros_like(loss_trace)
     eval_its, vcorr = [], []
+    tgt_used = (target if neurons is None else target[:, neurons])[..., first:].flatten(1)
+
+    def response_correlation(rates):  # (M, B, N_used, T) -> (M, B) Pearson r from frame `first` on
+        return torch.stack([_pearson_rows(r[..., first:].flatten(1), tgt_used) for r in rates])
 
     def evaluate(i):
         if ground_truth is None:
@@ -227,23 +451,19 @@ def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig()
     started = time.perf_counter()
     evaluate(0)
     for i in tqdm(range(1, config.iterations + 1), desc=description, disable=not progress, leave=False):
-        grads = []
-        starts = schedule(t)
-        for m, model in enumerate(models):
-            video = videos[m] if n_videos > 1 else videos[0]
-            g, loss, rates = input_gradient(model, video, behavior, target, config, neurons, per_pass, starts)
-            loss_trace[i - 1, m] = loss.cpu().numpy()
-            tgt = target if neurons is None else target[:, neurons]
-            rcorr_trace[i - 1, m] = _pearson_rows(rates[..., first:].flatten(1), tgt[..., first:].flatten(1)).cpu()
-            grads.append(g)
+        grads, loss, rcorr = gradients(videos, behavior, target, neurons, schedule(t), response_correlation)
+        loss_trace[i - 1] = loss.cpu().numpy()
+        rcorr_trace[i - 1] = rcorr.cpu().numpy()
         if n_videos == 1:
-            grads = [torch.stack(grads).mean(0)]
+            grads = grads.mean(0, keepdim=True)
         for m, g in enumerate(grads):
             if mask is not None:
                 g = g * mask
             optimisers[m].step(videos[m], g.clamp(-config.grad_clip, config.grad_clip), i)
         if config.eval_every and i % config.eval_every == 0 and i != config.iterations:
             evaluate(i)
+        if on_iteration is not None:
+            on_iteration(i, videos)
     evaluate(config.iterations)
     seconds = time.perf_counter() - started
 

@@ -10,7 +10,7 @@ registries below, so a new recipe is new parts plus a new entry, not a branch in
   random offset drawn each iteration, every frame in exactly one: 3.5x fewer encoder windows per iteration).
 - ``RECIPES``: ``"paper"`` (exact; the config defaults) and ``"fast"`` (Adam, tiled, cosine, few iterations).
 
-The fast recipe changes the arithmetic, so it is a named alternative: ``docs/method.md`` ("Recipes") gives the
+The fast recipe changes the arithmetic, so it is a named alternative: ``docs/method.md`` ("Recipe", "The fast recipe") gives the
 measurements that chose it, and ``benchmarks/recipes.py`` compares both on the same targets.
 """
 
@@ -100,7 +100,7 @@ def tiled_schedule(n_frames, size, stride, rng):
 
 SCHEDULES = {"dense": dense_schedule, "tiled": tiled_schedule}
 
-#: the fast recipe's defaults; see docs/method.md ("Recipes") for the measurements behind them
+#: the fast recipe's defaults; see docs/method.md ("Recipe", "The fast recipe") for the measurements behind them
 FAST = dict(optimizer="adam", schedule="tiled", lr=4.0, warmup=0, beta2=0.99, final_lr_ratio=0.05, iterations=40)
 
 #: recipe name -> the ReconstructionConfig fields it sets (everything else keeps the paper's value)

@@ -1,4 +1,4 @@
-"""The sub-batch schedule and the paper's first-moment optimiser (SPEC §4)."""
+"""The sub-batch schedule and the paper's first-moment optimiser (docs/method.md, "Recipe")."""
 
 import math
 

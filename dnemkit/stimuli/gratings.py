@@ -1,4 +1,4 @@
-"""Drifting sinusoidal gratings (SPEC §6).
+"""Drifting sinusoidal gratings (docs/method.md, "Stimuli").
 
 Direction convention (screen coordinates, as the viewer sees the movie): 0 deg drifts rightwards (towards
 increasing column x), 90 deg drifts upwards (towards row 0), 180 deg leftwards, 270 deg downwards. With

@@ -1,4 +1,4 @@
-"""Spatio-temporally filtered Gaussian noise movies (SPEC §6).
+"""Spatio-temporally filtered Gaussian noise movies (docs/method.md, "Stimuli").
 
 White Gaussian noise is low-pass filtered by a Gaussian of ``sigma_space`` pixels (rows and columns) and
 ``sigma_time`` frames, then normalised to mean 127.5 and std 51 (255 / 5) and clipped to [0, 255].

@@ -1,4 +1,4 @@
-"""On/off sparse noise for receptive-field mapping, and phase inversion (SPEC §6).
+"""On/off sparse noise for receptive-field mapping, and phase inversion (docs/method.md, "Stimuli").
 
 Each clip is grey (127.5) with a single pixel flashed to 255 (on) or 0 (off): ``pre`` grey frames, ``flash``
 frames with the pixel set, ``post`` grey frames (15 + 15 + 15 = 1.5 s by default).

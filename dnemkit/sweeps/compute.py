@@ -1,4 +1,4 @@
-"""One batch of conditions: stimuli -> predicted activity -> one batched reconstruction -> measures (SPEC §7).
+"""One batch of conditions: stimuli -> predicted activity -> one batched reconstruction -> measures (docs/method.md, "Analyses").
 
 For a batch of B conditions, the 2B movies (each stimulus and its phase-inverted twin 255 - v) are generated,
 their activity is predicted by the encoder itself (an Ensemble predicts the mean of its members: the targets come
@@ -30,9 +30,9 @@ import torch
 import xarray as xr
 
 from ..analysis import ensembling_gain, frame_entropy, motion_energy, phase_inversion, video_correlation
-from ..encoders.base import members_of
+from ..encoders.base import check_rates, members_of
 from ..reconstruction import ReconstructionConfig, reconstruct
-from ..reconstruction.loop import resolve_device
+from ..device import resolve_device
 from .grids import stimulus
 
 PHASES = ("original", "inverted")
@@ -107,7 +107,8 @@ def predicted_targets(encoder, videos, device):
     out = []
     with torch.no_grad():
         for v in videos:
-            out.append(encoder(torch.from_numpy(v)[None].to(device))[0].cpu())
+            video = torch.from_numpy(v)[None].to(device)
+            out.append(check_rates(encoder(video), encoder, video)[0].cpu())
     return torch.stack(out)
 
 

@@ -1,4 +1,4 @@
-"""Grids of synthetic-stimulus conditions (SPEC §6): drifting gratings and filtered Gaussian noise.
+"""Grids of synthetic-stimulus conditions (docs/method.md, "Stimuli"): drifting gratings and filtered Gaussian noise.
 
 A grid is the cross product of its axes. Each point ("condition") is described by a small dict of plain numbers
 (its stimulus parameters), from which :func:`stimulus` regenerates the 36 x 64 movie anywhere (a Dask worker
@@ -28,7 +28,7 @@ from ..stimuli.geometry import (
     cyc_per_px_to_cpd,
 )
 
-#: the paper's grids (SPEC §6)
+#: the paper's grids (docs/method.md, "Stimuli")
 PAPER_SF_CPD = (0.143, 0.071, 0.036, 0.018)
 PAPER_TF_HZ = (15.0, 7.5, 3.75, 1.875, 0.9375, 0.46875, 0.0)
 PAPER_DIRECTIONS = (0.0, 90.0, 180.0, 270.0)
@@ -86,7 +86,7 @@ def grating_phase(repeat):
 
 
 class GratingGrid:
-    """Drifting gratings: sf x tf x direction x repeat (SPEC §6).
+    """Drifting gratings: sf x tf x direction x repeat (docs/method.md, "Stimuli").
 
     sf: spatial frequencies in ``sf_units`` ("cpd" or "cyc/px"); 0 < sf <= 0.5 cyc/px (= 0.143 cpd).
     tf: temporal frequencies in Hz, 0 <= tf <= 15 (Nyquist at 30 Hz; 0 = static).
@@ -165,7 +165,7 @@ class GratingGrid:
 
 
 class NoiseGrid:
-    """Gaussian-filtered noise: sigma_space x sigma_time x repeat (SPEC §6).
+    """Gaussian-filtered noise: sigma_space x sigma_time x repeat (docs/method.md, "Stimuli").
 
     sigma_space: pixels (>= 0; 0 = spatially white); sigma_time: frames (>= 0; 0 = temporally white).
     repeats: noise seeds per (sigma_space, sigma_time) (5 in the paper). patch: show the noise in the paper's

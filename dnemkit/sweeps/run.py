@@ -10,7 +10,8 @@ from tqdm.auto import tqdm
 
 from ..analysis import cutoff
 from ..encoders import Encoder, load_encoder, members_of, select_models
-from ..errors import DnemkitError
+from ..encoders.base import probe_encoder
+from ..errors import DnemkitError, warn
 from ..reconstruction import ReconstructionConfig
 from ..masks import resolve_mask
 from ..results import provenance, write_dataset
@@ -37,7 +38,9 @@ QUICK_ITERATIONS = {"fast": 30, "paper": 15}
 DEFAULT_BATCH = 4
 #: config fields that do not change the numbers (beyond float round-off): left out of the condition ids, so a
 #: sweep can be resumed on another device or with another pass size
-_NOT_IN_KEY = ("device", "subbatches_per_pass", "eval_every")
+_NOT_IN_KEY = ("device", "subbatches_per_pass", "eval_every", "members_in_one_pass", "compile")
+#: config fields left out of the condition ids while they hold these defaults (ids of older stores stay valid)
+_KEY_ONLY_IF_NOT = {"precision": "fp32"}
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -204,6 +207,17 @@ def assemble(grid, items, results, model_names, threshold, attrs, masks=None):
 # ------------------------------------------------------------------------------------------------------------------
 # the sweep
 # ------------------------------------------------------------------------------------------------------------------
+#: measures that must be finite for a condition to count as done (the others may be NaN by design: a baseline
+#: without another condition, a single-frame motion energy)
+REQUIRED_FINITE = ("video_correlation", "video_correlation_ensemble")
+
+
+def unfinished_measures(record):
+    """Names of the required measures of a compute_batch record that are NaN/inf (empty when it is done)."""
+    return [name for name in REQUIRED_FINITE
+            if name in record["values"] and not np.isfinite(np.asarray(record["values"][name], float)).all()]
+
+
 def run_sweep(grid, encoder="demo", *, mouse=None, models=None, config=None, iterations=None, out=None,
               batch=DEFAULT_BATCH, executor="local", scheduler=None, workers=1, threshold=0.2, seed=0, mask="auto",
               progress=True, on_batch=None, heatmap=True):
@@ -232,15 +246,17 @@ def run_sweep(grid, encoder="demo", *, mouse=None, models=None, config=None, ite
                            f"(frames >= {config.eval_first_frame} are evaluated)")
 
     spec, full, enc = resolve_encoder(encoder, mouse, models)
+    probe_encoder(enc, need_grad=True)
     fp = fingerprint_encoder(enc)
-    mask = "auto" if mask in (None, "quick") else mask
+    mask = "auto" if isinstance(mask, str) and mask == "quick" or mask is None else mask
     key = spec if spec is not None else f"encoder-{fingerprint_encoder(full)[:16]}"
     masks, mask_source = resolve_mask(mask, full, key, mouse, progress=progress)
     n_members = len(members_of(enc))
     model_names = ([getattr(m, "description", f"model {k}") or f"model {k}" for k, m in enumerate(members_of(enc))]
                    if config.ensembling == "reconstruction" else ["gradient ensemble"])
     context = {"encoder": fp,
-               "config": {k: v for k, v in config.to_dict().items() if k not in _NOT_IN_KEY},
+               "config": {k: v for k, v in config.to_dict().items()
+                          if k not in _NOT_IN_KEY and not (k in _KEY_ONLY_IF_NOT and v == _KEY_ONLY_IF_NOT[k])},
                "train_mask": fingerprint_array(masks.train), "eval_mask": fingerprint_array(masks.eval),
                "analysis_version": ANALYSIS_VERSION}
     conditions = grid.conditions()
@@ -288,13 +304,20 @@ def run_sweep(grid, encoder="demo", *, mouse=None, models=None, config=None, ite
 
     def finish(batch_items, records):
         by_id = {it["id"]: it for it in batch_items}
+        done = 0
         for rec in records:
             it = by_id[rec["id"]]
+            bad = unfinished_measures(rec)
+            if bad:  # never store (or count as done) a NaN result: a re-run must compute it again
+                warn(f"condition {grid.label(it['params'])} gave NaN/inf {', '.join(bad)}; it is not stored "
+                     "(a constant reconstruction or stimulus?) and stays not computed")
+                continue
             ds = condition_dataset(rec, it["params"], it["other"], grid.kind, context)
             if store is not None:
                 store.put(ds)
             results[rec["id"]] = ds
-        state["computed"] += len(records)
+            done += 1
+        state["computed"] += done
         bar.update(len(records))
         if path is not None:
             write_dataset(combined(), path)
@@ -329,7 +352,7 @@ def run_sweep(grid, encoder="demo", *, mouse=None, models=None, config=None, ite
 
 def run_gratings(encoder="demo", sf=None, tf=None, directions=None, repeats=1, out=None, *, sf_units="cpd",
                  n_frames=60, **options):
-    """Drifting-grating characterisation (SPEC §6-7): reconstruct every grating and its phase-inverted twin.
+    """Drifting-grating characterisation (docs/method.md, "Stimuli"-7): reconstruct every grating and its phase-inverted twin.
 
     encoder: spec string ('demo', 'synthetic[:seed]', a .pth, a folder, 'file.py:factory') or an Encoder.
     sf: spatial frequencies (default the paper's 0.143, 0.071, 0.036, 0.018 cpd; ``sf_units`` 'cpd' or 'cyc/px');
@@ -353,7 +376,7 @@ def run_gratings(encoder="demo", sf=None, tf=None, directions=None, repeats=1, o
 
 def run_noise(encoder="demo", sigma_space=None, sigma_time=None, repeats=5, out=None, *, patch=False, seed=0,
               n_frames=60, **options):
-    """Gaussian-noise characterisation (SPEC §6-7): sigma_space (pixels) x sigma_time (frames) x repeats.
+    """Gaussian-noise characterisation (docs/method.md, "Stimuli"-7): sigma_space (pixels) x sigma_time (frames) x repeats.
 
     Defaults: the paper's sigmas 0, 1, 2, 4, 8, 16, 32 on both axes and 5 repeats (noise seeds); sigma = 0 is
     unfiltered. patch: the paper's 36 x 36 noise patch (columns 11..46) on grey. seed: the noise seeds and the

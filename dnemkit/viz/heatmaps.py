@@ -1,7 +1,7 @@
 """Resolution heatmaps of grating and noise sweeps (PNG through matplotlib's Agg canvas; no pyplot state).
 
 Gratings: rows = spatial frequency (cycles/degree, with cycles/pixel), columns = temporal frequency (Hz).
-Noise: rows = sigma_space in degrees (pixels x DEG_PER_PIXEL, SPEC §9: multiplied, not divided), columns =
+Noise: rows = sigma_space in degrees (pixels x DEG_PER_PIXEL, docs/method.md, "Deviations from the reference, chosen": multiplied, not divided), columns =
 sigma_time in ms (frames x 33.3 ms). Each cell is the ensemble video correlation averaged over direction, repeat
 and phase (``ds['resolution']``); cells above the threshold are outlined, and the threshold and the cut-offs
 are written under the title.

@@ -1,0 +1,93 @@
+"""characterize tuning"""
+
+from pathlib import Path
+
+import click
+
+from .common import encoder_options, parse_list, quiet_option, user_errors
+
+# the defaults of dnemkit.experiments.tuning (DEFAULT_SF, DEFAULT_TF, DEFAULT_DIRECTIONS, ...), spelled out here so
+# that --help needs no torch import; tests/test_tuning.py checks that they agree
+DEFAULT_SF = "0.018,0.036,0.071,0.143"
+DEFAULT_TF = "1,2,4,8"
+DEFAULT_DIRECTIONS = "0,45,90,135,180,225,270,315"
+DEFAULT_N_FRAMES = 60
+
+
+def _counts(counts, unit):
+    return ", ".join(f"{value:g} {unit}: {n}" for value, n in counts.items())
+
+
+def register(main):
+    @main.command()
+    @encoder_options
+    @click.option("--models", type=click.IntRange(min=1), default=None,
+                  help="Use the first K models of an ensemble (default: every model; each model's responses are "
+                       "kept, the measures use their mean).")
+    @click.option("--sf", "sf_text", default=DEFAULT_SF, show_default=True,
+                  help="Spatial frequencies, cycles/degree (at most 0.143 = 0.5 cycles/pixel).")
+    @click.option("--tf", "tf_text", default=DEFAULT_TF, show_default=True,
+                  help="Temporal frequencies, Hz (at most 15, the Nyquist frequency at 30 frames/s; 0 = static: "
+                       "its response depends on where the bars fall on the RF; left out of the TF fit and F1/F0).")
+    @click.option("--directions", "directions_text", default=DEFAULT_DIRECTIONS, show_default=True,
+                  help="Drift directions in degrees, 0 = rightwards, 90 = upwards; at least 4.")
+    @click.option("--contrast", type=float, default=0.8, show_default=True, help="Michelson contrast in (0, 1].")
+    @click.option("--n-frames", type=int, default=DEFAULT_N_FRAMES, show_default=True,
+                  help="Frames per grating (30 Hz); frames from the encoder's first valid frame (30) on are analysed.")
+    @click.option("--batch", type=int, default=8, show_default=True, help="Movies per encoder pass.")
+    @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda[:k]")
+    @click.option("--examples", type=click.IntRange(min=0), default=6, show_default=True,
+                  help="Example neurons whose response traces are kept and drawn.")
+    @click.option("--out", type=click.Path(file_okay=False), default="tuning-out", show_default=True,
+                  help="Folder for tuning.nc, the figures and tuning.store/ (finished gratings: a rerun resumes).")
+    @quiet_option
+    @user_errors
+    def tuning(encoder_spec, mouse, models, sf_text, tf_text, directions_text, contrast, n_frames, batch, device,
+               examples, out, quiet):
+        """Per-neuron SF / TF / direction tuning atlas from the encoder's predicted responses to gratings.
+
+        Every drifting grating of the grid SF x TF x DIRECTIONS (full field, N-FRAMES frames) and a uniform grey
+        movie go through every model; the mean response over the analysed frames gives tuning curves, preferred
+        direction / orientation, OSI and DSI (peak and global vector-sum definitions), preferred SF and TF (grid
+        peak and log-Gaussian fit), F1/F0 (simple > 1, complex < 1) and a responsive flag. Writes OUT/tuning.nc
+        and OUT/tuning_population.png, tuning_examples.png, tuning_polar.png. The default grid (128 gratings)
+        takes the demo encoder about 3 minutes of CPU time on a 2-core CPU; an interrupted run resumes where it
+        stopped.
+        """
+        from ..analysis.tuning import population_summary
+        from ..experiments.tuning import TuningConfig, run_tuning
+        from ..viz.rf import save_png
+        from ..viz.tuning import tuning_figures
+
+        config = TuningConfig(sf=parse_list(sf_text, "--sf"), tf=parse_list(tf_text, "--tf"),
+                              directions=parse_list(directions_text, "--directions"), contrast=contrast,
+                              n_frames=n_frames, batch=batch, device=device)
+        out = Path(out)
+        try:
+            ds = run_tuning(encoder_spec, config, mouse=mouse, models=models, out=out, progress=not quiet,
+                            examples=examples)
+        except KeyboardInterrupt:
+            click.echo(f"interrupted: the finished gratings are kept in {out / 'tuning.store'}; run the same "
+                       "command again to resume", err=True)
+            raise SystemExit(130) from None
+        names = []
+        for name, fig in tuning_figures(ds).items():
+            save_png(fig, out / f"{name}.png")
+            names.append(f"{name}.png")
+        s = population_summary(ds)
+        n_cond = len(config.sf) * len(config.tf) * len(config.directions)
+        click.echo(f"encoder: {encoder_spec} ({ds.attrs.get('encoder_description', '')}); "
+                   f"{ds.attrs['n_models']} model(s); {n_cond} gratings x {config.n_frames} frames, contrast "
+                   f"{config.contrast:g}, frames {ds.attrs['first_frame']}-{config.n_frames - 1} analysed")
+        click.echo(f"responsive neurons: {s['n_responsive']} of {s['n_neurons']} ({ds.attrs['responsive_criterion']})")
+        click.echo(f"median over responsive: OSI {s['median_osi']:.2f}, DSI {s['median_dsi']:.2f}; global gOSI "
+                   f"{s['median_gosi']:.2f}, gDSI {s['median_gdsi']:.2f}")
+        click.echo(f"preferred SF: {_counts(s['preferred_sf_counts'], 'cpd')}; log-Gaussian fits "
+                   f"{s['n_sf_fit']}, median {s['median_preferred_sf_fit']:.3g} cpd")
+        click.echo(f"preferred TF: {_counts(s['preferred_tf_counts'], 'Hz')}; log-Gaussian fits "
+                   f"{s['n_tf_fit']}, median {s['median_preferred_tf_fit']:.3g} Hz")
+        click.echo(f"simple (F1/F0 > 1): {s['n_simple']}, complex (F1/F0 <= 1): {s['n_complex']}; median F1/F0 "
+                   f"{s['median_f1_f0']:.2f}")
+        click.echo(f"movies computed {ds.attrs['conditions_computed']}, reused {ds.attrs['conditions_reused']}; "
+                   f"{ds.attrs['tuning_seconds']:.1f} s")
+        click.echo(f"results: {out / 'tuning.nc'}, " + ", ".join(str(out / n) for n in names))

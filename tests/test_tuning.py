@@ -1,0 +1,315 @@
+"""`characterize tuning`: the pure measures against analytic answers, the atlas against the synthetic mouse's truth,
+resuming from the condition store, the CLI and the report."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from dnemkit.analysis.tuning import (f1_f0, fit_log_gaussian, global_dsi, global_osi, log_gaussian,
+                                     orientation_error, peak_dsi, peak_osi, tuning_measures)
+from dnemkit.encoders import Ensemble, SyntheticMouse, SyntheticMouseConfig
+from dnemkit.encoders.base import Encoder
+from dnemkit.errors import DnemkitError
+from dnemkit.experiments.tuning import (DEFAULT_DIRECTIONS, DEFAULT_SF, DEFAULT_TF, TuningConfig, run_tuning)
+from dnemkit.stimuli.geometry import GREY, HEIGHT, WIDTH, cpd_to_cyc_per_px
+
+from conftest import assert_one_line_error, run_cli, write_factories
+
+DIRS12 = np.arange(0.0, 360.0, 30.0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# pure functions, analytic answers
+# ---------------------------------------------------------------------------------------------------------------
+def test_global_indices_of_cosine_tuning():
+    # R = 1 + cos(2 (theta - 40)): sum R e^{2i theta} = N/2 e^{2i 40}, sum R = N -> gOSI 1/2, gDSI 0
+    theta = np.deg2rad(DIRS12)
+    curve = 1 + np.cos(2 * (theta - np.deg2rad(40)))
+    assert global_osi(curve, DIRS12) == pytest.approx(0.5, abs=1e-12)
+    assert global_dsi(curve, DIRS12) == pytest.approx(0.0, abs=1e-12)
+    # R = 1 + cos(theta - 40): the first harmonic instead -> gDSI 1/2, gOSI 0
+    curve = 1 + np.cos(theta - np.deg2rad(40))
+    assert global_dsi(curve, DIRS12) == pytest.approx(0.5, abs=1e-12)
+    assert global_osi(curve, DIRS12) == pytest.approx(0.0, abs=1e-12)
+    # one direction only: both 1; the baseline is subtracted and negative responses clipped
+    spike = np.where(DIRS12 == 90, 5.0, 1.0)
+    assert global_osi(spike, DIRS12, baseline=1.0) == pytest.approx(1.0)
+    assert global_dsi(spike, DIRS12, baseline=1.0) == pytest.approx(1.0)
+    assert np.isnan(global_osi(np.zeros(12), DIRS12, baseline=1.0))  # no response above baseline
+
+
+def test_peak_indices_allensdk_style():
+    d4 = np.array([0.0, 90.0, 180.0, 270.0])
+    curve = np.array([[3.0, 1.0, 1.0, 1.0],  # R_pref 3, R_orth 1, R_null 1 -> 0.5, 0.5
+                      [2.0, 0.0, 2.0, 0.0],  # orientation selective, not direction selective
+                      [1.0, 1.0, 1.0, 1.0]])  # untuned
+    np.testing.assert_allclose(peak_osi(curve, d4), [0.5, 1.0, 0.0])
+    np.testing.assert_allclose(peak_dsi(curve, d4), [0.5, 0.0, 0.0])
+    # baseline 1 subtracted: R = [2, 0, 0, 0] -> fully selective
+    np.testing.assert_allclose(peak_osi(curve[:1], d4, baseline=[1.0]), [1.0])
+    # a grid without pref +- 90 (60 deg steps): R_orth interpolated halfway between 60 and 120 deg
+    d6 = np.arange(0.0, 360.0, 60.0)
+    c6 = np.array([[4.0, 2.0, 0.0, 4.0, 2.0, 0.0]])  # R(90) = mean(R(60), R(120)) = 1 -> (4-1)/(4+1)
+    np.testing.assert_allclose(peak_osi(c6, d6), [0.6])
+
+
+def test_f1_f0_of_analytic_traces():
+    t = np.arange(60) / 30.0
+    # a sinusoid that just touches the baseline: F1 = F0 -> 1, for whole and fractional numbers of cycles
+    for tf in (2.0, 1.875, 0.7):
+        assert f1_f0(2.0 + 1.0 + np.cos(2 * np.pi * tf * t + 0.3), tf, baseline=2.0) == pytest.approx(1.0, abs=1e-9)
+    assert f1_f0(np.full(60, 3.0), 2.0, baseline=1.0) == pytest.approx(0.0, abs=1e-12)  # constant
+    # a half-wave rectified sinusoid: (1/2) / (1/pi) = pi / 2 (fine sampling approximates the integrals)
+    fine = np.arange(10000) / 5000.0
+    assert f1_f0(np.clip(np.cos(2 * np.pi * 3.0 * fine), 0, None), 3.0, fps=5000.0) == pytest.approx(math.pi / 2,
+                                                                                                     rel=1e-3)
+    assert np.isnan(f1_f0(1 + np.cos(t), 0.0))  # static grating: no modulation frequency
+    assert np.isnan(f1_f0(np.full(60, 1.0), 2.0, baseline=2.0))  # below baseline: undefined
+
+
+def test_log_gaussian_fit_recovers_the_peak_and_bandwidth():
+    f = np.array([0.0, 0.5, 1.0, 2.0, 4.0, 8.0])
+    curve = 0.3 + log_gaussian(np.log2(np.where(f > 0, f, 1.0)), 2.0, np.log2(2.6), 0.9)
+    curve[0] = 50.0  # tf = 0 has no place on a log axis: it must not pull the fit
+    pref, bw, amp = fit_log_gaussian(f, curve, baseline=0.3)
+    assert pref == pytest.approx(2.6, rel=1e-5)
+    assert bw == pytest.approx(2 * math.sqrt(2 * math.log(2)) * 0.9, rel=1e-5)
+    assert amp == pytest.approx(2.0, rel=1e-5)
+    assert np.isnan(fit_log_gaussian([1.0, 2.0], [1.0, 2.0])[0])  # fewer than 3 frequencies
+    assert np.isnan(fit_log_gaussian(f, np.zeros(6))[0])  # no response
+    # a peak far beyond the sampled range is an extrapolation, not a measurement
+    assert np.isnan(fit_log_gaussian([1.0, 2.0, 4.0, 8.0], [1.0, 1e-3, 1e-9, 0.0])[0])
+
+
+def _grid(values, sf=(0.02, 0.04, 0.08), tf=(1.0, 2.0, 4.0), directions=DIRS12):
+    return xr.DataArray(values, dims=("neuron", "sf", "tf", "direction"),
+                        coords={"neuron": np.arange(len(values)), "sf": list(sf), "tf": list(tf),
+                                "direction": list(directions)})
+
+
+def test_tuning_measures_on_a_built_grid():
+    r = np.ones((3, 3, 3, 12))
+    r[0, 2, 1, 4] = 5.0  # neuron 0: 0.08 cpd, 2 Hz, 120 deg
+    r[0, 2, 1, 10] = 3.0  # ... and weaker at 300 deg (its opposite)
+    r[1, 0, 2, 0] = 1.1  # neuron 1: only 10 % above its grey baseline of 1: not responsive
+    r[2] *= 0.5  # neuron 2: below its baseline everywhere
+    ds = tuning_measures(_grid(r), np.ones(3))
+    assert list(ds["responsive"].values) == [True, False, False]
+    assert (ds["preferred_sf"].values[0], ds["preferred_tf"].values[0]) == (0.08, 2.0)
+    assert ds["preferred_direction"].values[0] == 120.0 and ds["preferred_orientation"].values[0] == 120.0
+    assert ds["dsi"].values[0] == pytest.approx((4 - 2) / (4 + 2))
+    assert ds["osi"].values[0] == pytest.approx(1.0)
+    assert ds["direction_tuning"].shape == (3, 12) and ds["sf_tuning"].shape == (3, 3)
+    assert np.isnan(ds["preferred_sf_fit"].values[1])  # fits only for responsive neurons
+    assert ds["responsive"].attrs["long_name"].startswith("peak >= (1 + 0.2)")
+    with pytest.raises(DnemkitError, match="at least 4"):
+        tuning_measures(_grid(r[..., :3], directions=(0, 120, 240)), np.ones(3))
+    with pytest.raises(DnemkitError, match="one per neuron"):
+        tuning_measures(_grid(r), np.ones(2))
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    (dict(sf=()), "sf is empty"),
+    (dict(tf=(1.0, 20.0)), "expected at most 15 Hz"),
+    (dict(directions=(0, 90, 180)), "expected at least 4"),
+    (dict(contrast=0.0), "expected a number in (0, 1]"),
+    (dict(contrast=1.5), "expected a number in (0, 1]"),
+    (dict(sf=(0.05, 0.2)), "expected at most 0.143 cpd"),
+    (dict(directions=(0, 90, 180, 360)), "repeats"),
+])
+def test_config_validation(kwargs, fragment):
+    with pytest.raises(DnemkitError) as exc:
+        TuningConfig(**kwargs)
+    assert fragment in str(exc.value) and "\n" not in str(exc.value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the atlas against the synthetic mouse's truth
+# ---------------------------------------------------------------------------------------------------------------
+TRUTH_GRID = TuningConfig(sf=(0.018, 0.036, 0.071, 0.143), tf=(0.5, 1.0, 2.0, 4.0, 8.0), directions=tuple(DIRS12),
+                          n_frames=90, batch=16)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_atlas_matches_the_synthetic_truth(seed):
+    mouse = SyntheticMouse(seed, SyntheticMouseConfig(n_neurons=300))
+    truth = mouse.properties()
+    ds = run_tuning(mouse, TRUTH_GRID, progress=False, examples=0)
+    ok = ds["responsive"].values.astype(bool)
+    assert ok.mean() >= 0.9  # every synthetic cell is driven by some grating at contrast 0.8
+
+    # orientation: the Gabor's wave-vector angle is the grating's drift axis (same u = x cos - y sin); on a 30 deg
+    # grid the argmax is within 15 deg when the curve peaks at the nearest grid direction (found: >= 99 %)
+    tuned = ok & (ds["osi"].values >= 0.3)
+    assert tuned.sum() >= 0.5 * ok.sum()
+    err = orientation_error(ds["preferred_orientation"].values, truth["orientation_deg"].values)[tuned]
+    assert np.mean(err <= 15.0) >= 0.9, np.percentile(err, [50, 90, 100])
+    # the vector-sum orientation is continuous: much closer than the grid
+    verr = orientation_error(ds["vector_orientation"].values, truth["orientation_deg"].values)[tuned]
+    assert np.median(verr) < 2.0
+    # separable space x time filters respond equally to both directions of an axis: no direction selectivity
+    assert np.nanmax(ds["gdsi"].values[ok]) < 0.05 and np.nanmax(ds["dsi"].values[ok]) < 0.05
+
+    # SF and TF: the grid peak within one grid step (1 octave) of the truth for >= 80 % (found: 100 %, and 85-90 %
+    # within half a step); TF truth = the peak of the temporal kernel's amplitude spectrum
+    octaves = {d: np.abs(np.log2(ds[f"preferred_{d}"].values / truth[t].values))[ok]
+               for d, t in (("sf", "sf_cpd"), ("tf", "tf_peak_hz"))}
+    for d, e in octaves.items():
+        assert np.mean(e <= 1.0) >= 0.8, (d, np.percentile(e, [50, 80, 100]))
+        assert np.mean(e <= 0.5) >= 0.7, (d, np.percentile(e, [50, 80, 100]))
+    # the log-Gaussian fits: SF within an octave for >= 90 % (found 100 %). The TF curves are asymmetric (the
+    # damped-sine kernels pass a lot of low TF), so the fitted centre sits ~0.6 octave below the spectral peak
+    # (found: 72-78 % within 1 octave, all within 1.5): only 1.5 octaves holds for >= 90 %
+    for d, t, limit in (("sf", "sf_cpd", 1.0), ("tf", "tf_peak_hz", 1.5)):
+        fit = ds[f"preferred_{d}_fit"].values[ok]
+        assert np.isfinite(fit).mean() >= 0.9
+        e = np.abs(np.log2(fit / truth[t].values[ok]))[np.isfinite(fit)]
+        assert np.mean(e <= limit) >= 0.9, (d, np.percentile(e, [50, 90, 100]))
+
+    # F1/F0: linear ON/OFF cells follow the grating's phase (rectified: ~1.6); the quadrature-energy complex
+    # cells do not (their F1 is ~0)
+    types = truth["cell_type"].values.astype(str)
+    ratio = ds["f1_f0"].values
+    simple, complex_ = ok & (types != "complex"), ok & (types == "complex")
+    assert simple.sum() > 50 and complex_.sum() > 50
+    assert np.mean(ratio[simple] > 1) >= 0.9
+    assert np.mean(ratio[complex_] < 1) >= 0.9
+    assert np.mean(ds["cell_class"].values.astype(str)[simple] == "simple") >= 0.9
+
+
+class _DirectionSelective(Encoder):
+    """Motion-energy-like neurons preferring known drift directions (the generator's convention).
+
+    Neuron k projects each frame on cos and sin of 2 pi sf u_k (u_k = x cos(theta_k) - y sin(theta_k), the
+    grating's own coordinate); d90(t) d0(t-1) - d0(t) d90(t-1) is + sin(2 pi tf / 30) for a grating drifting
+    along theta_k and - sin(...) for the opposite direction, rectified.
+    """
+
+    first_valid_frame = 1
+
+    def __init__(self, directions_deg, sf_cpd=0.071):
+        super().__init__()
+        th = np.deg2rad(np.asarray(directions_deg, np.float64))[:, None, None]
+        y, x = np.mgrid[:HEIGHT, :WIDTH]
+        u = x[None] * np.cos(th) - y[None] * np.sin(th)
+        k = 2 * np.pi * cpd_to_cyc_per_px(sf_cpd)
+        self.register_buffer("g", torch.tensor(np.stack([np.cos(k * u), np.sin(k * u)], 1), dtype=torch.float32))
+        self.n_neurons = len(directions_deg)
+
+    def forward(self, video, behavior=None):
+        c = (video - GREY) / GREY
+        d = torch.einsum("btyx,nqyx->bnqt", c, self.g) / (HEIGHT * WIDTH)
+        prev = torch.cat([d[..., :1], d[..., :-1]], -1)
+        motion = d[:, :, 1] * prev[:, :, 0] - d[:, :, 0] * prev[:, :, 1]
+        return 0.1 + torch.relu(40.0 * motion)
+
+
+def test_preferred_direction_follows_the_grating_convention():
+    prefs = [0.0, 45.0, 90.0, 135.0, 210.0, 300.0]
+    enc = _DirectionSelective(prefs)
+    cfg = TuningConfig(sf=(0.036, 0.071, 0.143), tf=(2.0, 4.0), directions=tuple(range(0, 360, 15)), n_frames=40)
+    ds = run_tuning(enc, cfg, progress=False, examples=0)
+    assert ds["responsive"].values.astype(bool).all()
+    np.testing.assert_allclose(ds["preferred_direction"].values, [p % 360 for p in prefs])
+    np.testing.assert_allclose(ds["preferred_orientation"].values, [p % 180 for p in prefs])
+    assert (ds["dsi"].values > 0.9).all() and (ds["gdsi"].values > 0.5).all()
+    np.testing.assert_allclose(ds["preferred_sf"].values, 0.071)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# every model kept; resuming
+# ---------------------------------------------------------------------------------------------------------------
+SMALL_GRID = TuningConfig(sf=(0.036, 0.071), tf=(1.0, 4.0), directions=(0, 90, 180, 270), n_frames=40, batch=3)
+
+
+def test_every_model_is_kept_and_averaged_explicitly():
+    cfg = SyntheticMouseConfig(n_neurons=20)
+    enc = Ensemble([SyntheticMouse(0, cfg), SyntheticMouse(1, cfg)])
+    ds = run_tuning(enc, SMALL_GRID, progress=False, examples=2)
+    assert ds.sizes["model"] == 2 and ds["model_response"].dims[0] == "model"
+    np.testing.assert_allclose(ds["response"].values, ds["model_response"].values.mean(0), rtol=1e-6)
+    assert not np.allclose(ds["model_response"].values[0], ds["model_response"].values[1])
+    np.testing.assert_allclose(ds["baseline"].values, ds["model_baseline"].values.mean(0))
+    assert ds["example_trace"].dims == ("example", "frame") and ds.sizes["frame"] == SMALL_GRID.n_frames
+    assert ds.attrs["dnemkit_kind"] == "tuning" and ds["preferred_direction"].attrs["units"] == "degree"
+
+
+def test_a_killed_run_recomputes_only_the_missing_conditions(tmp_path):
+    mouse = SyntheticMouse(0, SyntheticMouseConfig(n_neurons=20))
+    calls = {"n": 0}
+    real_forward = mouse.forward
+
+    def dying_forward(video, behavior=None):  # killed during the third encoder pass
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_forward(video, behavior)
+
+    mouse.forward = dying_forward
+    with pytest.raises(KeyboardInterrupt):
+        run_tuning(mouse, SMALL_GRID, out=tmp_path, progress=False, examples=0)
+    stored = len(list((tmp_path / "tuning.store").glob("*.nc")))
+    assert stored == 2 * SMALL_GRID.batch  # grey + 16 gratings = 17 movies; two passes of 3 finished
+    del mouse.forward
+    ds = run_tuning(mouse, SMALL_GRID, out=tmp_path, progress=False, examples=0)
+    assert ds.attrs["conditions_reused"] == stored and ds.attrs["conditions_computed"] == 17 - stored
+    fresh = run_tuning(mouse, SMALL_GRID, progress=False, examples=0)
+    np.testing.assert_allclose(ds["response"].values, fresh["response"].values, rtol=1e-6)
+    assert (tmp_path / "tuning.nc").exists()
+    # another contrast makes other gratings: only the grey movie is reused
+    other = TuningConfig(**{**SMALL_GRID.to_dict(), "contrast": 0.5})
+    assert run_tuning(mouse, other, out=tmp_path, progress=False, examples=0).attrs["conditions_reused"] == 1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# CLI and report
+# ---------------------------------------------------------------------------------------------------------------
+def test_cli_defaults_match_the_experiment():
+    from dnemkit.cli import tuning as cli
+
+    assert tuple(float(v) for v in cli.DEFAULT_SF.split(",")) == DEFAULT_SF
+    assert tuple(float(v) for v in cli.DEFAULT_TF.split(",")) == DEFAULT_TF
+    assert tuple(float(v) for v in cli.DEFAULT_DIRECTIONS.split(",")) == DEFAULT_DIRECTIONS
+    assert cli.DEFAULT_N_FRAMES == TuningConfig().n_frames
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--tf", "1,20"], "at most 15 Hz"),
+    (["--directions", "0,90,180"], "at least 4"),
+    (["--contrast", "0"], "(0, 1]"),
+    (["--contrast", "1.5"], "(0, 1]"),
+    (["--sf", "0.2"], "at most 0.143 cpd"),
+    (["--sf", ","], "--sf"),
+    (["--tf", "1,fast"], "'fast' is not a number"),
+    (["--n-frames", "32"], "n_frames is 32"),  # the synthetic mouse's first valid frame is 30
+    (["--models", "2"], "expected an integer from 1 to 1"),
+])
+def test_cli_bad_input_is_one_error_line(tmp_path, args, fragment):
+    result = run_cli("tuning", "--encoder", "synthetic", "--out", tmp_path / "out", "--quiet", *args)
+    assert_one_line_error(result, fragment)
+    assert not (tmp_path / "out" / "tuning.nc").exists()
+
+
+def test_cli_writes_the_atlas_and_the_report_shows_it(tmp_path):
+    factories = write_factories(tmp_path)
+    out = tmp_path / "out"
+    result = run_cli("tuning", "--encoder", f"{factories}:tiny", "--sf", "0.036,0.071", "--tf", "1,4",
+                     "--directions", "0,90,180,270", "--n-frames", "40", "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "responsive neurons:" in result.output and "simple (F1/F0 > 1):" in result.output
+    assert "median over responsive: OSI" in result.output
+    for name in ("tuning.nc", "tuning_population.png", "tuning_examples.png", "tuning_polar.png"):
+        assert (out / name).stat().st_size > 1000, name
+    from dnemkit.report import build_report, headline_numbers
+    from dnemkit.results import read_dataset
+
+    ds = read_dataset(out / "tuning.nc", kind="tuning")
+    assert ds.sizes["neuron"] == 12 and set(ds["response"].dims) == {"neuron", "sf", "tf", "direction"}
+    assert ds["preferred_sf"].attrs["units"] == "cycles/degree" and "long_name" in ds["osi"].attrs
+    labels = [label for label, _ in headline_numbers(ds)]
+    assert "responsive neurons" in labels and any(label.startswith("median OSI") for label in labels)
+    page = build_report([out / "tuning.nc"], tmp_path / "report.html").read_text()
+    assert page.count("<img") == 3 and "generic view" not in page
