@@ -12,12 +12,28 @@ Public API (stable names)::
 
 __version__ = "0.1.0"
 
-from .analysis.metrics import frame_correlation, frame_entropy, motion_energy, video_correlation  # noqa: E402
-from .analysis.rf_mapping import map_receptive_fields  # noqa: E402
-from .encoders import load_encoder  # noqa: E402
-from .reconstruction import ReconstructionConfig, reconstruct  # noqa: E402
-from .stimuli import drifting_grating, gaussian_noise, natural_movie, sparse_noise  # noqa: E402
+import importlib
 
-__all__ = ["ReconstructionConfig", "drifting_grating", "frame_correlation", "frame_entropy", "gaussian_noise",
-           "load_encoder", "map_receptive_fields", "motion_energy", "natural_movie", "reconstruct", "sparse_noise",
-           "video_correlation"]
+#: public name -> the module defining it, imported on first use: `characterize --help` and `import dnemkit`
+#: stay fast (torch, xarray and scipy load only when something needs them)
+_EXPORTS = {
+    **dict.fromkeys(["frame_correlation", "frame_entropy", "motion_energy", "video_correlation"],
+                    ".analysis.metrics"),
+    "map_receptive_fields": ".analysis.rf_mapping",
+    "load_encoder": ".encoders",
+    **dict.fromkeys(["ReconstructionConfig", "reconstruct"], ".reconstruction"),
+    **dict.fromkeys(["drifting_grating", "gaussian_noise", "natural_movie", "sparse_noise"], ".stimuli"),
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

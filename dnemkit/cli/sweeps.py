@@ -26,7 +26,7 @@ then: characterize gratings --executor dask --scheduler <that address> --out res
 
 
 def sweep_options(f):
-    from ..sweeps import DEFAULT_BATCH, DEFAULT_ITERATIONS, QUICK_ITERATIONS
+    from ..sweeps.defaults import DEFAULT_BATCH, DEFAULT_ITERATIONS, QUICK_ITERATIONS
 
     options = [
         click.option("--models", type=click.IntRange(min=1), default=None,
@@ -71,7 +71,8 @@ def _explicit(ctx, name):
 
 def _run(ctx, runner, grid_kwargs, o):
     from ..reconstruction import ReconstructionConfig
-    from ..sweeps import DEFAULT_ITERATIONS, QUICK_ITERATIONS, SweepInterrupted, summary
+    from ..sweeps import SweepInterrupted, summary
+    from ..sweeps.defaults import DEFAULT_ITERATIONS, QUICK_ITERATIONS
 
     defaults = {"fast": (QUICK_ITERATIONS["fast"], DEFAULT_ITERATIONS["fast"]),
                 "paper": (QUICK_ITERATIONS["paper"], DEFAULT_ITERATIONS["paper"])}[o["recipe"]]
@@ -98,7 +99,8 @@ def _run(ctx, runner, grid_kwargs, o):
 
 
 def register(main):
-    from ..sweeps import PAPER_DIRECTIONS, PAPER_SF_CPD, PAPER_SIGMAS, PAPER_TF_HZ, QUICK_GRATINGS, QUICK_NOISE
+    from ..sweeps.defaults import (PAPER_DIRECTIONS, PAPER_SF_CPD, PAPER_SIGMAS, PAPER_TF_HZ, QUICK_GRATINGS,
+                                   QUICK_NOISE)
 
     def joined(values):
         return ",".join(f"{v:g}" for v in values)

@@ -33,36 +33,29 @@ existing one via ``scheduler='tcp://host:8786'``, else a LocalCluster). For SLUR
 ``dask_jobqueue.SLURMCluster`` and pass its ``scheduler_address`` (example in :mod:`dnemkit.sweeps.distributed`).
 """
 
-from .compute import PHASES, VARIABLE_DIMS, compute_batch, fingerprint_encoder
-from .expectations import synthetic_sf_sensitivity
-from .grids import (
-    PAPER_DIRECTIONS,
-    PAPER_SF_CPD,
-    PAPER_SIGMAS,
-    PAPER_TF_HZ,
-    QUICK_GRATINGS,
-    QUICK_NOISE,
-    GratingGrid,
-    NoiseGrid,
-    stimulus,
-)
-from .run import (
-    DEFAULT_BATCH,
-    DEFAULT_ITERATIONS,
-    QUICK_ITERATIONS,
-    SweepInterrupted,
-    assemble,
-    run_gratings,
-    run_noise,
-    run_sweep,
-    summary,
-)
-from .store import ConditionStore, condition_id
+import importlib
 
-__all__ = [
-    "DEFAULT_BATCH", "DEFAULT_ITERATIONS", "PAPER_DIRECTIONS", "PAPER_SF_CPD", "PAPER_SIGMAS", "PAPER_TF_HZ",
-    "PHASES", "QUICK_GRATINGS", "QUICK_ITERATIONS", "QUICK_NOISE", "VARIABLE_DIMS", "ConditionStore",
-    "GratingGrid", "NoiseGrid", "SweepInterrupted", "assemble", "compute_batch", "condition_id",
-    "fingerprint_encoder", "run_gratings", "run_noise", "run_sweep", "stimulus", "summary",
-    "synthetic_sf_sensitivity",
-]
+#: public name -> the submodule defining it; imported on first use, so that the CLI (which reads only
+#: .defaults) starts without torch
+_EXPORTS = {
+    **dict.fromkeys(["PHASES", "VARIABLE_DIMS", "compute_batch", "fingerprint_encoder"], ".compute"),
+    "synthetic_sf_sensitivity": ".expectations",
+    **dict.fromkeys(["GratingGrid", "NoiseGrid", "stimulus"], ".grids"),
+    **dict.fromkeys(["PAPER_DIRECTIONS", "PAPER_SF_CPD", "PAPER_SIGMAS", "PAPER_TF_HZ", "QUICK_GRATINGS",
+                     "QUICK_NOISE", "DEFAULT_BATCH", "DEFAULT_ITERATIONS", "QUICK_ITERATIONS"], ".defaults"),
+    **dict.fromkeys(["SweepInterrupted", "assemble", "run_gratings", "run_noise", "run_sweep", "summary"], ".run"),
+    **dict.fromkeys(["ConditionStore", "condition_id"], ".store"),
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -29,13 +29,7 @@ from .compute import (
 from .grids import PAPER_DIRECTIONS, PAPER_SF_CPD, PAPER_SIGMAS, PAPER_TF_HZ, GratingGrid, NoiseGrid
 from .store import ConditionStore, condition_id, remove_stale_temporaries, stable_hash
 
-#: default reconstruction iterations of a sweep (the paper: 1000). On a 2-core CPU one iteration of one 60-frame
-#: movie costs ~0.1-0.2 s with the synthetic mouse, so the full grating grid (112 conditions x 2 phases) takes
-#: about an hour at 100 iterations; raise it on a GPU.
-#: per recipe; the fast recipe's iterations are each 3.5x cheaper and converge in tens of steps
-DEFAULT_ITERATIONS = {"fast": 60, "paper": 100}
-QUICK_ITERATIONS = {"fast": 30, "paper": 15}
-DEFAULT_BATCH = 4
+from .defaults import DEFAULT_BATCH, DEFAULT_ITERATIONS, QUICK_ITERATIONS  # noqa: E402
 #: config fields that do not change the numbers (beyond float round-off): left out of the condition ids, so a
 #: sweep can be resumed on another device or with another pass size
 _NOT_IN_KEY = ("device", "subbatches_per_pass", "eval_every", "members_in_one_pass", "compile")

@@ -14,30 +14,50 @@ def _outline(ax, mask, color):
         ax.contour(mask.astype(float), levels=[0.5], colors=color, linewidths=0.8)
 
 
+def _view(mask, margin=3):
+    """(row slice, column slice) of the mask's bounding box plus ``margin`` pixels: where the neurons look."""
+    if not mask.any() or mask.all():
+        return slice(None), slice(None)
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    return (slice(max(rows[0] - margin, 0), rows[-1] + margin + 1),
+            slice(max(cols[0] - margin, 0), cols[-1] + margin + 1))
+
+
 def natural_summary(ds, n_frames=6):
-    """A figure: ground-truth and reconstruction frames, pixel-correlation map, loss and correlation traces."""
+    """A figure: ground-truth and reconstruction frames, pixel-correlation map, loss and correlation traces.
+
+    Frames: the whole screen of the ground truth, then the part the neurons see (the evaluation mask's bounding
+    box + 3 px) of the ground truth and of the reconstruction, contrast-matched inside the mask for display
+    (docs/method.md, "Analyses"; correlations are unaffected).
+    """
+    from ..analysis.metrics import match_contrast
+
     gt, rec = ds["ground_truth"].values, ds["reconstruction"].values
     first = int(ds.attrs.get("first_eval_frame", 30))
     eval_mask = ds["eval_mask"].values.astype(bool)
+    shown = match_contrast(gt, rec, eval_mask) if eval_mask.any() else rec
+    ys, xs = _view(eval_mask)
     frames = np.linspace(first, gt.shape[0] - 1, n_frames).astype(int)
-    fig = plt.figure(figsize=(2.1 * n_frames, 7.2), layout="constrained")
-    grid = fig.add_gridspec(3, n_frames)
+    fig = plt.figure(figsize=(2.1 * n_frames, 9.0), layout="constrained")
+    grid = fig.add_gridspec(4, n_frames)
+    rows = ((gt, "ground truth", False), (gt, "ground truth,\nwhere the neurons look", True),
+            (shown, "reconstruction\n(contrast-matched)", True))
     for k, f in enumerate(frames):
-        for row, (video, label) in enumerate(((gt, "ground truth"), (rec, "reconstruction"))):
+        for row, (video, label, crop) in enumerate(rows):
             ax = fig.add_subplot(grid[row, k])
-            ax.imshow(video[f], cmap="gray", vmin=0, vmax=255)
-            _outline(ax, eval_mask, "tab:orange")
+            ax.imshow(video[f][ys, xs] if crop else video[f], cmap="gray", vmin=0, vmax=255)
+            _outline(ax, eval_mask[ys, xs] if crop else eval_mask, "tab:orange")
             ax.set_xticks([]), ax.set_yticks([])
             ax.set_title(f"{label}\nframe {f}" if k == 0 else f"frame {f}", fontsize=8)
-    ax = fig.add_subplot(grid[2, :2])
+    ax = fig.add_subplot(grid[3, :2])
     im = ax.imshow(ds["pixel_correlation"].values, cmap="RdBu_r", vmin=-1, vmax=1)
     ax.set_title("pixel temporal correlation", fontsize=9)
     ax.set_xticks([]), ax.set_yticks([])
     fig.colorbar(im, ax=ax, shrink=0.8)
-    ax = fig.add_subplot(grid[2, 2:4])
+    ax = fig.add_subplot(grid[3, 2:4])
     ax.plot(ds["iteration"], ds["loss"].values)
     ax.set_xlabel("iteration"), ax.set_ylabel("Poisson loss")
-    ax = fig.add_subplot(grid[2, 4:])
+    ax = fig.add_subplot(grid[3, 4:])
     if "video_correlation_trace" in ds:
         for member in ds["member"].values:
             trace = ds["video_correlation_trace"].sel(member=member)
