@@ -130,6 +130,10 @@ CASES = [
     ("natural-bad-trial", f"natural {TINY} --data {{ws}}/sim --trial 99 {OUT}", "trial 99"),
     ("natural-mask-file", f"natural {TINY} --predicted --mask {{ws}}/garbage.nc {OUT}", "garbage.nc"),
     ("natural-neurons-mismatch", f"natural {TINY} {OUT}", "12 neurons"),
+    ("natural-out-empty", f"natural {TINY} --out ''", "--out is empty"),
+    ("natural-mask-unknown", f"natural {TINY} --predicted --mask banana {OUT}", "'banana'"),
+    ("gratings-mask-folder", f"gratings --quick {TINY} --mask {{ws}}/emptydir {OUT}", "is a folder"),
+    ("report-out-empty", "report {ws}/garbage.nc --out ''", "--out is empty"),
     # --- evaluate
     ("evaluate-constant", "evaluate {ws}/const.npy {ws}/ok.npy", "constant"),
     ("evaluate-31-frames", "evaluate {ws}/m31.npy {ws}/m31.npy", "at least 32"),

@@ -91,9 +91,9 @@ def check_writable_dir(path, option="--out"):
     Nothing is created: the nearest existing folder at or above ``path`` must be a folder and writable (a file
     is created there and removed at once), and no component on the way may be a file.
     """
-    path = Path(os.path.expanduser(str(path)))
     if str(path).strip() == "":
         raise DnemkitError(f"{option} is empty; expected a folder to write the results into")
+    path = Path(os.path.expanduser(str(path)))
     found = _existing_ancestor(path)
     if not found.is_dir():
         what = "is a file" if found.exists() else "is not a folder"
@@ -108,9 +108,9 @@ def check_writable_dir(path, option="--out"):
 
 def check_writable_file(path, option="--out"):
     """Raise DnemkitError unless the file ``path`` can be written (its folder as in check_writable_dir)."""
-    path = Path(os.path.expanduser(str(path)))
-    if str(path).strip() == "" or path.name == "":
+    if str(path).strip() == "":
         raise DnemkitError(f"{option} is empty; expected a file name to write")
+    path = Path(os.path.expanduser(str(path)))
     if path.is_dir():
         raise DnemkitError(f"{option} {path} is a folder; expected a file name to write (e.g. report.html)")
     found = _existing_ancestor(path.parent)
@@ -133,10 +133,21 @@ def encoder_options(f):
     return f
 
 
+def _check_mask(ctx, param, value):
+    """--mask: a method name or an existing file, checked before anything runs."""
+    if value is None or str(value) in ("auto", "alpha", "sensitivity", "none", "quick") \
+            or os.path.isfile(value):
+        return value
+    what = "is a folder" if os.path.isdir(value) else "is neither a method nor an existing file"
+    raise click.BadParameter(f"{value!r} {what}; expected auto, alpha, sensitivity, none or a mask file "
+                             "(mask.nc from `characterize mask`, or a (36, 64) .npy)", param_hint="--mask")
+
+
 def mask_option(f):
     """--mask auto|alpha|sensitivity|none|FILE, as every command that reconstructs takes it."""
     return click.option(
         "--mask", default="auto", show_default=True, metavar="auto|alpha|sensitivity|none|FILE",
+        callback=_check_mask,
         help="Where the gradients act and metrics are computed. auto: shipped or cached, else the encoder's input "
              "sensitivity (seconds, cached); alpha: the paper's trained mask (trained now if not cached: "
              "minutes); none: every pixel; FILE: mask.nc from `characterize mask`, or a (36, 64) .npy.")(f)
