@@ -12,7 +12,7 @@ Public API (stable names)::
 
 __version__ = "0.1.0"
 
-import importlib
+from .lazy import lazy_exports
 
 #: public name -> the module defining it, imported on first use: `characterize --help` and `import dnemkit`
 #: stay fast (torch, xarray and scipy load only when something needs them)
@@ -26,14 +26,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -33,7 +33,7 @@ existing one via ``scheduler='tcp://host:8786'``, else a LocalCluster). For SLUR
 ``dask_jobqueue.SLURMCluster`` and pass its ``scheduler_address`` (example in :mod:`dnemkit.sweeps.distributed`).
 """
 
-import importlib
+from ..lazy import lazy_exports
 
 #: public name -> the submodule defining it; imported on first use, so that the CLI (which reads only
 #: .defaults) starts without torch
@@ -48,14 +48,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -28,7 +28,7 @@ from ..stimuli.geometry import (
     cyc_per_px_to_cpd,
 )
 
-from .defaults import (  # noqa: E402  (re-exported: the grids' public names)
+from .defaults import (  # noqa: E402, F401  (re-exported: the grids' public names)
     N_FRAMES,
     PAPER_DIRECTIONS,
     PAPER_NOISE_REPEATS,
