@@ -11,7 +11,8 @@
     the fast recipe, extrapolated to a 1000-iteration paper movie and a fast-recipe movie.
 
 On a CUDA machine (about 5 minutes on an H100) it uses the full model; on a CPU it runs the same steps on a
-small DwiseNeuro and a short movie so that it stays tested (a few minutes on 2 cores) and prints the same lines.
+small DwiseNeuro and 40-frame movies so that it stays tested (a few minutes on 2 cores) and prints the same
+lines (torch.compile is timed on a CPU only with --compile-on-cpu: its warm-up alone takes minutes there).
 
     python benchmarks/device_check.py                 # cuda if available, else cpu
     python benchmarks/device_check.py --device cpu    # force the CPU version
@@ -173,7 +174,10 @@ def iteration_timings(device, config, frames, repeats, skip_compile):
 
     rows["fp32"], _, _ = timed(ours(ReconstructionConfig()), device, repeats)
     rows["bf16"], _, _ = timed(ours(ReconstructionConfig(precision="bf16")), device, repeats)
-    if not skip_compile:
+    if skip_compile:
+        print("(b) torch.compile: skipped (--skip-compile; on a CPU by default, its warm-up takes minutes there; "
+              "--compile-on-cpu includes it)")
+    else:
         try:
             rows["compile"], first, _ = timed(ours(ReconstructionConfig(compile=True)), device, repeats)
             print(f"(b) torch.compile warm-up (first iteration, compiling): {first:.1f} s")
@@ -210,7 +214,8 @@ def ensemble_timings(device, config, frames, models):
     out = {}
     for name, recipe, one_pass in (("paper, member loop", "paper", False), ("paper, members in one pass", "paper", True),
                                    ("fast", "fast", None)):
-        cfg = ReconstructionConfig.from_recipe(recipe, iterations=3, device=str(device), members_in_one_pass=one_pass)
+        cfg = ReconstructionConfig.from_recipe(recipe, iterations=3, device=str(device),
+                                               members_in_one_pass=one_pass)
         stamps = []
 
         def tick(i, videos):
@@ -233,6 +238,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:K")
     parser.add_argument("--skip-compile", action="store_true", help="Leave torch.compile out of (b).")
+    parser.add_argument("--compile-on-cpu", action="store_true",
+                        help="Time torch.compile on a CPU too (left out there by default: minutes of warm-up).")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     device = resolve_device(args.device)
@@ -240,14 +247,15 @@ def main():
     torch.manual_seed(0)
     started = time.perf_counter()
     name = torch.cuda.get_device_name(device) if on_gpu else f"CPU, {torch.get_num_threads()} threads"
-    config, frames, label = (FULL, 300, "full-size") if on_gpu else (SMALL, 64, "small (CPU stand-in)")
+    config, frames, label = (FULL, 300, "full-size") if on_gpu else (SMALL, 40, "small (CPU stand-in)")
     print(f"device_check: {device} ({name}), torch {torch.__version__}; (b)/(c): {label} DwiseNeuro, "
           f"{sum(p.numel() for p in DwiseNeuro(**config).parameters()) / 1e6:.1f} M parameters, "
           f"{config['readout_outputs'][0]} neurons, {frames} frames")
     results = []
-    check(device, 64, results)
+    check(device, 64 if on_gpu else 40, results)
     print(f"(a) done in {time.perf_counter() - started:.0f} s")
-    iteration_timings(device, config, frames, args.repeats, args.skip_compile)
+    skip_compile = args.skip_compile or not (on_gpu or args.compile_on_cpu)
+    iteration_timings(device, config, frames, args.repeats, skip_compile)
     print(f"(b) done at {time.perf_counter() - started:.0f} s")
     if on_gpu:
         torch.cuda.empty_cache()

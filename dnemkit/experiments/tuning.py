@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from ..analysis.tuning import fourier_components, pick_examples, tuning_measures
 from ..encoders.base import members_of
+from ..device import resolve_device
 from ..errors import DnemkitError
 from ..stimuli.geometry import (FPS, GREY, HEIGHT, NYQUIST_CYC_PER_PX, NYQUIST_HZ, WIDTH, cpd_to_cyc_per_px,
                                 cyc_per_px_to_cpd)
@@ -160,15 +161,6 @@ class TuningConfig:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
 
-def _resolve_device(device):
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except RuntimeError:
-        raise DnemkitError(f"device is {device!r}; expected 'auto', 'cpu' or 'cuda[:k]'") from None
-
-
 def _movie(params):
     """(T, 36, 64) float32 movie of a condition's params (a grating, or uniform grey)."""
     if params.get("grey"):
@@ -208,7 +200,7 @@ def model_responses(encoder, config=TuningConfig(), *, out=None, progress=True, 
     if config.n_frames < first + 3:
         raise DnemkitError(f"n_frames is {config.n_frames}; expected at least {first + 3} (the encoder's first valid "
                            f"frame is {first}; F1 needs 3 frames after it)")
-    device = _resolve_device(config.device)
+    device = resolve_device(config.device)
     grey_params = {"grey": True, "n_frames": config.n_frames}
     conditions = [(None, grey_params)] + config.conditions()
     shape = (len(models), n) + config.shape
@@ -289,7 +281,7 @@ def example_traces(encoder, ds, config, n_examples=6, device="auto"):
                              (ds["preferred_sf"], ds["preferred_tf"], ds["preferred_direction"]))
         params.append({"sf": float(sf.values[i]), "tf": float(tf.values[i]), "direction": float(direction.values[i]),
                        "contrast": config.contrast, "n_frames": config.n_frames})
-    device = _resolve_device(device)
+    device = resolve_device(device)
     video = torch.from_numpy(np.stack([_movie(p) for p in params])).to(device)
     traces = np.zeros((len(picks), config.n_frames))
     with torch.no_grad():

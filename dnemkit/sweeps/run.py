@@ -29,7 +29,7 @@ from .compute import (
 from .grids import PAPER_DIRECTIONS, PAPER_SF_CPD, PAPER_SIGMAS, PAPER_TF_HZ, GratingGrid, NoiseGrid
 from .store import ConditionStore, condition_id, remove_stale_temporaries, stable_hash
 
-from .defaults import DEFAULT_BATCH, DEFAULT_ITERATIONS, QUICK_ITERATIONS  # noqa: E402
+from .defaults import DEFAULT_BATCH, DEFAULT_ITERATIONS  # noqa: E402
 #: config fields that do not change the numbers (beyond float round-off): left out of the condition ids, so a
 #: sweep can be resumed on another device or with another pass size
 _NOT_IN_KEY = ("device", "subbatches_per_pass", "eval_every", "members_in_one_pass", "compile")
