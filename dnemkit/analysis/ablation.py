@@ -302,13 +302,17 @@ def run_ablation(encoder="demo", mouse=None, keep_fractions=DEFAULT_KEEP_FRACTIO
 
 
 def resolve_mask(mask, encoder, spec, mouse=None, progress=True):
-    """'auto' -> the encoder's alpha mask (mask_for; trained and cached on first use), 'none' -> None, or a file."""
-    from ..masks import load_mask_file, mask_for
+    """The mask service's answer (dnemkit.masks.resolve_mask: 'auto', 'alpha', 'sensitivity' or a file), or None
+    for 'none' (every pixel). An encoder object without a spec gets an uncached sensitivity mask."""
+    from ..masks import resolve_mask as resolve
+    from ..masks import sensitivity_mask
 
     if mask is None or str(mask).lower() == "none":
         return None
-    if str(mask).lower() == "auto":
-        if spec is None:  # an encoder object has no spec to cache its mask under: train it now, uncached
-            return mask_for(encoder, f"object:{type(encoder).__name__}", mouse, use_cache=False, progress=progress)
-        return mask_for(encoder, spec, mouse, progress=progress)
-    return load_mask_file(mask)
+    if spec is None and str(mask).lower() in ("auto", "sensitivity"):
+        return sensitivity_mask(encoder)
+    am, line = resolve(mask, encoder, spec if spec is not None else f"object-{type(encoder).__name__}", mouse,
+                       progress=progress)
+    if progress:
+        print(line, flush=True)
+    return am

@@ -30,7 +30,8 @@ def register(main):
     @click.option("--subjects", type=click.Choice(["movie", "movie_seed"]), default="movie", show_default=True,
                   help="Statistics subjects: movies (seeds averaged) or movie x seed pairs.")
     @click.option("--mask", default="auto", show_default=True,
-                  help="auto (the encoder's alpha mask), none, or a mask.nc/.npy file.")
+                  help="auto (shipped or cached, else the encoder's input sensitivity: seconds), alpha (the paper's "
+                       "trained mask), sensitivity, none, or a mask.nc/.npy file.")
     @click.option("--out", type=click.Path(file_okay=False), default="ablation-out", show_default=True)
     @quiet_option
     @user_errors

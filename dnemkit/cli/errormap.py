@@ -21,7 +21,8 @@ def register(main):
     @click.option("--models", type=click.IntRange(min=1), default=1, show_default=True,
                   help="Use the first K models of an ensemble.")
     @click.option("--mask", default="auto", show_default=True,
-                  help="auto (the encoder's alpha mask), none, or a mask.nc/.npy file.")
+                  help="auto (shipped or cached, else the encoder's input sensitivity: seconds), alpha (the paper's "
+                       "trained mask), sensitivity, none, or a mask.nc/.npy file.")
     @click.option("--out", type=click.Path(file_okay=False), default="errormap-out", show_default=True)
     @click.option("--no-video", is_flag=True, help="Skip the MP4 overlay.")
     @quiet_option
