@@ -19,7 +19,7 @@ from .lazy import lazy_exports
 _EXPORTS = {
     **dict.fromkeys(["frame_correlation", "frame_entropy", "motion_energy", "video_correlation"],
                     ".analysis.metrics"),
-    "map_receptive_fields": ".analysis.rf_mapping",
+    "map_receptive_fields": ".experiments.rf",
     "load_encoder": ".encoders",
     **dict.fromkeys(["ReconstructionConfig", "reconstruct"], ".reconstruction"),
     **dict.fromkeys(["drifting_grating", "gaussian_noise", "natural_movie", "sparse_noise"], ".stimuli"),

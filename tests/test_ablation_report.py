@@ -11,8 +11,9 @@ import xarray as xr
 from scipy import stats
 from statsmodels.stats.anova import AnovaRM
 
-from dnemkit.analysis.ablation import ablation_statistics, nested_subsets, run_ablation
-from dnemkit.analysis.error_mapping import error_map_analysis
+from dnemkit.analysis.ablation import ablation_statistics, nested_subsets
+from dnemkit.experiments.ablation import run_ablation
+from dnemkit.experiments.errormap import error_map_analysis
 from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig, sample_responses
 from dnemkit.reconstruction import ReconstructionConfig, reconstruct
 from dnemkit.results import provenance, read_dataset, write_dataset
@@ -57,7 +58,7 @@ def test_ablation_dataset_dims_and_subsets(ablation, mouse):
 
 def test_ablated_neurons_leave_the_loss(mouse):
     """A keep-fraction cell equals a direct reconstruct(neurons=subset) call of the same movies."""
-    from dnemkit.analysis.ablation import population_ablation
+    from dnemkit.experiments.ablation import population_ablation
 
     movies = np.stack([natural_movie(seed=7000 + k, n_frames=40).values for k in range(2)])
     with torch.no_grad():
@@ -149,7 +150,7 @@ def _generic_result(path):
 
 
 def test_report_embeds_every_figure_and_the_provenance(tmp_path, ablation, errormap):
-    from dnemkit.analysis.rf_mapping import receptive_fields, sparse_noise_responses
+    from dnemkit.experiments.rf import receptive_fields, sparse_noise_responses
 
     small = SyntheticMouse(0, SyntheticMouseConfig(n_neurons=5))
     rf = receptive_fields(sparse_noise_responses(small, positions=[[r, c] for r in range(12, 26, 2)

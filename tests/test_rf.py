@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from dnemkit.analysis import rf_maps
-from dnemkit.analysis.rf_mapping import (compare_to_truth, map_receptive_fields, receptive_fields,
+from dnemkit.experiments.rf import (compare_to_truth, map_receptive_fields, receptive_fields,
                                          sparse_noise_responses)
 from dnemkit.encoders import Ensemble, SyntheticMouse, SyntheticMouseConfig
 from dnemkit.encoders.base import Encoder

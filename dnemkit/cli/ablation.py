@@ -45,7 +45,7 @@ def register(main):
         """
         import numpy as np
 
-        from ..analysis.ablation import run_ablation
+        from ..experiments.ablation import run_ablation
         from ..results import write_dataset
         from ..viz.ablation import ablation_figure
         from ..viz.rf import save_png

@@ -36,7 +36,7 @@ def register(main):
         smoothed and masked. Writes OUT/errormap.nc, OUT/errormap.png and OUT/errormap.mp4 (reconstruction from
         recorded | from predicted | ground truth with E+ in red and E- in blue).
         """
-        from ..analysis.error_mapping import run_errormap
+        from ..experiments.errormap import run_errormap
         from ..results import write_dataset
         from ..viz.errors import errormap_figure, errormap_movie_frames, write_rgb_movie
         from ..viz.rf import save_png

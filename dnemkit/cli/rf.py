@@ -75,9 +75,9 @@ def register(main):
         """
         import numpy as np
 
-        from ..analysis.ablation import resolve_mask
+        from ..experiments.ablation import resolve_mask
         from ..encoders import select_models
-        from ..analysis.rf_mapping import compare_to_truth, map_receptive_fields
+        from ..experiments.rf import compare_to_truth, map_receptive_fields
         from ..encoders import load_encoder
         from ..encoders.base import probe_encoder
         from ..results import write_dataset

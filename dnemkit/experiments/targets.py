@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from ..encoders.base import check_rates
+from ..analysis.ablation import nested_subsets
 from ..encoders.synthetic import SyntheticMouse, sample_responses, simulate_behavior
 from ..errors import DnemkitError
 
@@ -17,8 +18,7 @@ def neuron_subset(n_neurons, keep_fraction, seed):
         raise DnemkitError(f"keep fraction is {keep_fraction}; expected a value in (0, 1]")
     if keep_fraction == 1:
         return None
-    order = np.random.default_rng(int(seed)).permutation(int(n_neurons))
-    return np.sort(order[:max(1, int(round(keep_fraction * n_neurons)))]).astype(np.int64)
+    return nested_subsets(n_neurons, [keep_fraction], seed)[keep_fraction]
 
 
 def predicted_targets(encoder, videos, behavior=None, device=None):

@@ -16,8 +16,8 @@ import xarray as xr
 from ..errors import DnemkitError
 from ..reconstruction import ReconstructionConfig, reconstruct
 from ..stimuli.geometry import GREY, HEIGHT, WIDTH
-from .error_maps import error_maps
-from .metrics import apply_eval_mask, video_correlation
+from ..analysis.error_maps import error_maps
+from ..analysis.metrics import apply_eval_mask, video_correlation
 
 __all__ = ["error_map_analysis", "run_errormap", "DEFAULT_ITERATIONS"]
 

@@ -39,7 +39,7 @@ from ..encoders.base import members_of
 from ..errors import DnemkitError
 from ..stimuli.geometry import HEIGHT, WIDTH
 from ..stimuli.sparse import all_positions, sparse_noise
-from .receptive_fields import RF_SIGMA_PX, RF_THRESHOLD, fit_gaussians, on_off_maps, population_rf, rf_centres, rf_maps
+from ..analysis.receptive_fields import RF_SIGMA_PX, RF_THRESHOLD, fit_gaussians, on_off_maps, population_rf, rf_centres, rf_maps
 
 __all__ = ["auto_chunk", "sparse_noise_responses", "receptive_fields", "map_receptive_fields", "compare_to_truth",
            "DEFAULT_CHUNK"]
