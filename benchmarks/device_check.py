@@ -34,6 +34,7 @@ from reconstruction_iteration import reference_iteration  # noqa: E402
 
 from dnemkit.device import resolve_device, synchronize  # noqa: E402
 from dnemkit.encoders.base import Ensemble  # noqa: E402
+from dnemkit.encoders.dwiseneuro import random_dwiseneuro as make_random_dwiseneuro  # noqa: E402
 from dnemkit.encoders.dwiseneuro import MAIN_CONFIG, DwiseNeuro, InvertedResidual3d  # noqa: E402
 from dnemkit.encoders.dwiseneuro_encoder import DwiseNeuroEncoder  # noqa: E402
 from dnemkit.reconstruction import ReconstructionConfig, input_gradient, reconstruct, subbatch_starts  # noqa: E402
@@ -48,17 +49,8 @@ SMALL = dict(MAIN_CONFIG, readout_outputs=(200,), core_features=(8, 8, 16, 16), 
 
 
 def random_dwiseneuro(config, seed, device="cpu"):
-    """Random weights and non-trivial BatchNorm statistics, eval mode."""
-    torch.manual_seed(seed)
-    model = DwiseNeuro(**config)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm3d)):
-                module.running_mean.uniform_(-0.5, 0.5)
-                module.running_var.uniform_(0.5, 2.0)
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.2, 0.2)
-    return model.to(device).eval()
+    """Random weights and non-trivial BatchNorm statistics, eval mode, on ``device``."""
+    return make_random_dwiseneuro(config, seed).to(device).eval()
 
 
 def timed(fn, device, repeats=2, warmup=1):
