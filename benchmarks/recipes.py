@@ -89,11 +89,9 @@ def main():
         names.append("encoder")
     paper_cfg = ReconstructionConfig.from_recipe("paper", iterations=args.paper_iterations,
                                                  eval_every=max(1, args.paper_iterations // 50))
-    fast_cfg = ReconstructionConfig.from_recipe("fast")
-    if args.fast_iterations:
-        fast_cfg = ReconstructionConfig.from_recipe("fast", iterations=args.fast_iterations)
-    fast_cfg = ReconstructionConfig.from_recipe("fast", iterations=fast_cfg.iterations,
-                                                eval_every=max(1, fast_cfg.iterations // 20))
+    fast_iterations = args.fast_iterations or ReconstructionConfig.from_recipe("fast").iterations
+    fast_cfg = ReconstructionConfig.from_recipe("fast", iterations=fast_iterations,
+                                                eval_every=max(1, fast_iterations // 20))
     results = {}
     print(f"torch threads: {torch.get_num_threads()}")
     for name in names:

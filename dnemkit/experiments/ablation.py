@@ -4,7 +4,6 @@ statistics of :mod:`dnemkit.analysis.ablation`."""
 import time
 
 import numpy as np
-import torch
 import xarray as xr
 
 from ..analysis.ablation import (DEFAULT_KEEP_FRACTIONS, MOVIE_SEED_OFFSET, SUBJECTS,  # noqa: F401
@@ -14,6 +13,7 @@ from ..encoders.base import members_of, select_models  # noqa: F401
 from ..errors import DnemkitError
 from ..reconstruction import ReconstructionConfig, reconstruct
 from ..stimuli.geometry import HEIGHT, WIDTH
+from .targets import predicted_targets, recorded_targets
 
 
 def population_ablation(encoder, movies, responses, behavior=None, keep_fractions=DEFAULT_KEEP_FRACTIONS,
@@ -108,33 +108,6 @@ def load_truth(ground_truth, encoder):
             f"the encoder predicts {encoder.n_neurons} neurons but the ground truth '{name}' has "
             f"{truth.n_neurons}; expected the same neurons (or use --predicted)")
     return truth, name
-
-
-def recorded_targets(truth, movies, movie_seeds):
-    """Poisson responses (K, N, T) of the ground-truth mouse ``truth`` (an Encoder) to ``movies`` (K, T, 36, 64),
-    with simulated behaviour (K, 4, T); both seeded by each movie's seed."""
-    from ..encoders.synthetic import sample_responses, simulate_behavior
-
-    behavior = np.stack([simulate_behavior(movies.shape[1], np.random.default_rng(int(s))) for s in movie_seeds])
-    from ..encoders.base import check_rates
-
-    with torch.no_grad():
-        video = torch.from_numpy(np.asarray(movies, np.float32))
-        rates = check_rates(truth(video, torch.from_numpy(behavior)), truth, video).numpy()
-    responses = np.stack([sample_responses(rates[j], int(s)) for j, s in enumerate(movie_seeds)])
-    return responses, behavior
-
-
-def predicted_targets(encoder, movies, batch=1):
-    """The encoder's (ensemble's) predicted activity for each movie, (K, N, T), default behaviour."""
-    from ..encoders.base import check_rates
-
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(movies), batch):
-            video = torch.from_numpy(np.asarray(movies[start:start + batch], np.float32))
-            out.append(check_rates(encoder(video), encoder, video).cpu().numpy())
-    return np.concatenate(out)
 
 
 def run_ablation(encoder="demo", mouse=None, keep_fractions=DEFAULT_KEEP_FRACTIONS, movies=3, seeds=2,

@@ -124,7 +124,8 @@ def run_errormap(encoder="demo", mouse=None, movie_seed=5000, frames=300, iterat
     from ..results import provenance
     from ..stimuli.natural import natural_movie
     from ..encoders import select_models
-    from .ablation import load_truth, recorded_targets, resolve_mask
+    from .ablation import load_truth, resolve_mask
+    from .targets import recorded_targets
 
     for value, name in ((iterations, "iterations"), (frames, "frames")):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:

@@ -47,3 +47,14 @@ def synthetic_recording(video, seed, n_neurons, mouse_seed=0):
     behavior = simulate_behavior(len(video), np.random.default_rng(seed))
     rates = predicted_targets(truth, np.asarray(video)[None], behavior[None])[0]
     return sample_responses(rates, seed), behavior, f"synthetic:{mouse_seed} Poisson responses"
+
+
+def recorded_targets(truth, movies, movie_seeds):
+    """Poisson responses (K, N, T) of the ground-truth mouse ``truth`` (an Encoder) to ``movies`` (K, T, 36, 64),
+    with simulated behaviour (K, 4, T); both seeded by each movie's seed."""
+    behavior = np.stack([simulate_behavior(movies.shape[1], np.random.default_rng(int(s))) for s in movie_seeds])
+    with torch.no_grad():
+        video = torch.from_numpy(np.asarray(movies, np.float32))
+        rates = check_rates(truth(video, torch.from_numpy(behavior)), truth, video).numpy()
+    responses = np.stack([sample_responses(rates[j], int(s)) for j, s in enumerate(movie_seeds)])
+    return responses, behavior

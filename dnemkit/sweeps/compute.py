@@ -30,7 +30,8 @@ import torch
 import xarray as xr
 
 from ..analysis import ensembling_gain, frame_entropy, motion_energy, phase_inversion, video_correlation
-from ..encoders.base import check_rates, members_of
+from ..encoders.base import members_of
+from ..experiments.targets import predicted_targets
 from ..reconstruction import ReconstructionConfig, reconstruct
 from ..device import resolve_device
 from .grids import stimulus
@@ -101,17 +102,6 @@ def fingerprint_array(*arrays):
     return h.hexdigest()
 
 
-def predicted_targets(encoder, videos, device):
-    """(K, T, 36, 64) movies -> (K, N, T) predicted activity, one movie per forward pass (bounded memory)."""
-    encoder = encoder.to(device).eval()
-    out = []
-    with torch.no_grad():
-        for v in videos:
-            video = torch.from_numpy(v)[None].to(device)
-            out.append(check_rates(encoder(video), encoder, video)[0].cpu())
-    return torch.stack(out)
-
-
 def compute_batch(encoder, items, config=ReconstructionConfig(), train_mask=None, eval_mask=None, progress=False,
                   description="reconstruct"):
     """Reconstruct and measure a batch of conditions.
@@ -125,7 +115,7 @@ def compute_batch(encoder, items, config=ReconstructionConfig(), train_mask=None
     gts = np.stack([stimulus(it["params"]) for it in items])
     videos = np.concatenate([gts, 255.0 - gts]).astype(np.float32)  # (2B, T, 36, 64): original then inverted
     device = resolve_device(config.device)
-    targets = predicted_targets(encoder, videos, device)
+    targets = torch.from_numpy(predicted_targets(encoder.to(device).eval(), videos, device=device))
     started = time.perf_counter()
     result = reconstruct(encoder, targets, config=config, train_mask=train_mask, progress=progress,
                          description=description)
