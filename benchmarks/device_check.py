@@ -131,9 +131,12 @@ def check(device, frames, results):
     beh, tgt = behavior.to(device), target.to(device)
     one = members_input_gradient(EncoderPass(members), videos, beh, tgt, cfg)[0]
     d = max(rel(one[m], input_gradient(e, videos[m], beh, tgt, cfg)[0]) for m, e in enumerate(members))
+    # cuDNN runs fp32 convolutions in TF32 by default (torch.backends.cudnn.allow_tf32) and picks other kernels
+    # for a batch of members than for one: on a GPU the two agree to TF32's ~1e-4 (H100: 1.8e-4), on a CPU to 1e-6
+    tol = 1e-3 if device.type == "cuda" and torch.backends.cudnn.allow_tf32 else 1e-5
     print(f"(a) 3 members in one pass vs the member loop ({device.type}): largest relative difference {d:.1e} "
-          f"(tolerance 1e-05) {verdict(d <= 1e-5)}")
-    results.append(d <= 1e-5)
+          f"(tolerance {tol:.0e}) {verdict(d <= tol)}")
+    results.append(d <= tol)
 
     g16 = input_gradient(enc, video.to(device), beh, tgt, ReconstructionConfig(precision="bf16"))[0]
     r = float(np.corrcoef(g16.cpu().double().ravel(), g.cpu().double().ravel())[0, 1])

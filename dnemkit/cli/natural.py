@@ -42,7 +42,6 @@ def register(main):
         """
         from ..experiments.natural import NaturalConfig, natural_recipe, run_natural
         from ..results import write_dataset
-        from ..videoio import side_by_side, write_movie
         from ..viz.natural import natural_summary, save_figure
 
         if not 0 < keep_fraction <= 1:
@@ -59,6 +58,8 @@ def register(main):
         write_dataset(ds, out / "natural.nc")
         save_figure(natural_summary(ds), out / "natural.png")
         if not no_video:
+            from ..videoio import side_by_side, write_movie
+
             write_movie(out / "natural.mp4", side_by_side(ds["ground_truth"].values, ds["reconstruction"].values))
         click.echo(f"{ds.attrs['source']}")
         click.echo(f"recipe: {ds.attrs['recipe']}; {ds.attrs['seconds']} s")

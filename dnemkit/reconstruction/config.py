@@ -18,9 +18,8 @@ class ReconstructionConfig:
     in frames and pixels (0 = none). train_mask_threshold: gradient mask = alpha >= this. eval_every: record
     video metrics every N iterations (0 = only at the start and end). subbatches_per_pass: sub-batches per
     encoder pass (None = chosen for the device). device: "auto", "cpu", "cuda", ...
-    members_in_one_pass: run every ensemble member in one vmapped pass (True), member after member (False), or
-    as measured best for the device (None: the loop on a CPU; one pass on a GPU when all members' sub-batches
-    fit in one pass). precision: "fp32" or "bf16" (autocast around the encoder's forward only; loss, gradient
+    members_in_one_pass: run every ensemble member in one vmapped pass (True) or member after member (False or
+    None, the default: measured faster on a 2-core CPU and on an H100). precision: "fp32" or "bf16" (autocast around the encoder's forward only; loss, gradient
     normalisation and optimiser state stay fp32). compile: torch.compile the encoder's forward (falls back to
     eager with one warning if compilation fails).
     """

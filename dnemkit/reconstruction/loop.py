@@ -225,22 +225,20 @@ def _first_line(exc, limit=160):
     return f"{type(exc).__name__}: {text[:limit]}" if text else type(exc).__name__
 
 
-def choose_members_in_one_pass(config, models, device, per_pass, n_jobs):
+def choose_members_in_one_pass(config, models):
     """Whether ``reconstruct`` runs the ensemble members in one vmapped pass (``config.members_in_one_pass``).
 
-    None: on a CPU never (measured: the member loop is faster on a 2-core CPU, see benchmarks/device_check.py);
-    on a GPU when the members are :func:`stackable` and every member's ``n_jobs`` sub-batches fit in one pass
-    together (``per_pass``, from the memory probe, >= members x sub-batches): then one pass replaces M passes
-    that each leave the GPU under-used. True: whenever stackable (else the loop, said in one line).
+    None or False: the member loop, on every device; measured with benchmarks/device_check.py, the loop is the
+    faster on a 2-core CPU and on an H100 (full-size DwiseNeuro, 300 frames: one pass of two members 0.44x the
+    loop's speed; 7 models 9.8 s vs 4.1 s per iteration). True: one vmapped pass whenever the members are
+    :func:`stackable` (else the loop, said in one line), for devices where it measures faster.
     """
-    if len(models) < 2 or config.members_in_one_pass is False:
+    if len(models) < 2 or not config.members_in_one_pass:
         return False
     ok = stackable(models)
-    if config.members_in_one_pass:
-        if not ok:
-            say("members_in_one_pass: the ensemble's members differ in structure; running them one after another")
-        return ok
-    return ok and device.type == "cuda" and per_pass >= n_jobs * len(models)
+    if not ok:
+        say("members_in_one_pass: the ensemble's members differ in structure; running them one after another")
+    return ok
 
 
 class MemberGradients:
@@ -252,9 +250,9 @@ class MemberGradients:
     A failing ``torch.compile`` falls back to eager, and a failing vmapped pass to the loop, each with one line.
     """
 
-    def __init__(self, models, config, device, per_pass, n_jobs):
+    def __init__(self, models, config, device, per_pass):
         self.models, self.config, self.device = list(models), config, device
-        self.one_pass = choose_members_in_one_pass(config, self.models, device, per_pass, n_jobs)
+        self.one_pass = choose_members_in_one_pass(config, self.models)
         self.pass_size = max(1, per_pass // len(self.models)) if self.one_pass else per_pass
         self.compile = config.compile
         self._build()
@@ -422,8 +420,7 @@ def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig()
     mask = None if train_mask is None else torch.as_tensor(train_mask, dtype=torch.float32, device=device)
     neurons = None if neurons is None else neurons.to(device)
     per_pass = config.subbatches_per_pass or auto_subbatches_per_pass(models[0], device, config.subbatch_frames)
-    n_jobs = b * (max(t - config.subbatch_frames, 0) // config.subbatch_stride + 2)  # dense schedule, at most
-    gradients = MemberGradients(models, config, device, per_pass, n_jobs)
+    gradients = MemberGradients(models, config, device, per_pass)
 
     n_videos = len(models) if config.ensembling == "reconstruction" else 1
     videos = torch.full((n_videos, b, t, HEIGHT, WIDTH), config.start_value, device=device)
