@@ -29,6 +29,7 @@ from dnemkit.encoders import SyntheticMouse
 from dnemkit.experiments.targets import predicted_targets, synthetic_recording
 from dnemkit.masks import resolve_mask
 from dnemkit.reconstruction import ReconstructionConfig, reconstruct
+from dnemkit.analysis.tracking import VideoCorrelationTracker  # noqa: E402
 
 MOVIE_SEED = 900
 
@@ -58,8 +59,8 @@ def run(encoder, targets, behavior, movie, mask, config):
     def clock(i, videos):
         stamps[i] = time.perf_counter() - started
 
-    res = reconstruct(encoder, targets, behavior, config, train_mask=mask.train, ground_truth=movie,
-                      eval_mask=mask.eval, progress=False, on_iteration=clock)
+    res = reconstruct(encoder, targets, behavior, config, train_mask=mask.train,
+                      evaluate=VideoCorrelationTracker(movie, mask.eval), progress=False, on_iteration=clock)
     r = res.traces["video_correlation"][:, -1, 0]
     return [(int(i), stamps.get(int(i), 0.0), float(v)) for i, v in zip(res.eval_iterations, r)]
 

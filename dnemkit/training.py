@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .atomic import atomic_path
+from .io.atomic import atomic_path
 from .data.sensorium import TIERS, find_mouse
 from .device import resolve_device
 from .encoders.checkpoint import default_params, save_checkpoint

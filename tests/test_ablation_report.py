@@ -16,7 +16,7 @@ from dnemkit.experiments.ablation import run_ablation
 from dnemkit.experiments.errormap import error_map_analysis
 from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig, sample_responses
 from dnemkit.reconstruction import ReconstructionConfig, reconstruct
-from dnemkit.results import provenance, read_dataset, write_dataset
+from dnemkit.io.results import provenance, read_dataset, write_dataset
 from dnemkit.stimuli import natural_movie
 
 from conftest import assert_one_line_error, run_cli, write_factories
@@ -129,14 +129,14 @@ def test_error_maps_are_the_difference_of_the_stored_reconstructions(errormap, b
 
 
 def test_rgb_overlay_movie(errormap, tmp_path):
-    from dnemkit.videoio import read_movie
-    from dnemkit.viz.errors import errormap_movie_frames, overlay_frames, write_rgb_movie
+    from dnemkit.io.movies import read_movie, write_movie
+    from dnemkit.viz.errors import errormap_movie_frames, overlay_frames
 
     frames = errormap_movie_frames(errormap)
     assert frames.shape == (40, 36, 3 * 64 + 4, 3) and frames.dtype == np.uint8
     red = overlay_frames(np.full((1, 2, 2), 100.0), np.full((1, 2, 2), 10.0), np.zeros((1, 2, 2)), 10.0)
     assert tuple(red[0, 0, 0]) == (255, 40, 40)
-    path = write_rgb_movie(tmp_path / "e.mp4", frames)
+    path = write_movie(tmp_path / "e.mp4", frames)
     assert read_movie(path).shape[0] == 40
     assert not list(tmp_path.glob(".*tmp*"))  # written atomically, no leftovers
 

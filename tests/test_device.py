@@ -92,15 +92,15 @@ def test_config_checks_precision_and_compile():
 
 
 def test_cli_precision_and_compile_reach_the_config(monkeypatch, tmp_path):
-    import dnemkit.sweeps as sweeps
+    import dnemkit.experiments.sweeps as sweeps
 
     seen = {}
 
-    def fake_run(*args, config=None, **kwargs):
-        seen["config"] = config
+    def fake_run(grid, config, **kwargs):
+        seen["config"] = config.reconstruction
         raise DnemkitError("stop here")
 
-    monkeypatch.setattr(sweeps, "run_gratings", fake_run)
+    monkeypatch.setattr(sweeps, "run_sweep", fake_run)
     result = run_cli("gratings", "--quick", "--precision", "bf16", "--compile", "--out", tmp_path / "o")
     assert_one_line_error(result, "stop here")
     assert seen["config"].precision == "bf16" and seen["config"].compile is True

@@ -4,7 +4,7 @@ import xarray as xr
 
 from conftest import assert_one_line_error, run_cli
 from dnemkit.data import find_mouse
-from dnemkit.data.simulate import simulate
+from dnemkit.experiments.simulate import simulate
 from dnemkit.experiments.natural import NaturalConfig, natural_recipe, run_natural
 
 

@@ -12,6 +12,7 @@ from dnemkit.masks import sensitivity_mask
 from dnemkit.reconstruction import ReconstructionConfig, reconstruct
 from dnemkit.reconstruction.recipes import PixelAdam, dense_schedule, tiled_schedule
 from dnemkit.stimuli import natural_movie
+from dnemkit.analysis.tracking import VideoCorrelationTracker
 
 
 def test_pixel_adam_matches_the_adam_formula_in_float64():
@@ -68,8 +69,8 @@ def small_problem():
 
 def _trace(problem, config):
     mouse, movie, target, mask = problem
-    res = reconstruct(mouse, target, config=config, ground_truth=movie, train_mask=mask.train, eval_mask=mask.eval,
-                      progress=False)
+    res = reconstruct(mouse, target, config=config, evaluate=VideoCorrelationTracker(movie, mask.eval),
+                      train_mask=mask.train, progress=False)
     return res.traces["video_correlation"][:, -1, 0]
 
 

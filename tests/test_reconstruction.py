@@ -6,6 +6,7 @@ from conftest import perturbed_dwiseneuro
 from dnemkit.encoders import DwiseNeuroEncoder, Ensemble, SyntheticMouse, SyntheticMouseConfig
 from dnemkit.errors import DnemkitError
 from dnemkit.reconstruction import PaperAdam, ReconstructionConfig, input_gradient, reconstruct, subbatch_starts
+from dnemkit.analysis.tracking import VideoCorrelationTracker
 
 
 def sequential_gradient(model, mouse, video, behavior, target, size=32, stride=8, eps=1e-8):
@@ -109,7 +110,7 @@ def test_reconstruction_recovers_a_movie_from_predicted_activity():
     mask = np.zeros((36, 64), bool)
     mask[6:30, 14:50] = True
     res = reconstruct(mouse, target, config=ReconstructionConfig(iterations=40, eval_every=10), train_mask=mask,
-                      ground_truth=gt, eval_mask=mask, progress=False)
+                      evaluate=VideoCorrelationTracker(gt, mask), progress=False)
     vc = res.traces["video_correlation"]
     assert vc[0, -1, 0] != vc[0, -1, 0] or abs(vc[0, -1, 0]) < 0.1  # grey start: NaN or ~0
     assert vc[-1, -1, 0] > 0.5
@@ -139,7 +140,7 @@ def test_gradient_ensembling_averages_member_gradients():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(responses=np.zeros((7, 40))), "responses have 7 neurons; the encoder predicts 30"),
     (dict(responses=np.full((30, 40), np.nan)), "NaN"),
-    (dict(responses=np.zeros((30, 40)), ground_truth=np.zeros((50, 36, 64))), "40 frames"),
+    (dict(responses=np.zeros((30, 40)), evaluate=VideoCorrelationTracker(np.zeros((50, 36, 64)))), "40 frames"),
     (dict(responses=np.zeros((30, 40)), train_mask=np.ones((36, 36), bool)), r"mask has shape \(36, 36\)"),
 ])
 def test_bad_inputs_give_one_clear_error(kwargs, message):

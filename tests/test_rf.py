@@ -108,7 +108,7 @@ def test_rf_cli_writes_dataset_and_figures(tmp_path):
     result = run_cli("rf", "--encoder", f"{tmp_path / 'factories.py'}:tiny", "--mask", "none", "--lead-in", 0,
                      "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
-    from dnemkit.results import read_dataset
+    from dnemkit.io.results import read_dataset
 
     ds = read_dataset(out / "rf.nc", kind="rf")
     assert ds["rf_on"].dims == ("neuron", "y", "x") and ds["rf_off"].shape == (12, 36, 64)

@@ -11,9 +11,9 @@ from dnemkit.cli import main
 from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig
 from dnemkit.errors import DnemkitError
 from dnemkit.reconstruction import ReconstructionConfig
-from dnemkit.results import read_dataset
+from dnemkit.io.results import read_dataset
 from dnemkit.stimuli.geometry import DEG_PER_PIXEL, MS_PER_FRAME
-from dnemkit.sweeps import (
+from dnemkit.experiments.sweeps import (
     GratingGrid,
     NoiseGrid,
     SweepInterrupted,
@@ -23,8 +23,8 @@ from dnemkit.sweeps import (
     stimulus,
     synthetic_sf_sensitivity,
 )
-from dnemkit.sweeps.run import choose_baselines
-from dnemkit.sweeps.grids import QUICK_GRATINGS
+from dnemkit.experiments.sweeps.run import choose_baselines
+from dnemkit.experiments.sweeps.grids import QUICK_GRATINGS
 
 QUICK_CONDITIONS = (len(QUICK_GRATINGS["sf"]) * len(QUICK_GRATINGS["tf"]) * len(QUICK_GRATINGS["directions"])
                     * QUICK_GRATINGS["repeats"])
@@ -108,7 +108,7 @@ def test_condition_ids_and_baseline_choice():
 def test_grating_resolution_follows_synthetic_sf_tuning():
     """Reconstruction r falls with sf in the rank order of the analytic population sensitivity.
 
-    Analytic expectation (dnemkit.sweeps.expectations): a neuron with a unit-norm Gabor (isotropic envelope sigma,
+    Analytic expectation (dnemkit.experiments.sweeps.expectations): a neuron with a unit-norm Gabor (isotropic envelope sigma,
     carrier f0) is driven by a grating of spatial frequency f in proportion to its Fourier amplitude averaged over
     orientations, A(f) = sigma exp(-2 pi^2 sigma^2 (f^2 + f0^2)) I0(4 pi^2 sigma^2 f f0); the population
     sensitivity S(f) = mean over neurons of A(f) is about 0.52, 0.41, 0.16, 0.02 at 0.018, 0.036, 0.071,
@@ -142,7 +142,7 @@ def test_grating_resolution_follows_synthetic_sf_tuning():
 def test_resume_after_interrupt_recomputes_nothing_stored(tmp_path, tiny_mouse):
     out = tmp_path / "res"
     kw = dict(sf=[0.143, 0.036], tf=[3.75, 1.875], directions=[0], repeats=1, out=out, iterations=2,
-              mask=alpha_mask(), n_frames=FRAMES, batch=2, progress=False, heatmap=False)
+              mask=alpha_mask(), n_frames=FRAMES, batch=2, progress=False)
     calls = []
 
     def interrupt(ids):
@@ -194,7 +194,12 @@ def test_noise_results_layout(tmp_path, tiny_mouse):
     me = on_disk["motion_energy_stimulus"].sel(phase="original", repeat=0)
     assert (me.sel(sigma_time=0) > 2 * me.sel(sigma_time=4)).all()
     assert on_disk.attrs["threshold"] == 0.2 and "config" in on_disk.attrs and on_disk.attrs["seed"] == 0
-    assert (tmp_path / "noise.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from dnemkit.viz.heatmaps import plot_resolution_heatmap
+    from dnemkit.viz.save import save_figure
+
+    assert not (tmp_path / "noise.png").exists()  # figures are the CLI's (viz), not the experiment's
+    png = save_figure(plot_resolution_heatmap(on_disk), tmp_path / "noise.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert ds.attrs["complete"] == 1
 
 
@@ -224,7 +229,7 @@ def test_cli_quick_gratings_writes_heatmap_and_resumes(tmp_path, tiny_spec):
 
 
 def test_cli_interrupted_sweep_resumes(tmp_path, tiny_spec, monkeypatch):
-    import dnemkit.sweeps.run as run_module
+    import dnemkit.experiments.sweeps.run as run_module
 
     spec, mask = tiny_spec
     out = tmp_path / "out"
@@ -279,7 +284,7 @@ def test_dask_executor_matches_local(tmp_path, tiny_spec):
 
     spec, mask = tiny_spec
     kw = dict(sf=[0.143, 0.036], tf=[1.875], directions=[0], repeats=1, iterations=2, mask=mask, n_frames=FRAMES,
-              batch=1, progress=False, heatmap=False)
+              batch=1, progress=False)
     local = run_gratings(spec, out=tmp_path / "local", **kw)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         remote = run_gratings(spec, out=tmp_path / "dask", executor="dask", scheduler=cluster.scheduler_address,

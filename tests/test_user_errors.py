@@ -91,7 +91,7 @@ def ws(tmp_path_factory):
     np.save(root / "unit.npy", rng.random((60, 36, 64)).astype(np.float32))
     np.save(root / "big.npy", (rng.random((60, 36, 64)) * 1000).astype(np.float32))
     # a tiny Sensorium-layout mouse, then a NaN inside (not at the end of) trial 1's responses
-    from dnemkit.data.simulate import simulate
+    from dnemkit.experiments.simulate import simulate
 
     simulate(root / "sim", seed=0, trials=2, n_neurons=12, frames=82)
     responses = sorted(glob.glob(str(root / "sim" / "*" / "data" / "responses" / "1.npy")))[0]
@@ -290,7 +290,7 @@ def test_train_warns_about_nan_inside_a_trial(ws, capsys):
 
 
 def test_nan_condition_is_never_stored():
-    from dnemkit.sweeps.run import unfinished_measures
+    from dnemkit.experiments.sweeps.run import unfinished_measures
 
     good = {"values": {"video_correlation": np.ones((2, 1)), "video_correlation_ensemble": np.ones(2),
                        "baseline_correlation": np.full(2, np.nan)}}
@@ -324,7 +324,7 @@ def test_sweep_help_says_a_kill_may_lose_the_batch_in_flight():
 def test_finished_sweep_survives_kills(tmp_path):
     """A 0-byte temporary of a killed final write is ignored by report; a re-run with nothing to compute rewrites
     the final dataset complete."""
-    from dnemkit.results import read_dataset, write_dataset
+    from dnemkit.io.results import read_dataset, write_dataset
 
     out = tmp_path / "res"
     args = ["gratings", "--encoder", "synthetic", "--sf", "0.036", "--tf", "2", "--directions", "0",

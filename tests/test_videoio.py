@@ -1,4 +1,4 @@
-"""Tests of dnemkit.videoio: round trips through every format, layouts, atomic writes, error messages."""
+"""Tests of dnemkit.io.movies: round trips through every format, layouts, atomic writes, error messages."""
 
 import os
 
@@ -8,10 +8,10 @@ import pytest
 import tifffile
 import xarray as xr
 
-from dnemkit import videoio
+from dnemkit.io import movies as videoio
 from dnemkit.errors import DnemkitError
 from dnemkit.stimuli import gaussian_noise, natural_movie, sparse_noise
-from dnemkit.videoio import read_movie, side_by_side, write_movie
+from dnemkit.io.movies import read_movie, side_by_side, write_movie
 
 
 @pytest.fixture(scope="module")

@@ -43,12 +43,9 @@ def register(main):
         ANOVA across fractions and Bonferroni-corrected paired t-tests between adjacent fractions) and
         OUT/ablation.png.
         """
-        import numpy as np
-
         from ..experiments.ablation import run_ablation
-        from ..results import write_dataset
-        from ..viz.ablation import ablation_figure
-        from ..viz.rf import save_png
+        from ..io.results import write_dataset
+        from ..viz.kinds import echo_headline, write_figures
 
         fractions = parse_list(keep_fraction, "--keep-fraction")
         bad = [f for f in fractions if not 0 < f <= 1]
@@ -60,25 +57,6 @@ def register(main):
                           models=models, mask=mask, subjects=subjects, movie_seed=movie_seed, progress=not quiet)
         out = Path(out)
         write_dataset(ds, out / "ablation.nc")
-        save_png(ablation_figure(ds), out / "ablation.png")
-        click.echo(f"targets: {ds.attrs['targets']}; {ds.sizes['movie']} movie(s) x {ds.sizes['seed']} seed(s), "
-                   f"{iterations} iterations, {ds.attrs['reconstruction_calls']} reconstruct calls, "
-                   f"{ds.attrs['seconds']} s")
-        per_movie = ds["video_correlation"].mean("seed")
-        k = per_movie.sizes["movie"]
-        for f in ds["keep_fraction"].values:
-            v = per_movie.sel(keep_fraction=f).values
-            sem = v.std(ddof=1) / np.sqrt(k) if k > 1 else float("nan")
-            click.echo(f"keep {100 * f:6.2f} % ({int(ds['n_kept'].sel(keep_fraction=f))} neurons): "
-                       f"video r {v.mean():.3f} ± {sem:.3f}")
-        if ds.attrs["statistics"] == "ok":
-            click.echo(f"repeated-measures ANOVA ({ds.attrs['subjects']} subjects, n={ds.attrs['n_subjects']}): "
-                       f"F({float(ds['anova_df_num']):g}, {float(ds['anova_df_den']):g}) = "
-                       f"{float(ds['anova_F']):.3f}, p = {float(ds['anova_p']):.3g}")
-            for c in range(ds.sizes["comparison"]):
-                click.echo(f"  {100 * float(ds['level_a'][c]):g} % vs {100 * float(ds['level_b'][c]):g} %: "
-                           f"t = {float(ds['test_t'][c]):.3f}, p = {float(ds['test_p'][c]):.3g}, "
-                           f"Bonferroni p = {float(ds['test_p_bonferroni'][c]):.3g}")
-        else:
-            click.echo(f"statistics {ds.attrs['statistics']}")
-        click.echo(f"results: {out / 'ablation.nc'}, {out / 'ablation.png'}")
+        figures = write_figures(ds, out)
+        echo_headline(ds, click.echo)
+        click.echo("results: " + ", ".join(str(f) for f in [out / "ablation.nc", *figures]))

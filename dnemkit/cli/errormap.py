@@ -37,23 +37,17 @@ def register(main):
         recorded | from predicted | ground truth with E+ in red and E- in blue).
         """
         from ..experiments.errormap import run_errormap
-        from ..results import write_dataset
-        from ..viz.errors import errormap_figure, errormap_movie_frames, write_rgb_movie
-        from ..viz.rf import save_png
+        from ..io.results import write_dataset
+        from ..io.movies import write_movie
+        from ..viz.errors import errormap_movie_frames
+        from ..viz.kinds import echo_headline, write_figures
 
         ds = run_errormap(encoder_spec, mouse, movie_seed=movie_seed, frames=frames, iterations=iterations,
                           ground_truth=ground_truth, models=models, mask=mask, progress=not quiet)
         out = Path(out)
         write_dataset(ds, out / "errormap.nc")
-        save_png(errormap_figure(ds), out / "errormap.png")
-        files = [out / "errormap.nc", out / "errormap.png"]
+        files = [out / "errormap.nc", *write_figures(ds, out)]
         if not no_video:
-            files.append(write_rgb_movie(out / "errormap.mp4", errormap_movie_frames(ds)))
-        click.echo(f"movie seed {movie_seed}, {frames} frames; {iterations} iterations, {ds.attrs['n_models']} "
-                   f"model(s), {ds.attrs['seconds']} s")
-        click.echo(f"video correlation: from recorded {float(ds['video_correlation_recorded']):.3f}, "
-                   f"from predicted {float(ds['video_correlation_predicted']):.3f}; between them "
-                   f"{float(ds['recorded_vs_predicted_correlation']):.3f}")
-        click.echo(f"mean E+ {float(ds['e_plus_mean']):.2f}, mean E- {float(ds['e_minus_mean']):.2f} grey levels "
-                   "(inside the eval mask, frames >= 30)")
+            files.append(write_movie(out / "errormap.mp4", errormap_movie_frames(ds)))
+        echo_headline(ds, click.echo)
         click.echo("results: " + ", ".join(str(f) for f in files))

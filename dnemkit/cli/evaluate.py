@@ -10,7 +10,7 @@ from .common import user_errors
 
 
 def _read(path, variable):
-    from ..videoio import read_movie
+    from ..io.movies import read_movie
 
     if str(path).endswith(".nc") and Path(path).is_file():
         import xarray as xr

@@ -34,9 +34,8 @@ def register(main):
         from ..encoders import load_encoder
         from ..encoders.base import probe_encoder
         from ..masks import MaskConfig, SensitivityConfig, cached_path, mask_for, sensitivity_mask, store_mask
-        from ..results import provenance, write_dataset
-        from ..viz.masks import mask_figure
-        from ..viz.natural import save_figure
+        from ..io.results import provenance, write_dataset
+        from ..viz.kinds import echo_headline, write_figures
 
         if method == "sensitivity" and data is not None:
             raise click.BadParameter("a sensitivity mask uses built-in movies, not recorded data; expected "
@@ -56,9 +55,6 @@ def register(main):
         out = Path(out)
         write_dataset(ds, out / "mask.nc")
         click.echo(f"{method} mask made in {time.perf_counter() - started:.1f} s")
-        save_figure(mask_figure(ds), out / "mask.png")
-        click.echo(f"alpha range {alpha.alpha.min():.2f}..{alpha.alpha.max():.2f}")
-        for name, m in (("train mask (alpha >= 0.5)", alpha.train), ("eval mask (alpha >= 1)", alpha.eval)):
-            rows, cols = m.any(1).sum(), m.any(0).sum()
-            click.echo(f"{name}: {int(m.sum())} px, extent {rows} x {cols} px (the screen: 36 x 64 px)")
-        click.echo(f"results: {out / 'mask.nc'}, {out / 'mask.png'} (cached for later commands)")
+        figures = write_figures(ds, out)
+        echo_headline(ds, click.echo)
+        click.echo("results: " + ", ".join(str(f) for f in [out / "mask.nc", *figures]) + " (cached for later commands)")

@@ -41,8 +41,8 @@ def register(main):
         by the demo encoder with the fast recipe. Writes OUT/natural.nc, OUT/natural.png and OUT/natural.mp4.
         """
         from ..experiments.natural import NaturalConfig, natural_recipe, run_natural
-        from ..results import write_dataset
-        from ..viz.natural import natural_summary, save_figure
+        from ..io.results import write_dataset
+        from ..viz.kinds import echo_headline, write_figures
 
         if not 0 < keep_fraction <= 1:
             raise click.BadParameter(f"is {keep_fraction}; expected a value in (0, 1]", param_hint="--keep-fraction")
@@ -56,18 +56,11 @@ def register(main):
         ds = run_natural(config, progress=not quiet, log=click.echo)
         out = Path(out)
         write_dataset(ds, out / "natural.nc")
-        save_figure(natural_summary(ds), out / "natural.png")
+        figures = write_figures(ds, out)
         if not no_video:
-            from ..videoio import side_by_side, write_movie
+            from ..io.movies import side_by_side, write_movie
 
             write_movie(out / "natural.mp4", side_by_side(ds["ground_truth"].values, ds["reconstruction"].values))
-        click.echo(f"{ds.attrs['source']}")
-        click.echo(f"recipe: {ds.attrs['recipe']}; {ds.attrs['seconds']} s")
-        per_model = ", ".join(f"{v:.3f}" for v in ds["model_video_correlation"].values)
-        click.echo(f"per-model video correlation: {per_model}")
-        if ds["ensembling_gain"].notnull():
-            click.echo(f"ensembling gain: {float(ds['ensembling_gain']):+.3f}")
-        click.echo(f"video correlation: {float(ds['video_correlation']):.3f}")
-        click.echo(f"frame correlation: {float(ds['frame_correlation']):.3f}")
-        click.echo(f"results: {out / 'natural.nc'}, {out / 'natural.png'}"
-                   + ("" if no_video else f", {out / 'natural.mp4'}"))
+        echo_headline(ds, click.echo)
+        click.echo("results: " + ", ".join(str(f) for f in [out / "natural.nc", *figures]
+                                            + ([] if no_video else [out / "natural.mp4"])))

@@ -18,7 +18,7 @@ def register(main):
         Figures are rendered from the datasets and embedded as PNG; each run's headline numbers, config and
         provenance are tabulated.
         """
-        from ..report import load_results, write_report
+        from ..viz.report import load_results, write_report
 
         loaded = load_results(list(results))
         path = write_report(loaded, out, title)

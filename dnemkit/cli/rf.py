@@ -80,8 +80,8 @@ def register(main):
         from ..experiments.rf import compare_to_truth, map_receptive_fields
         from ..encoders import load_encoder
         from ..encoders.base import probe_encoder
-        from ..results import write_dataset
-        from ..viz.rf import rf_figures, save_png
+        from ..io.results import write_dataset
+        from ..viz.kinds import echo_headline, write_figures
 
         encoder = select_models(load_encoder(encoder_spec, mouse), models)
         # the mask ('auto' may train one) differentiates the encoder; the flashes only need its rates
@@ -102,20 +102,6 @@ def register(main):
             ds["eval_mask"] = (("y", "x"), alpha.eval.astype(np.uint8))
         out = Path(out)
         write_dataset(ds, out / "rf.nc")
-        names = []
-        for name, fig in rf_figures(ds).items():
-            save_png(fig, out / f"{name}.png")
-            names.append(f"{name}.png")
-        responsive = np.asarray(ds["responsive"].values, bool)
-        click.echo(f"encoder: {encoder_spec} ({ds.attrs.get('encoder_description', '')}); "
-                   f"{ds.sizes['model']} model(s), lead-in {ds.attrs['lead_in_frames']} grey frames")
-        click.echo(f"responsive neurons: {int(responsive.sum())} of {ds.sizes['neuron']}; "
-                   f"Gaussian fits: {int(np.asarray(ds['fitted'].values, bool).sum())}; "
-                   f"mapping {ds.attrs['mapping_seconds']:.1f} s")
-        index = ds["polarity_index"].values[responsive]
-        click.echo(f"polarity: {int((index > 0.1).sum())} mostly ON, {int((index < -0.1).sum())} mostly OFF, "
-                   f"{int((np.abs(index) <= 0.1).sum())} both (|ON - OFF| / (ON + OFF) <= 0.1)")
-        if truth is not None and "within_1px_fraction" in ds.attrs:
-            click.echo(f"vs {truth_name}: centres within 1 px {100 * ds.attrs['within_1px_fraction']:.1f} %, "
-                       f"median error {ds.attrs['centre_error_median']:.2f} px")
-        click.echo(f"results: {out / 'rf.nc'}, " + ", ".join(str(out / n) for n in names))
+        figures = write_figures(ds, out)
+        echo_headline(ds, click.echo)
+        click.echo("results: " + ", ".join(str(f) for f in [out / "rf.nc", *figures]))

@@ -23,7 +23,7 @@ def register(main):
         """
         from tqdm.auto import tqdm
 
-        from ..data.simulate import simulate as run
+        from ..experiments.simulate import simulate as run
 
         with tqdm(total=trials, desc="simulate", disable=quiet, leave=False) as bar:
             summary = run(out, seed, trials, neurons, frames, overwrite,

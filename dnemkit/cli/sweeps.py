@@ -26,7 +26,7 @@ then: characterize gratings --executor dask --scheduler <that address> --out res
 
 
 def sweep_options(f):
-    from ..sweeps.defaults import DEFAULT_BATCH, DEFAULT_ITERATIONS, QUICK_ITERATIONS
+    from ..experiments.sweeps.defaults import DEFAULT_BATCH, DEFAULT_ITERATIONS, QUICK_ITERATIONS
 
     options = [
         click.option("--models", type=click.IntRange(min=1), default=None,
@@ -69,37 +69,40 @@ def _explicit(ctx, name):
     return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
 
 
-def _run(ctx, runner, grid_kwargs, o):
+def _run(ctx, grid, o):
+    from ..experiments.sweeps import SweepConfig, SweepInterrupted, run_sweep, summary
+    from ..experiments.sweeps.defaults import DEFAULT_ITERATIONS, QUICK_ITERATIONS
     from ..reconstruction import ReconstructionConfig
-    from ..sweeps import SweepInterrupted, summary
-    from ..sweeps.defaults import DEFAULT_ITERATIONS, QUICK_ITERATIONS
+    from ..viz.kinds import echo_headline, write_figures
 
     defaults = {"fast": (QUICK_ITERATIONS["fast"], DEFAULT_ITERATIONS["fast"]),
                 "paper": (QUICK_ITERATIONS["paper"], DEFAULT_ITERATIONS["paper"])}[o["recipe"]]
     iterations = o["iterations"] or (defaults[0] if o["quick"] else defaults[1])
-    config = ReconstructionConfig.from_recipe(o["recipe"], iterations=iterations, device=o["device"],
-                                              precision=o["precision"], compile=o["compile_encoder"])
-    mask = o["mask"]
+    reconstruction = ReconstructionConfig.from_recipe(o["recipe"], iterations=iterations, device=o["device"],
+                                                      precision=o["precision"], compile=o["compile_encoder"])
+    sweep = SweepConfig(encoder=o["encoder_spec"], mouse=o["mouse"], models=o["models"],
+                        reconstruction=reconstruction, batch=o["batch"], executor=o["executor"],
+                        scheduler=o["scheduler"], workers=o["workers"], threshold=o["threshold"],
+                        seed=o["seed"], mask=o["mask"])
     started = time.perf_counter()
     try:
-        ds = runner(o["encoder_spec"], out=o["out"], mouse=o["mouse"], models=o["models"], config=config,
-                    batch=o["batch"], executor=o["executor"], scheduler=o["scheduler"], workers=o["workers"],
-                    threshold=o["threshold"], mask=mask, progress=not o["quiet"], n_frames=o["frames"],
-                    **grid_kwargs)
+        ds = run_sweep(grid, sweep, out=o["out"], progress=not o["quiet"])
     except SweepInterrupted as exc:
         click.echo(f"Interrupted: {exc.done} of {exc.total} conditions are stored in {exc.path}; "
                    "run the same command again to compute the rest.", err=True)
         ctx.exit(130)
     kind = ds.attrs["dnemkit_kind"]
     out = Path(o["out"])
+    figures = write_figures(ds, out)
     click.echo(summary(ds))
+    echo_headline(ds, click.echo)
     click.echo(f"computed {ds.attrs['conditions_computed']} condition(s), reused {ds.attrs['conditions_reused']} "
                f"in {time.perf_counter() - started:.1f} s ({iterations} iterations each)")
-    click.echo(f"wrote {out / (kind + '.nc')}, {out / (kind + '.png')}")
+    click.echo("wrote " + ", ".join(str(f) for f in [out / f"{kind}.nc", *figures]))
 
 
 def register(main):
-    from ..sweeps.defaults import (PAPER_DIRECTIONS, PAPER_SF_CPD, PAPER_SIGMAS, PAPER_TF_HZ, QUICK_GRATINGS,
+    from ..experiments.sweeps.defaults import (PAPER_DIRECTIONS, PAPER_SF_CPD, PAPER_SIGMAS, PAPER_TF_HZ, QUICK_GRATINGS,
                                    QUICK_NOISE)
 
     def joined(values):
@@ -126,7 +129,7 @@ def register(main):
         motion energy, phase-inversion and random-stimulus baselines. Prints the resolution table and the sf / tf
         cut-offs (highest frequency with ensemble r above --threshold, log-interpolated).
         """
-        from ..sweeps import run_gratings
+        from ..experiments.sweeps import GratingGrid
 
         if o["quick"]:
             q = QUICK_GRATINGS
@@ -134,10 +137,10 @@ def register(main):
             tf = tf if _explicit(ctx, "tf") else joined(q["tf"])
             directions = directions if _explicit(ctx, "directions") else joined(q["directions"])
             repeats = repeats if _explicit(ctx, "repeats") else q["repeats"]
-        grid = dict(sf=parse_list(sf, "--sf"), tf=parse_list(tf, "--tf"),
-                    directions=parse_list(directions, "--directions"), repeats=repeats, sf_units=sf_units,
-                    seed=o["seed"])
-        _run(ctx, run_gratings, grid, o)
+        grid = GratingGrid(sf=parse_list(sf, "--sf"), tf=parse_list(tf, "--tf"),
+                           directions=parse_list(directions, "--directions"), repeats=repeats, sf_units=sf_units,
+                           n_frames=o["frames"])
+        _run(ctx, grid, o)
 
     @main.command("noise", epilog=EPILOG)
     @click.option("--sigma-space", default=joined(PAPER_SIGMAS), show_default=True,
@@ -156,14 +159,14 @@ def register(main):
         Same measures as `gratings`; cut-offs are the finest sigma (degrees, ms) at which the ensemble r stays
         above --threshold.
         """
-        from ..sweeps import run_noise
+        from ..experiments.sweeps import NoiseGrid
 
         if o["quick"]:
             q = QUICK_NOISE
             sigma_space = sigma_space if _explicit(ctx, "sigma_space") else joined(q["sigma_space"])
             sigma_time = sigma_time if _explicit(ctx, "sigma_time") else joined(q["sigma_time"])
             repeats = repeats if _explicit(ctx, "repeats") else q["repeats"]
-        grid = dict(sigma_space=parse_list(sigma_space, "--sigma-space"),
-                    sigma_time=parse_list(sigma_time, "--sigma-time"), repeats=repeats, patch=patch,
-                    seed=o["seed"])
-        _run(ctx, run_noise, grid, o)
+        grid = NoiseGrid(sigma_space=parse_list(sigma_space, "--sigma-space"),
+                         sigma_time=parse_list(sigma_time, "--sigma-time"), repeats=repeats, patch=patch,
+                         seed=o["seed"], n_frames=o["frames"])
+        _run(ctx, grid, o)

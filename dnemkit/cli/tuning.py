@@ -14,10 +14,6 @@ DEFAULT_DIRECTIONS = "0,45,90,135,180,225,270,315"
 DEFAULT_N_FRAMES = 60
 
 
-def _counts(counts, unit):
-    return ", ".join(f"{value:g} {unit}: {n}" for value, n in counts.items())
-
-
 def register(main):
     @main.command()
     @encoder_options
@@ -54,10 +50,8 @@ def register(main):
         takes the demo encoder about 3 minutes of CPU time on a 2-core CPU; an interrupted run resumes where it
         stopped.
         """
-        from ..analysis.tuning import population_summary
         from ..experiments.tuning import TuningConfig, run_tuning
-        from ..viz.rf import save_png
-        from ..viz.tuning import tuning_figures
+        from ..viz.kinds import echo_headline, write_figures
 
         config = TuningConfig(sf=parse_list(sf_text, "--sf"), tf=parse_list(tf_text, "--tf"),
                               directions=parse_list(directions_text, "--directions"), contrast=contrast,
@@ -70,24 +64,9 @@ def register(main):
             click.echo(f"interrupted: the finished gratings are kept in {out / 'tuning.store'}; run the same "
                        "command again to resume", err=True)
             raise SystemExit(130) from None
-        names = []
-        for name, fig in tuning_figures(ds).items():
-            save_png(fig, out / f"{name}.png")
-            names.append(f"{name}.png")
-        s = population_summary(ds)
+        figures = write_figures(ds, out)
         n_cond = len(config.sf) * len(config.tf) * len(config.directions)
-        click.echo(f"encoder: {encoder_spec} ({ds.attrs.get('encoder_description', '')}); "
-                   f"{ds.attrs['n_models']} model(s); {n_cond} gratings x {config.n_frames} frames, contrast "
-                   f"{config.contrast:g}, frames {ds.attrs['first_frame']}-{config.n_frames - 1} analysed")
-        click.echo(f"responsive neurons: {s['n_responsive']} of {s['n_neurons']} ({ds.attrs['responsive_criterion']})")
-        click.echo(f"median over responsive: OSI {s['median_osi']:.2f}, DSI {s['median_dsi']:.2f}; global gOSI "
-                   f"{s['median_gosi']:.2f}, gDSI {s['median_gdsi']:.2f}")
-        click.echo(f"preferred SF: {_counts(s['preferred_sf_counts'], 'cpd')}; log-Gaussian fits "
-                   f"{s['n_sf_fit']}, median {s['median_preferred_sf_fit']:.3g} cpd")
-        click.echo(f"preferred TF: {_counts(s['preferred_tf_counts'], 'Hz')}; log-Gaussian fits "
-                   f"{s['n_tf_fit']}, median {s['median_preferred_tf_fit']:.3g} Hz")
-        click.echo(f"simple (F1/F0 > 1): {s['n_simple']}, complex (F1/F0 <= 1): {s['n_complex']}; median F1/F0 "
-                   f"{s['median_f1_f0']:.2f}")
-        click.echo(f"movies computed {ds.attrs['conditions_computed']}, reused {ds.attrs['conditions_reused']}; "
-                   f"{ds.attrs['tuning_seconds']:.1f} s")
-        click.echo(f"results: {out / 'tuning.nc'}, " + ", ".join(str(out / n) for n in names))
+        click.echo(f"{n_cond} gratings x {config.n_frames} frames, contrast {config.contrast:g}, frames "
+                   f"{ds.attrs['first_frame']}-{config.n_frames - 1} analysed")
+        echo_headline(ds, click.echo)
+        click.echo("results: " + ", ".join(str(f) for f in [out / "tuning.nc", *figures]))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from ..atomic import atomic_path
+from ..io.atomic import atomic_path
 from ..errors import DnemkitError
 from .dwiseneuro import MAIN_CONFIG, DwiseNeuro
 

@@ -123,7 +123,7 @@ def run_ablation(encoder="demo", mouse=None, keep_fractions=DEFAULT_KEEP_FRACTIO
     """
     from ..encoders import load_encoder
     from ..encoders.base import probe_encoder
-    from ..results import provenance
+    from ..io.results import provenance
     from ..stimuli.natural import natural_movie
 
     fractions = check_keep_fractions(keep_fractions)

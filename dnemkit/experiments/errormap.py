@@ -18,6 +18,7 @@ from ..reconstruction import ReconstructionConfig, reconstruct
 from ..stimuli.geometry import GREY, HEIGHT, WIDTH
 from ..analysis.error_maps import error_maps
 from ..analysis.metrics import apply_eval_mask, video_correlation
+from ..analysis.tracking import VideoCorrelationTracker
 
 __all__ = ["error_map_analysis", "run_errormap", "DEFAULT_ITERATIONS"]
 
@@ -63,7 +64,7 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
     targets = np.stack([recorded, predicted.astype(np.float32)])
     started = time.perf_counter()
     result = reconstruct(encoder, targets, None if beh is None else np.stack([beh, beh]), config,
-                         train_mask=train_mask, ground_truth=np.stack([movie, movie]), eval_mask=eval_mask,
+                         train_mask=train_mask, evaluate=VideoCorrelationTracker(np.stack([movie, movie]), eval_mask),
                          progress=progress, description="errormap (recorded, predicted)")
     seconds = time.perf_counter() - started
     rec = apply_eval_mask(result.ensemble[0], eval_mask)
@@ -121,7 +122,7 @@ def run_errormap(encoder="demo", mouse=None, movie_seed=5000, frames=300, iterat
     models: first K ensemble members (None = all). mask: 'auto' | 'none' | a mask file.
     """
     from ..encoders import load_encoder
-    from ..results import provenance
+    from ..io.results import provenance
     from ..stimuli.natural import natural_movie
     from ..encoders import select_models
     from .ablation import load_truth, resolve_mask

@@ -16,10 +16,11 @@ from ..encoders.base import probe_encoder
 from ..errors import DnemkitError
 from ..masks import resolve_mask
 from ..reconstruction import ReconstructionConfig, reconstruct
-from ..results import provenance
+from ..io.results import provenance
 from ..stimuli.geometry import FPS, HEIGHT, WIDTH
 from ..stimuli.natural import natural_movie
 from ..video import check_video
+from ..analysis.tracking import VideoCorrelationTracker
 from .targets import neuron_subset, predicted_targets, synthetic_recording
 
 HELD_OUT_MOVIE_SEED = 900  #: + --seed; simulated training trials use seeds >= 1,000,000, masks 10,000+
@@ -101,7 +102,7 @@ def natural_inputs(encoder, config):
                 "responses (or use --predicted)")
         return tr.video, tr.responses, tr.behavior4, f"{mouse.name} trial {tr.id} ({tr.tier})"
     if config.movie is not None:
-        from ..videoio import read_movie
+        from ..io.movies import read_movie
 
         video = read_movie(config.movie, min_frames=config.reconstruction.subbatch_frames)
         source = f"movie {config.movie}"
@@ -141,7 +142,7 @@ def run_natural(config=None, progress=True, log=None):
         log(mask_line)
     keep = neuron_subset(encoder.n_neurons, config.keep_fraction, config.seed)
     result = reconstruct(encoder, responses, behavior, recon, train_mask=alpha.train, neurons=keep,
-                         ground_truth=video, eval_mask=alpha.eval, progress=progress)
+                         evaluate=VideoCorrelationTracker(video, alpha.eval), progress=progress)
     return package(result, video, responses, behavior, alpha, keep, encoder, dict(
         encoder_spec=config.encoder, mouse=config.mouse, source=source, predicted=config.predicted,
         seed=config.seed, keep_fraction=config.keep_fraction, models=n_models, mask_source=mask_line,

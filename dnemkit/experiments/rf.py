@@ -328,7 +328,7 @@ def map_receptive_fields(encoder, mouse=None, chunk=None, lead_in=None, fit=True
     provenance attrs (kind 'rf').
     """
     from ..encoders import load_encoder
-    from ..results import provenance
+    from ..io.results import provenance
 
     spec = encoder if isinstance(encoder, str) else None
     enc = load_encoder(encoder, mouse) if isinstance(encoder, str) else encoder

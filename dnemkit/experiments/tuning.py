@@ -10,8 +10,8 @@ values are kept (dim ``model``); the tuning measures use their explicit mean ove
 the mean Fourier coefficients, which are those of the mean trace since the coefficients are linear in the trace).
 
 Resumable: with an output folder, each (condition, model) is stored as it finishes in ``OUT/tuning.store/``
-(:class:`dnemkit.sweeps.store.ConditionStore`), keyed by the stimulus parameters and the model's fingerprint
-(:func:`dnemkit.sweeps.compute.fingerprint_encoder`), so a killed run recomputes only what is missing, and a run
+(:class:`dnemkit.experiments.sweeps.store.ConditionStore`), keyed by the stimulus parameters and the model's fingerprint
+(:func:`dnemkit.experiments.sweeps.compute.fingerprint_encoder`), so a killed run recomputes only what is missing, and a run
 with more models (``--models``) reuses the models already done.
 """
 
@@ -187,8 +187,8 @@ def model_responses(encoder, config=TuningConfig(), *, out=None, progress=True, 
     counts/frame (for tf = 0 the coefficients are NaN), ``grey`` (model, neuron), plus ``model_names`` (list),
     ``first_frame`` (int), ``computed`` and ``reused`` (counts of (condition, model) pairs) and ``seconds``.
     """
-    from ..sweeps.compute import fingerprint_encoder
-    from ..sweeps.store import ConditionStore, condition_id, remove_stale_temporaries
+    from .sweeps.compute import fingerprint_encoder
+    from .sweeps.store import ConditionStore, condition_id, remove_stale_temporaries
 
     if not isinstance(config, TuningConfig):
         raise DnemkitError(f"config is a {type(config).__name__}; expected a TuningConfig")
@@ -351,7 +351,7 @@ def run_tuning(encoder="demo", config=None, *, mouse=None, models=None, out=None
     dnemkit provenance attrs (kind 'tuning'); also written atomically to ``out/tuning.nc``.
     """
     from ..encoders import load_encoder, select_models
-    from ..results import provenance, write_dataset
+    from ..io.results import provenance, write_dataset
 
     config = TuningConfig() if config is None else config
     if not isinstance(config, TuningConfig):

@@ -20,7 +20,7 @@ from scipy.ndimage import gaussian_filter
 from tqdm.auto import tqdm
 
 from ..errors import DnemkitError
-from ..results import read_dataset
+from ..io.results import read_dataset
 from ..stimuli.geometry import HEIGHT, WIDTH
 
 

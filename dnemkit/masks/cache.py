@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DnemkitError
-from ..results import provenance, write_dataset
+from ..io.results import provenance, write_dataset
 from ..stimuli.geometry import HEIGHT, WIDTH
 from .alpha import AlphaMask, MaskConfig, builtin_clips, dataset_clips, load_mask_file, train_alpha_mask
 from .sensitivity import SensitivityConfig, sensitivity_mask

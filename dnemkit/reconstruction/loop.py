@@ -338,7 +338,8 @@ class ReconstructionResult:
     videos: (M, B, T, 36, 64) each model's reconstruction (reconstruction ensembling), or (1, B, ...) holding the
     gradient-ensembled video. ensemble: (B, T, 36, 64) the mean over models, smoothed. ensemble_raw: before
     smoothing. traces: 'loss' and 'response_correlation' (iteration, model, item) for iterations 1..n;
-    'video_correlation' (eval_iteration, model + ensemble, item) when a ground truth was given.
+    the tracker's scores (eval_iteration, model + ensemble, item) under its name (``video_correlation``) when one
+    was given.
     """
 
     videos: np.ndarray
@@ -351,7 +352,7 @@ class ReconstructionResult:
     model_names: list = field(default_factory=list)
 
 
-def _check_inputs(encoder, responses, behavior, train_mask, neurons, ground_truth):
+def _check_inputs(encoder, responses, behavior, train_mask, neurons):
     responses = torch.as_tensor(np.asarray(responses, dtype=np.float32)) if not torch.is_tensor(responses) \
         else responses.detach().float()
     if responses.dim() == 2:
@@ -381,38 +382,30 @@ def _check_inputs(encoder, responses, behavior, train_mask, neurons, ground_trut
         neurons = torch.as_tensor(np.asarray(neurons), dtype=torch.long).reshape(-1)
         if len(neurons) == 0 or neurons.min() < 0 or neurons.max() >= n:
             raise DnemkitError(f"neuron subset must be a non-empty list of indices in 0..{n - 1}")
-    if ground_truth is not None:
-        gt = np.asarray(ground_truth, dtype=np.float32)
-        if gt.ndim == 3:
-            gt = gt[None]
-        if gt.shape != (b, t, HEIGHT, WIDTH):
-            raise DnemkitError(f"ground truth has shape {gt.shape[1:]}; the responses have {t} frames, "
-                               f"expected ({t}, {HEIGHT}, {WIDTH})")
-        ground_truth = gt
-    return responses, behavior, train_mask, neurons, ground_truth
+    return responses, behavior, train_mask, neurons
 
 
 def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig(), train_mask=None, neurons=None,
-                ground_truth=None, eval_mask=None, progress=True, description="reconstruct", on_iteration=None):
+                evaluate=None, progress=True, description="reconstruct", on_iteration=None):
     """Reconstruct the video(s) that make ``encoder`` predict ``responses``.
 
     encoder: an Encoder (an Ensemble reconstructs with every member). responses: (N, T) or (B, N, T) targets
     (recorded responses or predicted activity; negative values are set to 0 as in training). behavior: (4, T)
     or (B, 4, T), None = the encoder's defaults. train_mask: (36, 64) bool, gradients outside are zeroed.
-    neurons: indices of the neurons that enter the loss (the rest leave it entirely). ground_truth:
-    (T, 36, 64) or (B, T, 36, 64) for evaluation traces, inside ``eval_mask`` (36, 64 bool) and frames >=
-    config.eval_first_frame. on_iteration: called as ``on_iteration(i, videos)`` after every iteration i >= 1 with
+    neurons: indices of the neurons that enter the loss (the rest leave it entirely). evaluate: a tracker
+    (:mod:`dnemkit.analysis.tracking`, e.g. ``VideoCorrelationTracker(ground_truth, eval_mask)``) called as
+    ``evaluate(videos, ensemble, first_frame)`` at the start, every ``config.eval_every`` iterations and at the
+    end; its (models + 1, B) scores become ``traces[evaluate.name]``. on_iteration: called as ``on_iteration(i, videos)`` after every iteration i >= 1 with
     the current videos (M, B, T, 36, 64) tensor (read-only; trackers and benchmarks). Returns a
     :class:`ReconstructionResult`.
     """
-    from ..analysis.metrics import video_correlation
-
-    responses, behavior, train_mask, neurons, ground_truth = _check_inputs(
-        encoder, responses, behavior, train_mask, neurons, ground_truth)
+    responses, behavior, train_mask, neurons = _check_inputs(encoder, responses, behavior, train_mask, neurons)
     device = resolve_device(config.device)
     encoder = encoder.to(device).eval()
     models = members_of(encoder)
     b, n, t = responses.shape
+    if evaluate is not None and hasattr(evaluate, "check"):
+        evaluate.check(b, t)  # before any work: a mismatch is the caller's mistake, said at once
     target = responses.to(device).clamp(min=0)
     if behavior is None:
         behavior = encoder.default_behavior().to(device).view(1, 4, 1).expand(b, 4, t)
@@ -435,18 +428,18 @@ def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig()
     def response_correlation(rates):  # (M, B, N_used, T) -> (M, B) Pearson r from frame `first` on
         return torch.stack([_pearson_rows(r[..., first:].flatten(1), tgt_used) for r in rates])
 
-    def evaluate(i):
-        if ground_truth is None:
+    def track(i):
+        if evaluate is None:
             return
         raw = videos.cpu().numpy()
-        combined = smooth(raw.mean(0), config.smoothing_sigma)
-        rows = [[video_correlation(ground_truth[k], v[k], eval_mask, first) for k in range(b)] for v in raw]
-        rows.append([video_correlation(ground_truth[k], combined[k], eval_mask, first) for k in range(b)])
+        scores = np.asarray(evaluate(raw, smooth(raw.mean(0), config.smoothing_sigma), first), np.float32)
+        if scores.shape != (n_videos + 1, b):
+            raise DnemkitError(f"the tracker returned scores of shape {scores.shape}; expected ({n_videos + 1}, {b})")
         eval_its.append(i)
-        vcorr.append(rows)
+        vcorr.append(scores)
 
     started = time.perf_counter()
-    evaluate(0)
+    track(0)
     for i in tqdm(range(1, config.iterations + 1), desc=description, disable=not progress, leave=False):
         grads, loss, rcorr = gradients(videos, behavior, target, neurons, schedule(t), response_correlation)
         loss_trace[i - 1] = loss.cpu().numpy()
@@ -458,16 +451,16 @@ def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig()
                 g = g * mask
             optimisers[m].step(videos[m], g.clamp(-config.grad_clip, config.grad_clip), i)
         if config.eval_every and i % config.eval_every == 0 and i != config.iterations:
-            evaluate(i)
+            track(i)
         if on_iteration is not None:
             on_iteration(i, videos)
-    evaluate(config.iterations)
+    track(config.iterations)
     seconds = time.perf_counter() - started
 
     raw = videos.cpu().numpy().astype(np.float32)
     traces = {"loss": loss_trace, "response_correlation": rcorr_trace}
     if vcorr:
-        traces["video_correlation"] = np.asarray(vcorr, np.float32)
+        traces[getattr(evaluate, "name", "evaluation")] = np.asarray(vcorr, np.float32)
     names = [getattr(m, "description", f"model {k}") for k, m in enumerate(models)]
     return ReconstructionResult(videos=raw, ensemble=smooth(raw.mean(0), config.smoothing_sigma),
                                 ensemble_raw=raw.mean(0), traces=traces, eval_iterations=np.asarray(eval_its),

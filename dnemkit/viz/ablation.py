@@ -55,5 +55,5 @@ def ablation_figure(ds):
 
 
 def ablation_figures(ds):
-    """{name: Figure}: ablation_correlation."""
-    return {"ablation_correlation": ablation_figure(ds)}
+    """{name: Figure}: ablation (written as ablation.png)."""
+    return {"ablation": ablation_figure(ds)}

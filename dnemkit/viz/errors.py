@@ -3,11 +3,9 @@
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..atomic import atomic_path
-from ..errors import DnemkitError
-from ..stimuli.geometry import FPS, GREY
+from ..stimuli.geometry import GREY
 
-__all__ = ["errormap_figure", "errormap_figures", "overlay_frames", "errormap_movie_frames", "write_rgb_movie"]
+__all__ = ["errormap_figure", "errormap_figures", "overlay_frames", "errormap_movie_frames"]
 
 RED = np.array([255.0, 40.0, 40.0])
 BLUE = np.array([40.0, 90.0, 255.0])
@@ -90,30 +88,3 @@ def errormap_movie_frames(ds, gap=2):
     spacer = np.full((t, h, gap, 3), round(GREY), np.uint8)
     return np.concatenate([grey_rgb(ds["recon_recorded"].values), spacer, grey_rgb(ds["recon_predicted"].values),
                            spacer, overlay], axis=2)
-
-
-def write_rgb_movie(path, frames, fps=FPS, scale=4):
-    """Write (T, H, W, 3) uint8 RGB frames as an H.264 .mp4 (yuv420p), atomically (temporary name, then rename).
-
-    scale: nearest-neighbour upscaling factor (36 x 64 is tiny on screen). Odd sizes are padded with grey.
-    """
-    import imageio_ffmpeg
-
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] < 1:
-        raise DnemkitError(f"frames have shape {frames.shape}; expected (T, H, W, 3) RGB")
-    if not str(path).lower().endswith(".mp4"):
-        raise DnemkitError(f"{path} is not an .mp4 path; expected a file name ending in .mp4")
-    frames = np.clip(frames, 0, 255).astype(np.uint8).repeat(scale, axis=1).repeat(scale, axis=2)
-    t, h, w, _ = frames.shape
-    if h % 2 or w % 2:
-        frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), constant_values=round(GREY))
-        t, h, w, _ = frames.shape
-    with atomic_path(path) as tmp:
-        writer = imageio_ffmpeg.write_frames(str(tmp), (w, h), pix_fmt_in="rgb24", fps=fps, codec="libx264",
-                                             quality=8, macro_block_size=1, output_params=["-loglevel", "error"])
-        writer.send(None)
-        for frame in frames:
-            writer.send(np.ascontiguousarray(frame))
-        writer.close()
-    return path

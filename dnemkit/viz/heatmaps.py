@@ -13,15 +13,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ..atomic import atomic_path
 
 
 def _status(var):
     return var.attrs.get("status", "")
 
 
-def plot_resolution_heatmap(ds, path=None, threshold=None, title=None):
-    """Draw ``ds['resolution']`` of a gratings/noise result; save a PNG to ``path`` if given.
+def plot_resolution_heatmap(ds, threshold=None, title=None):
+    """Draw ``ds['resolution']`` of a gratings/noise result (save it with :func:`dnemkit.viz.save.save_figure`).
 
     ds: a Dataset from run_gratings / run_noise (or read_dataset of gratings.nc / noise.nc). threshold: default
     ``ds.attrs['threshold']``. Returns the matplotlib Figure.
@@ -76,7 +75,4 @@ def plot_resolution_heatmap(ds, path=None, threshold=None, title=None):
                  f"{ds.attrs.get('n_computed', '?')}/{ds.attrs.get('n_conditions', '?')} conditions",
                  fontsize=8)
     fig.tight_layout()
-    if path is not None:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png")
     return fig

@@ -6,8 +6,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..atomic import atomic_path  # noqa: E402
-
 
 def _outline(ax, mask, color):
     if mask is not None and mask.any() and not mask.all():
@@ -67,13 +65,3 @@ def natural_summary(ds, n_frames=6):
     fig.suptitle(f"video r = {float(ds['video_correlation']):.3f}, frame r = {float(ds['frame_correlation']):.3f}"
                  f"  ({ds.attrs.get('recipe', '')})", fontsize=10)
     return fig
-
-
-def save_figure(fig, path):
-    """Save a figure as PNG atomically (temp name, then rename) and close it."""
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=110)
-    finally:
-        plt.close(fig)
-    return path

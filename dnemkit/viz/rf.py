@@ -1,36 +1,17 @@
 """Figures of a receptive-field mapping (rf.nc): example RFs, population RF, centre density, mask outline.
 
 All figures are built with matplotlib's object API (``matplotlib.figure.Figure``, Agg canvas): no pyplot state,
-safe to use from several threads. :func:`save_png` writes a figure atomically; :func:`png_bytes` returns the PNG
-for embedding (the HTML report).
+safe to use from several threads. :mod:`dnemkit.viz.save` writes them.
 """
-
-import io
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
 
-from ..atomic import atomic_path
-
 __all__ = ["rf_figures", "example_rfs_figure", "population_rf_figure", "centre_density_figure",
-           "mask_outline_figure", "save_png", "png_bytes"]
+           "mask_outline_figure"]
 
 MASK_STYLE = (("train_mask", "white", "train mask (alpha >= 0.5)"), ("eval_mask", "tab:red", "eval mask (alpha >= 1)"))
-
-
-def save_png(fig, path, dpi=110):
-    """Write ``fig`` as a PNG atomically (temporary name in the same folder, then rename). Returns the path."""
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png")
-    return path
-
-
-def png_bytes(fig, dpi=100):
-    """The PNG encoding of ``fig`` (bytes)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, dpi=dpi, format="png")
-    return buf.getvalue()
 
 
 def _clean(ax):

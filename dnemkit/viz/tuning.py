@@ -1,7 +1,7 @@
 """Figures of a drifting-grating tuning atlas (tuning.nc): population distributions, example curves, polar plots.
 
 Built with matplotlib's object API (``matplotlib.figure.Figure``, Agg canvas), no pyplot state, as the other viz
-modules; :func:`dnemkit.viz.rf.save_png` writes them. Polar plots use the grating generator's convention, which
+modules; :func:`dnemkit.viz.save.save_figure` writes them. Polar plots use the grating generator's convention, which
 is also matplotlib's polar default: 0 deg = drifting rightwards, angles grow counter-clockwise (90 = upwards).
 """
 

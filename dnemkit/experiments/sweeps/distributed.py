@@ -23,14 +23,14 @@ or in Python: ``run_gratings(..., executor="dask", scheduler=cluster.scheduler_a
 
 import functools
 
-from ..errors import DnemkitError
+from ...errors import DnemkitError
 from .compute import compute_batch
 
 
 @functools.lru_cache(maxsize=2)
 def _load(spec, mouse, models):
-    from ..encoders import load_encoder
-    from ..encoders import select_models
+    from ...encoders import load_encoder
+    from ...encoders import select_models
 
     return select_models(load_encoder(spec, mouse), models)
 

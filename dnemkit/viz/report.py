@@ -2,10 +2,9 @@
 
 Every results file (netCDF written by a ``characterize`` command; its ``dnemkit_kind`` attribute tells the kind)
 becomes one section: a table of headline numbers, figures rendered from the dataset and embedded as base64 PNG,
-and the run's config and provenance (the dataset attributes). Kinds with their own figures: rf, ablation,
-errormap, tuning (this package's viz modules), and natural, mask, gratings, noise when their viz modules are
-installed.
-Any other kind gets a generic figure of its main variables and a table of its scalar variables.
+and the run's config and provenance (the dataset attributes). Figures and headline numbers come from the per-kind
+registry (:mod:`dnemkit.viz.kinds`), the same that the commands print and save from. Any other kind gets a
+generic figure of its main variables and a table of its scalar variables.
 """
 
 import base64
@@ -16,9 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_path
-from .errors import DnemkitError
-from .results import read_dataset
+from ..errors import DnemkitError
+from ..io.atomic import atomic_path
+from ..io.results import read_dataset
+from .headlines import fmt as _fmt
+from .headlines import scalar_rows
+from .kinds import figures_of, headline_of, kind_of
 
 __all__ = ["build_report", "write_report", "load_results", "render_section", "headline_numbers", "generic_figures"]
 
@@ -62,17 +64,9 @@ def load_results(paths):
 # figures
 # ----------------------------------------------------------------------------------------------------------------
 def _figure_to_png(fig):
-    from .viz.rf import png_bytes
+    from .save import png_bytes
 
-    try:
-        return png_bytes(fig)
-    finally:
-        try:
-            import matplotlib.pyplot as plt
-
-            plt.close(fig)  # a no-op for figures made without pyplot
-        except Exception:  # noqa: BLE001 -- closing is best effort
-            pass
+    return png_bytes(fig)
 
 
 def _reduce_to_plot(var):
@@ -125,142 +119,9 @@ def generic_figures(ds, limit=MAX_GENERIC_FIGURES):
     return {"variables": fig}
 
 
-def _specialised_figures(kind, ds):
-    """{name: Figure} from the viz module of a known kind; None when there is none."""
-    if kind == "rf":
-        from .viz.rf import rf_figures
-
-        return rf_figures(ds)
-    if kind == "ablation":
-        from .viz.ablation import ablation_figures
-
-        return ablation_figures(ds)
-    if kind == "errormap":
-        from .viz.errors import errormap_figures
-
-        return errormap_figures(ds)
-    if kind == "natural":
-        from .viz.natural import natural_summary
-
-        return {"natural": natural_summary(ds)}
-    if kind == "mask":
-        from .viz.masks import mask_figure
-
-        return {"mask": mask_figure(ds)}
-    if kind == "tuning":
-        from .viz.tuning import tuning_figures
-
-        return tuning_figures(ds)
-    if kind in ("gratings", "noise"):
-        from .viz.heatmaps import plot_resolution_heatmap
-
-        return {kind: plot_resolution_heatmap(ds)}
-    return None
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# headline numbers
-# ----------------------------------------------------------------------------------------------------------------
-def _fmt(value):
-    if isinstance(value, (float, np.floating)):
-        return "nan" if not np.isfinite(value) else f"{value:.4g}"
-    if isinstance(value, (np.integer, int)):
-        return str(int(value))
-    return str(value)
-
-
-def _scalars(ds):
-    rows = []
-    for name, var in ds.data_vars.items():
-        if var.ndim == 0 and var.dtype.kind in "fiub":
-            label = var.attrs.get("long_name", "")
-            rows.append((name + (f" ({label})" if label else ""), _fmt(var.values.item())))
-    return rows
-
-
 def headline_numbers(ds):
-    """[(label, value string)] of the numbers that summarise a result; every scalar variable for unknown kinds."""
-    kind = ds.attrs.get("dnemkit_kind")
-    rows = []
-    if kind == "rf":
-        rows += [("neurons", _fmt(ds.sizes.get("neuron", 0))),
-                 ("responsive neurons", _fmt(int(np.asarray(ds["responsive"].values).astype(bool).sum()))),
-                 ("Gaussian fits", _fmt(int(np.asarray(ds["fitted"].values).astype(bool).sum()))
-                  if "fitted" in ds else "-"),
-                 ("models", _fmt(ds.sizes.get("model", 1))),
-                 ("lead-in grey frames", _fmt(ds.attrs.get("lead_in_frames", "")))]
-        if "fit_sigma_x" in ds and np.isfinite(ds["fit_sigma_x"].values).any():
-            s = np.sqrt(ds["fit_sigma_x"].values * ds["fit_sigma_y"].values)
-            rows.append(("median fitted sigma (px, geometric mean of x and y)", _fmt(float(np.nanmedian(s)))))
-        ok = np.asarray(ds["responsive"].values).astype(bool)
-        if ok.any():
-            rows.append(("population RF peak (y, x)", str(tuple(int(i) for i in np.unravel_index(
-                np.nanargmax(np.nan_to_num(ds["on_plus_off"].values, nan=-np.inf)), ds["on_plus_off"].shape)))))
-        if "center_error" in ds:
-            err = ds["center_error"].values[ok]
-            rows += [("median centre error vs truth (px)", _fmt(float(np.median(err)) if err.size else np.nan)),
-                     ("centres within 1 px of truth", f"{100 * np.mean(err <= 1):.1f} %" if err.size else "-")]
-        if "true_cell_type" in ds:
-            types = np.asarray(ds["true_cell_type"].values).astype(str)
-            pref = np.asarray(ds["preferred_polarity"].values).astype(str)
-            for t in ("on", "off"):
-                sel = ok & (types == t)
-                if sel.any():
-                    rows.append((f"true {t.upper()} cells with preferred polarity {t.upper()}",
-                                 f"{100 * np.mean(pref[sel] == t):.1f} % of {int(sel.sum())}"))
-        if "mapping_seconds" in ds.attrs:
-            rows.append(("mapping time (s)", _fmt(float(ds.attrs["mapping_seconds"]))))
-    elif kind == "ablation":
-        per_movie = ds["video_correlation"].mean("seed")
-        k = per_movie.sizes["movie"]
-        for f in ds["keep_fraction"].values:
-            v = per_movie.sel(keep_fraction=f).values
-            sem = v.std(ddof=1) / np.sqrt(k) if k > 1 else np.nan
-            n = int(ds["n_kept"].sel(keep_fraction=f)) if "n_kept" in ds else None
-            rows.append((f"video r, {100 * float(f):g} % of neurons" + (f" ({n})" if n is not None else ""),
-                         f"{v.mean():.4f} ± {sem:.4f} (mean ± s.e.m., {k} movies)"))
-        if "anova_F" in ds:
-            rows.append(("repeated-measures ANOVA", f"F({_fmt(float(ds['anova_df_num']))}, "
-                         f"{_fmt(float(ds['anova_df_den']))}) = {_fmt(float(ds['anova_F']))}, "
-                         f"p = {_fmt(float(ds['anova_p']))} ({ds.attrs.get('statistics', '')}, subjects: "
-                         f"{ds.attrs.get('subjects', '')})"))
-            for c in range(ds.sizes.get("comparison", 0)):
-                rows.append((f"{100 * float(ds['level_a'][c]):g} % vs {100 * float(ds['level_b'][c]):g} %",
-                             f"t = {_fmt(float(ds['test_t'][c]))}, p = {_fmt(float(ds['test_p'][c]))}, "
-                             f"Bonferroni p = {_fmt(float(ds['test_p_bonferroni'][c]))}"))
-    elif kind == "errormap":
-        for name, label in (("video_correlation_recorded", "video r, from recorded activity"),
-                            ("video_correlation_predicted", "video r, from predicted activity"),
-                            ("recorded_vs_predicted_correlation", "r between the two reconstructions"),
-                            ("e_plus_mean", "mean E+ (grey levels)"), ("e_minus_mean", "mean E- (grey levels)")):
-            if name in ds:
-                rows.append((label, _fmt(float(ds[name]))))
-    elif kind == "tuning":
-        rows += _tuning_rows(ds)
-    else:
-        rows += _scalars(ds)
-    return rows
-
-
-def _tuning_rows(ds):
-    from .analysis.tuning import population_summary
-
-    s = population_summary(ds)
-    rows = [("neurons", _fmt(s["n_neurons"])),
-            ("responsive neurons", f"{s['n_responsive']} ({ds.attrs.get('responsive_criterion', '')})"),
-            ("models", _fmt(ds.sizes.get("model", 1)))]
-    for name, label in (("osi", "OSI (peak)"), ("dsi", "DSI (peak)"), ("gosi", "gOSI (global)"),
-                        ("gdsi", "gDSI (global)"), ("f1_f0", "F1/F0")):
-        rows.append((f"median {label}, responsive neurons", _fmt(s[f"median_{name}"])))
-    for dim, unit in (("sf", "cpd"), ("tf", "Hz")):
-        counts = ", ".join(f"{v:g}: {n}" for v, n in s[f"preferred_{dim}_counts"].items())
-        rows.append((f"preferred {dim.upper()} ({unit}): neurons per grid value", counts))
-        rows.append((f"median log-Gaussian preferred {dim.upper()} ({unit})",
-                     f"{_fmt(s[f'median_preferred_{dim}_fit'])} ({s[f'n_{dim}_fit']} fits)"))
-    rows.append(("simple (F1/F0 > 1) / complex cells", f"{s['n_simple']} / {s['n_complex']}"))
-    if "tuning_seconds" in ds.attrs:
-        rows.append(("tuning time (s)", _fmt(float(ds.attrs["tuning_seconds"]))))
-    return rows
+    """[(label, value text)] of the numbers that summarise a result (:func:`dnemkit.viz.kinds.headline_of`)."""
+    return headline_of(ds)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -298,21 +159,19 @@ def render_section(path, ds, index=0):
     parts.append("<h3>Headline numbers</h3>" + _table(headline_numbers(ds), ("quantity", "value")))
     note = ""
     try:
-        figures = _specialised_figures(kind, ds)
-    except ImportError:
-        figures = None
+        figures = figures_of(ds)
     except Exception as exc:  # noqa: BLE001 -- a figure must not sink the whole report; say so instead
         figures, note = None, f"the {kind} figures could not be drawn ({type(exc).__name__}: {exc}); generic view"
     if figures is None:
         figures = generic_figures(ds)
-        if kind not in ("rf", "ablation", "errormap", "tuning") and not note:
+        if not note:
             note = f"'{kind}' results: generic view of the main variables"
     parts.append("<h3>Figures</h3>")
     if note:
         parts.append(f"<p class='note'>{html.escape(note)}</p>")
     parts += [_figure_html(name, fig) for name, fig in figures.items()] or ["<p class='none'>no figures</p>"]
-    if kind not in ("rf", "ablation", "errormap", "tuning"):
-        parts.append("<h3>Scalar variables</h3>" + _table(_scalars(ds), ("variable", "value")))
+    if kind_of(ds) is None or kind in ("natural", "mask", "gratings", "noise"):
+        parts.append("<h3>Scalar variables</h3>" + _table(scalar_rows(ds), ("variable", "value")))
     parts.append("<h3>Config</h3>" + _config_block(ds))
     prov = [(k, v if isinstance(v, str) else _fmt(v) if np.ndim(v) == 0 else str(np.asarray(v).tolist()))
             for k, v in ds.attrs.items() if k != "config"]

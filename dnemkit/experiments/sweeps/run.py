@@ -1,21 +1,20 @@
 """Run a grid of conditions: resolve encoder and masks, skip what is stored, execute batches, assemble results."""
 
 import dataclasses
-import math
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
-from ..analysis import cutoff
-from ..encoders import Encoder, load_encoder, members_of, select_models
-from ..encoders.base import probe_encoder
-from ..errors import DnemkitError, warn
-from ..reconstruction import ReconstructionConfig
-from ..masks import resolve_mask
-from ..results import provenance, write_dataset
-from ..stimuli.geometry import DEG_PER_PIXEL, MS_PER_FRAME
+from ...analysis import cutoff
+from ...encoders import Encoder, load_encoder, members_of, select_models
+from ...encoders.base import probe_encoder
+from ...errors import DnemkitError, warn
+from ...masks import resolve_mask
+from ...io.results import provenance, write_dataset
+from ...stimuli.geometry import DEG_PER_PIXEL, MS_PER_FRAME
+from .config import SweepConfig
 from .compute import (
     ANALYSIS_VERSION,
     PHASES,
@@ -29,7 +28,6 @@ from .compute import (
 from .grids import PAPER_DIRECTIONS, PAPER_SF_CPD, PAPER_SIGMAS, PAPER_TF_HZ, GratingGrid, NoiseGrid
 from .store import ConditionStore, condition_id, remove_stale_temporaries, stable_hash
 
-from .defaults import DEFAULT_BATCH, DEFAULT_ITERATIONS  # noqa: E402
 #: config fields that do not change the numbers (beyond float round-off): left out of the condition ids, so a
 #: sweep can be resumed on another device or with another pass size
 _NOT_IN_KEY = ("device", "subbatches_per_pass", "eval_every", "members_in_one_pass", "compile")
@@ -212,29 +210,19 @@ def unfinished_measures(record):
             if name in record["values"] and not np.isfinite(np.asarray(record["values"][name], float)).all()]
 
 
-def run_sweep(grid, encoder="demo", *, mouse=None, models=None, config=None, iterations=None, out=None,
-              batch=DEFAULT_BATCH, executor="local", scheduler=None, workers=1, threshold=0.2, seed=0, mask="auto",
-              progress=True, on_batch=None, heatmap=True):
-    """Reconstruct and measure every condition of ``grid`` (a GratingGrid or NoiseGrid); see run_gratings."""
-    if executor not in ("local", "dask"):
-        raise DnemkitError(f"executor is {executor!r}; expected 'local' or 'dask'")
-    if scheduler is not None and executor != "dask":
-        raise DnemkitError("scheduler is set but executor is 'local'; expected executor='dask' with a scheduler")
-    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-        raise DnemkitError(f"batch is {batch!r}; expected an integer >= 1 (conditions per reconstruct call)")
-    try:
-        threshold = float(threshold)
-    except (TypeError, ValueError):
-        raise DnemkitError(f"threshold is {threshold!r}; expected a number") from None
-    if not math.isfinite(threshold) or not -1 < threshold < 1:
-        raise DnemkitError(f"threshold is {threshold!r}; expected a correlation between -1 and 1")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise DnemkitError(f"seed is {seed!r}; expected an integer >= 0")
-    config = config if config is not None else ReconstructionConfig(iterations=DEFAULT_ITERATIONS["paper"])
-    if not isinstance(config, ReconstructionConfig):
-        raise DnemkitError(f"config is a {type(config).__name__}; expected a ReconstructionConfig")
-    if iterations is not None:
-        config = dataclasses.replace(config, iterations=iterations)
+def run_sweep(grid, config=None, *, out=None, progress=True, on_batch=None):
+    """Reconstruct and measure every condition of ``grid`` (a GratingGrid or NoiseGrid) as ``config`` says.
+
+    config: a :class:`SweepConfig` (default: the demo encoder, the paper recipe). out: results folder
+    (``<kind>.nc``, ``<kind>.store/``); None = nothing is written and nothing resumed. progress: progress bars.
+    on_batch: callback(ids) after each stored batch. Returns the combined Dataset (also ``out/<kind>.nc``).
+    """
+    config = config if config is not None else SweepConfig()
+    if not isinstance(config, SweepConfig):
+        raise DnemkitError(f"config is a {type(config).__name__}; expected a SweepConfig")
+    encoder, mouse, models, batch = config.encoder, config.mouse, config.models, config.batch
+    executor, scheduler, workers, threshold = config.executor, config.scheduler, config.workers, config.threshold
+    seed, mask, config = config.seed, config.mask, config.reconstruction
     if grid.n_frames <= config.eval_first_frame + 1:
         raise DnemkitError(f"n_frames is {grid.n_frames}; expected more than {config.eval_first_frame + 1} "
                            f"(frames >= {config.eval_first_frame} are evaluated)")
@@ -242,7 +230,6 @@ def run_sweep(grid, encoder="demo", *, mouse=None, models=None, config=None, ite
     spec, full, enc = resolve_encoder(encoder, mouse, models)
     probe_encoder(enc, need_grad=True)
     fp = fingerprint_encoder(enc)
-    mask = "auto" if isinstance(mask, str) and mask == "quick" or mask is None else mask
     key = spec if spec is not None else f"encoder-{fingerprint_encoder(full)[:16]}"
     masks, mask_source = resolve_mask(mask, full, key, mouse, progress=progress)
     n_members = len(members_of(enc))
@@ -337,10 +324,6 @@ def run_sweep(grid, encoder="demo", *, mouse=None, models=None, config=None, ite
     ds = combined()
     if path is not None:
         write_dataset(ds, path)
-        if heatmap:
-            from ..viz.heatmaps import plot_resolution_heatmap
-
-            plot_resolution_heatmap(ds, out / f"{grid.kind}.png")
     return ds
 
 
@@ -358,14 +341,16 @@ def run_gratings(encoder="demo", sf=None, tf=None, directions=None, repeats=1, o
     DEFAULT_ITERATIONS), batch (conditions per reconstruct call), executor ('local' | 'dask'), scheduler (Dask
     address), workers (LocalCluster workers when executor='dask' without a scheduler), threshold (cut-off, default
     0.2), seed (baseline choice), mask (AlphaMask, mask file, (36, 64) array; default mask_for the encoder),
-    progress, on_batch (callback(ids) after each stored batch), heatmap (write gratings.png).
+    progress, on_batch (callback(ids) after each stored batch). These options but the last two make the
+    :class:`SweepConfig` (``config`` its ``reconstruction``, ``iterations`` overriding that config's).
 
     Returns the combined xarray Dataset (also written to ``out/gratings.nc``).
     """
     grid = GratingGrid(sf=PAPER_SF_CPD if sf is None else sf, tf=PAPER_TF_HZ if tf is None else tf,
                        directions=PAPER_DIRECTIONS if directions is None else directions,
                        repeats=repeats, sf_units=sf_units, n_frames=n_frames)
-    return run_sweep(grid, encoder, out=out, **options)
+    sweep = _sweep_config(encoder, options)
+    return run_sweep(grid, sweep, out=out, progress=options.get("progress", True), on_batch=options.get("on_batch"))
 
 
 def run_noise(encoder="demo", sigma_space=None, sigma_time=None, repeats=5, out=None, *, patch=False, seed=0,
@@ -379,7 +364,24 @@ def run_noise(encoder="demo", sigma_space=None, sigma_time=None, repeats=5, out=
     grid = NoiseGrid(sigma_space=PAPER_SIGMAS if sigma_space is None else sigma_space,
                      sigma_time=PAPER_SIGMAS if sigma_time is None else sigma_time, repeats=repeats, patch=patch,
                      seed=seed, n_frames=n_frames)
-    return run_sweep(grid, encoder, out=out, seed=seed, **options)
+    sweep = _sweep_config(encoder, dict(options, seed=seed))
+    return run_sweep(grid, sweep, out=out, progress=options.get("progress", True), on_batch=options.get("on_batch"))
+
+
+def _sweep_config(encoder, options):
+    """The SweepConfig of run_gratings' / run_noise's keyword options; removes them from ``options``."""
+    reconstruction = options.pop("config", None)
+    iterations = options.pop("iterations", None)
+    fields = {f.name for f in dataclasses.fields(SweepConfig)} - {"encoder", "reconstruction"}
+    chosen = {k: options.pop(k) for k in list(options) if k in fields}
+    unknown = sorted(set(options) - {"progress", "on_batch"})
+    if unknown:
+        raise DnemkitError(f"unknown option(s) {', '.join(unknown)}; expected some of "
+                           f"{', '.join(sorted(fields | {'config', 'iterations', 'progress', 'on_batch'}))}")
+    sweep = SweepConfig(encoder=encoder, reconstruction=reconstruction, **chosen)
+    if iterations is not None:
+        sweep = sweep.replace(reconstruction=dataclasses.replace(sweep.reconstruction, iterations=iterations))
+    return sweep
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -390,36 +392,18 @@ def _fmt(v, spec=".3f"):
 
 
 def summary(ds):
-    """Short text summary: the resolution table (ensemble r), cut-offs, baseline, gain, phase inversion."""
+    """The resolution table (ensemble r, rows sf or sigma_s, columns tf or sigma_t) as text; the cut-offs and
+    baselines are the headline numbers of :mod:`dnemkit.viz.headlines`."""
     kind = ds.attrs.get("dnemkit_kind")
     res = ds["resolution"]
-    lines = []
     if kind == "gratings":
-        rows, cols = ds["sf"].values, ds["tf"].values
-        head, rowfmt = "sf (cpd) \\ tf (Hz)", lambda v: f"{v:.4g}"
+        rows, cols, head = ds["sf"].values, ds["tf"].values, "sf (cpd) \\ tf (Hz)"
     else:
-        rows, cols = ds["sigma_space_deg"].values, ds["sigma_time_ms"].values
-        head, rowfmt = "sigma_s (deg) \\ sigma_t (ms)", lambda v: f"{v:.4g}"
+        rows, cols, head = ds["sigma_space_deg"].values, ds["sigma_time_ms"].values, "sigma_s (deg) \\ sigma_t (ms)"
     order_r, order_c = np.argsort(rows)[::-1], np.argsort(cols)
-    lines.append(f"{res.attrs.get('long_name', '')} ({ds.attrs.get('n_computed')}/{ds.attrs.get('n_conditions')} "
-                 "conditions)")
     width = max(len(head), 8)
-    lines.append(head.ljust(width) + "".join(f"{c:>8.4g}" for c in cols[order_c]))
+    lines = [f"{res.attrs.get('long_name', '')} ({ds.attrs.get('n_computed')}/{ds.attrs.get('n_conditions')} "
+             "conditions)", head.ljust(width) + "".join(f"{c:>8.4g}" for c in cols[order_c])]
     for i in order_r:
-        lines.append(rowfmt(rows[i]).ljust(width) + "".join(f"{_fmt(res.values[i, j]):>8}" for j in order_c))
-    thr = ds.attrs.get("threshold")
-    if kind == "gratings":
-        a, b = ds["cutoff_sf_best"], ds["cutoff_tf_best"]
-        lines.append(f"cut-off (r > {thr:g}): sf {_fmt(float(a), '.4g')} cpd ({a.attrs['status']}), "
-                     f"tf {_fmt(float(b), '.4g')} Hz ({b.attrs['status']})")
-    else:
-        a, b = ds["cutoff_sigma_space_best"], ds["cutoff_sigma_time_best"]
-        lines.append(f"cut-off (r > {thr:g}): finest sigma_s {_fmt(float(a) * DEG_PER_PIXEL, '.4g')} deg "
-                     f"({_fmt(float(a), '.3g')} px, {a.attrs['status']}), finest sigma_t "
-                     f"{_fmt(float(b) * MS_PER_FRAME, '.4g')} ms ({_fmt(float(b), '.3g')} frames, {b.attrs['status']})")
-    with _quiet():
-        lines.append(
-            f"random-stimulus baseline r {_fmt(float(ds['baseline_correlation'].mean()))}; ensembling gain "
-            f"{_fmt(float(ds['ensembling_gain'].mean()))}; r(recon, recon of inverted) "
-            f"{_fmt(float(ds['phase_inversion_correlation'].mean()))}")
+        lines.append(f"{rows[i]:.4g}".ljust(width) + "".join(f"{_fmt(res.values[i, j]):>8}" for j in order_c))
     return "\n".join(lines)

@@ -9,14 +9,14 @@ import numpy as np
 import xarray as xr
 
 from .atomic import atomic_path
-from .errors import DnemkitError
+from ..errors import DnemkitError
 
 
 def provenance(kind, config=None, encoder=None, seed=None, **extra):
     """Dataset attrs every result carries: kind, versions, config (JSON), encoder spec, seed, time."""
     import torch
 
-    from . import __version__
+    from .. import __version__
 
     attrs = {
         "dnemkit_kind": kind,

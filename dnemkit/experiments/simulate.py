@@ -13,9 +13,9 @@ import torch
 
 from ..encoders.synthetic import SyntheticMouse, SyntheticMouseConfig, sample_responses, simulate_behavior
 from ..errors import DnemkitError
-from ..results import provenance, write_dataset
+from ..io.results import provenance, write_dataset
 from ..stimuli.natural import natural_movie
-from .sensorium import write_mouse
+from ..data.sensorium import write_mouse
 
 ORACLE_MOVIE_SEED = 77_777
 

@@ -29,11 +29,11 @@ import numpy as np
 import torch
 import xarray as xr
 
-from ..analysis import ensembling_gain, frame_entropy, motion_energy, phase_inversion, video_correlation
-from ..encoders.base import members_of
-from ..experiments.targets import predicted_targets
-from ..reconstruction import ReconstructionConfig, reconstruct
-from ..device import resolve_device
+from ...analysis import ensembling_gain, frame_entropy, motion_energy, phase_inversion, video_correlation
+from ...encoders.base import members_of
+from ..targets import predicted_targets
+from ...reconstruction import ReconstructionConfig, reconstruct
+from ...device import resolve_device
 from .grids import stimulus
 
 PHASES = ("original", "inverted")

@@ -1,6 +1,6 @@
 """A folder of finished conditions: one small netCDF per condition, keyed by a stable condition id.
 
-``DIR/<kind>.store/<id>.nc`` is written with :func:`dnemkit.results.write_dataset` (a temporary name in the same
+``DIR/<kind>.store/<id>.nc`` is written with :func:`dnemkit.io.results.write_dataset` (a temporary name in the same
 folder, then ``os.replace``), so a file with a final name is always complete: a sweep killed at any moment
 (Ctrl-C, ``kill -9``, a cluster pre-emption) loses at most the conditions in flight. Leftover temporaries
 (hidden: ``.<id>.*.tmp.nc``) are never read; :meth:`ConditionStore.clean` removes stale ones.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from ..results import write_dataset
+from ...io.results import write_dataset
 
 
 def _canonical(value):

@@ -2,7 +2,7 @@
 
 Python API::
 
-    from dnemkit.sweeps import run_gratings, run_noise
+    from dnemkit.experiments.sweeps import run_gratings, run_noise
     ds = run_gratings("synthetic", sf=[0.143, 0.036], tf=[3.75, 1.875], directions=[0], repeats=1,
                       out="results", iterations=50)
     ds["resolution"]            # (sf, tf) ensemble video correlation, mean over direction, repeat, phase
@@ -10,7 +10,7 @@ Python API::
 
 Each condition's stimulus (60 frames) and its phase-inverted twin are generated, the encoder's predicted activity
 for them is the target, and batches of conditions are reconstructed together in one ``reconstruct`` call; the
-measures are listed in :mod:`dnemkit.sweeps.compute`. Evaluation uses frames >= 30 and the encoder's evaluation
+measures are listed in :mod:`dnemkit.experiments.sweeps.compute`. Evaluation uses frames >= 30 and the encoder's evaluation
 mask (alpha >= 1); the training mask (alpha >= 0.5) gates the gradients.
 
 Results (``out`` folder):
@@ -30,10 +30,10 @@ Results (``out`` folder):
 
 Execution: ``executor='local'`` (batches in this process) or ``'dask'`` (batches as tasks on a Dask cluster: an
 existing one via ``scheduler='tcp://host:8786'``, else a LocalCluster). For SLURM, start a
-``dask_jobqueue.SLURMCluster`` and pass its ``scheduler_address`` (example in :mod:`dnemkit.sweeps.distributed`).
+``dask_jobqueue.SLURMCluster`` and pass its ``scheduler_address`` (example in :mod:`dnemkit.experiments.sweeps.distributed`).
 """
 
-from ..lazy import lazy_exports
+from ...lazy import lazy_exports
 
 #: public name -> the submodule defining it; imported on first use, so that the CLI (which reads only
 #: .defaults) starts without torch
@@ -45,6 +45,7 @@ _EXPORTS = {
                      "QUICK_NOISE", "DEFAULT_BATCH", "DEFAULT_ITERATIONS", "QUICK_ITERATIONS"], ".defaults"),
     **dict.fromkeys(["SweepInterrupted", "assemble", "run_gratings", "run_noise", "run_sweep", "summary"], ".run"),
     **dict.fromkeys(["ConditionStore", "condition_id"], ".store"),
+    "SweepConfig": ".config",
 }
 __all__ = sorted(_EXPORTS)
 

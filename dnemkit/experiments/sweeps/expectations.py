@@ -28,7 +28,7 @@ the temporal kernels are the same at every sf, so they change the shape of the f
 import numpy as np
 from scipy.special import i0e
 
-from ..stimuli.geometry import cpd_to_cyc_per_px
+from ...stimuli.geometry import cpd_to_cyc_per_px
 
 
 def synthetic_sf_sensitivity(mouse, sf_cpd):

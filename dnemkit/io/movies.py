@@ -9,7 +9,6 @@ exactly), otherwise with ``skimage.transform.resize`` and anti-aliasing (the asp
 
 from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 import PIL.Image
 import PIL.ImageSequence
@@ -18,9 +17,9 @@ import tifffile
 import xarray as xr
 
 from .atomic import atomic_path
-from .errors import DnemkitError
-from .stimuli.geometry import FPS, GREY, HEIGHT, WIDTH
-from .video import check_grey_range, check_video
+from ..errors import DnemkitError
+from ..stimuli.geometry import FPS, GREY, HEIGHT, WIDTH
+from ..video import check_grey_range, check_video
 
 READ_SUFFIXES = (".npy", ".mp4", ".avi", ".gif", ".tif", ".tiff", ".nc")
 WRITE_SUFFIXES = (".mp4", ".gif")
@@ -71,6 +70,8 @@ def _read_npy(path):
 
 
 def _read_ffmpeg(path):
+    import imageio_ffmpeg
+
     reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
     try:
         w, h = next(reader)["size"]
@@ -160,8 +161,10 @@ def read_movie(path, variable=None, min_frames=1):
 
 def _frames_uint8(video, scale):
     video = np.asarray(video, dtype=np.float32)
-    if video.ndim != 3 or min(video.shape) < 1:
-        raise DnemkitError(f"video has shape {video.shape}; expected (T, H, W) grey levels, e.g. (T, 36, 64)")
+    rgb = video.ndim == 4 and video.shape[-1] == 3
+    if not (video.ndim == 3 or rgb) or min(video.shape) < 1:
+        raise DnemkitError(f"video has shape {video.shape}; expected (T, H, W) grey levels, e.g. (T, 36, 64), "
+                           "or (T, H, W, 3) RGB")
     if not np.isfinite(video).all():
         raise DnemkitError("video contains non-finite pixels (NaN or inf); expected grey levels 0..255")
     if not isinstance(scale, (int, np.integer)) or scale < 1:
@@ -171,13 +174,16 @@ def _frames_uint8(video, scale):
 
 
 def _write_mp4(path, frames, fps):
-    t, h, w = frames.shape
+    import imageio_ffmpeg  # the ffmpeg binary is looked up only when a movie is read or written
+
+    h, w = frames.shape[1:3]
     if h % 2 or w % 2:  # yuv420p stores chroma at half resolution: odd sizes are padded with grey
-        frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2)), constant_values=round(GREY))
-        t, h, w = frames.shape
+        pad = ((0, 0), (0, h % 2), (0, w % 2)) + ((0, 0),) * (frames.ndim - 3)
+        frames = np.pad(frames, pad, constant_values=round(GREY))
+        h, w = frames.shape[1:3]
     writer = imageio_ffmpeg.write_frames(
-        str(path), (w, h), pix_fmt_in="gray", fps=fps, codec="libx264", quality=8, macro_block_size=1,
-        output_params=["-loglevel", "error"],
+        str(path), (w, h), pix_fmt_in="rgb24" if frames.ndim == 4 else "gray", fps=fps, codec="libx264",
+        quality=8, macro_block_size=1, output_params=["-loglevel", "error"],
     )
     writer.send(None)
     for frame in frames:
@@ -186,12 +192,12 @@ def _write_mp4(path, frames, fps):
 
 
 def write_movie(path, video, fps=FPS, scale=4):
-    """Write a grey movie as .mp4 (H.264, yuv420p) or .gif, atomically.
+    """Write a grey or RGB movie as .mp4 (H.264, yuv420p) or .gif, atomically.
 
     path: destination ending in .mp4 or .gif; the file is written under a temporary name in the same folder and
         renamed, so an interrupted write never leaves a half-written movie.
-    video: (T, H, W) grey levels (values are rounded and clipped to 0..255 uint8); any H, W, e.g. the output of
-        :func:`side_by_side`.
+    video: (T, H, W) grey levels or (T, H, W, 3) RGB (values are rounded and clipped to 0..255 uint8); any H, W,
+        e.g. the output of :func:`side_by_side`.
     fps: frames per second (30 for the movies here).
     scale: integer nearest-neighbour upscaling factor, so 36 x 64 pixels are watchable (4 -> 144 x 256).
     Returns the path written.

@@ -17,9 +17,9 @@ import math
 
 import numpy as np
 
-from ..errors import DnemkitError
-from ..stimuli import drifting_grating, gaussian_noise
-from ..stimuli.geometry import (
+from ...errors import DnemkitError
+from ...stimuli import drifting_grating, gaussian_noise
+from ...stimuli.geometry import (
     DEG_PER_PIXEL,
     MS_PER_FRAME,
     NYQUIST_CYC_PER_PX,

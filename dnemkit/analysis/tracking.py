@@ -1,0 +1,50 @@
+"""Trackers: what a reconstruction is scored by while it runs (passed to ``reconstruct(evaluate=...)``).
+
+A tracker is a callable ``tracker(videos, ensemble, first_frame) -> scores``: ``videos`` (M, B, T, 36, 64) each
+model's current reconstruction, ``ensemble`` (B, T, 36, 64) their smoothed mean (what the loop returns), both
+numpy float32 grey levels; ``first_frame`` the first frame scored; ``scores`` (M + 1, B): one row per model,
+the ensemble's last. Its ``name`` is the key of the trace in ``ReconstructionResult.traces``.
+"""
+
+import numpy as np
+
+from ..errors import DnemkitError
+from ..stimuli.geometry import HEIGHT, WIDTH
+from .metrics import video_correlation
+
+__all__ = ["VideoCorrelationTracker"]
+
+
+class VideoCorrelationTracker:
+    """Video correlation (:func:`dnemkit.analysis.metrics.video_correlation`) of every model's video and the
+    ensemble's with the ground truth, inside ``eval_mask``.
+
+    ground_truth: (T, 36, 64) or (B, T, 36, 64) grey levels, one movie per reconstructed item.
+    eval_mask: (36, 64) bool or None (every pixel).
+    """
+
+    name = "video_correlation"
+
+    def __init__(self, ground_truth, eval_mask=None):
+        truth = np.asarray(ground_truth, dtype=np.float32)
+        if truth.ndim == 3:
+            truth = truth[None]
+        if truth.ndim != 4 or truth.shape[2:] != (HEIGHT, WIDTH):
+            raise DnemkitError(f"ground truth has shape {truth.shape}; expected (frames, {HEIGHT}, {WIDTH}) or "
+                               f"(batch, frames, {HEIGHT}, {WIDTH})")
+        self.ground_truth, self.eval_mask = truth, eval_mask
+
+    def check(self, batch, frames):
+        """Raise DnemkitError unless the ground truth matches ``batch`` items of ``frames`` frames."""
+        b, t = self.ground_truth.shape[:2]
+        if (b, t) != (batch, frames):
+            raise DnemkitError(f"ground truth has shape {self.ground_truth.shape[1:]} x {b} item(s); the responses "
+                               f"have {batch} item(s) of {frames} frames, expected ({frames}, {HEIGHT}, {WIDTH}) "
+                               "per item")
+
+    def __call__(self, videos, ensemble, first_frame):
+        self.check(ensemble.shape[0], ensemble.shape[1])
+        truth = self.ground_truth
+        rows = [[video_correlation(truth[k], v[k], self.eval_mask, first_frame) for k in range(len(truth))]
+                for v in list(videos) + [ensemble]]
+        return np.asarray(rows, np.float32)

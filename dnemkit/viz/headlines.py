@@ -1,0 +1,192 @@
+"""Headline numbers of each kind of results dataset: ``[(label, value text)]`` rows.
+
+The same rows are printed by the command that made the dataset ("label: value" lines) and tabulated by the HTML
+report, so the two always agree. Each function takes a results Dataset (as written by its command, or read back
+with :func:`dnemkit.io.results.read_dataset`) and only formats what it holds.
+"""
+
+import numpy as np
+
+__all__ = ["natural_rows", "mask_rows", "sweep_rows", "rf_rows", "ablation_rows", "errormap_rows", "tuning_rows",
+           "scalar_rows", "fmt"]
+
+
+def fmt(value, spec=".4g"):
+    """A number as text: 'nan' for non-finite floats, integers without decimals, other values as str."""
+    if isinstance(value, (float, np.floating)):
+        return "nan" if not np.isfinite(value) else format(float(value), spec)
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (np.integer, int)):
+        return str(int(value))
+    return str(value)
+
+
+def scalar_rows(ds):
+    """Every scalar numeric variable: (name (long_name), value); the rows of a kind without its own."""
+    rows = []
+    for name, var in ds.data_vars.items():
+        if var.ndim == 0 and var.dtype.kind in "fiub":
+            label = var.attrs.get("long_name", "")
+            rows.append((name + (f" ({label})" if label else ""), fmt(var.values.item())))
+    return rows
+
+
+def natural_rows(ds):
+    """Targets, recipe, mask, per-model and ensemble video correlation, frame correlation."""
+    rows = [("targets", str(ds.attrs.get("source", ""))),
+            ("recipe", f"{ds.attrs.get('recipe', '')}; {ds.attrs.get('seconds', '?')} s"),
+            ("mask", str(ds.attrs.get("mask_source", "")))]
+    if "model_video_correlation" in ds:
+        rows.append(("per-model video correlation",
+                     ", ".join(fmt(v, ".3f") for v in np.atleast_1d(ds["model_video_correlation"].values))))
+    if "ensembling_gain" in ds and np.isfinite(float(ds["ensembling_gain"])):
+        rows.append(("ensembling gain", f"{float(ds['ensembling_gain']):+.3f}"))
+    for name in ("video_correlation", "frame_correlation"):
+        if name in ds:
+            rows.append((name.replace("_", " "), fmt(float(ds[name]), ".3f")))
+    return rows
+
+
+def _extent(mask):
+    rows, cols = int(mask.any(1).sum()), int(mask.any(0).sum())
+    return f"{int(mask.sum())} px, extent {rows} x {cols} px (the screen: {mask.shape[0]} x {mask.shape[1]} px)"
+
+
+def mask_rows(ds):
+    """Method, alpha range, and the pixels and extent of the training and evaluation masks."""
+    alpha = ds["alpha"].values
+    rows = [("method", str(ds.attrs.get("method", ""))),
+            ("alpha range", f"{np.nanmin(alpha):.2f}..{np.nanmax(alpha):.2f}")]
+    for name, label in (("train_mask", "train mask"), ("eval_mask", "eval mask")):
+        threshold = ds[name].attrs.get("threshold", ds.attrs.get(name.replace("mask", "threshold"), ""))
+        rows.append((f"{label} (alpha >= {fmt(threshold)})", _extent(ds[name].values.astype(bool))))
+    return rows
+
+
+def sweep_rows(ds):
+    """Cut-offs, random-stimulus baseline, ensembling gain and phase-inversion correlation of a gratings or noise
+    sweep (the resolution table itself is :func:`dnemkit.experiments.sweeps.summary`'s)."""
+    from ..stimuli.geometry import DEG_PER_PIXEL, MS_PER_FRAME
+
+    threshold = ds.attrs.get("threshold")
+    if ds.attrs.get("dnemkit_kind") == "gratings":
+        a, b = ds["cutoff_sf_best"], ds["cutoff_tf_best"]
+        cut = (f"sf {fmt(float(a))} cpd ({a.attrs.get('status', '')}), "
+               f"tf {fmt(float(b))} Hz ({b.attrs.get('status', '')})")
+    else:
+        a, b = ds["cutoff_sigma_space_best"], ds["cutoff_sigma_time_best"]
+        cut = (f"finest sigma_s {fmt(float(a) * DEG_PER_PIXEL)} deg ({fmt(float(a), '.3g')} px, "
+               f"{a.attrs.get('status', '')}), finest sigma_t {fmt(float(b) * MS_PER_FRAME)} ms "
+               f"({fmt(float(b), '.3g')} frames, {b.attrs.get('status', '')})")
+
+    def mean(name):
+        values = np.asarray(ds[name].values, float)
+        return fmt(float(np.nanmean(values)) if np.isfinite(values).any() else np.nan, ".3f")
+
+    return [(f"cut-off (r > {fmt(threshold)})", cut),
+            ("conditions computed", f"{ds.attrs.get('n_computed', '?')} of {ds.attrs.get('n_conditions', '?')}"),
+            ("random-stimulus baseline r", mean("baseline_correlation")),
+            ("ensembling gain", mean("ensembling_gain")),
+            ("r(recon, recon of inverted)", mean("phase_inversion_correlation"))]
+
+
+def rf_rows(ds):
+    """Neurons, responsive neurons, fits, polarity, population RF peak, and errors against a known truth."""
+    responsive = np.asarray(ds["responsive"].values).astype(bool)
+    rows = [("encoder", f"{ds.attrs.get('encoder', '')} ({ds.attrs.get('encoder_description', '')}); "
+                        f"{ds.sizes.get('model', 1)} model(s), lead-in {ds.attrs.get('lead_in_frames', '')} grey frames"),
+            ("responsive neurons", f"{int(responsive.sum())} of {ds.sizes.get('neuron', 0)}"),
+            ("Gaussian fits", fmt(int(np.asarray(ds["fitted"].values).astype(bool).sum())) if "fitted" in ds else "-")]
+    if "polarity_index" in ds:
+        index = np.asarray(ds["polarity_index"].values)[responsive]
+        rows.append(("polarity", f"{int((index > 0.1).sum())} mostly ON, {int((index < -0.1).sum())} mostly OFF, "
+                                 f"{int((np.abs(index) <= 0.1).sum())} both (|ON - OFF| / (ON + OFF) <= 0.1)"))
+    if "fit_sigma_x" in ds and np.isfinite(ds["fit_sigma_x"].values).any():
+        sigma = np.sqrt(ds["fit_sigma_x"].values * ds["fit_sigma_y"].values)
+        rows.append(("median fitted sigma (px, geometric mean of x and y)", fmt(float(np.nanmedian(sigma)))))
+    if responsive.any():
+        peak = np.unravel_index(np.nanargmax(np.nan_to_num(ds["on_plus_off"].values, nan=-np.inf)),
+                                ds["on_plus_off"].shape)
+        rows.append(("population RF peak (y, x)", str(tuple(int(i) for i in peak))))
+    if "center_error" in ds:
+        err = np.asarray(ds["center_error"].values)[responsive]
+        rows += [("median centre error vs truth (px)", fmt(float(np.median(err)) if err.size else np.nan)),
+                 ("centres within 1 px of truth", f"{100 * np.mean(err <= 1):.1f} %" if err.size else "-")]
+    if "true_cell_type" in ds:
+        types = np.asarray(ds["true_cell_type"].values).astype(str)
+        preferred = np.asarray(ds["preferred_polarity"].values).astype(str)
+        for t in ("on", "off"):
+            sel = responsive & (types == t)
+            if sel.any():
+                rows.append((f"true {t.upper()} cells with preferred polarity {t.upper()}",
+                             f"{100 * np.mean(preferred[sel] == t):.1f} % of {int(sel.sum())}"))
+    if "mapping_seconds" in ds.attrs:
+        rows.append(("mapping time (s)", fmt(float(ds.attrs["mapping_seconds"]), ".1f")))
+    return rows
+
+
+def ablation_rows(ds):
+    """Video r per keep fraction (mean ± s.e.m. over movies), the repeated-measures ANOVA and adjacent tests."""
+    rows = [("targets", f"{ds.attrs.get('targets', '')}; {ds.sizes['movie']} movie(s) x {ds.sizes['seed']} seed(s), "
+                        f"{ds.attrs.get('reconstruction_calls', '?')} reconstruct calls, {ds.attrs.get('seconds', '?')} s")]
+    per_movie = ds["video_correlation"].mean("seed")
+    k = per_movie.sizes["movie"]
+    for f in ds["keep_fraction"].values:
+        v = per_movie.sel(keep_fraction=f).values
+        sem = v.std(ddof=1) / np.sqrt(k) if k > 1 else np.nan
+        n = f" ({int(ds['n_kept'].sel(keep_fraction=f))} neurons)" if "n_kept" in ds else ""
+        rows.append((f"video r, keep {100 * float(f):g} %{n}", f"{v.mean():.3f} ± {fmt(sem, '.3f')} (mean ± s.e.m., "
+                                                              f"{k} movies)"))
+    if "anova_F" in ds:
+        rows.append(("repeated-measures ANOVA",
+                     f"F({fmt(float(ds['anova_df_num']))}, {fmt(float(ds['anova_df_den']))}) = "
+                     f"{fmt(float(ds['anova_F']))}, p = {fmt(float(ds['anova_p']))} ({ds.attrs.get('subjects', '')} "
+                     f"subjects, n={ds.attrs.get('n_subjects', '?')})"))
+        for c in range(ds.sizes.get("comparison", 0)):
+            rows.append((f"{100 * float(ds['level_a'][c]):g} % vs {100 * float(ds['level_b'][c]):g} %",
+                         f"t = {fmt(float(ds['test_t'][c]))}, p = {fmt(float(ds['test_p'][c]))}, "
+                         f"Bonferroni p = {fmt(float(ds['test_p_bonferroni'][c]))}"))
+    else:
+        rows.append(("statistics", str(ds.attrs.get("statistics", ""))))
+    return rows
+
+
+def errormap_rows(ds):
+    """Video r from recorded and from predicted activity, r between the two reconstructions, mean E+ and E-."""
+    rows = [("run", f"movie seed {ds.attrs.get('seed', '?')}, {ds.sizes.get('frame', '?')} frames; "
+                    f"{ds.attrs.get('n_models', '?')} model(s), {ds.attrs.get('seconds', '?')} s")]
+    for name, label in (("video_correlation_recorded", "video r, from recorded activity"),
+                        ("video_correlation_predicted", "video r, from predicted activity"),
+                        ("recorded_vs_predicted_correlation", "r between the two reconstructions"),
+                        ("e_plus_mean", "mean E+ (grey levels, eval mask, evaluated frames)"),
+                        ("e_minus_mean", "mean E- (grey levels, eval mask, evaluated frames)")):
+        if name in ds:
+            rows.append((label, fmt(float(ds[name]), ".3f")))
+    return rows
+
+
+def tuning_rows(ds):
+    """Responsive neurons, median OSI/DSI, preferred SF/TF, simple and complex cells."""
+    from ..analysis.tuning import population_summary
+
+    s = population_summary(ds)
+
+    def counts(values, unit):
+        return ", ".join(f"{v:g} {unit}: {n}" for v, n in values.items())
+
+    rows = [("encoder", f"{ds.attrs.get('encoder', '')} ({ds.attrs.get('encoder_description', '')}); "
+                        f"{ds.attrs.get('n_models', ds.sizes.get('model', 1))} model(s)"),
+            ("responsive neurons", f"{s['n_responsive']} of {s['n_neurons']} ({ds.attrs.get('responsive_criterion', '')})"),
+            ("median over responsive", f"OSI {s['median_osi']:.2f}, DSI {s['median_dsi']:.2f}; global gOSI "
+                                       f"{s['median_gosi']:.2f}, gDSI {s['median_gdsi']:.2f}"),
+            ("preferred SF", f"{counts(s['preferred_sf_counts'], 'cpd')}; log-Gaussian fits {s['n_sf_fit']}, median "
+                             f"{fmt(s['median_preferred_sf_fit'], '.3g')} cpd"),
+            ("preferred TF", f"{counts(s['preferred_tf_counts'], 'Hz')}; log-Gaussian fits {s['n_tf_fit']}, median "
+                             f"{fmt(s['median_preferred_tf_fit'], '.3g')} Hz"),
+            ("simple (F1/F0 > 1)", f"{s['n_simple']}, complex (F1/F0 <= 1): {s['n_complex']}; median F1/F0 "
+                                   f"{fmt(s['median_f1_f0'], '.2f')}")]
+    if "conditions_computed" in ds.attrs:
+        rows.append(("movies", f"computed {ds.attrs['conditions_computed']}, reused {ds.attrs['conditions_reused']}; "
+                               f"{fmt(float(ds.attrs.get('tuning_seconds', np.nan)), '.1f')} s"))
+    return rows
