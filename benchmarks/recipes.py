@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 import dnemkit
-from dnemkit.encoders import SyntheticMouse
 from dnemkit.experiments.targets import predicted_targets, synthetic_recording
+from dnemkit.encoders.ref import EncoderRef
 from dnemkit.masks import resolve_mask
 from dnemkit.reconstruction import ReconstructionConfig, reconstruct
 from dnemkit.analysis.tracking import VideoCorrelationTracker  # noqa: E402
@@ -37,13 +37,9 @@ MOVIE_SEED = 900
 def case(name, encoder_spec=None):
     """(encoder, targets (N, T), behavior or None, movie (T, 36, 64), mask, description)."""
     movie = dnemkit.natural_movie(seed=MOVIE_SEED).values.astype(np.float32)
-    if name.startswith("synthetic"):
-        encoder, spec = SyntheticMouse(0), "synthetic"
-    elif name == "demo":
-        encoder, spec = dnemkit.load_encoder("demo"), "demo"
-    else:
-        encoder, spec = dnemkit.load_encoder(encoder_spec), encoder_spec
-    mask, line = resolve_mask("auto", encoder, spec, progress=False)
+    ref = EncoderRef("synthetic" if name.startswith("synthetic") else "demo" if name == "demo" else encoder_spec)
+    encoder = ref.encoder
+    mask, line = resolve_mask("auto", ref, progress=False)
     if name in ("synthetic-poisson", "demo"):
         targets, behavior, _ = synthetic_recording(movie, 0, encoder.n_neurons)
     else:

@@ -4,6 +4,8 @@ Public API (stable names)::
 
     load_encoder(spec, mouse=None)            demo | synthetic[:seed] | model.pth | folder | file.py:factory
     reconstruct(encoder, responses, ...)      the paper's reconstruction loop -> ReconstructionResult
+    VideoCorrelationTracker(ground_truth)     scores a reconstruction while it runs (reconstruct(evaluate=...))
+    EncoderRef(spec, mouse, models)           an encoder as a command names it: load, fingerprint, cache key
     ReconstructionConfig(...)                 its options (defaults: the paper's recipe)
     gaussian_noise, drifting_grating, sparse_noise, natural_movie     stimuli (xarray, 36 x 64, 30 Hz, 0..255)
     video_correlation, frame_correlation, motion_energy, frame_entropy   metrics
@@ -20,6 +22,8 @@ _EXPORTS = {
     **dict.fromkeys(["frame_correlation", "frame_entropy", "motion_energy", "video_correlation"],
                     ".analysis.metrics"),
     "map_receptive_fields": ".experiments.rf",
+    "VideoCorrelationTracker": ".analysis.tracking",
+    "EncoderRef": ".encoders.ref",
     "load_encoder": ".encoders",
     **dict.fromkeys(["ReconstructionConfig", "reconstruct"], ".reconstruction"),
     **dict.fromkeys(["drifting_grating", "gaussian_noise", "natural_movie", "sparse_noise"], ".stimuli"),

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .analysis.metrics import pearson_along
 from .io.atomic import atomic_path
 from .data.sensorium import TIERS, find_mouse
 from .device import resolve_device
@@ -369,14 +370,6 @@ def learning_rate(step, config):
 # ---------------------------------------------------------------------------------------------------- score
 
 
-def _pearson_per_row(a, b):
-    """Pearson r of each row of a and b (n, T) in float64; 0 for a constant row."""
-    a = a - a.mean(axis=1, keepdims=True)
-    b = b - b.mean(axis=1, keepdims=True)
-    den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
-    return np.divide((a * b).sum(axis=1), den, out=np.zeros(len(a)), where=den > 0)
-
-
 @torch.no_grad()
 def validation_correlation(encoder, trials, first_frame=SCORE_FIRST_FRAME):
     """Single-trial correlation: Pearson r per neuron over frames first_frame..T-2 of every trial (frames of all
@@ -393,7 +386,8 @@ def validation_correlation(encoder, trials, first_frame=SCORE_FIRST_FRAME):
         rates = encoder(t.video[None].to(device), t.behavior[None].to(device))[0]
         preds.append(rates[:, first_frame:t.length - 1].double().cpu().numpy())
         targets.append(t.responses[:, first_frame:t.length - 1].double().numpy())
-    return float(_pearson_per_row(np.concatenate(preds, axis=1), np.concatenate(targets, axis=1)).mean())
+    r = pearson_along(np.concatenate(preds, axis=1), np.concatenate(targets, axis=1), axis=1)  # float64
+    return float(np.nan_to_num(r, nan=0.0).mean())  # a neuron predicted (or recorded) constant scores 0
 
 
 # ---------------------------------------------------------------------------------------------------- output folder

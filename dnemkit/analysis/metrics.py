@@ -22,6 +22,7 @@ from ..errors import DnemkitError
 from ..stimuli.geometry import GREY
 
 __all__ = [
+    "pearson_along",
     "video_correlation",
     "frame_correlation",
     "frame_correlation_trace",
@@ -137,7 +138,7 @@ def _pearson(x, y):
     return float(np.dot(x, y) / den) if den > 0 else float("nan")
 
 
-def _pearson_along(x, y, axis):
+def pearson_along(x, y, axis):
     """Pearson r along ``axis`` of two float64 arrays; NaN where either is constant."""
     x = x - x.mean(axis=axis, keepdims=True)
     y = y - y.mean(axis=axis, keepdims=True)
@@ -168,7 +169,7 @@ def video_correlation(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAME):
 def frame_correlation_trace(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """Per-frame Pearson r over the masked pixels: float64 (T - first_frame,); NaN for constant frames."""
     g, r, _ = _prepare(gt, recon, mask, first_frame)
-    return _pearson_along(g, r, axis=1)
+    return pearson_along(g, r, axis=1)
 
 
 def frame_correlation(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAME):
@@ -189,7 +190,7 @@ def pixel_correlation_map(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAME)
     m = _mask(mask, g.shape[1:])
     f = _first(first_frame, g.shape[0])
     out = np.full(g.shape[1:], np.nan)
-    out[m] = _pearson_along(g[f:][:, m], r[f:][:, m], axis=0)
+    out[m] = pearson_along(g[f:][:, m], r[f:][:, m], axis=0)
     return out
 
 
@@ -464,7 +465,7 @@ def evaluate(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     several = gm.shape[0] >= 2
     return {
         "video_correlation": _pearson(gm.ravel(), rm.ravel()),
-        "frame_correlation": _nanmean(_pearson_along(gm, rm, axis=1)),
+        "frame_correlation": _nanmean(pearson_along(gm, rm, axis=1)),
         "rmse": e,
         "psnr": _psnr_from_rmse(e),
         "ssim": _ssim(gf, rf, m),

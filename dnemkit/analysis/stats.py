@@ -10,7 +10,18 @@ from scipy import stats as _st
 from ..errors import DnemkitError
 from .metrics import as_float_array
 
-__all__ = ["paired_ttest", "repeated_measures_anova", "adjacent_level_tests"]
+__all__ = ["mean_sem", "paired_ttest", "repeated_measures_anova", "adjacent_level_tests"]
+
+
+def mean_sem(values, axis=-1):
+    """(mean, standard error of the mean) along ``axis``: sem = sample standard deviation (ddof 1) / sqrt(n),
+    NaN where fewer than two values (no spread can be estimated from one)."""
+    values = np.asarray(values, dtype=np.float64)
+    n = values.shape[axis]
+    mean = values.mean(axis=axis)
+    if n < 2:
+        return mean, np.full_like(mean, np.nan)
+    return mean, values.std(axis=axis, ddof=1) / np.sqrt(n)
 
 
 def _vector(x, name):

@@ -1,10 +1,10 @@
 """characterize ablation"""
 
-from pathlib import Path
 
 import click
 
-from .common import encoder_options, parse_list, quiet_option, user_errors
+from .common import (encoder_options, mask_option, parse_list, print_results, quiet_option, save_results,
+                     user_errors)
 
 
 def register(main):
@@ -29,9 +29,7 @@ def register(main):
                   help="Use the first K models of an ensemble.")
     @click.option("--subjects", type=click.Choice(["movie", "movie_seed"]), default="movie", show_default=True,
                   help="Statistics subjects: movies (seeds averaged) or movie x seed pairs.")
-    @click.option("--mask", default="auto", show_default=True,
-                  help="auto (shipped or cached, else the encoder's input sensitivity: seconds), alpha (the paper's "
-                       "trained mask), sensitivity, none, or a mask.nc/.npy file.")
+    @mask_option
     @click.option("--out", type=click.Path(file_okay=False), default="ablation-out", show_default=True)
     @quiet_option
     @user_errors
@@ -43,20 +41,16 @@ def register(main):
         ANOVA across fractions and Bonferroni-corrected paired t-tests between adjacent fractions) and
         OUT/ablation.png.
         """
-        from ..experiments.ablation import run_ablation
-        from ..io.results import write_dataset
-        from ..viz.kinds import echo_headline, write_figures
+        from ..experiments.ablation import AblationConfig, run_ablation
 
         fractions = parse_list(keep_fraction, "--keep-fraction")
         bad = [f for f in fractions if not 0 < f <= 1]
         if bad:
             raise click.BadParameter(f"{bad[0]:g} is outside (0, 1]; expected fractions of the population such "
                                      "as 1,0.5,0.25,0.125", param_hint="--keep-fraction")
-        ds = run_ablation(encoder_spec, mouse, keep_fractions=fractions, movies=movies, seeds=seeds,
-                          iterations=iterations, frames=frames, ground_truth=ground_truth, predicted=predicted,
-                          models=models, mask=mask, subjects=subjects, movie_seed=movie_seed, progress=not quiet)
-        out = Path(out)
-        write_dataset(ds, out / "ablation.nc")
-        figures = write_figures(ds, out)
-        echo_headline(ds, click.echo)
-        click.echo("results: " + ", ".join(str(f) for f in [out / "ablation.nc", *figures]))
+        config = AblationConfig(encoder=encoder_spec, mouse=mouse, models=models, keep_fractions=fractions,
+                                movies=movies, seeds=seeds, iterations=iterations, frames=frames,
+                                ground_truth=ground_truth, predicted=predicted, mask=mask, subjects=subjects,
+                                movie_seed=movie_seed)
+        ds = run_ablation(config, progress=not quiet, log=click.echo)
+        print_results(ds, save_results(ds, out))

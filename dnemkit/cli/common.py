@@ -218,3 +218,26 @@ def compute_options(f):
                      help="Precision of the encoder's forward (bf16: autocast, for GPUs; the loss, gradients "
                           "and optimiser stay fp32).")(f)
     return f
+
+
+def save_results(ds, out, dataset=True):
+    """Write OUT/<kind>.nc (unless the experiment already wrote it: ``dataset=False``) and the kind's figures
+    (dnemkit.viz.kinds); returns the paths."""
+    from pathlib import Path
+
+    from ..io.results import write_dataset
+    from ..viz.kinds import write_figures
+
+    out = Path(out)
+    path = out / f"{ds.attrs['dnemkit_kind']}.nc"
+    if dataset:
+        write_dataset(ds, path)
+    return [path, *write_figures(ds, out)]
+
+
+def print_results(ds, files, note=""):
+    """Print the kind's headline numbers ('label: value' lines) and the files written."""
+    from ..viz.kinds import echo_headline
+
+    echo_headline(ds, click.echo)
+    click.echo("results: " + ", ".join(str(f) for f in files) + (f" ({note})" if note else ""))

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from .common import encoder_options, quiet_option, user_errors
+from .common import encoder_options, mask_option, print_results, quiet_option, save_results, user_errors
 
 
 def register(main):
@@ -20,9 +20,7 @@ def register(main):
                   help="Mouse whose Poisson responses are the recorded activity (must have the encoder's neurons).")
     @click.option("--models", type=click.IntRange(min=1), default=1, show_default=True,
                   help="Use the first K models of an ensemble.")
-    @click.option("--mask", default="auto", show_default=True,
-                  help="auto (shipped or cached, else the encoder's input sensitivity: seconds), alpha (the paper's "
-                       "trained mask), sensitivity, none, or a mask.nc/.npy file.")
+    @mask_option
     @click.option("--out", type=click.Path(file_okay=False), default="errormap-out", show_default=True)
     @click.option("--no-video", is_flag=True, help="Skip the MP4 overlay.")
     @quiet_option
@@ -36,18 +34,14 @@ def register(main):
         smoothed and masked. Writes OUT/errormap.nc, OUT/errormap.png and OUT/errormap.mp4 (reconstruction from
         recorded | from predicted | ground truth with E+ in red and E- in blue).
         """
-        from ..experiments.errormap import run_errormap
-        from ..io.results import write_dataset
+        from ..experiments.errormap import ErrormapConfig, run_errormap
         from ..io.movies import write_movie
         from ..viz.errors import errormap_movie_frames
-        from ..viz.kinds import echo_headline, write_figures
 
-        ds = run_errormap(encoder_spec, mouse, movie_seed=movie_seed, frames=frames, iterations=iterations,
-                          ground_truth=ground_truth, models=models, mask=mask, progress=not quiet)
-        out = Path(out)
-        write_dataset(ds, out / "errormap.nc")
-        files = [out / "errormap.nc", *write_figures(ds, out)]
+        config = ErrormapConfig(encoder=encoder_spec, mouse=mouse, models=models, movie_seed=movie_seed,
+                                frames=frames, iterations=iterations, ground_truth=ground_truth, mask=mask)
+        ds = run_errormap(config, progress=not quiet, log=click.echo)
+        files = save_results(ds, out)
         if not no_video:
-            files.append(write_movie(out / "errormap.mp4", errormap_movie_frames(ds)))
-        echo_headline(ds, click.echo)
-        click.echo("results: " + ", ".join(str(f) for f in files))
+            files.append(write_movie(Path(out) / "errormap.mp4", errormap_movie_frames(ds)))
+        print_results(ds, files)

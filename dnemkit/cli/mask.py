@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from .common import encoder_options, quiet_option, user_errors
+from .common import encoder_options, print_results, quiet_option, save_results, user_errors
 
 
 def register(main):
@@ -34,8 +34,7 @@ def register(main):
         from ..encoders import load_encoder
         from ..encoders.base import probe_encoder
         from ..masks import MaskConfig, SensitivityConfig, cached_path, mask_for, sensitivity_mask, store_mask
-        from ..io.results import provenance, write_dataset
-        from ..viz.kinds import echo_headline, write_figures
+        from ..io.results import provenance
 
         if method == "sensitivity" and data is not None:
             raise click.BadParameter("a sensitivity mask uses built-in movies, not recorded data; expected "
@@ -53,8 +52,5 @@ def register(main):
         cache = cached_path(encoder_spec, mouse, data, method)
         store_mask(alpha, cache, f"{method} mask of {encoder_spec}", **ds.attrs)
         out = Path(out)
-        write_dataset(ds, out / "mask.nc")
         click.echo(f"{method} mask made in {time.perf_counter() - started:.1f} s")
-        figures = write_figures(ds, out)
-        echo_headline(ds, click.echo)
-        click.echo("results: " + ", ".join(str(f) for f in [out / "mask.nc", *figures]) + " (cached for later commands)")
+        print_results(ds, save_results(ds, out), note="cached for later commands")

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import click
 
-from .common import compute_options, encoder_options, mask_option, quiet_option, user_errors
+from .common import (compute_options, encoder_options, mask_option, print_results, quiet_option,
+                     save_results, user_errors)
 
 
 def register(main):
@@ -41,8 +42,6 @@ def register(main):
         by the demo encoder with the fast recipe. Writes OUT/natural.nc, OUT/natural.png and OUT/natural.mp4.
         """
         from ..experiments.natural import NaturalConfig, natural_recipe, run_natural
-        from ..io.results import write_dataset
-        from ..viz.kinds import echo_headline, write_figures
 
         if not 0 < keep_fraction <= 1:
             raise click.BadParameter(f"is {keep_fraction}; expected a value in (0, 1]", param_hint="--keep-fraction")
@@ -55,12 +54,10 @@ def register(main):
                                                              precision=precision, compile=compile_encoder))
         ds = run_natural(config, progress=not quiet, log=click.echo)
         out = Path(out)
-        write_dataset(ds, out / "natural.nc")
-        figures = write_figures(ds, out)
+        files = save_results(ds, out)
         if not no_video:
             from ..io.movies import side_by_side, write_movie
 
-            write_movie(out / "natural.mp4", side_by_side(ds["ground_truth"].values, ds["reconstruction"].values))
-        echo_headline(ds, click.echo)
-        click.echo("results: " + ", ".join(str(f) for f in [out / "natural.nc", *figures]
-                                            + ([] if no_video else [out / "natural.mp4"])))
+            files.append(write_movie(out / "natural.mp4",
+                                     side_by_side(ds["ground_truth"].values, ds["reconstruction"].values)))
+        print_results(ds, files)

@@ -1,40 +1,9 @@
 """characterize rf"""
 
-from pathlib import Path
 
 import click
 
-from .common import encoder_options, quiet_option, user_errors
-
-
-def truth_for(ground_truth, encoder, spec):
-    """The true neuron properties to compare with, or None.
-
-    'auto': the encoder's own properties() when it has them (the synthetic mouse), the synthetic mouse (seed 0)
-    for the demo encoder when the neuron counts match (the demo is trained on it); 'none': no comparison; any
-    other spec: that encoder's properties() (it must have the encoder's neurons).
-    """
-    from ..encoders import SyntheticMouse, load_encoder
-    from ..errors import DnemkitError
-
-    choice = str(ground_truth).strip()
-    if choice.lower() == "none":
-        return None, ""
-    if choice.lower() == "auto":
-        if hasattr(encoder, "properties"):
-            return encoder.properties(), f"the true RFs of {spec}"
-        if spec == "demo":
-            truth = SyntheticMouse(0)
-            return (truth.properties(), "synthetic:0") if truth.n_neurons == encoder.n_neurons else (None, "")
-        return None, ""
-    truth = load_encoder(choice)
-    if not hasattr(truth, "properties"):
-        raise DnemkitError(f"--ground-truth {choice} has no known neuron properties; expected 'auto', 'none' or "
-                           "'synthetic[:seed]'")
-    if truth.n_neurons != encoder.n_neurons:
-        raise DnemkitError(f"--ground-truth {choice} has {truth.n_neurons} neurons; the encoder predicts "
-                           f"{encoder.n_neurons}; expected the same neurons")
-    return truth.properties(), choice
+from .common import encoder_options, print_results, quiet_option, save_results, user_errors
 
 
 def register(main):
@@ -73,35 +42,9 @@ def register(main):
         and the maps use their average. Writes OUT/rf.nc and OUT/rf_examples.png, rf_population.png,
         rf_centres.png, rf_mask.png.
         """
-        import numpy as np
+        from ..experiments.rf import RFConfig, run_rf
 
-        from ..experiments.ablation import resolve_mask
-        from ..encoders import select_models
-        from ..experiments.rf import compare_to_truth, map_receptive_fields
-        from ..encoders import load_encoder
-        from ..encoders.base import probe_encoder
-        from ..io.results import write_dataset
-        from ..viz.kinds import echo_headline, write_figures
-
-        encoder = select_models(load_encoder(encoder_spec, mouse), models)
-        # the mask ('auto' may train one) differentiates the encoder; the flashes only need its rates
-        probe_encoder(encoder, need_grad=str(mask).lower() == "auto")
-        truth, truth_name = truth_for(ground_truth, encoder, encoder_spec)
-        alpha = resolve_mask(mask, encoder, encoder_spec, mouse, progress=not quiet)
-        positions = None if step == 1 else np.array(
-            [[r, c] for r in range(step // 2, 36, step) for c in range(step // 2, 64, step)])
-        ds = map_receptive_fields(encoder, chunk=chunk, lead_in=lead_in, fit=not no_fit, fit_max=fit_max,
-                                  positions=positions, progress=not quiet)
-        ds.attrs["position_step"] = step
-        ds.attrs.update(encoder=encoder_spec, mouse="" if mouse is None else int(mouse), mask=str(mask),
-                        ground_truth=truth_name)
-        if truth is not None:
-            ds = compare_to_truth(ds, truth)
-        if alpha is not None:
-            ds["train_mask"] = (("y", "x"), alpha.train.astype(np.uint8))
-            ds["eval_mask"] = (("y", "x"), alpha.eval.astype(np.uint8))
-        out = Path(out)
-        write_dataset(ds, out / "rf.nc")
-        figures = write_figures(ds, out)
-        echo_headline(ds, click.echo)
-        click.echo("results: " + ", ".join(str(f) for f in [out / "rf.nc", *figures]))
+        config = RFConfig(encoder=encoder_spec, mouse=mouse, models=models, chunk=chunk, lead_in=lead_in,
+                          fit=not no_fit, fit_max=fit_max, step=step, ground_truth=ground_truth, mask=mask)
+        ds = run_rf(config, progress=not quiet, log=click.echo)
+        print_results(ds, save_results(ds, out))

@@ -1,11 +1,11 @@
 """characterize gratings / characterize noise: synthetic-stimulus resolution sweeps (resumable, local or Dask)."""
 
 import time
-from pathlib import Path
 
 import click
 
-from .common import compute_options, encoder_options, mask_option, parse_list, quiet_option, user_errors
+from .common import (compute_options, encoder_options, mask_option, parse_list, print_results, quiet_option,
+                     save_results, user_errors)
 
 EPILOG = """\b
 Results in --out: <kind>.nc (xarray Dataset), <kind>.png (heatmap), <kind>.store/ (one file per
@@ -73,7 +73,6 @@ def _run(ctx, grid, o):
     from ..experiments.sweeps import SweepConfig, SweepInterrupted, run_sweep, summary
     from ..experiments.sweeps.defaults import DEFAULT_ITERATIONS, QUICK_ITERATIONS
     from ..reconstruction import ReconstructionConfig
-    from ..viz.kinds import echo_headline, write_figures
 
     defaults = {"fast": (QUICK_ITERATIONS["fast"], DEFAULT_ITERATIONS["fast"]),
                 "paper": (QUICK_ITERATIONS["paper"], DEFAULT_ITERATIONS["paper"])}[o["recipe"]]
@@ -91,14 +90,12 @@ def _run(ctx, grid, o):
         click.echo(f"Interrupted: {exc.done} of {exc.total} conditions are stored in {exc.path}; "
                    "run the same command again to compute the rest.", err=True)
         ctx.exit(130)
-    kind = ds.attrs["dnemkit_kind"]
-    out = Path(o["out"])
-    figures = write_figures(ds, out)
+    files = save_results(ds, o["out"], dataset=False)  # run_sweep keeps <kind>.nc up to date after every batch
     click.echo(summary(ds))
-    echo_headline(ds, click.echo)
     click.echo(f"computed {ds.attrs['conditions_computed']} condition(s), reused {ds.attrs['conditions_reused']} "
                f"in {time.perf_counter() - started:.1f} s ({iterations} iterations each)")
-    click.echo("wrote " + ", ".join(str(f) for f in [out / f"{kind}.nc", *figures]))
+    print_results(ds, files)
+
 
 
 def register(main):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from .common import encoder_options, parse_list, quiet_option, user_errors
+from .common import encoder_options, parse_list, print_results, quiet_option, save_results, user_errors
 
 # the defaults of dnemkit.experiments.tuning (DEFAULT_SF, DEFAULT_TF, DEFAULT_DIRECTIONS, ...), spelled out here so
 # that --help needs no torch import; tests/test_tuning.py checks that they agree
@@ -51,7 +51,6 @@ def register(main):
         stopped.
         """
         from ..experiments.tuning import TuningConfig, run_tuning
-        from ..viz.kinds import echo_headline, write_figures
 
         config = TuningConfig(sf=parse_list(sf_text, "--sf"), tf=parse_list(tf_text, "--tf"),
                               directions=parse_list(directions_text, "--directions"), contrast=contrast,
@@ -64,9 +63,8 @@ def register(main):
             click.echo(f"interrupted: the finished gratings are kept in {out / 'tuning.store'}; run the same "
                        "command again to resume", err=True)
             raise SystemExit(130) from None
-        figures = write_figures(ds, out)
+        files = save_results(ds, out, dataset=False)  # run_tuning keeps tuning.nc up to date as it goes
         n_cond = len(config.sf) * len(config.tf) * len(config.directions)
         click.echo(f"{n_cond} gratings x {config.n_frames} frames, contrast {config.contrast:g}, frames "
                    f"{ds.attrs['first_frame']}-{config.n_frames - 1} analysed")
-        echo_headline(ds, click.echo)
-        click.echo("results: " + ", ".join(str(f) for f in [out / "tuning.nc", *figures]))
+        print_results(ds, files)

@@ -178,17 +178,17 @@ class SyntheticMouse(Encoder):
     def properties(self):
         """xr.Dataset over ``neuron`` with every true property (units in attrs) and the temporal kernels."""
         p = self.properties_
-        units = dict(center_y="pixel (row)", center_x="pixel (column)", sigma_px="pixel", sf_cpd="cycles/degree",
+        units = dict(center_y="pixel", center_x="pixel", sigma_px="pixel", sf_cpd="cycles/degree",
                      sf_cyc_per_px="cycles/pixel", orientation_deg="degree", tf_hz="Hz", tf_peak_hz="Hz",
-                     baseline="counts/frame", gain="counts/frame", run_coupling="1", pupil_coupling="1",
-                     cell_type="on | off | complex")
+                     baseline="counts/frame", gain="counts/frame", run_coupling="1", pupil_coupling="1")
         ds = xr.Dataset({k: ("neuron", np.asarray(v)) for k, v in p.items()},
                         coords={"neuron": np.arange(self.n_neurons)})
         for k, u in units.items():
             ds[k].attrs["units"] = u
+        ds["cell_type"].attrs["long_name"] = "cell type: on | off | complex"
         ds["temporal_kernel"] = (("neuron", "lag"), self.temporal_kernels)
         ds["lag"] = np.arange(KERNEL_FRAMES)
-        ds["lag"].attrs["units"] = "frames (30 Hz)"
+        ds["lag"].attrs.update(units="frame", long_name="kernel lag (30 Hz frames)")
         ds.attrs.update(seed=self.seed, deg_per_pixel=DEG_PER_PIXEL, model=__doc__.strip().splitlines()[0],
                         config=repr(asdict(self.config)))
         return ds

@@ -2,6 +2,7 @@
 statistics of :mod:`dnemkit.analysis.ablation`."""
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
@@ -9,8 +10,10 @@ import xarray as xr
 from ..analysis.ablation import (DEFAULT_KEEP_FRACTIONS, MOVIE_SEED_OFFSET, SUBJECTS,  # noqa: F401
                                  ablation_statistics, check_keep_fractions, nested_subsets)
 from ..analysis.metrics import frame_correlation, video_correlation
-from ..encoders.base import members_of, select_models  # noqa: F401
+from ..encoders.base import members_of
+from ..encoders.ref import EncoderRef
 from ..errors import DnemkitError
+from ..masks import resolve_mask
 from ..reconstruction import ReconstructionConfig, reconstruct
 from ..stimuli.geometry import HEIGHT, WIDTH
 from .targets import predicted_targets, recorded_targets
@@ -110,73 +113,95 @@ def load_truth(ground_truth, encoder):
     return truth, name
 
 
-def run_ablation(encoder="demo", mouse=None, keep_fractions=DEFAULT_KEEP_FRACTIONS, movies=3, seeds=2,
-                 iterations=20, frames=150, ground_truth="synthetic", predicted=False, models=1, mask="auto",
-                 subjects="movie", movie_seed=MOVIE_SEED_OFFSET, progress=True):
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise DnemkitError(f"{name} is {value!r}; expected an integer >= 1")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class AblationConfig:
+    """Options of one population ablation (`characterize ablation`), checked once here.
+
+    encoder, mouse, models: the encoder (spec or Encoder), its readout and the first K ensemble members (None =
+    all). keep_fractions: fractions of the population kept, in (0, 1] (sorted large to small). movies: number of
+    natural movies (seeds movie_seed, movie_seed + 1, ...), seeds: number of subset seeds (0..seeds-1), each
+    >= 1; frames: movie length (>= one sub-batch); iterations: reconstruction iterations (the paper's recipe).
+    ground_truth: spec of the mouse whose Poisson responses are the targets (it must predict the encoder's
+    neurons) unless ``predicted`` (the encoder's own prediction). mask: 'auto', 'alpha', 'sensitivity', 'none'
+    or a mask file (dnemkit.masks). subjects: the repeated-measures subjects, 'movie' or 'movie_seed'.
+    """
+
+    encoder: object = "demo"
+    mouse: int | None = None
+    models: int | None = 1
+    keep_fractions: tuple = DEFAULT_KEEP_FRACTIONS
+    movies: int = 3
+    seeds: int = 2
+    iterations: int = 20
+    frames: int = 150
+    ground_truth: object = "synthetic"
+    predicted: bool = False
+    mask: object = "auto"
+    subjects: str = "movie"
+    movie_seed: int = MOVIE_SEED_OFFSET
+
+    def __post_init__(self):
+        object.__setattr__(self, "keep_fractions", check_keep_fractions(self.keep_fractions))
+        for name in ("movies", "seeds", "iterations", "frames"):
+            object.__setattr__(self, name, _positive_int(getattr(self, name), name))
+        if self.subjects not in SUBJECTS:
+            raise DnemkitError(f"subjects is {self.subjects!r}; expected one of {SUBJECTS}")
+        if self.frames < self.reconstruction.subbatch_frames:
+            raise DnemkitError(f"frames is {self.frames}; expected at least {self.reconstruction.subbatch_frames} "
+                               "(one sub-batch)")
+
+    @property
+    def reconstruction(self):
+        """The ReconstructionConfig of every reconstruction: the paper's recipe at ``iterations``."""
+        return ReconstructionConfig(iterations=self.iterations)
+
+
+def run_ablation(config=None, progress=True, log=None):
     """The `characterize ablation` pipeline; returns the dataset with statistics and provenance (kind 'ablation').
 
-    encoder: spec or Encoder; movies: number of natural movies (seeds movie_seed, movie_seed + 1, ...); seeds:
-    number of subset seeds (0..seeds-1); frames: movie length; ground_truth: spec of the mouse whose Poisson
-    responses are the targets (must have the encoder's neurons) unless ``predicted`` (the encoder's own
-    prediction); models: first K ensemble members (None = all); mask: 'auto' (the encoder's alpha mask), 'none',
-    or a mask file (.nc / .npy).
+    config: an :class:`AblationConfig` (default: the demo encoder). log: called with one line saying where the
+    mask came from.
     """
-    from ..encoders import load_encoder
     from ..encoders.base import probe_encoder
     from ..io.results import provenance
     from ..stimuli.natural import natural_movie
 
-    fractions = check_keep_fractions(keep_fractions)
-    for value, name in ((movies, "movies"), (seeds, "seeds"), (iterations, "iterations"), (frames, "frames")):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise DnemkitError(f"{name} is {value!r}; expected an integer >= 1")
-    if subjects not in SUBJECTS:
-        raise DnemkitError(f"subjects is {subjects!r}; expected one of {SUBJECTS}")
-    spec = encoder if isinstance(encoder, str) else getattr(encoder, "description", type(encoder).__name__)
-    config = ReconstructionConfig(iterations=int(iterations))
-    if frames < config.subbatch_frames:
-        raise DnemkitError(f"frames is {frames}; expected at least {config.subbatch_frames} (one sub-batch)")
-    enc = select_models(load_encoder(encoder, mouse), models)
-    truth, truth_name = (None, None) if predicted else load_truth(ground_truth, enc)
+    config = config if config is not None else AblationConfig()
+    if not isinstance(config, AblationConfig):
+        raise DnemkitError(f"config is a {type(config).__name__}; expected an AblationConfig")
+    recon = config.reconstruction
+    ref = EncoderRef(config.encoder, config.mouse, config.models)
+    enc = ref.encoder
+    truth, truth_name = (None, None) if config.predicted else load_truth(config.ground_truth, enc)
     probe_encoder(enc, need_grad=True)
-    seeds_list = list(range(int(seeds)))
-    movie_seeds = [int(movie_seed) + j for j in range(int(movies))]
-    videos = np.stack([natural_movie(seed=s, n_frames=int(frames)).values for s in movie_seeds]).astype(np.float32)
-    if predicted:
+    seeds_list = list(range(config.seeds))
+    movie_seeds = [int(config.movie_seed) + j for j in range(config.movies)]
+    videos = np.stack([natural_movie(seed=s, n_frames=config.frames).values for s in movie_seeds]).astype(np.float32)
+    if config.predicted:
         responses, behavior = predicted_targets(enc, videos), None
         source = "the encoder's predicted activity"
     else:
         responses, behavior = recorded_targets(truth, videos, movie_seeds)
         source = f"Poisson responses of {truth_name} (simulated behaviour, seeded by the movie seed)"
-    alpha = resolve_mask(mask, enc, encoder if isinstance(encoder, str) else None, mouse, progress)
-    ds = population_ablation(enc, videos, responses, behavior, fractions, seeds_list, config,
-                             None if alpha is None else alpha.train, None if alpha is None else alpha.eval,
-                             movie_ids=movie_seeds, progress=progress)
-    ds = ablation_statistics(ds, subjects)
-    if alpha is not None:
-        ds["train_mask"] = (("y", "x"), alpha.train.astype(np.uint8))
-        ds["eval_mask"] = (("y", "x"), alpha.eval.astype(np.uint8))
+    alpha, line = resolve_mask(config.mask, ref, progress=progress)
+    if log is not None:
+        log(line)
+    ds = population_ablation(enc, videos, responses, behavior, config.keep_fractions, seeds_list, recon,
+                             alpha.train, alpha.eval, movie_ids=movie_seeds, progress=progress)
+    ds = ablation_statistics(ds, config.subjects)
+    alpha.attach_to(ds)
     ds["movie"].attrs["long_name"] = "natural_movie seed"
-    run_config = dict(config.to_dict(), keep_fractions=list(fractions), movies=int(movies), seeds=int(seeds),
-                      frames=int(frames), ground_truth=truth_name, predicted=bool(predicted),
-                      models=models, mask=str(mask), subjects=subjects, movie_seed=int(movie_seed))
-    ds.attrs.update(provenance("ablation", run_config, spec, None, mouse="" if mouse is None else int(mouse),
-                               targets=source, encoder_description=str(getattr(enc, "description", ""))))
+    run_config = dict(recon.to_dict(), keep_fractions=list(config.keep_fractions), movies=config.movies,
+                      seeds=config.seeds, frames=config.frames, ground_truth=truth_name,
+                      predicted=bool(config.predicted), models=config.models, mask=str(config.mask),
+                      subjects=config.subjects, movie_seed=int(config.movie_seed))
+    ds.attrs.update(provenance("ablation", run_config, ref.name, None,
+                               mouse="" if config.mouse is None else int(config.mouse), targets=source,
+                               encoder_description=str(getattr(enc, "description", "")), mask_source=line))
     return ds
-
-
-def resolve_mask(mask, encoder, spec, mouse=None, progress=True):
-    """The mask service's answer (dnemkit.masks.resolve_mask: 'auto', 'alpha', 'sensitivity' or a file), or None
-    for 'none' (every pixel). An encoder object without a spec gets an uncached sensitivity mask."""
-    from ..masks import resolve_mask as resolve
-    from ..masks import sensitivity_mask
-
-    if mask is None or str(mask).lower() == "none":
-        return None
-    if spec is None and str(mask).lower() in ("auto", "sensitivity"):
-        return sensitivity_mask(encoder)
-    am, line = resolve(mask, encoder, spec if spec is not None else f"object-{type(encoder).__name__}", mouse,
-                       progress=progress)
-    if progress:
-        print(line, flush=True)
-    return am

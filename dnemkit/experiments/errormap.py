@@ -8,11 +8,13 @@ reconstruction is brighter), E- = max(-E, 0) (darker), via :func:`dnemkit.analys
 """
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import xarray as xr
 
+from ..encoders.ref import EncoderRef
 from ..errors import DnemkitError
 from ..reconstruction import ReconstructionConfig, reconstruct
 from ..stimuli.geometry import GREY, HEIGHT, WIDTH
@@ -74,7 +76,7 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
     inside = np.ones((HEIGHT, WIDTH), bool) if eval_mask is None else np.asarray(eval_mask, bool)
 
     frame3 = ("frame", "y", "x")
-    grey = {"units": "grey level (0-255)"}
+    grey = {"units": "grey level"}
     ds = xr.Dataset(
         {"ground_truth": (frame3, movie, grey),
          "recon_recorded": (frame3, rec, {**grey, "long_name": "reconstruction from recorded activity "
@@ -86,7 +88,7 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
          "e_minus": (frame3, e_minus.astype(np.float32),
                      {**grey, "long_name": "E- = max(recon_predicted - recon_recorded, 0) inside the mask"}),
          "responses_recorded": (("neuron", "frame"), recorded, {"units": "counts/frame"}),
-         "responses_predicted": (("neuron", "frame"), predicted.astype(np.float32), {"units": "rate (counts/frame)"}),
+         "responses_predicted": (("neuron", "frame"), predicted.astype(np.float32), {"units": "counts/frame", "long_name": "predicted rate"}),
          "eval_mask": (("y", "x"), inside.astype(np.uint8)),
          "train_mask": (("y", "x"), (np.ones((HEIGHT, WIDTH), bool) if train_mask is None
                                       else np.asarray(train_mask, bool)).astype(np.uint8))},
@@ -106,51 +108,84 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
     ds["e_minus_mean"] = float(e_minus[first:][:, inside].mean())
     ds["e_plus_mean"].attrs.update(units="grey level", long_name="mean E+ over masked pixels x evaluated frames")
     ds["e_minus_mean"].attrs.update(units="grey level", long_name="mean E- over masked pixels x evaluated frames")
-    ds["frame"].attrs["units"] = "frames (30 Hz)"
+    ds["frame"].attrs.update(units="frame", long_name="frame index (30 Hz)")
     ds.attrs.update(first_eval_frame=int(first), seconds=round(seconds, 2), grey_outside_mask=GREY,
                     n_models=int(result.videos.shape[0]), batch="one reconstruct call, B=2 (recorded, predicted)")
     return ds
 
 
-def run_errormap(encoder="demo", mouse=None, movie_seed=5000, frames=300, iterations=DEFAULT_ITERATIONS,
-                 ground_truth="synthetic", models=1, mask="auto", progress=True):
+@dataclass(frozen=True)
+class ErrormapConfig:
+    """Options of one error-map run (`characterize errormap`), checked once here.
+
+    encoder, mouse, models: the encoder (spec or Encoder), its readout and the first K ensemble members (None =
+    all). movie_seed: the movie is natural_movie(seed=movie_seed, n_frames=frames) (>= 0); frames: its length
+    (>= one sub-batch); iterations: reconstruction iterations (the paper's recipe). ground_truth: spec of the
+    mouse whose Poisson responses (seeded by movie_seed) are the recorded activity. mask: 'auto', 'alpha',
+    'sensitivity', 'none' or a mask file (dnemkit.masks).
+    """
+
+    encoder: object = "demo"
+    mouse: int | None = None
+    models: int | None = 1
+    movie_seed: int = 5000
+    frames: int = 300
+    iterations: int = DEFAULT_ITERATIONS
+    ground_truth: object = "synthetic"
+    mask: object = "auto"
+
+    def __post_init__(self):
+        for name in ("iterations", "frames"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise DnemkitError(f"{name} is {value!r}; expected an integer >= 1")
+        seed = self.movie_seed
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise DnemkitError(f"movie seed is {seed!r}; expected an integer >= 0")
+        if self.frames < self.reconstruction.subbatch_frames:
+            raise DnemkitError(f"frames is {self.frames}; expected at least {self.reconstruction.subbatch_frames} "
+                               "(one sub-batch)")
+
+    @property
+    def reconstruction(self):
+        """The ReconstructionConfig of both reconstructions: the paper's recipe at ``iterations``."""
+        return ReconstructionConfig(iterations=int(self.iterations))
+
+
+def run_errormap(config=None, progress=True, log=None):
     """The `characterize errormap` pipeline; returns the dataset with provenance (kind 'errormap').
 
-    The movie is natural_movie(seed=movie_seed, n_frames=frames); recorded responses are the Poisson responses
-    (seeded by movie_seed) of the ground-truth mouse ``ground_truth`` (it must have the encoder's neurons) with
-    simulated behaviour (seeded by movie_seed), which is also given to the prediction and both reconstructions.
-    models: first K ensemble members (None = all). mask: 'auto' | 'none' | a mask file.
+    config: an :class:`ErrormapConfig` (default: the demo encoder). Recorded responses are the Poisson responses
+    of the ground-truth mouse (it must have the encoder's neurons) with simulated behaviour (seeded by the movie
+    seed), which is also given to the prediction and both reconstructions. log: called with one line saying
+    where the mask came from.
     """
-    from ..encoders import load_encoder
+    from ..encoders.base import probe_encoder
     from ..io.results import provenance
+    from ..masks import resolve_mask
     from ..stimuli.natural import natural_movie
-    from ..encoders import select_models
-    from .ablation import load_truth, resolve_mask
+    from .ablation import load_truth
     from .targets import recorded_targets
 
-    for value, name in ((iterations, "iterations"), (frames, "frames")):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise DnemkitError(f"{name} is {value!r}; expected an integer >= 1")
-    if isinstance(movie_seed, bool) or not isinstance(movie_seed, (int, np.integer)) or movie_seed < 0:
-        raise DnemkitError(f"movie seed is {movie_seed!r}; expected an integer >= 0")
-    config = ReconstructionConfig(iterations=int(iterations))
-    if frames < config.subbatch_frames:
-        raise DnemkitError(f"frames is {frames}; expected at least {config.subbatch_frames} (one sub-batch)")
-    spec = encoder if isinstance(encoder, str) else getattr(encoder, "description", type(encoder).__name__)
-    enc = select_models(load_encoder(encoder, mouse), models)
-    truth, truth_name = load_truth(ground_truth, enc)
-    from ..encoders.base import probe_encoder
-
+    config = config if config is not None else ErrormapConfig()
+    if not isinstance(config, ErrormapConfig):
+        raise DnemkitError(f"config is a {type(config).__name__}; expected an ErrormapConfig")
+    recon, movie_seed = config.reconstruction, int(config.movie_seed)
+    ref = EncoderRef(config.encoder, config.mouse, config.models)
+    enc = ref.encoder
+    truth, truth_name = load_truth(config.ground_truth, enc)
     probe_encoder(enc, need_grad=True)
-    movie = natural_movie(seed=int(movie_seed), n_frames=int(frames)).values.astype(np.float32)
-    responses, behavior = recorded_targets(truth, movie[None], [int(movie_seed)])
-    alpha = resolve_mask(mask, enc, encoder if isinstance(encoder, str) else None, mouse, progress)
-    ds = error_map_analysis(enc, movie, responses[0], behavior[0], config,
-                            None if alpha is None else alpha.train, None if alpha is None else alpha.eval, progress)
-    run_config = dict(config.to_dict(), movie_seed=int(movie_seed), frames=int(frames), ground_truth=truth_name,
-                      models=models, mask=str(mask))
-    ds.attrs.update(provenance("errormap", run_config, spec, int(movie_seed), mouse="" if mouse is None else int(mouse),
+    movie = natural_movie(seed=movie_seed, n_frames=int(config.frames)).values.astype(np.float32)
+    responses, behavior = recorded_targets(truth, movie[None], [movie_seed])
+    alpha, line = resolve_mask(config.mask, ref, progress=progress)
+    if log is not None:
+        log(line)
+    ds = error_map_analysis(enc, movie, responses[0], behavior[0], recon, alpha.train, alpha.eval, progress)
+    run_config = dict(recon.to_dict(), movie_seed=movie_seed, frames=int(config.frames), ground_truth=truth_name,
+                      models=config.models, mask=str(config.mask))
+    ds.attrs.update(provenance("errormap", run_config, ref.name, movie_seed,
+                               mouse="" if config.mouse is None else int(config.mouse),
                                targets=f"recorded: Poisson responses of {truth_name}; predicted: the encoder's "
                                        "prediction for the ground-truth movie (same simulated behaviour)",
-                               encoder_description=str(getattr(enc, "description", ""))))
+                               encoder_description=str(getattr(enc, "description", "")), mask_source=line))
     return ds

@@ -11,8 +11,9 @@ import numpy as np
 import xarray as xr
 
 from ..analysis.metrics import ensembling_gain, evaluate, pixel_correlation_map
-from ..encoders import load_encoder, members_of, select_models
+from ..encoders import members_of
 from ..encoders.base import probe_encoder
+from ..encoders.ref import EncoderRef
 from ..errors import DnemkitError
 from ..masks import resolve_mask
 from ..reconstruction import ReconstructionConfig, reconstruct
@@ -124,11 +125,10 @@ def run_natural(config=None, progress=True, log=None):
     config = config or NaturalConfig()
     if not isinstance(config, NaturalConfig):
         raise DnemkitError(f"config is a {type(config).__name__}; expected a NaturalConfig")
-    full = load_encoder(config.encoder, config.mouse)
-    models = config.models
-    if models is None:
-        models = min(PAPER_MODELS, len(members_of(full)))
-    encoder = select_models(full, models)
+    ref = EncoderRef(config.encoder, config.mouse)
+    ref = ref.with_models(config.models if config.models is not None
+                          else min(PAPER_MODELS, len(members_of(ref.full))))
+    encoder = ref.encoder
     n_models = len(members_of(encoder))
     recon = config.reconstruction
     video, responses, behavior, source = natural_inputs(encoder, config)
@@ -137,7 +137,7 @@ def run_natural(config=None, progress=True, log=None):
     if config.predicted:
         responses = predicted_targets(encoder, video[None], None if behavior is None else behavior[None])[0]
         source += "; targets: the encoder's predicted activity"
-    alpha, mask_line = resolve_mask(config.mask, full, config.encoder, config.mouse, config.data, progress=progress)
+    alpha, mask_line = resolve_mask(config.mask, ref, config.data, progress=progress)
     if log is not None:
         log(mask_line)
     keep = neuron_subset(encoder.n_neurons, config.keep_fraction, config.seed)
@@ -167,7 +167,7 @@ def package(result, video, responses, behavior, alpha, keep, encoder, meta):
     coords = {"frame": np.arange(t), "y": np.arange(HEIGHT), "x": np.arange(WIDTH), "model": model_names,
               "neuron": np.arange(responses.shape[0]), "iteration": np.arange(1, cfg.iterations + 1),
               "behavior_channel": BEHAVIOR_NAMES}
-    grey = {"units": "grey level (0-255)"}
+    grey = {"units": "grey level"}
     data = {
         "ground_truth": (("frame", "y", "x"), video.astype(np.float32), grey),
         "reconstruction": (("frame", "y", "x"), ens, {**grey, "long_name": "ensemble reconstruction (mean over "
@@ -201,7 +201,7 @@ def package(result, video, responses, behavior, alpha, keep, encoder, meta):
         ds[name] = float(value)
     ds["ensembling_gain"] = np.nan if gain is None else float(gain["gain"])
     ds["ensembling_gain"].attrs["long_name"] = "r(smoothed mean of models) - mean r(model)"
-    ds["frame"].attrs["units"] = f"frames ({FPS:g} Hz)"
+    ds["frame"].attrs.update(units="frame", long_name=f"frame index ({FPS:g} Hz)")
     ds.attrs.update(provenance("natural", cfg, meta["encoder_spec"], meta["seed"],
                                **{k: ("" if v is None else v) for k, v in meta.items()
                                   if k not in ("encoder_spec", "seed")},

@@ -28,6 +28,8 @@ flash) has a full history of real (grey) input. The lead-in frames are not analy
 
 import time
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import xarray as xr
@@ -128,9 +130,9 @@ def sparse_noise_responses(encoder, chunk=None, lead_in=None, pre=15, flash=15, 
               "y": np.arange(HEIGHT), "x": np.arange(WIDTH)}
     dims = ("model", "polarity", "neuron", "y", "x")
     ds = xr.Dataset({"r_pre": (dims, r_pre), "r_flash": (dims, r_flash)}, coords=coords)
-    ds["r_pre"].attrs.update(units="rate (encoder units, counts/frame)",
+    ds["r_pre"].attrs.update(units="counts/frame",
                              long_name=f"mean rate over the {pre} grey frames before the flash")
-    ds["r_flash"].attrs.update(units="rate (encoder units, counts/frame)",
+    ds["r_flash"].attrs.update(units="counts/frame",
                                long_name=f"mean rate over the {flash} flash frames")
     for name in ("r_pre", "r_flash"):
         ds[name].encoding.update(COMPRESSION)
@@ -201,9 +203,9 @@ def receptive_fields(responses, fit=True, fit_max=None, threshold=RF_THRESHOLD, 
     ds["rf_off"] = (dims3, maps["off"].astype(np.float32))
     for p, pol in enumerate(POLARITIES):
         ds[f"rf_{pol}"].attrs.update(
-            units="1 (normalised to the neuron's maximum)",
+            units="1",
             long_name=f"{pol.upper()} receptive field: (r_flash - r_pre) / r_pre, < {threshold} -> 0, "
-                      f"Gaussian sigma {sigma} px, / max; model-averaged responses")
+                      f"Gaussian sigma {sigma} px, normalised to the neuron's maximum; model-averaged responses")
         ds[f"rf_{pol}_peak"] = ("neuron", _smoothed_peak(mean_pre[p], mean_flash[p], threshold, sigma))
         ds[f"rf_{pol}_peak"].attrs.update(
             units="1", long_name=f"maximum of the {pol.upper()} map before the division by the maximum: "
@@ -228,8 +230,8 @@ def receptive_fields(responses, fit=True, fit_max=None, threshold=RF_THRESHOLD, 
     ds["responsive"].attrs["long_name"] = f"some relative response >= {threshold} in the preferred polarity"
     ds["center_y"] = ("neuron", cy)
     ds["center_x"] = ("neuron", cx)
-    ds["center_y"].attrs.update(units="pixel (row)", long_name="maximum of the preferred-polarity RF map")
-    ds["center_x"].attrs.update(units="pixel (column)", long_name="maximum of the preferred-polarity RF map")
+    ds["center_y"].attrs.update(units="pixel", long_name="row of the maximum of the preferred-polarity RF map")
+    ds["center_x"].attrs.update(units="pixel", long_name="column of the maximum of the preferred-polarity RF map")
 
     # per-model centres: how well the models agree (maps of each model's own responses, not stored)
     n_models = r_pre.shape[0]
@@ -340,4 +342,101 @@ def map_receptive_fields(encoder, mouse=None, chunk=None, lead_in=None, fit=True
     ds = receptive_fields(responses, fit=fit, fit_max=fit_max)
     name = spec or getattr(enc, "description", type(enc).__name__)
     ds.attrs.update(provenance("rf", config, name, encoder_description=str(getattr(enc, "description", ""))))
+    return ds
+
+
+def truth_for(ground_truth, encoder, spec):
+    """(true neuron properties to compare with or None, its name).
+
+    'auto': the encoder's own properties() when it has them (the synthetic mouse), the synthetic mouse (seed 0)
+    for the demo encoder when the neuron counts match (the demo is trained on it); 'none': no comparison; any
+    other spec: that encoder's properties() (it must have the encoder's neurons).
+    """
+    from ..encoders import SyntheticMouse, load_encoder
+
+    choice = str(ground_truth).strip()
+    if choice.lower() == "none":
+        return None, ""
+    if choice.lower() == "auto":
+        if hasattr(encoder, "properties"):
+            return encoder.properties(), f"the true RFs of {spec}"
+        if spec == "demo":
+            truth = SyntheticMouse(0)
+            return (truth.properties(), "synthetic:0") if truth.n_neurons == encoder.n_neurons else (None, "")
+        return None, ""
+    truth = load_encoder(choice)
+    if not hasattr(truth, "properties"):
+        raise DnemkitError(f"--ground-truth {choice} has no known neuron properties; expected 'auto', 'none' or "
+                           "'synthetic[:seed]'")
+    if truth.n_neurons != encoder.n_neurons:
+        raise DnemkitError(f"--ground-truth {choice} has {truth.n_neurons} neurons; the encoder predicts "
+                           f"{encoder.n_neurons}; expected the same neurons")
+    return truth.properties(), choice
+
+
+@dataclass(frozen=True)
+class RFConfig:
+    """Options of one receptive-field mapping (`characterize rf`), checked once here.
+
+    encoder, mouse, models: the encoder (spec or Encoder), its readout and the first K members (None = all).
+    chunk, lead_in, fit, fit_max: as :func:`map_receptive_fields`. step: flash every step-th row and column
+    (>= 1). ground_truth: 'auto', 'none' or 'synthetic[:seed]' (:func:`truth_for`). mask: the mask drawn over the
+    population RF: 'auto', 'alpha', 'sensitivity', 'none' or a mask file (dnemkit.masks).
+    """
+
+    encoder: object = "demo"
+    mouse: int | None = None
+    models: int | None = None
+    chunk: int | None = None
+    lead_in: int | None = None
+    fit: bool = True
+    fit_max: int | None = None
+    step: int = 1
+    ground_truth: str = "auto"
+    mask: object = "auto"
+
+    def __post_init__(self):
+        if isinstance(self.step, bool) or not isinstance(self.step, (int, np.integer)) or self.step < 1:
+            raise DnemkitError(f"step is {self.step!r}; expected an integer >= 1")
+
+    def positions(self):
+        """(K, 2) (row, col) pixels flashed, or None for every pixel."""
+        if self.step == 1:
+            return None
+        return np.array([[r, c] for r in range(self.step // 2, HEIGHT, self.step)
+                         for c in range(self.step // 2, WIDTH, self.step)])
+
+
+def run_rf(config=None, progress=True, log=None):
+    """The `characterize rf` pipeline: map, compare with the truth, attach the mask. Returns the Dataset.
+
+    log: called with one line saying where the mask came from ('none': no mask, no line).
+    """
+    from ..encoders.base import probe_encoder
+    from ..encoders.ref import EncoderRef
+    from ..masks import resolve_mask
+
+    config = config if config is not None else RFConfig()
+    if not isinstance(config, RFConfig):
+        raise DnemkitError(f"config is a {type(config).__name__}; expected an RFConfig")
+    ref = EncoderRef(config.encoder, config.mouse, config.models)
+    encoder = ref.encoder
+    want_mask = str(config.mask).lower() != "none"
+    # the mask ('auto' may compute one) differentiates the encoder; the flashes only need its rates
+    probe_encoder(encoder, need_grad=want_mask and str(config.mask).lower() in ("auto", "alpha", "sensitivity"))
+    truth, truth_name = truth_for(config.ground_truth, encoder, ref.name)
+    alpha = None
+    if want_mask:
+        alpha, line = resolve_mask(config.mask, ref, progress=progress)
+        if log is not None:
+            log(line)
+    ds = map_receptive_fields(encoder, chunk=config.chunk, lead_in=config.lead_in, fit=config.fit,
+                              fit_max=config.fit_max, positions=config.positions(), progress=progress)
+    ds.attrs["position_step"] = config.step
+    ds.attrs.update(encoder=ref.name, mouse="" if config.mouse is None else int(config.mouse), mask=str(config.mask),
+                    ground_truth=truth_name)
+    if truth is not None:
+        ds = compare_to_truth(ds, truth)
+    if alpha is not None:
+        alpha.attach_to(ds)
     return ds

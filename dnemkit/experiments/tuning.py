@@ -11,7 +11,7 @@ the mean Fourier coefficients, which are those of the mean trace since the coeff
 
 Resumable: with an output folder, each (condition, model) is stored as it finishes in ``OUT/tuning.store/``
 (:class:`dnemkit.experiments.sweeps.store.ConditionStore`), keyed by the stimulus parameters and the model's fingerprint
-(:func:`dnemkit.experiments.sweeps.compute.fingerprint_encoder`), so a killed run recomputes only what is missing, and a run
+(:func:`dnemkit.encoders.ref.fingerprint_encoder`), so a killed run recomputes only what is missing, and a run
 with more models (``--models``) reuses the models already done.
 """
 
@@ -187,7 +187,7 @@ def model_responses(encoder, config=TuningConfig(), *, out=None, progress=True, 
     counts/frame (for tf = 0 the coefficients are NaN), ``grey`` (model, neuron), plus ``model_names`` (list),
     ``first_frame`` (int), ``computed`` and ``reused`` (counts of (condition, model) pairs) and ``seconds``.
     """
-    from .sweeps.compute import fingerprint_encoder
+    from ..encoders.ref import fingerprint_encoder
     from .sweeps.store import ConditionStore, condition_id, remove_stale_temporaries
 
     if not isinstance(config, TuningConfig):
@@ -296,7 +296,7 @@ def example_traces(encoder, ds, config, n_examples=6, device="auto"):
     out["example_sf"] = ("example", [p["sf"] for p in params], {"units": "cycles/degree"})
     out["example_tf"] = ("example", [p["tf"] for p in params], {"units": "Hz"})
     out["example_direction"] = ("example", [p["direction"] for p in params], {"units": "degree"})
-    out = out.assign_coords(frame=("frame", np.arange(config.n_frames), {"units": "frame (30 Hz)"}))
+    out = out.assign_coords(frame=("frame", np.arange(config.n_frames), {"units": "frame", "long_name": "frame index (30 Hz)"}))
     return out
 
 
@@ -350,7 +350,7 @@ def run_tuning(encoder="demo", config=None, *, mouse=None, models=None, out=None
     Returns the xr.Dataset (dims neuron, sf, tf, direction, model, and example/frame for the traces) with
     dnemkit provenance attrs (kind 'tuning'); also written atomically to ``out/tuning.nc``.
     """
-    from ..encoders import load_encoder, select_models
+    from ..encoders.ref import EncoderRef
     from ..io.results import provenance, write_dataset
 
     config = TuningConfig() if config is None else config
@@ -358,16 +358,16 @@ def run_tuning(encoder="demo", config=None, *, mouse=None, models=None, out=None
         raise DnemkitError(f"config is a {type(config).__name__}; expected a TuningConfig")
     if isinstance(examples, bool) or not isinstance(examples, (int, np.integer)) or examples < 0:
         raise DnemkitError(f"examples is {examples!r}; expected an integer >= 0")
-    spec = None if not isinstance(encoder, (str, Path)) else str(encoder)
-    enc = select_models(load_encoder(encoder, mouse) if spec is not None else encoder, models)
+    ref = EncoderRef.of(encoder, mouse, models)
+    enc = ref.encoder
     started = time.perf_counter()
     raw = model_responses(enc, config, out=out, progress=progress)
     ds = tuning_dataset(raw, config)
     if examples:
         ds = ds.merge(example_traces(enc, ds, config, examples, config.device))
     ds.attrs.update(provenance(
-        KIND, config.to_dict(), spec or getattr(enc, "description", type(enc).__name__),
-        encoder_description=str(getattr(enc, "description", "")), mouse="" if mouse is None else int(mouse),
+        KIND, config.to_dict(), ref.name,
+        encoder_description=str(getattr(enc, "description", "")), mouse="" if ref.mouse is None else int(ref.mouse),
         n_models=int(raw["mean"].shape[0]), first_frame=int(raw["first_frame"]),
         analysed_frames=f"{raw['first_frame']}..{config.n_frames - 1} (the encoder's first valid frame on)",
         conditions_computed=int(raw["computed"]), conditions_reused=int(raw["reused"]),

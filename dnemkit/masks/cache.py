@@ -127,13 +127,15 @@ def _describe(mask):
     return f"train {int(mask.train.sum())} px, eval {int(mask.eval.sum())} px"
 
 
-def resolve_mask(choice, encoder, spec, mouse=None, data=None, progress=True):
+def resolve_mask(choice, ref, data=None, progress=True):
     """(AlphaMask, one line saying what was done and how long it took) for ``--mask CHOICE`` (module doc).
 
-    encoder: the loaded encoder (all of its models: a mask belongs to the encoder, not to a subset). spec: its
-    spec string (the cache key); data: a Sensorium mouse folder whose recorded responses train an alpha mask.
+    ref: the :class:`dnemkit.encoders.ref.EncoderRef` (its full encoder, all models: a mask belongs to the
+    encoder, not to a subset; its cache key and mouse). data: a Sensorium mouse folder whose recorded responses
+    train an alpha mask. 'none' gives a mask of ones (every pixel).
     """
     started = time.perf_counter()
+    encoder, spec, mouse = ref.full, ref.cache_key, ref.mouse
     choice = "auto" if choice is None else choice
     if isinstance(choice, AlphaMask):
         return choice, "mask: given"

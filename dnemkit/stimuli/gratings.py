@@ -92,6 +92,6 @@ def drifting_grating(sf, tf, direction, n_frames=60, units="cpd", phase=0.0, con
         "direction_deg": direction,
         "phase_rad": phase,
         "contrast": contrast,
-        "units": "grey level 0-255",
+        "units": "grey level",
     }
     return video_dataarray(np.clip(video, 0.0, 255.0).astype(np.float32), attrs)

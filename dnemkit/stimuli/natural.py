@@ -162,6 +162,6 @@ def natural_movie(seed=0, n_frames=300, kind="mixed"):
         "motions": ",".join(s[3] for s in shots),
         "shot_starts": [s[0] for s in shots],
         "fps": FPS,
-        "units": "grey level 0-255",
+        "units": "grey level",
     }
     return video_dataarray(video, attrs)

@@ -102,6 +102,6 @@ def gaussian_noise(sigma_space, sigma_time, n_frames=60, seed=0, patch_columns=N
         "sigma_time_ms": frames_to_ms(sigma_time),
         "seed": int(seed),
         "patch_columns": [c0, c1],
-        "units": "grey level 0-255",
+        "units": "grey level",
     }
     return video_dataarray(video, attrs)

@@ -3,6 +3,8 @@
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..analysis.stats import mean_sem
+
 __all__ = ["ablation_figure", "ablation_figures"]
 
 
@@ -17,9 +19,9 @@ def ablation_figure(ds):
     with each movie's curve faint; adjacent-level Bonferroni-corrected tests and the ANOVA in the title."""
     fractions = ds["keep_fraction"].values.astype(float)
     per_movie = ds["video_correlation"].mean("seed").transpose("keep_fraction", "movie").values
-    mean = per_movie.mean(axis=1)
+    mean, sem = mean_sem(per_movie, axis=1)
     k = per_movie.shape[1]
-    sem = per_movie.std(axis=1, ddof=1) / np.sqrt(k) if k > 1 else np.zeros_like(mean)
+    sem = np.nan_to_num(sem)  # one movie: no error bar
     fig = Figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.subplots()
     pct = 100 * fractions

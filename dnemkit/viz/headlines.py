@@ -36,7 +36,7 @@ def natural_rows(ds):
     """Targets, recipe, mask, per-model and ensemble video correlation, frame correlation."""
     rows = [("targets", str(ds.attrs.get("source", ""))),
             ("recipe", f"{ds.attrs.get('recipe', '')}; {ds.attrs.get('seconds', '?')} s"),
-            ("mask", str(ds.attrs.get("mask_source", "")))]
+            ("mask", str(ds.attrs.get("mask_source", "")).removeprefix("mask: "))]
     if "model_video_correlation" in ds:
         rows.append(("per-model video correlation",
                      ", ".join(fmt(v, ".3f") for v in np.atleast_1d(ds["model_video_correlation"].values))))
@@ -130,14 +130,15 @@ def ablation_rows(ds):
     """Video r per keep fraction (mean ± s.e.m. over movies), the repeated-measures ANOVA and adjacent tests."""
     rows = [("targets", f"{ds.attrs.get('targets', '')}; {ds.sizes['movie']} movie(s) x {ds.sizes['seed']} seed(s), "
                         f"{ds.attrs.get('reconstruction_calls', '?')} reconstruct calls, {ds.attrs.get('seconds', '?')} s")]
+    from ..analysis.stats import mean_sem
+
     per_movie = ds["video_correlation"].mean("seed")
     k = per_movie.sizes["movie"]
     for f in ds["keep_fraction"].values:
-        v = per_movie.sel(keep_fraction=f).values
-        sem = v.std(ddof=1) / np.sqrt(k) if k > 1 else np.nan
+        mean, sem = mean_sem(per_movie.sel(keep_fraction=f).values)
         n = f" ({int(ds['n_kept'].sel(keep_fraction=f))} neurons)" if "n_kept" in ds else ""
-        rows.append((f"video r, keep {100 * float(f):g} %{n}", f"{v.mean():.3f} ± {fmt(sem, '.3f')} (mean ± s.e.m., "
-                                                              f"{k} movies)"))
+        rows.append((f"video r, keep {100 * float(f):g} %{n}",
+                     f"{mean:.3f} ± {fmt(float(sem), '.3f')} (mean ± s.e.m., {k} movies)"))
     if "anova_F" in ds:
         rows.append(("repeated-measures ANOVA",
                      f"F({fmt(float(ds['anova_df_num']))}, {fmt(float(ds['anova_df_den']))}) = "

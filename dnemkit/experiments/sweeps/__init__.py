@@ -38,7 +38,7 @@ from ...lazy import lazy_exports
 #: public name -> the submodule defining it; imported on first use, so that the CLI (which reads only
 #: .defaults) starts without torch
 _EXPORTS = {
-    **dict.fromkeys(["PHASES", "VARIABLE_DIMS", "compute_batch", "fingerprint_encoder"], ".compute"),
+    **dict.fromkeys(["PHASES", "VARIABLE_DIMS", "compute_batch"], ".compute"),
     "synthetic_sf_sensitivity": ".expectations",
     **dict.fromkeys(["GratingGrid", "NoiseGrid", "stimulus"], ".grids"),
     **dict.fromkeys(["PAPER_DIRECTIONS", "PAPER_SF_CPD", "PAPER_SIGMAS", "PAPER_TF_HZ", "QUICK_GRATINGS",

@@ -30,7 +30,6 @@ import torch
 import xarray as xr
 
 from ...analysis import ensembling_gain, frame_entropy, motion_energy, phase_inversion, video_correlation
-from ...encoders.base import members_of
 from ..targets import predicted_targets
 from ...reconstruction import ReconstructionConfig, reconstruct
 from ...device import resolve_device
@@ -60,8 +59,8 @@ VARIABLE_ATTRS = {
     "ensembling_gain": dict(units="1", long_name="r(ensemble) - mean over models of r(model)"),
     "entropy_stimulus": dict(units="bit", long_name="mean frame entropy of the stimulus (25 bins)"),
     "entropy_reconstruction": dict(units="bit", long_name="mean frame entropy of the ensemble reconstruction"),
-    "motion_energy_stimulus": dict(units="grey level / frame", long_name="mean motion energy of the stimulus"),
-    "motion_energy_reconstruction": dict(units="grey level / frame",
+    "motion_energy_stimulus": dict(units="grey level/frame", long_name="mean motion energy of the stimulus"),
+    "motion_energy_reconstruction": dict(units="grey level/frame",
                                          long_name="mean motion energy of the ensemble reconstruction"),
     "baseline_correlation": dict(units="1", long_name="r(ensemble reconstruction, stimulus of another randomly "
                                                       "chosen condition, same phase): chance level"),
@@ -72,25 +71,6 @@ VARIABLE_ATTRS = {
 
 #: bump when the measures change, so stored conditions are recomputed
 ANALYSIS_VERSION = 1
-
-
-def fingerprint_encoder(encoder):
-    """A stable hex digest of an encoder's classes, parameters and buffers (what its predictions depend on)."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(type(encoder).__name__.encode())
-    for m in members_of(encoder):
-        h.update(type(m).__name__.encode())
-        h.update(repr(getattr(m, "config", "")).encode())
-        for name, t in sorted(m.state_dict().items()):
-            arr = t.detach().cpu().contiguous()
-            h.update(f"{name}:{arr.dtype}:{tuple(arr.shape)}".encode())
-            if arr.dtype == torch.bfloat16:
-                arr = arr.float()
-            h.update(arr.numpy().tobytes())
-        for attr in ("mouse", "fill"):
-            if hasattr(m, attr):
-                h.update(f"{attr}={getattr(m, attr)}".encode())
-    return h.hexdigest()
 
 
 def fingerprint_array(*arrays):

@@ -24,26 +24,27 @@ or in Python: ``run_gratings(..., executor="dask", scheduler=cluster.scheduler_a
 import functools
 
 from ...errors import DnemkitError
+from ...encoders.ref import EncoderRef
 from .compute import compute_batch
 
 
 @functools.lru_cache(maxsize=2)
-def _load(spec, mouse, models):
-    from ...encoders import load_encoder
-    from ...encoders import select_models
-
-    return select_models(load_encoder(spec, mouse), models)
+def _load(ref):
+    return ref.encoder  # one load per worker process and encoder, however many batches it runs
 
 
-def batch_task(encoder, mouse, models, items, config, train_mask, eval_mask):
-    """What a worker runs: one batch -> list of per-condition records (see compute.compute_batch)."""
-    enc = _load(encoder, mouse, models) if isinstance(encoder, str) else encoder
+def batch_task(encoder, items, config, train_mask, eval_mask):
+    """What a worker runs: one batch -> list of per-condition records (see compute.compute_batch).
+
+    encoder: an EncoderRef naming the encoder by spec (loaded on the worker), or an Encoder (scattered)."""
+    enc = _load(encoder) if isinstance(encoder, EncoderRef) else encoder
     return compute_batch(enc, items, config, train_mask, eval_mask, progress=False)
 
 
-def run_batches(batches, encoder, mouse, models, config, train_mask, eval_mask, on_result, scheduler=None,
-                workers=1):
-    """Submit every batch, call ``on_result(batch, records)`` as each finishes (in completion order)."""
+def run_batches(batches, ref, config, train_mask, eval_mask, on_result, scheduler=None, workers=1):
+    """Submit every batch, call ``on_result(batch, records)`` as each finishes (in completion order).
+
+    ref: the EncoderRef; named by a spec, workers load it themselves, given as an object it is scattered once."""
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -61,9 +62,9 @@ def run_batches(batches, encoder, mouse, models, config, train_mask, eval_mask, 
                            "expected the address of a running scheduler, e.g. tcp://host:8786") from None
     futures = {}
     try:
-        ref = encoder if isinstance(encoder, str) else client.scatter(encoder, broadcast=True)
+        task_encoder = ref if ref.has_spec else client.scatter(ref.encoder, broadcast=True)
         for k, b in enumerate(batches):
-            fut = client.submit(batch_task, ref, mouse, models, b, config, train_mask, eval_mask, pure=False,
+            fut = client.submit(batch_task, task_encoder, b, config, train_mask, eval_mask, pure=False,
                                 key=f"dnemkit-batch-{b[0]['id']}-{k}")
             futures[fut.key] = (fut, b)
         for fut in as_completed([f for f, _ in futures.values()]):

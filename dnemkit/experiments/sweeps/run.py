@@ -8,7 +8,8 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from ...analysis import cutoff
-from ...encoders import Encoder, load_encoder, members_of, select_models
+from ...encoders import members_of
+from ...encoders.ref import EncoderRef
 from ...encoders.base import probe_encoder
 from ...errors import DnemkitError, warn
 from ...masks import resolve_mask
@@ -23,7 +24,6 @@ from .compute import (
     compute_batch,
     condition_dataset,
     fingerprint_array,
-    fingerprint_encoder,
 )
 from .grids import PAPER_DIRECTIONS, PAPER_SF_CPD, PAPER_SIGMAS, PAPER_TF_HZ, GratingGrid, NoiseGrid
 from .store import ConditionStore, condition_id, remove_stale_temporaries, stable_hash
@@ -46,18 +46,6 @@ class SweepInterrupted(KeyboardInterrupt):
 # ------------------------------------------------------------------------------------------------------------------
 # inputs
 # ------------------------------------------------------------------------------------------------------------------
-def resolve_encoder(encoder, mouse=None, models=None):
-    """(spec string or None, the full encoder, the encoder used: its first ``models`` members)."""
-    if isinstance(encoder, Encoder):
-        full, spec = encoder, None
-    elif isinstance(encoder, (str, Path)):
-        spec = str(encoder)
-        full = load_encoder(spec, mouse)
-    else:
-        raise DnemkitError(f"encoder is a {type(encoder).__name__}; expected a spec string or an Encoder")
-    return spec, full, select_models(full, models)
-
-
 def choose_baselines(conditions, seed):
     """For each condition, another one of the grid, chosen at random (seeded) by rendezvous hashing.
 
@@ -227,11 +215,11 @@ def run_sweep(grid, config=None, *, out=None, progress=True, on_batch=None):
         raise DnemkitError(f"n_frames is {grid.n_frames}; expected more than {config.eval_first_frame + 1} "
                            f"(frames >= {config.eval_first_frame} are evaluated)")
 
-    spec, full, enc = resolve_encoder(encoder, mouse, models)
+    ref = EncoderRef(encoder, mouse, models)
+    enc = ref.encoder
     probe_encoder(enc, need_grad=True)
-    fp = fingerprint_encoder(enc)
-    key = spec if spec is not None else f"encoder-{fingerprint_encoder(full)[:16]}"
-    masks, mask_source = resolve_mask(mask, full, key, mouse, progress=progress)
+    fp = ref.fingerprint
+    masks, mask_source = resolve_mask(mask, ref, progress=progress)
     n_members = len(members_of(enc))
     model_names = ([getattr(m, "description", f"model {k}") or f"model {k}" for k, m in enumerate(members_of(enc))]
                    if config.ensembling == "reconstruction" else ["gradient ensemble"])
@@ -265,7 +253,7 @@ def run_sweep(grid, config=None, *, out=None, progress=True, on_batch=None):
     attrs = provenance(
         grid.kind, config={"reconstruction": config.to_dict(), "grid": grid.options(), "models": n_members,
                            "mouse": mouse, "batch": batch, "executor": executor, "mask": mask_source},
-        encoder=spec if spec is not None else full.description, seed=seed,
+        encoder=ref.spec if ref.has_spec else ref.full.description, seed=seed,
         encoder_description=enc.description, encoder_fingerprint=fp, mask_source=mask_source,
         eval_first_frame=config.eval_first_frame, iterations=config.iterations,
         ensemble_variable="video_correlation_ensemble (mean of the models' videos, smoothed); video_correlation "
@@ -314,8 +302,7 @@ def run_sweep(grid, config=None, *, out=None, progress=True, on_batch=None):
         elif batches:
             from .distributed import run_batches
 
-            run_batches(batches, spec if spec is not None else enc, mouse, models if spec is not None else None,
-                        config, masks.train, masks.eval, finish, scheduler=scheduler, workers=workers)
+            run_batches(batches, ref, config, masks.train, masks.eval, finish, scheduler=scheduler, workers=workers)
     except KeyboardInterrupt:
         raise SweepInterrupted(len(results), len(items), path) from None
     finally:
