@@ -50,7 +50,8 @@ from .encoders.dwiseneuro_encoder import SPAN, STEP, WINDOW, DwiseNeuroEncoder
 from .errors import DnemkitError, warn
 
 __all__ = ["TrainingConfig", "MODEL_CONFIGS", "model_config", "video_hash", "assign_folds", "cutmix_box",
-           "cutmix", "poisson_loss", "ema_update", "learning_rate", "validation_correlation", "train"]
+           "cutmix", "poisson_loss", "ema_update", "learning_rate", "validation_correlation", "load_trials",
+           "split_folds", "train"]
 
 REFERENCE_EPOCHS = 21  #: the recipe's 3 warm-up + 18 cosine epochs
 SCORE_FIRST_FRAME = 50  #: the score uses frames 50 .. T-2
@@ -209,7 +210,12 @@ class _Trial:
         return self.video.shape[0]
 
 
-def _load_trials(mouse, tiers):
+def load_trials(mouse, tiers):
+    """Every labelled trial of ``mouse`` (a SensoriumMouse) in ``tiers`` as tensors for training.
+
+    NaN/inf inside a trial's responses (a damaged recording, not the end padding, which is already cut) are set
+    to 0 with one warning naming the trials. Raises DnemkitError when no labelled trial is left.
+    """
     trials, holes = [], []
     for tid in mouse.trials([t for t in tiers if t in mouse.tiers.values()]):
         t = mouse.trial(tid)
@@ -244,7 +250,10 @@ def _behavior_mean(mouse, trials):
     return torch.cat([t.behavior for t in trials], dim=1).double().mean(dim=1).tolist()
 
 
-def _split(trials, config):
+def split_folds(trials, config):
+    """(training trials, validation trials) of ``config.fold`` of ``config.folds``; a movie's trials share a fold
+    (folds by video hash). Raises DnemkitError when either side is empty or no validation trial is long enough
+    to score."""
     folds = assign_folds([video_hash(t.video.numpy()) for t in trials], config.folds)
     train = [t for t, f in zip(trials, folds) if f != config.fold and t.length > SPAN]
     val = [t for t, f in zip(trials, folds) if f == config.fold]
@@ -507,8 +516,8 @@ def _prepare(data_dir, out_dir, config, mouse):
     if not isinstance(config, TrainingConfig):
         raise DnemkitError(f"config is a {type(config).__name__}; expected a TrainingConfig")
     data = find_mouse(data_dir, mouse)
-    trials = _load_trials(data, config.tiers)
-    train_trials, val_trials = _split(trials, config)
+    trials = load_trials(data, config.tiers)
+    train_trials, val_trials = split_folds(trials, config)
     if out_dir.exists() and not out_dir.is_dir():
         raise DnemkitError(f"output folder {out_dir} is a file; expected a folder for the checkpoints")
     identity = dict(config.identity(), mouse=data.name, neurons=data.n_neurons,
