@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import assert_one_line_error, perturbed_dwiseneuro, run_cli
 from torch import nn
 
 from dnemkit.device import resolve_device
@@ -71,7 +70,7 @@ def test_resolve_device_index_out_of_range(monkeypatch):
 
 @pytest.mark.parametrize("command", [("gratings", "--quick"), ("noise", "--quick"),
                                      ("train", "--data", ".", "--out", "train-out")])
-def test_cli_checks_device_up_front(command, monkeypatch, tmp_path):
+def test_cli_checks_device_up_front(command, monkeypatch, tmp_path, run_cli, assert_one_line_error):
     monkeypatch.chdir(tmp_path)
     assert_one_line_error(run_cli(*command, "--device", "banana"), "device is 'banana'",
                           "expected auto, cpu, cuda or cuda:K")
@@ -91,7 +90,7 @@ def test_config_checks_precision_and_compile():
     assert (d["precision"], d["compile"], d["members_in_one_pass"]) == ("bf16", True, None)
 
 
-def test_cli_precision_and_compile_reach_the_config(monkeypatch, tmp_path):
+def test_cli_precision_and_compile_reach_the_config(monkeypatch, tmp_path, run_cli, assert_one_line_error):
     import dnemkit.experiments.sweeps as sweeps
 
     seen = {}
@@ -127,7 +126,7 @@ def _gradients_match(models, t=40, b=2):
         assert _rel(grad[m], input_gradient(model, videos[0], behavior, target, config)[0]) <= 1e-5
 
 
-def test_members_in_one_pass_dwiseneuro_gradients():
+def test_members_in_one_pass_dwiseneuro_gradients(perturbed_dwiseneuro):
     models = [DwiseNeuroEncoder(perturbed_dwiseneuro(seed), mouse=1) for seed in range(2)]
     assert stackable(models)
     assert not stackable([models[0], DwiseNeuroEncoder(perturbed_dwiseneuro(5), mouse=0)])  # other readout
@@ -185,7 +184,7 @@ def test_bf16_correlates_with_fp32():
     assert r >= 0.99
 
 
-def test_bf16_dwiseneuro_gradient_close():
+def test_bf16_dwiseneuro_gradient_close(perturbed_dwiseneuro):
     model = DwiseNeuroEncoder(perturbed_dwiseneuro(0))
     t = 40
     torch.manual_seed(0)

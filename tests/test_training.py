@@ -23,8 +23,8 @@ from dnemkit.encoders.dwiseneuro_encoder import DwiseNeuroEncoder
 from dnemkit.encoders.synthetic import SyntheticMouse, SyntheticMouseConfig
 from dnemkit.errors import DnemkitError
 from dnemkit.stimuli.natural import natural_movie
-from dnemkit.training import (TrainingConfig, _load_trials, _split, assign_folds, cutmix, cutmix_box, ema_update,
-                              learning_rate, model_config, poisson_loss, train, validation_correlation, video_hash)
+from dnemkit.training import (TrainingConfig, assign_folds, cutmix, cutmix_box, ema_update, learning_rate, load_trials,
+                              model_config, poisson_loss, split_folds, train, validation_correlation, video_hash)
 
 NEURONS = 40
 # one epoch of 20 steps of 8 windows; a high learning rate and a short EMA for such a short run
@@ -80,7 +80,7 @@ def trained(dataset, tmp_path_factory):
 
 
 def val_trials(dataset, config=TINY):
-    return _split(_load_trials(find_mouse(dataset), config.tiers), config)[1]
+    return split_folds(load_trials(find_mouse(dataset), config.tiers), config)[1]
 
 
 # ------------------------------------------------------------------------------------------------ training
@@ -189,9 +189,9 @@ def test_video_hash_and_folds():
 def test_folds_never_share_a_movie(tmp_path):
     movies = [0, 1, 2, 0, 3, 1, 4, 0, 5, 2, 6]  # repeats, like the oracle tier
     root = make_mouse(tmp_path, movies, frames=52)
-    trials = _load_trials(find_mouse(root), ("train",))
+    trials = load_trials(find_mouse(root), ("train",))
     for fold in range(3):
-        train_trials, val = _split(trials, TrainingConfig(model="small", folds=3, fold=fold))
+        train_trials, val = split_folds(trials, TrainingConfig(model="small", folds=3, fold=fold))
         train_movies = {movies[t.id] for t in train_trials}
         val_movies = {movies[t.id] for t in val}
         assert train_movies.isdisjoint(val_movies) and train_movies | val_movies == set(movies)

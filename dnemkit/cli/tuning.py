@@ -7,7 +7,7 @@ import click
 from .common import encoder_options, parse_list, print_results, quiet_option, save_results, user_errors
 
 # the defaults of dnemkit.experiments.tuning (DEFAULT_SF, DEFAULT_TF, DEFAULT_DIRECTIONS, ...), spelled out here so
-# that --help needs no torch import; tests/test_tuning.py checks that they agree
+# that --help needs no torch import; tests/experiments/test_tuning.py checks that they agree
 DEFAULT_SF = "0.018,0.036,0.071,0.143"
 DEFAULT_TF = "1,2,4,8"
 DEFAULT_DIRECTIONS = "0,45,90,135,180,225,270,315"

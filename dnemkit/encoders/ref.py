@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..errors import DnemkitError
-from .base import Encoder, members_of, select_models
+from .base import CallableEncoder, Encoder, members_of, select_models
 
 __all__ = ["EncoderRef", "fingerprint_encoder"]
 
@@ -44,7 +44,8 @@ class EncoderRef:
     """An encoder as a command names it.
 
     spec: a spec string ('demo', 'synthetic[:seed]', a .pth, a folder, 'file.py:factory'; see
-        :func:`dnemkit.encoders.load_encoder`) or an Encoder object.
+        :func:`dnemkit.encoders.load_encoder`), an Encoder object, or any torch module
+        ``enc(video, behavior) -> rates`` (wrapped as a CallableEncoder).
     mouse: which readout of a multi-mouse checkpoint (None = the encoder's default).
     models: use the first K members of an ensemble (None = all).
 
@@ -59,6 +60,8 @@ class EncoderRef:
 
     def __post_init__(self):
         spec = str(self.spec) if isinstance(self.spec, Path) else self.spec
+        if isinstance(spec, torch.nn.Module) and not isinstance(spec, Encoder):
+            spec = CallableEncoder(spec)  # any module enc(video, behavior) -> rates, as 'file.py:factory' gives
         if not isinstance(spec, (str, Encoder)):
             raise DnemkitError(f"encoder is a {type(spec).__name__}; expected a spec string or an Encoder")
         object.__setattr__(self, "spec", spec)

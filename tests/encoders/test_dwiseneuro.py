@@ -1,11 +1,12 @@
+"""Tests of dnemkit.encoders.dwiseneuro and dwiseneuro_encoder: trial inference against the reference
+frame-by-frame predictor, gradients, the layer rewrites, the full model's size."""
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import perturbed_dwiseneuro
-from dnemkit.encoders import DwiseNeuro, DwiseNeuroEncoder, MAIN_CONFIG, load_encoder, save_checkpoint
-from dnemkit.encoders.checkpoint import default_params, read_checkpoint
+from dnemkit.encoders import DwiseNeuro, DwiseNeuroEncoder, MAIN_CONFIG
+from dnemkit.encoders.checkpoint import default_params
 from dnemkit.errors import DnemkitError
 
 
@@ -30,7 +31,7 @@ def slow_predictor(model, mouse, video, behavior, fill=0.0):
     return (total / counts.clamp(min=1)).float()
 
 
-def test_batched_trial_inference_equals_frame_by_frame_predictor():
+def test_batched_trial_inference_equals_frame_by_frame_predictor(perturbed_dwiseneuro):
     model = perturbed_dwiseneuro(1)
     gen = torch.Generator().manual_seed(0)
     video = torch.rand(2, 41, 36, 64, generator=gen) * 255
@@ -46,7 +47,7 @@ def test_batched_trial_inference_equals_frame_by_frame_predictor():
     assert torch.all(fast > 0)
 
 
-def test_trial_inference_is_differentiable_wrt_video():
+def test_trial_inference_is_differentiable_wrt_video(perturbed_dwiseneuro):
     enc = DwiseNeuroEncoder(perturbed_dwiseneuro(2), mouse=0)
     video = (torch.rand(1, 33, 36, 64) * 255).requires_grad_()
     enc(video).sum().backward()
@@ -55,7 +56,7 @@ def test_trial_inference_is_differentiable_wrt_video():
     assert all(p.grad is None and not p.requires_grad for p in enc.model.parameters())
 
 
-def test_depthwise_conv2d_rewrite_equals_conv3d():
+def test_depthwise_conv2d_rewrite_equals_conv3d(perturbed_dwiseneuro):
     model = perturbed_dwiseneuro(3)
     block = model.core.blocks[1]
     x = torch.randn(2, block.spat_covn_dw[0].in_channels, 7, 32, 32)
@@ -78,22 +79,6 @@ def test_positional_encoding_layout():
     np.testing.assert_allclose(emb[:, t, h, w].numpy(), expected, rtol=1e-6)
 
 
-def test_checkpoint_round_trip(tmp_path):
-    model = perturbed_dwiseneuro(4)
-    path = save_checkpoint(tmp_path / "model-003-0.250000.pth", model)
-    raw = torch.load(path, weights_only=True)
-    assert set(raw) == {"model_name", "params", "nn_state_dict"}
-    assert raw["model_name"] == "MouseModel"
-    assert raw["params"]["nn_module"][0] == "dwiseneuro"
-    assert raw["params"]["frame_stack"] == {"size": 16, "step": 2, "position": "last"}
-    assert all(v.dtype == torch.float32 for v in raw["nn_state_dict"].values() if v.is_floating_point())
-    assert "core.blocks.1.spat_covn_dw.0.weight" in raw["nn_state_dict"]
-    enc = load_encoder(str(path), mouse=1)
-    video = torch.rand(1, 35, 36, 64) * 255
-    with torch.no_grad():
-        torch.testing.assert_close(enc(video), DwiseNeuroEncoder(model, 1)(video), rtol=0, atol=0)
-
-
 def test_full_size_model_parameter_count():
     model = DwiseNeuro(**MAIN_CONFIG)
     assert sum(p.numel() for p in model.parameters()) == 170_656_070
@@ -103,29 +88,6 @@ def test_full_size_model_parameter_count():
     # argus params round-trip as plain python containers that weights_only loading accepts
     params = default_params(model.config)
     assert params["nn_module"][1]["core_features"] == MAIN_CONFIG["core_features"]
-
-
-@pytest.mark.parametrize("payload, message", [
-    ({"weights": 1}, "missing key"),
-    ({"model_name": "X", "params": {"nn_module": ("resnet", {})}, "nn_state_dict": {}}, "dwiseneuro"),
-    ([1, 2, 3], "holds a list"),
-])
-def test_foreign_checkpoints_are_rejected(tmp_path, payload, message):
-    path = tmp_path / "x.pth"
-    torch.save(payload, path)
-    with pytest.raises(DnemkitError, match=message):
-        read_checkpoint(path)
-
-
-def test_checkpoint_errors(tmp_path, small_model):
-    with pytest.raises(DnemkitError, match="does not exist"):
-        load_encoder(str(tmp_path / "missing.pth"))
-    (tmp_path / "text.pth").write_text("not a checkpoint")
-    with pytest.raises(DnemkitError, match="not a readable torch checkpoint"):
-        load_encoder(str(tmp_path / "text.pth"))
-    path = save_checkpoint(tmp_path / "m.pth", small_model)
-    with pytest.raises(DnemkitError, match=r"mouse index 2 is out of range.*0\.\.1"):
-        load_encoder(str(path), mouse=2)
 
 
 def test_too_short_video_is_rejected(small_model):

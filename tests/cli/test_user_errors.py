@@ -11,7 +11,6 @@ import shlex
 import numpy as np
 import pytest
 
-from conftest import FACTORIES, assert_one_line_error, run_cli
 
 BAD_ENCODERS = '''
 import torch
@@ -70,10 +69,10 @@ UNWRITABLE = "/proc/dnemkit-unwritable"  # root can write anywhere chmod forbids
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory):
+def ws(tmp_path_factory, factories_source):
     """A workspace of bad (and a few good) inputs, built once."""
     root = tmp_path_factory.mktemp("user-errors")
-    (root / "f.py").write_text(FACTORIES + BAD_ENCODERS)
+    (root / "f.py").write_text(factories_source + BAD_ENCODERS)
     (root / "afile").write_text("not a folder")
     (root / "emptydir").mkdir()
     (root / "tmponly").mkdir()
@@ -233,7 +232,7 @@ ALL_CASES = CASES + (TUNING_CASES if _has_tuning() else [])
 
 
 @pytest.mark.parametrize("line, phrase", [pytest.param(c[1], c[2], id=c[0]) for c in ALL_CASES])
-def test_user_error(ws, tmp_path, line, phrase):
+def test_user_error(ws, tmp_path, line, phrase, run_cli, assert_one_line_error):
     out = tmp_path / "out"
     args = shlex.split(line.format(ws=ws, out=out))
     before = sorted(p.name for p in ws.iterdir())
@@ -260,14 +259,14 @@ def _warnings(output):
 
 
 @pytest.mark.parametrize("movie, phrase", [("unit.npy", "within 0..1"), ("big.npy", "outside the grey levels")])
-def test_suspicious_grey_levels_warn(ws, movie, phrase):
+def test_suspicious_grey_levels_warn(ws, movie, phrase, run_cli):
     result = run_cli("evaluate", ws / movie, ws / movie)
     assert result.exit_code == 0, result.output
     warnings = _warnings(result.output)
     assert warnings and all(phrase in w for w in warnings), result.output
 
 
-def test_evaluate_json_is_valid_json(ws):
+def test_evaluate_json_is_valid_json(ws, run_cli):
     result = run_cli("evaluate", ws / "ok.npy", ws / "ok.npy", "--json")
     assert result.exit_code == 0, result.output
 
@@ -281,9 +280,9 @@ def test_evaluate_json_is_valid_json(ws):
 
 def test_train_warns_about_nan_inside_a_trial(ws, capsys):
     from dnemkit.data import find_mouse
-    from dnemkit.training import _load_trials
+    from dnemkit.training import load_trials
 
-    trials = _load_trials(find_mouse(ws / "sim"), ["train", "oracle"])
+    trials = load_trials(find_mouse(ws / "sim"), ["train", "oracle"])
     err = capsys.readouterr().err
     assert len(_warnings(err)) == 1 and "trial 1" in err, err
     assert all(bool(np.isfinite(t.responses.numpy()).all()) for t in trials)
@@ -316,12 +315,12 @@ def test_check_rates_names_the_encoder():
         check_rates(torch.ones(1, 3, 4), enc, video, need_grad=True)
 
 
-def test_sweep_help_says_a_kill_may_lose_the_batch_in_flight():
+def test_sweep_help_says_a_kill_may_lose_the_batch_in_flight(run_cli):
     result = run_cli("gratings", "--help")
     assert "batch in flight" in result.output and "--batch" in result.output
 
 
-def test_finished_sweep_survives_kills(tmp_path):
+def test_finished_sweep_survives_kills(tmp_path, run_cli):
     """A 0-byte temporary of a killed final write is ignored by report; a re-run with nothing to compute rewrites
     the final dataset complete."""
     from dnemkit.io.results import read_dataset, write_dataset

@@ -6,7 +6,6 @@ import torch
 from click.testing import CliRunner
 from scipy.stats import spearmanr
 
-from conftest import assert_one_line_error
 from dnemkit.cli import main
 from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig
 from dnemkit.errors import DnemkitError
@@ -269,7 +268,7 @@ def test_cli_interrupted_sweep_resumes(tmp_path, tiny_spec, monkeypatch):
     (["gratings", "--executor", "local", "--scheduler", "tcp://nowhere:1", "--sf", "0.036", "--tf", "1",
       "--directions", "0"], "scheduler"),
 ])
-def test_cli_user_errors_are_one_line(args, needle, tmp_path, tiny_spec):
+def test_cli_user_errors_are_one_line(args, needle, tmp_path, tiny_spec, assert_one_line_error):
     spec, mask = tiny_spec
     result = CliRunner().invoke(main, args + ["--encoder", spec, "--mask", mask, "--out", str(tmp_path)])
     assert_one_line_error(result, needle)

@@ -1,6 +1,7 @@
 """Receptive-field mapping: validation against the synthetic mouse's true RFs, every model kept, the CLI.
 
-Formula-level checks of rf_maps / rf_centres / fits live in test_analysis.py; here the whole mapping pipeline.
+Formula-level checks of rf_maps / rf_centres / fits live in tests/analysis/test_receptive_fields.py; here the whole
+mapping pipeline.
 """
 
 import numpy as np
@@ -13,7 +14,6 @@ from dnemkit.experiments.rf import (compare_to_truth, map_receptive_fields, rece
 from dnemkit.encoders import Ensemble, SyntheticMouse, SyntheticMouseConfig
 from dnemkit.encoders.base import Encoder
 
-from conftest import assert_one_line_error, run_cli, write_factories
 
 @pytest.fixture(scope="module")
 def synthetic_rf():
@@ -101,11 +101,10 @@ def test_every_model_is_kept_and_averaged_explicitly():
     np.testing.assert_allclose(flash[0][:, ys[0], xs[0]], mean_rate, rtol=1e-5)
 
 
-def test_rf_cli_writes_dataset_and_figures(tmp_path):
-    write_factories(tmp_path)
+def test_rf_cli_writes_dataset_and_figures(tmp_path, run_cli, factories_file):
     out = tmp_path / "rf"
     # every pixel, both polarities; no lead-in here to save time (the truth test above uses the default 30)
-    result = run_cli("rf", "--encoder", f"{tmp_path / 'factories.py'}:tiny", "--mask", "none", "--lead-in", 0,
+    result = run_cli("rf", "--encoder", f"{factories_file}:tiny", "--mask", "none", "--lead-in", 0,
                      "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
     from dnemkit.io.results import read_dataset
@@ -119,9 +118,8 @@ def test_rf_cli_writes_dataset_and_figures(tmp_path):
     assert ds.attrs["lead_in_frames"] == 0 and ds.attrs["positions_mapped"] == 36 * 64
 
 
-def test_rf_cli_user_errors(tmp_path):
-    write_factories(tmp_path)
-    assert_one_line_error(run_cli("rf", "--encoder", f"{tmp_path / 'factories.py'}:empty", "--out", tmp_path),
+def test_rf_cli_user_errors(tmp_path, run_cli, assert_one_line_error, factories_file):
+    assert_one_line_error(run_cli("rf", "--encoder", f"{factories_file}:empty", "--out", tmp_path),
                           "0 neurons")
     assert_one_line_error(run_cli("rf", "--encoder", "synthetic", "--ground-truth", "synthetic:1:2",
                                   "--out", tmp_path), "synthetic")

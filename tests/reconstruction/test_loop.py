@@ -1,11 +1,13 @@
+"""Tests of dnemkit.reconstruction.loop: input gradients against the sequential recipe, neuron subsets,
+recovery of a movie, gradient ensembling, input checks."""
+
 import numpy as np
 import pytest
 import torch
 
-from conftest import perturbed_dwiseneuro
 from dnemkit.encoders import DwiseNeuroEncoder, Ensemble, SyntheticMouse, SyntheticMouseConfig
 from dnemkit.errors import DnemkitError
-from dnemkit.reconstruction import PaperAdam, ReconstructionConfig, input_gradient, reconstruct, subbatch_starts
+from dnemkit.reconstruction import PaperAdam, ReconstructionConfig, input_gradient, reconstruct
 from dnemkit.analysis.tracking import VideoCorrelationTracker
 
 
@@ -38,17 +40,8 @@ def sequential_gradient(model, mouse, video, behavior, target, size=32, stride=8
     return total / count[:, None, None]
 
 
-def test_schedule_of_a_trial():
-    starts = subbatch_starts(300)
-    assert len(starts) == 35 and starts[:3] == [0, 8, 16] and starts[-2:] == [264, 268]
-    assert subbatch_starts(32) == [0]
-    assert subbatch_starts(45) == [0, 8, 13]
-    with pytest.raises(DnemkitError, match="at least 32"):
-        subbatch_starts(20)
-
-
 @pytest.mark.parametrize("per_pass", [1, 3, None])
-def test_batched_gradient_equals_sequential_schedule(per_pass):
+def test_batched_gradient_equals_sequential_schedule(per_pass, perturbed_dwiseneuro):
     model = perturbed_dwiseneuro(5)
     enc = DwiseNeuroEncoder(model, mouse=0)
     gen = torch.Generator().manual_seed(1)
@@ -64,7 +57,7 @@ def test_batched_gradient_equals_sequential_schedule(per_pass):
         assert rel < 1e-5
 
 
-def test_neurons_outside_the_subset_leave_the_loss():
+def test_neurons_outside_the_subset_leave_the_loss(perturbed_dwiseneuro):
     model = perturbed_dwiseneuro(6)
     enc = DwiseNeuroEncoder(model, mouse=1)
     video = torch.rand(1, 40, 36, 64) * 255
@@ -78,21 +71,6 @@ def test_neurons_outside_the_subset_leave_the_loss():
     g_all = input_gradient(enc, video, torch.zeros(1, 4, 40), changed, cfg)[0]
     torch.testing.assert_close(g1, g2, rtol=0, atol=0)
     assert (g1 - g_all).abs().max() > 1e-4
-
-
-def test_paper_adam_matches_the_published_update_in_float64():
-    rng = np.random.default_rng(0)
-    grads = rng.normal(size=(15, 4)) * 1e-3
-    video = torch.full((4,), 127.5, dtype=torch.float64)
-    opt = PaperAdam()
-    x, m = np.full(4, 127.5), np.zeros(4)
-    for i in range(1, 16):
-        opt.step(video, torch.tensor(grads[i - 1]), i)
-        lr_i = 1000 * min(1, i / 10)
-        m = 0.9 * m + 0.1 * grads[i - 1]
-        lr_t = lr_i * np.sqrt(1 - 0.999 ** (i + 1)) / (1 - 0.9 ** (i + 1))
-        x = np.clip(x - lr_t * m / (1 - 0.9 ** (i + 1)), 0, 255)
-    np.testing.assert_allclose(video.numpy(), x, rtol=1e-12)
 
 
 def small_synthetic(seed=0, n=300):
@@ -146,8 +124,3 @@ def test_gradient_ensembling_averages_member_gradients():
 def test_bad_inputs_give_one_clear_error(kwargs, message):
     with pytest.raises(DnemkitError, match=message):
         reconstruct(small_synthetic(0, 30), config=ReconstructionConfig(iterations=1), progress=False, **kwargs)
-
-
-def test_zero_iterations_is_rejected():
-    with pytest.raises(DnemkitError, match="iterations is 0"):
-        ReconstructionConfig(iterations=0)

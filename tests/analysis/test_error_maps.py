@@ -1,0 +1,35 @@
+"""Tests of dnemkit.analysis.error_maps: positive and negative error maps, identities and errors."""
+
+import numpy as np
+import pytest
+
+import dnemkit.analysis as A
+from dnemkit.errors import DnemkitError
+
+
+H, W = 36, 64
+
+
+def test_error_map_identities():
+    rng = np.random.default_rng(2)
+    a = rng.uniform(0, 255, (10, H, W))
+    b = rng.uniform(0, 255, (10, H, W))
+    mask = np.zeros((H, W), bool)
+    mask[5:30, 10:50] = True
+    ep, em = A.error_maps(a, b, mask)
+    assert ep.shape == em.shape == a.shape
+    assert (ep >= 0).all() and (em >= 0).all()
+    assert ((ep == 0) | (em == 0)).all()
+    np.testing.assert_allclose((ep - em)[:, mask], (a - b)[:, mask])
+    assert (ep[:, ~mask] == 0).all() and (em[:, ~mask] == 0).all()
+    ep2, em2 = A.error_maps(a[0], b[0])
+    np.testing.assert_allclose(ep2 - em2, a[0] - b[0])
+
+
+def test_error_map_errors():
+    with pytest.raises(DnemkitError, match=r"recon_predicted has shape \(2, 36, 64\); expected the shape of recon_recorded \(3, 36, 64\)"):
+        A.error_maps(np.zeros((3, H, W)), np.zeros((2, H, W)))
+    with pytest.raises(DnemkitError, match=r"mask has shape \(36, 63\); expected \(36, 64\)"):
+        A.error_maps(np.zeros((3, H, W)), np.zeros((3, H, W)), np.ones((H, W - 1), bool))
+    with pytest.raises(DnemkitError, match=r"recon_recorded contains non-finite values"):
+        A.error_maps(np.full((H, W), np.inf), np.zeros((H, W)))

@@ -1,0 +1,66 @@
+"""dnemkit.analysis.tracking: scoring a reconstruction while it runs (reconstruct(evaluate=...))."""
+
+import numpy as np
+import pytest
+import torch
+
+from dnemkit.analysis.metrics import video_correlation
+from dnemkit.analysis.tracking import VideoCorrelationTracker
+from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig
+from dnemkit.errors import DnemkitError
+from dnemkit.reconstruction import ReconstructionConfig, reconstruct
+
+
+def _movie(seed, t=40):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0, 255, size=(t, 36, 64)).astype(np.float32)
+
+
+def test_tracker_scores_every_model_and_the_ensemble_against_video_correlation():
+    truth = np.stack([_movie(0), _movie(1)])
+    mask = np.zeros((36, 64), bool)
+    mask[5:20, 10:40] = True
+    videos = np.stack([truth + np.random.default_rng(k).normal(0, 40 * (k + 1), truth.shape) for k in range(3)])
+    ensemble = videos.mean(0)
+    scores = VideoCorrelationTracker(truth, mask)(videos, ensemble, 30)
+    assert scores.shape == (4, 2)
+    for b in range(2):
+        for k in range(3):
+            assert scores[k, b] == pytest.approx(video_correlation(truth[b], videos[k, b], mask, 30), abs=1e-6)
+        assert scores[3, b] == pytest.approx(video_correlation(truth[b], ensemble[b], mask, 30), abs=1e-6)
+    assert scores[0, 0] > scores[2, 0]  # less noise, higher r
+
+
+def test_reconstruct_records_the_trace_under_the_trackers_name():
+    mouse = SyntheticMouse(0, SyntheticMouseConfig(n_neurons=60))
+    movie = _movie(2)
+    with torch.no_grad():
+        target = mouse(torch.from_numpy(movie)[None])[0]
+    calls = []
+
+    class Brightness:
+        name = "mean_grey"
+
+        def __call__(self, videos, ensemble, first_frame):
+            calls.append(first_frame)
+            return np.concatenate([videos.mean(axis=(2, 3, 4)), ensemble.mean(axis=(1, 2, 3))[None]])
+
+    res = reconstruct(mouse, target, config=ReconstructionConfig(iterations=4, eval_every=2), evaluate=Brightness(),
+                      progress=False)
+    trace = res.traces["mean_grey"]
+    assert list(res.eval_iterations) == [0, 2, 4] and trace.shape == (3, 2, 1)
+    assert trace[0, 0, 0] == pytest.approx(127.5)  # grey start
+    assert calls == [30, 30, 30] and "video_correlation" not in res.traces
+
+
+def test_a_tracker_of_the_wrong_shape_or_movie_is_an_error():
+    mouse = SyntheticMouse(0, SyntheticMouseConfig(n_neurons=30))
+    target = torch.rand(30, 40)
+    with pytest.raises(DnemkitError, match="40 frames"):
+        reconstruct(mouse, target, config=ReconstructionConfig(iterations=1),
+                    evaluate=VideoCorrelationTracker(_movie(0, t=50)), progress=False)
+    with pytest.raises(DnemkitError, match=r"tracker returned scores of shape \(3,\); expected \(2, 1\)"):
+        reconstruct(mouse, target, config=ReconstructionConfig(iterations=1),
+                    evaluate=lambda videos, ensemble, first: np.zeros(3), progress=False)
+    with pytest.raises(DnemkitError, match="ground truth has shape"):
+        VideoCorrelationTracker(np.zeros((10, 36, 36)))

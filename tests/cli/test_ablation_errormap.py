@@ -1,0 +1,31 @@
+"""`characterize ablation` and `characterize errormap`: tiny runs end to end, and their one-line user errors."""
+
+from dnemkit.io.results import read_dataset
+
+
+def test_ablation_and_errormap_cli_tiny_runs(tmp_path, run_cli, factories_file):
+    spec = f"{factories_file}:tiny"
+    result = run_cli("ablation", "--encoder", spec, "--predicted", "--keep-fraction", "1,0.5", "--movies", 2,
+                     "--seeds", 1, "--iterations", 1, "--frames", 32, "--mask", "none", "--out", tmp_path / "a",
+                     "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "repeated-measures ANOVA" in result.output and "Bonferroni" in result.output
+    assert read_dataset(tmp_path / "a" / "ablation.nc", kind="ablation")["video_correlation"].shape == (2, 2, 1)
+    assert (tmp_path / "a" / "ablation.png").exists()
+    result = run_cli("errormap", "--encoder", spec, "--ground-truth", spec, "--frames", 32, "--iterations", 1,
+                     "--mask", "none", "--out", tmp_path / "e", "--quiet")
+    assert result.exit_code == 0, result.output
+    for name in ("errormap.nc", "errormap.png", "errormap.mp4"):
+        assert (tmp_path / "e" / name).stat().st_size > 0
+
+
+def test_cli_user_errors(tmp_path, run_cli, assert_one_line_error, factories_file):
+    empty = f"{factories_file}:empty"
+    tiny = f"{factories_file}:tiny"
+    for bad in ("1,1.5", "0,0.5", "-0.25", "1,x"):
+        assert_one_line_error(run_cli("ablation", "--keep-fraction", bad, "--out", tmp_path), "--keep-fraction")
+    assert_one_line_error(run_cli("ablation", "--encoder", empty, "--out", tmp_path), "0 neurons")
+    assert_one_line_error(run_cli("errormap", "--encoder", empty, "--out", tmp_path), "0 neurons")
+    # recorded targets need the ground truth's neurons to be the encoder's
+    assert_one_line_error(run_cli("errormap", "--encoder", tiny, "--out", tmp_path), "12 neurons", "2000")
+    assert not list(tmp_path.glob("*.nc"))
