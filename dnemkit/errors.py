@@ -14,3 +14,13 @@ def warn(message):
     import sys
 
     print(f"Warning: {message}", file=sys.stderr, flush=True)
+
+
+def check_int(value, name, minimum=None):
+    """``value`` as an int, or DnemkitError "NAME is VALUE; expected an integer >= MINIMUM" (bools are refused)."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or (minimum is not None and value < minimum):
+        expected = "an integer" + (f" >= {minimum}" if minimum is not None else "")
+        raise DnemkitError(f"{name} is {value!r}; expected {expected}")
+    return int(value)

@@ -12,7 +12,7 @@ from ..analysis.ablation import (DEFAULT_KEEP_FRACTIONS, MOVIE_SEED_OFFSET, SUBJ
 from ..analysis.metrics import frame_correlation, video_correlation
 from ..encoders.base import members_of
 from ..encoders.ref import EncoderRef
-from ..errors import DnemkitError
+from ..errors import DnemkitError, check_int
 from ..masks import resolve_mask
 from ..reconstruction import ReconstructionConfig, reconstruct
 from ..stimuli.geometry import HEIGHT, WIDTH
@@ -113,12 +113,6 @@ def load_truth(ground_truth, encoder):
     return truth, name
 
 
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise DnemkitError(f"{name} is {value!r}; expected an integer >= 1")
-    return int(value)
-
-
 @dataclass(frozen=True)
 class AblationConfig:
     """Options of one population ablation (`characterize ablation`), checked once here.
@@ -149,7 +143,7 @@ class AblationConfig:
     def __post_init__(self):
         object.__setattr__(self, "keep_fractions", check_keep_fractions(self.keep_fractions))
         for name in ("movies", "seeds", "iterations", "frames"):
-            object.__setattr__(self, name, _positive_int(getattr(self, name), name))
+            object.__setattr__(self, name, check_int(getattr(self, name), name, 1))
         if self.subjects not in SUBJECTS:
             raise DnemkitError(f"subjects is {self.subjects!r}; expected one of {SUBJECTS}")
         if self.frames < self.reconstruction.subbatch_frames:

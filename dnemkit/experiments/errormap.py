@@ -15,7 +15,7 @@ import torch
 import xarray as xr
 
 from ..encoders.ref import EncoderRef
-from ..errors import DnemkitError
+from ..errors import DnemkitError, check_int
 from ..reconstruction import ReconstructionConfig, reconstruct
 from ..stimuli.geometry import GREY, HEIGHT, WIDTH
 from ..analysis.error_maps import error_maps
@@ -136,12 +136,8 @@ class ErrormapConfig:
 
     def __post_init__(self):
         for name in ("iterations", "frames"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise DnemkitError(f"{name} is {value!r}; expected an integer >= 1")
-        seed = self.movie_seed
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise DnemkitError(f"movie seed is {seed!r}; expected an integer >= 0")
+            object.__setattr__(self, name, check_int(getattr(self, name), name, 1))
+        object.__setattr__(self, "movie_seed", check_int(self.movie_seed, "movie seed", 0))
         if self.frames < self.reconstruction.subbatch_frames:
             raise DnemkitError(f"frames is {self.frames}; expected at least {self.reconstruction.subbatch_frames} "
                                "(one sub-batch)")
@@ -149,7 +145,7 @@ class ErrormapConfig:
     @property
     def reconstruction(self):
         """The ReconstructionConfig of both reconstructions: the paper's recipe at ``iterations``."""
-        return ReconstructionConfig(iterations=int(self.iterations))
+        return ReconstructionConfig(iterations=self.iterations)
 
 
 def run_errormap(config=None, progress=True, log=None):

@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 
 from ..device import resolve_device
 from ..encoders.base import members_of
-from ..errors import DnemkitError
+from ..errors import DnemkitError, check_int
 from ..stimuli.geometry import HEIGHT, WIDTH
 from ..stimuli.sparse import all_positions, sparse_noise
 from ..analysis.receptive_fields import RF_SIGMA_PX, RF_THRESHOLD, fit_gaussians, on_off_maps, population_rf, rf_centres, rf_maps
@@ -396,8 +396,7 @@ class RFConfig:
     mask: object = "auto"
 
     def __post_init__(self):
-        if isinstance(self.step, bool) or not isinstance(self.step, (int, np.integer)) or self.step < 1:
-            raise DnemkitError(f"step is {self.step!r}; expected an integer >= 1")
+        object.__setattr__(self, "step", check_int(self.step, "step", 1))
 
     def positions(self):
         """(K, 2) (row, col) pixels flashed, or None for every pixel."""
