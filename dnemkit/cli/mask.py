@@ -1,8 +1,5 @@
 """characterize mask"""
 
-from dataclasses import replace
-from pathlib import Path
-
 import click
 
 from .common import encoder_options, print_results, quiet_option, save_results, user_errors
@@ -29,28 +26,12 @@ def register(main):
 
         Writes OUT/mask.nc (alpha, train mask = alpha >= 0.5, eval mask = alpha >= 1) and OUT/mask.png.
         """
-        import time
-
-        from ..encoders import load_encoder
-        from ..encoders.base import probe_encoder
-        from ..masks import MaskConfig, SensitivityConfig, cached_path, mask_for, sensitivity_mask, store_mask
-        from ..io.results import provenance
+        from ..encoders.ref import EncoderRef
+        from ..masks import make_mask
 
         if method == "sensitivity" and data is not None:
             raise click.BadParameter("a sensitivity mask uses built-in movies, not recorded data; expected "
                                      "--method alpha with --data", param_hint="--data")
-        encoder = load_encoder(encoder_spec, mouse)
-        probe_encoder(encoder, need_grad=True)  # masks differentiate the encoder w.r.t. its input
-        started = time.perf_counter()
-        if method == "alpha":
-            config = replace(MaskConfig(), iterations=iterations, seed=seed)
-            alpha = mask_for(encoder, encoder_spec, mouse, data, config, use_cache=False, progress=not quiet)
-        else:
-            config = SensitivityConfig(seed=seed)
-            alpha = sensitivity_mask(encoder, config)
-        ds = alpha.to_dataset(**provenance("mask", config, encoder_spec, seed, data=str(data or ""), method=method))
-        cache = cached_path(encoder_spec, mouse, data, method)
-        store_mask(alpha, cache, f"{method} mask of {encoder_spec}", **ds.attrs)
-        out = Path(out)
-        click.echo(f"{method} mask made in {time.perf_counter() - started:.1f} s")
+        ds = make_mask(EncoderRef(encoder_spec, mouse), method, data, iterations, seed, progress=not quiet)
+        click.echo(f"{method} mask made in {ds.attrs['seconds']:.1f} s")
         print_results(ds, save_results(ds, out), note="cached for later commands")

@@ -167,3 +167,35 @@ def resolve_mask(choice, ref, data=None, progress=True):
     mask, cached = sensitivity_for(encoder, spec, mouse)
     how = "cached" if cached else f"computed now in {time.perf_counter() - started:.1f} s and cached"
     return mask, f"mask: input sensitivity, {how} ({_describe(mask)})"
+
+
+def make_mask(ref, method="alpha", data=None, iterations=None, seed=0, progress=True):
+    """`characterize mask`: make the encoder's mask now (never from the cache), cache it for later commands and
+    return it as a results Dataset (kind 'mask': alpha, train_mask, eval_mask, provenance, ``seconds``).
+
+    ref: the EncoderRef. method: 'alpha' (the paper's trained mask; ``iterations`` default MaskConfig's, on the
+    recorded responses of the Sensorium folder ``data`` if given) or 'sensitivity' (input sensitivity to
+    built-in movies; ``data`` must be None).
+    """
+    from dataclasses import replace
+
+    from ..encoders.base import probe_encoder
+
+    if method not in ("alpha", "sensitivity"):
+        raise DnemkitError(f"method is {method!r}; expected 'alpha' or 'sensitivity'")
+    if method == "sensitivity" and data is not None:
+        raise DnemkitError("a sensitivity mask uses built-in movies, not recorded data; expected method 'alpha' "
+                           "with data")
+    encoder = ref.full
+    probe_encoder(encoder, need_grad=True)  # masks differentiate the encoder w.r.t. its input
+    started = time.perf_counter()
+    if method == "alpha":
+        config = replace(MaskConfig(), seed=seed, **({} if iterations is None else {"iterations": iterations}))
+        mask = mask_for(encoder, ref.cache_key, ref.mouse, data, config, use_cache=False, progress=progress)
+    else:
+        config = SensitivityConfig(seed=seed)
+        mask = sensitivity_mask(encoder, config)
+    ds = mask.to_dataset(**provenance("mask", config, ref.name, seed, data=str(data or ""), method=method,
+                                      seconds=round(time.perf_counter() - started, 2)))
+    store_mask(mask, cached_path(ref.cache_key, ref.mouse, data, method), f"{method} mask of {ref.name}", **ds.attrs)
+    return ds

@@ -174,9 +174,7 @@ def assemble(grid, items, results, model_names, threshold, attrs, masks=None):
     ds["baseline_condition"] = (grid.dims, baseline_of.astype(str),
                                 {"long_name": "the condition whose stimulus gives baseline_correlation"})
     if masks is not None:
-        ds["train_mask"] = (("y", "x"), masks.train.astype(np.uint8), {"threshold": masks.train_threshold})
-        ds["eval_mask"] = (("y", "x"), masks.eval.astype(np.uint8), {"threshold": masks.eval_threshold})
-        ds["alpha"] = (("y", "x"), masks.alpha.astype(np.float32))
+        masks.attach_to(ds)
     add_resolution(ds, grid.kind, threshold)
     ds.attrs.update(attrs)
     ds.attrs.update(n_conditions=int(computed.size), n_computed=int(computed.sum()),
