@@ -3,8 +3,8 @@
 
 import click
 
-from .common import (encoder_options, mask_option, parse_list, print_results, quiet_option, save_results,
-                     user_errors)
+from .common import (encoder_options, mask_option, movie_run_options, parse_list, print_results, quiet_option,
+                     save_results, user_errors)
 
 
 def register(main):
@@ -16,17 +16,8 @@ def register(main):
                   help="Held-out natural movies (natural_movie seeds --movie-seed, +1, ...).")
     @click.option("--seeds", type=click.IntRange(min=1), default=2, show_default=True,
                   help="Seeded neuron subsets per keep fraction (nested: 12.5 % inside 25 % inside 50 %).")
-    @click.option("--iterations", type=click.IntRange(min=1), default=20, show_default=True,
-                  help="Optimisation steps per reconstruction (CPU budget; the paper: 1000).")
-    @click.option("--frames", type=click.IntRange(min=32), default=150, show_default=True,
-                  help="Frames per movie (30 Hz).")
-    @click.option("--movie-seed", type=click.IntRange(min=0), default=5000, show_default=True,
-                  help="Seed of the first movie.")
-    @click.option("--ground-truth", default="synthetic", show_default=True,
-                  help="Mouse whose Poisson responses are the targets (must have the encoder's neurons).")
+    @movie_run_options(frames=150, iterations=20)
     @click.option("--predicted", is_flag=True, help="Targets: the encoder's own predicted activity.")
-    @click.option("--models", type=click.IntRange(min=1), default=1, show_default=True,
-                  help="Use the first K models of an ensemble.")
     @click.option("--subjects", type=click.Choice(["movie", "movie_seed"]), default="movie", show_default=True,
                   help="Statistics subjects: movies (seeds averaged) or movie x seed pairs.")
     @mask_option

@@ -241,3 +241,28 @@ def print_results(ds, files, note=""):
 
     echo_headline(ds, click.echo)
     click.echo("results: " + ", ".join(str(f) for f in files) + (f" ({note})" if note else ""))
+
+
+def movie_run_options(frames, iterations, movie_seed=5000):
+    """--iterations, --frames, --movie-seed, --ground-truth and --models of the commands that reconstruct held-out
+    natural movies from a ground-truth mouse's Poisson responses with the paper's recipe (ablation, errormap)."""
+    options = [
+        click.option("--iterations", type=click.IntRange(min=1), default=iterations, show_default=True,
+                     help="Optimisation steps per reconstruction (CPU budget; the paper: 1000)."),
+        click.option("--frames", type=click.IntRange(min=32), default=frames, show_default=True,
+                     help="Frames per movie (30 Hz)."),
+        click.option("--movie-seed", type=click.IntRange(min=0), default=movie_seed, show_default=True,
+                     help="natural_movie seed of the (first) movie; held out: 5000+."),
+        click.option("--ground-truth", default="synthetic", show_default=True,
+                     help="Mouse whose Poisson responses are the recorded activity (must have the encoder's "
+                          "neurons)."),
+        click.option("--models", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Use the first K models of an ensemble."),
+    ]
+
+    def decorate(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate

@@ -4,22 +4,14 @@ from pathlib import Path
 
 import click
 
-from .common import encoder_options, mask_option, print_results, quiet_option, save_results, user_errors
+from .common import (encoder_options, mask_option, movie_run_options, print_results, quiet_option, save_results,
+                     user_errors)
 
 
 def register(main):
     @main.command()
     @encoder_options
-    @click.option("--movie-seed", type=click.IntRange(min=0), default=5000, show_default=True,
-                  help="natural_movie seed of the movie (held out: 5000+).")
-    @click.option("--frames", type=click.IntRange(min=32), default=300, show_default=True,
-                  help="Frames of the movie (30 Hz).")
-    @click.option("--iterations", type=click.IntRange(min=1), default=40, show_default=True,
-                  help="Optimisation steps (CPU budget; the paper: 1000).")
-    @click.option("--ground-truth", default="synthetic", show_default=True,
-                  help="Mouse whose Poisson responses are the recorded activity (must have the encoder's neurons).")
-    @click.option("--models", type=click.IntRange(min=1), default=1, show_default=True,
-                  help="Use the first K models of an ensemble.")
+    @movie_run_options(frames=300, iterations=40)
     @mask_option
     @click.option("--out", type=click.Path(file_okay=False), default="errormap-out", show_default=True)
     @click.option("--no-video", is_flag=True, help="Skip the MP4 overlay.")

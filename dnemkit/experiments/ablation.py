@@ -113,6 +113,14 @@ def load_truth(ground_truth, encoder):
     return truth, name
 
 
+def paper_recipe(iterations, frames):
+    """The paper's ReconstructionConfig at ``iterations``; DnemkitError unless ``frames`` hold one sub-batch."""
+    config = ReconstructionConfig(iterations=iterations)
+    if frames < config.subbatch_frames:
+        raise DnemkitError(f"frames is {frames}; expected at least {config.subbatch_frames} (one sub-batch)")
+    return config
+
+
 @dataclass(frozen=True)
 class AblationConfig:
     """Options of one population ablation (`characterize ablation`), checked once here.
@@ -146,14 +154,12 @@ class AblationConfig:
             object.__setattr__(self, name, check_int(getattr(self, name), name, 1))
         if self.subjects not in SUBJECTS:
             raise DnemkitError(f"subjects is {self.subjects!r}; expected one of {SUBJECTS}")
-        if self.frames < self.reconstruction.subbatch_frames:
-            raise DnemkitError(f"frames is {self.frames}; expected at least {self.reconstruction.subbatch_frames} "
-                               "(one sub-batch)")
+        paper_recipe(self.iterations, self.frames)
 
     @property
     def reconstruction(self):
         """The ReconstructionConfig of every reconstruction: the paper's recipe at ``iterations``."""
-        return ReconstructionConfig(iterations=self.iterations)
+        return paper_recipe(self.iterations, self.frames)
 
 
 def run_ablation(config=None, progress=True, log=None):

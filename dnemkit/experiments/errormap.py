@@ -21,6 +21,7 @@ from ..stimuli.geometry import GREY, HEIGHT, WIDTH
 from ..analysis.error_maps import error_maps
 from ..analysis.metrics import apply_eval_mask, video_correlation
 from ..analysis.tracking import VideoCorrelationTracker
+from .ablation import paper_recipe
 
 __all__ = ["error_map_analysis", "run_errormap", "DEFAULT_ITERATIONS"]
 
@@ -139,14 +140,12 @@ class ErrormapConfig:
         for name in ("iterations", "frames"):
             object.__setattr__(self, name, check_int(getattr(self, name), name, 1))
         object.__setattr__(self, "movie_seed", check_int(self.movie_seed, "movie seed", 0))
-        if self.frames < self.reconstruction.subbatch_frames:
-            raise DnemkitError(f"frames is {self.frames}; expected at least {self.reconstruction.subbatch_frames} "
-                               "(one sub-batch)")
+        paper_recipe(self.iterations, self.frames)
 
     @property
     def reconstruction(self):
         """The ReconstructionConfig of both reconstructions: the paper's recipe at ``iterations``."""
-        return ReconstructionConfig(iterations=self.iterations)
+        return paper_recipe(self.iterations, self.frames)
 
 
 def run_errormap(config=None, progress=True, log=None):
