@@ -260,3 +260,15 @@ def test_out_of_memory_in_one_pass_then_loop(capsys):
     np.testing.assert_allclose(result.videos, reference.videos, atol=1e-3)
     lines = [x for x in capsys.readouterr().err.splitlines() if "out of memory" in x]
     assert lines == ["dnemkit: out of memory with 4 sub-batches of every member per pass; retrying with 2"]
+
+
+def test_natural_runs_on_the_device_it_is_given(tmp_path, run_cli):
+    import json
+
+    from dnemkit.io.results import read_dataset
+
+    result = run_cli("natural", "--encoder", "synthetic", "--iterations", "1", "--models", "1", "--device", "cpu",
+                     "--no-video", "--quiet", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    config = json.loads(read_dataset(tmp_path / "natural.nc").attrs["config"])
+    assert config["device"] == "cpu"  # the ReconstructionConfig stored with the result

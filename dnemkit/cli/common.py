@@ -210,7 +210,10 @@ def _check_device_options(cmd):
 
 
 def compute_options(f):
-    """--precision and --compile, as every command that reconstructs takes them (ReconstructionConfig fields)."""
+    """--device, --precision and --compile, as every command that reconstructs with a chosen recipe takes them
+    (ReconstructionConfig fields)."""
+    f = click.option("--device", default="auto", show_default=True,
+                     help="Where the reconstruction runs: auto (a GPU when there is one) | cpu | cuda | cuda:K.")(f)
     f = click.option("--compile", "compile_encoder", is_flag=True,
                      help="torch.compile the encoder's forward (pays off on a GPU for long runs; falls back to "
                           "eager with one warning if compilation fails).")(f)

@@ -35,7 +35,8 @@ def register(main):
     @quiet_option
     @user_errors
     def natural(encoder_spec, mouse, data, trial, movie, predicted, models, recipe, iterations, mask,
-                gradient_ensembling, keep_fraction, seed, paper, out, no_video, precision, compile_encoder, quiet):
+                gradient_ensembling, keep_fraction, seed, paper, out, no_video, device, precision, compile_encoder,
+                quiet):
         """Reconstruct a natural movie from neural activity.
 
         With no arguments: the synthetic mouse's Poisson responses to a held-out natural movie are reconstructed
@@ -51,7 +52,8 @@ def register(main):
         config = NaturalConfig(encoder=encoder_spec, mouse=mouse, data=data, trial=trial, movie=movie,
                                predicted=predicted, models=models, keep_fraction=keep_fraction, seed=seed, mask=mask,
                                reconstruction=natural_recipe(recipe, iterations, gradient_ensembling,
-                                                             precision=precision, compile=compile_encoder))
+                                                             device=device, precision=precision,
+                                                             compile=compile_encoder))
         ds = run_natural(config, progress=not quiet, log=click.echo)
         out = Path(out)
         files = save_results(ds, out)

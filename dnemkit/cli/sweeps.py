@@ -56,7 +56,6 @@ def sweep_options(f):
                      help="Seed of the random-stimulus baseline (and of the noise movies)."),
         click.option("--frames", type=click.IntRange(min=32), default=60, show_default=True,
                      help="Frames per stimulus (frames >= 30 are evaluated)."),
-        click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:1 ..."),
     ]
     for option in reversed(options):
         f = option(f)
