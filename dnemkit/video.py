@@ -1,7 +1,9 @@
 """The video contract: float32 (..., T, 36, 64), grey levels 0..255, 30 Hz.
 
-`check_video` is the single gate every public entry point passes user videos through, so a bad shape or a
-non-finite pixel stops with one clear line instead of a stack trace deep inside an encoder.
+`check_video` validates a video that comes from a user (every movie file read by :mod:`dnemkit.io.movies`, the
+movie of `characterize natural`), so a bad shape or a non-finite pixel stops with one clear line instead of a
+stack trace deep inside an encoder. Arrays given to the metrics are checked there
+(:func:`dnemkit.analysis.metrics.as_float_array`), stimuli are made valid.
 """
 
 import numpy as np
