@@ -16,11 +16,13 @@ def warn(message):
     print(f"Warning: {message}", file=sys.stderr, flush=True)
 
 
-def check_int(value, name, minimum=None):
-    """``value`` as an int, or DnemkitError "NAME is VALUE; expected an integer >= MINIMUM" (bools are refused)."""
+def check_int(value, name, minimum=None, meaning=""):
+    """``value`` as an int, or DnemkitError "NAME is VALUE; expected an integer >= MINIMUM (MEANING)" (bools are
+    refused)."""
     import numbers
 
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or (minimum is not None and value < minimum):
         expected = "an integer" + (f" >= {minimum}" if minimum is not None else "")
+        expected += f" ({meaning})" if meaning else ""
         raise DnemkitError(f"{name} is {value!r}; expected {expected}")
     return int(value)

@@ -113,9 +113,14 @@ class EncoderRef:
         return select_models(self.full, self.models)
 
     @cached_property
+    def full_fingerprint(self):
+        """Hex digest of every member's weights (:func:`fingerprint_encoder` of :attr:`full`)."""
+        return fingerprint_encoder(self.full)
+
+    @cached_property
     def fingerprint(self):
         """Hex digest of the used encoder's weights (:func:`fingerprint_encoder`)."""
-        return fingerprint_encoder(self.encoder)
+        return self.full_fingerprint if self.encoder is self.full else fingerprint_encoder(self.encoder)
 
     @property
     def name(self):
@@ -125,7 +130,7 @@ class EncoderRef:
     @property
     def cache_key(self):
         """The name masks are cached under: the spec string, or a digest of an object's weights."""
-        return self.spec if self.has_spec else f"encoder-{fingerprint_encoder(self.full)[:16]}"
+        return self.spec if self.has_spec else f"encoder-{self.full_fingerprint[:16]}"
 
     def describe(self):
         """One line: name, description, models used."""

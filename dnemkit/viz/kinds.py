@@ -26,10 +26,11 @@ def _lazy(module, name):
 
 
 def _one(module, name, key):
+    """Like :func:`_lazy` for a function that draws one figure: its result as {key: figure}."""
     function = _lazy(module, name)
 
     def call(ds):
-        return {key(ds) if callable(key) else key: function(ds)}
+        return {key: function(ds)}
 
     return call
 

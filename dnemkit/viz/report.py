@@ -21,6 +21,7 @@ from ..io.results import read_dataset
 from .headlines import fmt as _fmt
 from .headlines import scalar_rows
 from .kinds import figures_of, headline_of, kind_of
+from .save import png_bytes
 
 __all__ = ["build_report", "write_report", "load_results", "render_section", "headline_numbers", "generic_figures"]
 
@@ -63,10 +64,6 @@ def load_results(paths):
 # ----------------------------------------------------------------------------------------------------------------
 # figures
 # ----------------------------------------------------------------------------------------------------------------
-def _figure_to_png(fig):
-    from .save import png_bytes
-
-    return png_bytes(fig)
 
 
 def _reduce_to_plot(var):
@@ -147,7 +144,7 @@ def _config_block(ds):
 
 
 def _figure_html(name, fig):
-    data = base64.b64encode(_figure_to_png(fig)).decode("ascii")
+    data = base64.b64encode(png_bytes(fig)).decode("ascii")
     return (f"<figure><img src=\"data:image/png;base64,{data}\" alt=\"{html.escape(name)}\">"
             f"<figcaption>{html.escape(name)}</figcaption></figure>")
 

@@ -4,17 +4,11 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
-from ...errors import DnemkitError
+from ...errors import DnemkitError, check_int
 from ...reconstruction.config import ReconstructionConfig
 from .defaults import DEFAULT_BATCH, DEFAULT_ITERATIONS
 
 EXECUTORS = ("local", "dask")
-
-
-def _is_int(value):
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
 
 
 @dataclass(frozen=True)
@@ -51,10 +45,8 @@ class SweepConfig:
             raise DnemkitError(f"executor is {self.executor!r}; expected 'local' or 'dask'")
         if self.scheduler is not None and self.executor != "dask":
             raise DnemkitError("scheduler is set but executor is 'local'; expected executor='dask' with a scheduler")
-        if not _is_int(self.batch) or self.batch < 1:
-            raise DnemkitError(f"batch is {self.batch!r}; expected an integer >= 1 (conditions per reconstruct call)")
-        if not _is_int(self.workers) or self.workers < 1:
-            raise DnemkitError(f"workers is {self.workers!r}; expected an integer >= 1")
+        check_int(self.batch, "batch", 1, "conditions per reconstruct call")
+        check_int(self.workers, "workers", 1)
         try:
             threshold = float(self.threshold)
         except (TypeError, ValueError):
@@ -62,8 +54,7 @@ class SweepConfig:
         if not math.isfinite(threshold) or not -1 < threshold < 1:
             raise DnemkitError(f"threshold is {self.threshold!r}; expected a correlation between -1 and 1")
         object.__setattr__(self, "threshold", threshold)
-        if not _is_int(self.seed) or self.seed < 0:
-            raise DnemkitError(f"seed is {self.seed!r}; expected an integer >= 0")
+        check_int(self.seed, "seed", 0)
         reconstruction = self.reconstruction
         if reconstruction is None:
             reconstruction = ReconstructionConfig(iterations=DEFAULT_ITERATIONS["paper"])
