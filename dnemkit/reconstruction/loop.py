@@ -22,7 +22,7 @@ from ..encoders.base import members_of
 from ..errors import DnemkitError
 from ..stimuli.geometry import HEIGHT, WIDTH
 from .config import ReconstructionConfig
-from .recipes import make_optimizer, make_schedule
+from .recipes import make_objective, make_optimizer, make_schedule
 from .schedule import subbatch_starts
 
 
@@ -149,7 +149,8 @@ def _gather_frames(tensor, items, frame_index):
     return torch.gather(picked, 2, frame_index[:, None, :].expand(-1, picked.shape[1], -1))
 
 
-def input_gradient(encoder, video, behavior, target, config, neurons=None, per_pass=None, starts=None):
+def input_gradient(encoder, video, behavior, target, config, neurons=None, per_pass=None, starts=None,
+                   objective=None):
     """One iteration's gradient of the paper's schedule, batched.
 
     video (B, T, 36, 64), behavior (B, 4, T), target (B, N, T) (already relu'd).
@@ -157,22 +158,25 @@ def input_gradient(encoder, video, behavior, target, config, neurons=None, per_p
     stacked input divided by its L2 norm (all input channels), video part kept, averaged per frame over the
     sub-batches that contain the frame. ``neurons`` (index tensor) restricts the loss to a subset. ``starts``:
     the sub-batches' first frames (default: the paper's dense schedule); frames no sub-batch covers get 0.
-    ``config.precision`` applies to the encoder's forward. Returns (grad (B, T, 36, 64), loss (B,) mean over
-    sub-batches, rates (B, N_used, T) averaged over sub-batches, detached).
+    ``config.precision`` applies to the encoder's forward. ``objective``: the loss per sub-batch
+    (:data:`dnemkit.reconstruction.recipes.OBJECTIVES`; None = the paper's Poisson loss). Returns (grad
+    (B, T, 36, 64), loss (B,) mean over sub-batches, rates (B, N_used, T) averaged over sub-batches, detached).
     """
     runner = EncoderPass([encoder], precision=config.precision)
     grad, loss, rates = members_input_gradient(runner, video[None], behavior, target, config, neurons, per_pass,
-                                               starts)
+                                               starts, objective)
     return grad[0], loss[0], rates[0]
 
 
-def members_input_gradient(runner, videos, behavior, target, config, neurons=None, per_pass=None, starts=None):
+def members_input_gradient(runner, videos, behavior, target, config, neurons=None, per_pass=None, starts=None,
+                           objective=None):
     """:func:`input_gradient` of every model of ``runner`` (an :class:`EncoderPass` of M models) at once.
 
     videos (V, B, T, 36, 64) with V = M (each model its own video) or 1 (all models the same video). A pass
     holds ``per_pass`` sub-batches of every model. Returns grad (M, B, T, 36, 64), loss (M, B), rates
     (M, B, N_used, T); model m's slices equal ``input_gradient(models[m], ...)``.
     """
+    loss_of = make_objective(objective)
     n_models = runner.n_models
     n_videos, b, t = videos.shape[:3]
     size = config.subbatch_frames
@@ -203,7 +207,7 @@ def members_input_gradient(runner, videos, behavior, target, config, neurons=Non
         rates = runner(x, beh)  # (M, S, N, F)
         if neurons is not None:
             rates, tgt = rates[:, :, neurons], tgt[:, neurons]
-        per_sub = (rates - tgt * torch.log(rates + config.loss_eps)).mean(dim=(2, 3))  # (M, S)
+        per_sub = loss_of(rates, tgt, config)  # (M, S); the paper's Poisson loss unless told otherwise
         (g,) = torch.autograd.grad(per_sub.sum(), x)
         g = g / (g.flatten(2).norm(dim=2) + config.grad_norm_eps).view(*g.shape[:2], *([1] * (g.dim() - 2)))
         video_g = torch.stack([m.video_grad(g[j]) for j, m in enumerate(runner.models)])
@@ -250,8 +254,9 @@ class MemberGradients:
     A failing ``torch.compile`` falls back to eager, and a failing vmapped pass to the loop, each with one line.
     """
 
-    def __init__(self, models, config, device, per_pass):
+    def __init__(self, models, config, device, per_pass, objective=None):
         self.models, self.config, self.device = list(models), config, device
+        self.objective = objective
         self.one_pass = choose_members_in_one_pass(config, self.models)
         self.pass_size = max(1, per_pass // len(self.models)) if self.one_pass else per_pass
         self.compile = config.compile
@@ -305,13 +310,13 @@ class MemberGradients:
         c = self.config
         if self.one_pass:
             g, loss, rates = members_input_gradient(self.runners[0], videos, behavior, target, c, neurons,
-                                                    self.pass_size, starts)
+                                                    self.pass_size, starts, self.objective)
             return g, loss, summarise(rates)
         out = []
         for m, runner in enumerate(self.runners):
             video = videos[m:m + 1] if videos.shape[0] > 1 else videos
             g, loss, rates = members_input_gradient(runner, video, behavior, target, c, neurons, self.pass_size,
-                                                    starts)
+                                                    starts, self.objective)
             out.append((g, loss, summarise(rates)))
         return tuple(torch.cat(parts) for parts in zip(*out))
 
@@ -386,7 +391,8 @@ def _check_inputs(encoder, responses, behavior, train_mask, neurons):
 
 
 def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig(), train_mask=None, neurons=None,
-                evaluate=None, progress=True, description="reconstruct", on_iteration=None):
+                evaluate=None, progress=True, description="reconstruct", on_iteration=None, *, objective=None,
+                start=None, precondition=None, constraint=None, stopper=None):
     """Reconstruct the video(s) that make ``encoder`` predict ``responses``.
 
     encoder: an Encoder (an Ensemble reconstructs with every member). responses: (N, T) or (B, N, T) targets
@@ -396,7 +402,17 @@ def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig()
     (:mod:`dnemkit.analysis.tracking`, e.g. ``VideoCorrelationTracker(ground_truth, eval_mask)``) called as
     ``evaluate(videos, ensemble, first_frame)`` at the start, every ``config.eval_every`` iterations and at the
     end; its (models + 1, B) scores become ``traces[evaluate.name]``. on_iteration: called as ``on_iteration(i, videos)`` after every iteration i >= 1 with
-    the current videos (M, B, T, 36, 64) tensor (read-only; trackers and benchmarks). Returns a
+    the current videos (M, B, T, 36, 64) tensor (read-only; trackers and benchmarks).
+
+    Named parts (keyword-only; None, the default, is the reconstruction exactly as before): ``objective``: the
+    loss per sub-batch, a name of :data:`dnemkit.reconstruction.recipes.OBJECTIVES` or a callable
+    ``loss(rates (M, S, N, F), target (S, N, F), config) -> (M, S)`` (None = the paper's Poisson loss; with
+    "activation" the responses are weights, see :func:`~dnemkit.reconstruction.recipes.negative_activation`).
+    ``start``: the initial videos (B, T, 36, 64) grey levels (None = ``config.start_value`` everywhere).
+    ``precondition``: ``g -> g`` applied to each model's masked gradient (B, T, 36, 64) before the optimiser step
+    (a transform: blur, holding a frame static). ``constraint``: ``video -> None`` projecting each model's
+    videos (B, T, 36, 64) in place after every step (a contrast budget). ``stopper``: ``stop(i, loss (M, B)
+    numpy) -> bool`` after iteration i; True ends the loop there (the traces keep iterations 1..i). Returns a
     :class:`ReconstructionResult`.
     """
     responses, behavior, train_mask, neurons = _check_inputs(encoder, responses, behavior, train_mask, neurons)
@@ -413,10 +429,15 @@ def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig()
     mask = None if train_mask is None else torch.as_tensor(train_mask, dtype=torch.float32, device=device)
     neurons = None if neurons is None else neurons.to(device)
     per_pass = config.subbatches_per_pass or auto_subbatches_per_pass(models[0], device, config.subbatch_frames)
-    gradients = MemberGradients(models, config, device, per_pass)
+    gradients = MemberGradients(models, config, device, per_pass, objective=objective)
 
     n_videos = len(models) if config.ensembling == "reconstruction" else 1
     videos = torch.full((n_videos, b, t, HEIGHT, WIDTH), config.start_value, device=device)
+    if start is not None:
+        start = torch.as_tensor(np.asarray(start, np.float32) if not torch.is_tensor(start) else start)
+        if tuple(start.shape) != (b, t, HEIGHT, WIDTH):
+            raise DnemkitError(f"start has shape {tuple(start.shape)}; expected ({b}, {t}, {HEIGHT}, {WIDTH})")
+        videos[:] = start.to(device=device, dtype=videos.dtype)[None]
     optimisers = [make_optimizer(config) for _ in range(n_videos)]
     schedule = make_schedule(config, config.seed)
     first = min(config.eval_first_frame, t - 1)
@@ -440,6 +461,7 @@ def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig()
 
     started = time.perf_counter()
     track(0)
+    done = config.iterations
     for i in tqdm(range(1, config.iterations + 1), desc=description, disable=not progress, leave=False):
         grads, loss, rcorr = gradients(videos, behavior, target, neurons, schedule(t), response_correlation)
         loss_trace[i - 1] = loss.cpu().numpy()
@@ -449,12 +471,22 @@ def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig()
         for m, g in enumerate(grads):
             if mask is not None:
                 g = g * mask
+            if precondition is not None:
+                g = precondition(g)
             optimisers[m].step(videos[m], g.clamp(-config.grad_clip, config.grad_clip), i)
+            if constraint is not None:
+                constraint(videos[m])
         if config.eval_every and i % config.eval_every == 0 and i != config.iterations:
             track(i)
         if on_iteration is not None:
             on_iteration(i, videos)
-    track(config.iterations)
+        if stopper is not None and stopper(i, loss_trace[i - 1]):
+            done = i
+            break
+    if done < config.iterations:
+        loss_trace, rcorr_trace = loss_trace[:done], rcorr_trace[:done]
+    if not eval_its or eval_its[-1] != done:
+        track(done)
     seconds = time.perf_counter() - started
 
     raw = videos.cpu().numpy().astype(np.float32)

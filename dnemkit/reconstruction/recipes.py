@@ -9,6 +9,8 @@ registries below, so a new recipe is new parts plus a new entry, not a branch in
   plus one ending at T, every frame in four sub-batches) and ``"tiled"`` (non-overlapping sub-batches at a
   random offset drawn each iteration, every frame in exactly one: 3.5x fewer encoder windows per iteration).
 - ``RECIPES``: ``"paper"`` (exact; the config defaults) and ``"fast"`` (Adam, tiled, cosine, few iterations).
+- ``OBJECTIVES``: what a sub-batch's loss is. ``"poisson"`` (the paper's, the default of every reconstruction)
+  and ``"activation"`` (minus the weighted mean rate: most exciting inputs, :mod:`dnemkit.experiments.mei`).
 
 The fast recipe changes the arithmetic, so it is a named alternative: ``docs/method.md`` ("Recipe", "The fast recipe") gives the
 measurements that chose it, and ``benchmarks/recipes.py`` compares both on the same targets.
@@ -112,6 +114,38 @@ def recipe_defaults(name):
     if name not in RECIPES:
         raise DnemkitError(f"recipe is {name!r}; expected one of {', '.join(RECIPES)}")
     return dict(RECIPES[name], recipe=name)
+
+
+def poisson_loss(rates, target, config):
+    """The paper's loss per sub-batch: mean over neurons x frames of ``rates - target * log(rates + eps)``.
+
+    rates (M, S, N, F) counts/frame (M models, S sub-batches), target (S, N, F) relu'd. Returns (M, S)."""
+    return (rates - target * torch.log(rates + config.loss_eps)).mean(dim=(2, 3))
+
+
+def negative_activation(rates, weights, config):
+    """Minus the weighted mean rate per sub-batch: ``-sum(w * rates) / sum(w)`` over neurons x frames.
+
+    rates (M, S, N, F) counts/frame; weights (S, N, F) >= 0 (the loop's "target": which neuron, at which frames,
+    counts for each input; a sub-batch without weight gets loss 0 and no gradient). Returns (M, S)."""
+    total = weights.sum(dim=(1, 2)).clamp(min=1e-12)
+    return -(rates * weights).sum(dim=(2, 3)) / total
+
+
+#: objective name -> loss(rates (M, S, N, F), target (S, N, F), config) -> (M, S), minimised by the loop
+OBJECTIVES = {"poisson": poisson_loss, "activation": negative_activation}
+
+
+def make_objective(objective=None):
+    """The loss function of ``objective``: None = "poisson" (the paper's), a name in OBJECTIVES, or a callable
+    with the same signature."""
+    if objective is None:
+        return poisson_loss
+    if callable(objective):
+        return objective
+    if objective not in OBJECTIVES:
+        raise DnemkitError(f"objective is {objective!r}; expected one of {', '.join(OBJECTIVES)} or a callable")
+    return OBJECTIVES[objective]
 
 
 def make_optimizer(config):
