@@ -21,7 +21,14 @@ from tqdm.auto import tqdm
 
 from ..errors import DnemkitError
 from ..io.results import read_dataset
-from ..stimuli.geometry import HEIGHT, WIDTH
+from ..stimuli.geometry import HEIGHT, WIDTH, mask_size_deg
+
+
+def size_attrs(mask):
+    """Attributes of a boolean (36, 64) mask variable: its sizes in visual degrees (:func:`mask_size_deg`: the
+    equivalent-circle diameter, the horizontal and vertical extents through the screen centre; NaN when empty)."""
+    sizes = mask_size_deg(mask)
+    return {key: round(value, 3) for key, value in sizes.items() if key != "area_deg2"}
 
 
 @dataclass(frozen=True)
@@ -70,8 +77,8 @@ class AlphaMask:
              "eval_mask": (("y", "x"), self.eval.astype(np.uint8))},
             coords={"y": np.arange(HEIGHT), "x": np.arange(WIDTH)})
         ds["alpha"].attrs["long_name"] = "transparency mask (unbounded)"
-        ds["train_mask"].attrs["threshold"] = self.train_threshold
-        ds["eval_mask"].attrs["threshold"] = self.eval_threshold
+        ds["train_mask"].attrs.update(threshold=self.train_threshold, **size_attrs(self.train))
+        ds["eval_mask"].attrs.update(threshold=self.eval_threshold, **size_attrs(self.eval))
         ds.attrs.update(attrs)
         ds.attrs.update(train_threshold=self.train_threshold, eval_threshold=self.eval_threshold)
         return ds
@@ -82,10 +89,13 @@ class AlphaMask:
         return bool(np.isfinite(self.alpha).all() and self.train.any() and self.eval.any())
 
     def attach_to(self, ds):
-        """Add ``alpha``, ``train_mask`` and ``eval_mask`` (dims y, x) to the result Dataset ``ds`` (in place)."""
+        """Add ``alpha``, ``train_mask`` and ``eval_mask`` (dims y, x) to the result Dataset ``ds`` (in place); the
+        masks carry their threshold and sizes in degrees (:func:`size_attrs`) as attributes."""
         ds["alpha"] = (("y", "x"), self.alpha.astype(np.float32), {"long_name": "alpha (transparency) mask"})
-        ds["train_mask"] = (("y", "x"), self.train.astype(np.uint8), {"threshold": self.train_threshold})
-        ds["eval_mask"] = (("y", "x"), self.eval.astype(np.uint8), {"threshold": self.eval_threshold})
+        ds["train_mask"] = (("y", "x"), self.train.astype(np.uint8),
+                            {"threshold": self.train_threshold, **size_attrs(self.train)})
+        ds["eval_mask"] = (("y", "x"), self.eval.astype(np.uint8),
+                           {"threshold": self.eval_threshold, **size_attrs(self.eval)})
         return ds
 
     @classmethod

@@ -1,9 +1,13 @@
-"""Figure of an alpha mask with its two thresholds."""
+"""Figure of an alpha mask with its two thresholds and eccentricity contours."""
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..stimuli.geometry import ECCENTRICITY_STEP_DEG, mask_size_deg  # noqa: E402
+from .screen import eccentricity_contours  # noqa: E402
 
 
 def mask_figure(ds):
@@ -15,7 +19,15 @@ def mask_figure(ds):
         m = ds[name].values.astype(float)
         if 0 < m.sum() < m.size:
             ax.contour(m, levels=[0.5], colors=color, linewidths=1.2)
+    eccentricity_contours(ax)
+    sizes = []
+    for name, label in (("train_mask", "train"), ("eval_mask", "eval")):
+        d = mask_size_deg(ds[name].values)["equivalent_diameter_deg"]
+        if np.isfinite(d):
+            sizes.append(f"{label} {d:.0f}°")
     ax.set_title(f"alpha mask: white = train (>= {ds.attrs['train_threshold']}), "
-                 f"red = eval (>= {ds.attrs['eval_threshold']})", fontsize=9)
+                 f"red = eval (>= {ds.attrs['eval_threshold']})\ndotted: eccentricity every "
+                 f"{ECCENTRICITY_STEP_DEG:g}°" + (f"; equivalent diameters {', '.join(sizes)}" if sizes else ""),
+                 fontsize=9)
     ax.set_xlabel("x (pixels)"), ax.set_ylabel("y (pixels)")
     return fig

@@ -8,6 +8,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
 
+from ..stimuli.geometry import ECCENTRICITY_STEP_DEG
+from .screen import eccentricity_contours
+
 __all__ = ["rf_figures", "example_rfs_figure", "population_rf_figure", "centre_density_figure",
            "mask_outline_figure"]
 
@@ -104,12 +107,13 @@ def population_rf_figure(ds):
         else:
             im = ax.imshow(m, cmap=cmap)
         _mask_contours(ax, ds, legend=name == "population_rf_on")
+        eccentricity_contours(ax)
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("x (pixels)", fontsize=8)
         ax.set_ylabel("y (pixels)", fontsize=8)
         fig.colorbar(im, ax=ax, shrink=0.85)
     fig.suptitle(f"population receptive field ({int(ds.attrs.get('n_responsive', 0))} responsive of "
-                 f"{ds.sizes['neuron']} neurons)", fontsize=10)
+                 f"{ds.sizes['neuron']} neurons; dotted: eccentricity every {ECCENTRICITY_STEP_DEG:g}°)", fontsize=10)
     return fig
 
 
@@ -124,7 +128,9 @@ def centre_density_figure(ds):
                                   bins=(np.arange(h + 1) - 0.5, np.arange(w + 1) - 0.5))
     im = axes[0].imshow(counts, cmap="viridis")
     _mask_contours(axes[0], ds, legend=True)
-    axes[0].set_title(f"RF centre density ({int(ok.sum())} responsive neurons)", fontsize=9)
+    eccentricity_contours(axes[0])
+    axes[0].set_title(f"RF centre density ({int(ok.sum())} responsive neurons)\ndotted: eccentricity every "
+                      f"{ECCENTRICITY_STEP_DEG:g}°", fontsize=9)
     axes[0].set_xlabel("x (pixels)", fontsize=8)
     axes[0].set_ylabel("y (pixels)", fontsize=8)
     fig.colorbar(im, ax=axes[0], shrink=0.85, label="neurons per pixel")
@@ -146,10 +152,12 @@ def mask_outline_figure(ds):
     ax = fig.subplots()
     im = ax.imshow(ds["on_plus_off"].values, cmap="magma")
     _mask_contours(ax, ds, legend=True)
+    eccentricity_contours(ax)
     if "train_mask" not in ds:
         ax.text(0.5, 0.02, "no alpha mask stored with this result", transform=ax.transAxes, ha="center",
                 color="white", fontsize=8)
-    ax.set_title("alpha-mask outlines over the population RF (ON + OFF)", fontsize=9)
+    ax.set_title("alpha-mask outlines over the population RF (ON + OFF)\ndotted: eccentricity every "
+                 f"{ECCENTRICITY_STEP_DEG:g}°", fontsize=9)
     ax.set_xlabel("x (pixels)", fontsize=8)
     ax.set_ylabel("y (pixels)", fontsize=8)
     fig.colorbar(im, ax=ax, shrink=0.85)
