@@ -78,7 +78,10 @@ def _gabors(cy, cx, sigma, sf_px, theta, phase):
     along = x * np.cos(theta)[:, None, None] - y * np.sin(theta)[:, None, None]
     env = np.exp(-(x ** 2 + y ** 2) / (2 * sigma[:, None, None] ** 2))
     g = env * np.cos(2 * np.pi * sf_px[:, None, None] * along + phase[:, None, None])
-    return g / np.linalg.norm(g.reshape(len(g), -1), axis=1)[:, None, None]
+    g = g / np.linalg.norm(g.reshape(len(g), -1), axis=1)[:, None, None]
+    # Far tails of the envelope (below 1e-20 of the peak, invisible in a float32 sum) become subnormal floats in
+    # float32, and x86 arithmetic on subnormals is ~100x slower: one matmul took 5 s instead of 0.04 s.
+    return np.where(np.abs(g) < 1e-20, 0.0, g)
 
 
 def causal_filter(x, kernels):
