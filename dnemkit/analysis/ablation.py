@@ -12,8 +12,9 @@ is one call that reconstructs all movies together (batch = movies). The full pop
 every seed and the loop is deterministic, so it is reconstructed once and shared by all seeds.
 
 Statistics (docs/method.md, "Analyses"): a one-way repeated-measures ANOVA across keep fractions and Bonferroni-corrected paired
-t-tests between adjacent fractions. Subjects are movies (the correlation averaged over seeds, the default) or
-movie x seed pairs.
+t-tests between adjacent fractions. Subjects are movies (the correlation averaged over seeds, the default),
+movie x seed pairs, or mice (the paper's Fig. 5: the correlation averaged over a mouse's clips and seeds; needs a
+``mouse`` coordinate on the ``movie`` dim, as recorded data have).
 """
 
 import numpy as np
@@ -26,7 +27,7 @@ __all__ = ["DEFAULT_KEEP_FRACTIONS", "MOVIE_SEED_OFFSET", "ablation_statistics",
 
 DEFAULT_KEEP_FRACTIONS = (1.0, 0.5, 0.25, 0.125)
 MOVIE_SEED_OFFSET = 5000  #: ablation movies are natural_movie(seed=5000 + k): held out from training and masks
-SUBJECTS = ("movie", "movie_seed")
+SUBJECTS = ("movie", "movie_seed", "mouse")
 
 
 def check_keep_fractions(fractions):
@@ -57,16 +58,28 @@ def nested_subsets(n_neurons, fractions, seed):
 def subject_table(ds, subjects="movie"):
     """(subjects, levels) table of video correlations and the subject labels.
 
-    subjects: 'movie' (mean over seeds per movie) or 'movie_seed' (every movie x seed pair is a subject).
-    Levels are the keep fractions in the dataset's order (large to small).
+    subjects: 'movie' (mean over seeds per movie or clip), 'movie_seed' (every movie x seed pair is a subject) or
+    'mouse' (mean over each mouse's clips and seeds; the ``mouse`` coordinate of the ``movie`` dim names them, in
+    order of first appearance). Levels are the keep fractions in the dataset's order (large to small).
     """
     if subjects not in SUBJECTS:
         raise DnemkitError(f"subjects is {subjects!r}; expected one of {SUBJECTS}")
     v = ds["video_correlation"].transpose("keep_fraction", "movie", "seed").values
+    labels = [str(m) for m in ds["movie"].values]
+    if "mouse" in ds.coords and "trial" in ds.coords:
+        labels = [f"{m} trial {t}" for m, t in zip(ds["mouse"].values, ds["trial"].values)]
     if subjects == "movie":
-        return v.mean(axis=2).T, [str(m) for m in ds["movie"].values]
+        return v.mean(axis=2).T, labels
+    if subjects == "mouse":
+        if "mouse" not in ds.coords or ds["mouse"].dims != ("movie",):
+            raise DnemkitError("subjects is 'mouse' but the results have no mouse coordinate on the movie dim; "
+                               "expected recorded clips of mice (--data)")
+        mice = np.asarray(ds["mouse"].values).astype(str)
+        names = list(dict.fromkeys(mice))
+        per_movie = v.mean(axis=2)  # (levels, movies)
+        return np.stack([per_movie[:, mice == m].mean(axis=1) for m in names]), names
     table = v.reshape(v.shape[0], -1).T  # rows: movie-major (movie, seed) pairs
-    labels = [f"{m}/{s}" for m in ds["movie"].values for s in ds["seed"].values]
+    labels = [f"{m}/{s}" for m in labels for s in ds["seed"].values]
     return table, labels
 
 

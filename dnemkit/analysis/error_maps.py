@@ -3,14 +3,17 @@
 E = recon_from_recorded - recon_from_predicted; E+ = max(E, 0) marks where the recorded-activity reconstruction
 is brighter, E- = max(-E, 0) where it is darker. Both inputs are expected to be already smoothed (the paper's
 sigma = 0.5 Gaussian) - this module only subtracts, splits and masks.
+
+:func:`response_correlation_difference` is the paper's Fig. 6C: per neuron, how much better the true movie
+predicts the recorded responses than the reconstruction does.
 """
 
 import numpy as np
 
 from ..errors import DnemkitError
-from .metrics import as_float_array
+from .metrics import as_float_array, pearson_along
 
-__all__ = ["error_maps"]
+__all__ = ["error_maps", "response_correlation_difference"]
 
 
 def _array(x, name):
@@ -49,3 +52,31 @@ def error_maps(recon_recorded, recon_predicted, mask=None):
             m = m.astype(bool)
         e[..., ~m] = 0.0
     return np.maximum(e, 0.0), np.maximum(-e, 0.0)
+
+
+def response_correlation_difference(recorded, predicted_true, predicted_reconstruction, first_frame):
+    """Per neuron, delta r = r(recorded, predicted from the true movie) - r(recorded, predicted from the
+    reconstruction), Pearson r over frames ``first_frame .. T-1`` (docs/method.md, "Analyses").
+
+    recorded, predicted_true, predicted_reconstruction: (N, T) responses in counts/frame (the encoder's
+    predictions for the ground-truth movie and for the reconstruction, with the same behaviour). first_frame:
+    the first scored frame (0 <= first_frame <= T - 2). Returns (r_true, r_reconstruction, delta_r), float64
+    (N,) each; NaN for a neuron whose recorded or predicted responses are constant over the scored frames.
+    delta_r > 0: the true movie explains the neuron better than the reconstruction does.
+    """
+    arrays = [as_float_array(a, name) for a, name in ((recorded, "recorded"), (predicted_true, "predicted_true"),
+                                                       (predicted_reconstruction, "predicted_reconstruction"))]
+    if arrays[0].ndim != 2:
+        raise DnemkitError(f"recorded has shape {tuple(arrays[0].shape)}; expected (N, T) (neurons, frames)")
+    for a, name in zip(arrays[1:], ("predicted_true", "predicted_reconstruction")):
+        if a.shape != arrays[0].shape:
+            raise DnemkitError(f"{name} has shape {tuple(a.shape)}; expected {tuple(arrays[0].shape)} "
+                               "(the recorded responses' neurons and frames)")
+    t = arrays[0].shape[1]
+    first = int(first_frame)
+    if not 0 <= first <= t - 2:
+        raise DnemkitError(f"first_frame is {first_frame}; expected 0..{t - 2} (at least 2 scored frames of {t})")
+    rec, true, recon = (a[:, first:] for a in arrays)
+    r_true = pearson_along(rec, true, axis=1)
+    r_recon = pearson_along(rec, recon, axis=1)
+    return r_true, r_recon, r_true - r_recon

@@ -2,9 +2,46 @@
 
 
 import click
+from click.core import ParameterSource
 
 from .common import (encoder_options, mask_option, movie_run_options, parse_list, print_results, quiet_option,
                      save_results, user_errors)
+
+
+def data_options(default_trials):
+    """--data, --tier, --trials and --trial: recorded trials of Sensorium mouse folders (ablation, errormap)."""
+    options = [
+        click.option("--data", type=click.Path(), default=None,
+                     help="A Sensorium-layout mouse folder, or a folder of them: reconstruct recorded trials "
+                          "(instead of the synthetic mouse's responses to held-out natural movies). Simulated mice "
+                          "with --encoder synthetic use their own synthetic:SEED; several mice of another encoder "
+                          "use readout i for the i-th mouse in name order."),
+        click.option("--tier", "tiers", default="oracle,live_test_main,final_test_main", show_default=True,
+                     help="With --data: comma-separated tiers the clips are drawn from."),
+        click.option("--trials", type=click.IntRange(min=1), default=None,
+                     help=f"With --data: the first N labelled trials (by id) of the tiers, per mouse "
+                          f"[default: {default_trials}]."),
+        click.option("--trial", "trial_ids", type=click.IntRange(min=0), multiple=True,
+                     help="With --data: a trial id (repeat the option for several), per mouse."),
+    ]
+
+    def decorate(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
+
+
+def unused_with_data(ctx, data, names):
+    """A UsageError when --data is given with options that only make sense without it (explicitly set)."""
+    if data is None:
+        return
+    given = [f"--{n.replace('_', '-')}" for n in names
+             if ctx.get_parameter_source(n) not in (None, ParameterSource.DEFAULT)]
+    if given:
+        raise click.UsageError(f"{', '.join(given)} cannot be used with --data (the recorded trials are the movies "
+                               "and the recorded responses the targets); expected --trials N or --trial ID instead")
 
 
 def register(main):
@@ -18,22 +55,28 @@ def register(main):
                   help="Seeded neuron subsets per keep fraction (nested: 12.5 % inside 25 % inside 50 %).")
     @movie_run_options(frames=150, iterations=20)
     @click.option("--predicted", is_flag=True, help="Targets: the encoder's own predicted activity.")
-    @click.option("--subjects", type=click.Choice(["movie", "movie_seed"]), default="movie", show_default=True,
-                  help="Statistics subjects: movies (seeds averaged) or movie x seed pairs.")
+    @click.option("--subjects", type=click.Choice(["movie", "movie_seed", "mouse"]), default=None,
+                  help="Statistics subjects: movies or clips (seeds averaged), movie x seed pairs, or mice "
+                       "(--data with several mice, clips and seeds averaged) [default: mouse with several mice, "
+                       "else movie].")
     @mask_option
+    @data_options(default_trials=3)
     @click.option("--out", type=click.Path(file_okay=False), default="ablation-out", show_default=True)
     @quiet_option
     @user_errors
-    def ablation(encoder_spec, mouse, keep_fraction, movies, seeds, iterations, frames, movie_seed, ground_truth,
-                 predicted, models, subjects, mask, out, quiet):
+    @click.pass_context
+    def ablation(ctx, encoder_spec, mouse, keep_fraction, movies, seeds, iterations, frames, movie_seed,
+                 ground_truth, predicted, models, subjects, mask, data, tiers, trials, trial_ids, out, quiet):
         """Population ablation: reconstruct with seeded subsets of the neurons (the rest leave the loss).
 
         Writes OUT/ablation.nc (video correlation per keep fraction, movie and seed; a one-way repeated-measures
         ANOVA across fractions and Bonferroni-corrected paired t-tests between adjacent fractions) and
-        OUT/ablation.png.
+        OUT/ablation.png. With --data, recorded trials (each cut to --frames) of every mouse; the statistics'
+        subjects are the mice (the paper's Fig. 5), or the clips of a single mouse.
         """
         from ..experiments.ablation import AblationConfig, run_ablation
 
+        unused_with_data(ctx, data, ("movies", "movie_seed", "ground_truth"))
         fractions = parse_list(keep_fraction, "--keep-fraction")
         bad = [f for f in fractions if not 0 < f <= 1]
         if bad:
@@ -42,6 +85,6 @@ def register(main):
         config = AblationConfig(encoder=encoder_spec, mouse=mouse, models=models, keep_fractions=fractions,
                                 movies=movies, seeds=seeds, iterations=iterations, frames=frames,
                                 ground_truth=ground_truth, predicted=predicted, mask=mask, subjects=subjects,
-                                movie_seed=movie_seed)
+                                movie_seed=movie_seed, data=data, tiers=tiers, trials=trials, trial_ids=trial_ids)
         ds = run_ablation(config, progress=not quiet, log=click.echo)
         print_results(ds, save_results(ds, out))

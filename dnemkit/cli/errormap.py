@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 
+from .ablation import data_options, unused_with_data
 from .common import (encoder_options, mask_option, movie_run_options, print_results, quiet_option, save_results,
                      user_errors)
 
@@ -13,25 +14,32 @@ def register(main):
     @encoder_options
     @movie_run_options(frames=300, iterations=40)
     @mask_option
+    @data_options(default_trials=1)
     @click.option("--out", type=click.Path(file_okay=False), default="errormap-out", show_default=True)
     @click.option("--no-video", is_flag=True, help="Skip the MP4 overlay.")
     @quiet_option
     @user_errors
-    def errormap(encoder_spec, mouse, movie_seed, frames, iterations, ground_truth, models, mask, out, no_video,
-                 quiet):
+    @click.pass_context
+    def errormap(ctx, encoder_spec, mouse, movie_seed, frames, iterations, ground_truth, models, mask, data, tiers,
+                 trials, trial_ids, out, no_video, quiet):
         """Error maps between reconstructions from recorded and from predicted activity.
 
         One movie is reconstructed from the ground-truth mouse's Poisson responses and from the encoder's
         prediction (one batched call); E+ = max(E, 0) and E- = max(-E, 0) with E = recorded - predicted, both
         smoothed and masked. Writes OUT/errormap.nc, OUT/errormap.png and OUT/errormap.mp4 (reconstruction from
-        recorded | from predicted | ground truth with E+ in red and E- in blue).
+        recorded | from predicted | ground truth with E+ in red and E- in blue), and OUT/errormap_delta_r.png: per
+        neuron, r(recorded, predicted from the true movie) - r(recorded, predicted from the reconstruction) (the
+        paper's Fig. 6C). With --data, every chosen recorded trial of every mouse (each cut to --frames) gets its
+        error maps; the movie shows the first clip.
         """
+        unused_with_data(ctx, data, ("movie_seed", "ground_truth"))
         from ..experiments.errormap import ErrormapConfig, run_errormap
         from ..io.movies import write_movie
         from ..viz.errors import errormap_movie_frames
 
         config = ErrormapConfig(encoder=encoder_spec, mouse=mouse, models=models, movie_seed=movie_seed,
-                                frames=frames, iterations=iterations, ground_truth=ground_truth, mask=mask)
+                                frames=frames, iterations=iterations, ground_truth=ground_truth, mask=mask,
+                                data=data, tiers=tiers, trials=trials, trial_ids=trial_ids)
         ds = run_errormap(config, progress=not quiet, log=click.echo)
         files = save_results(ds, out)
         if not no_video:

@@ -1,8 +1,16 @@
 """Population ablation runs (`characterize ablation`): reconstruct movies from nested neuron subsets, then the
-statistics of :mod:`dnemkit.analysis.ablation`."""
+statistics of :mod:`dnemkit.analysis.ablation`.
 
+The movies are the synthetic mouse's held-out natural movies (its Poisson responses as the recording: the embedded
+default) or recorded trials of Sensorium-layout mouse folders (``data``; :func:`recorded_mice`, shared with
+`characterize errormap`): the first ``trials`` labelled trials of the chosen tiers, or the named trial ids, of
+every mouse, each mouse with its own encoder readout (:func:`mouse_encoder`).
+"""
+
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -17,6 +25,11 @@ from ..masks import resolve_mask
 from ..reconstruction import ReconstructionConfig, reconstruct
 from ..stimuli.geometry import HEIGHT, WIDTH
 from .targets import predicted_targets, recorded_targets
+
+#: tiers the recorded clips are drawn from by default: the held-out ones (as `characterize natural` picks)
+DEFAULT_TIERS = ("oracle", "live_test_main", "final_test_main")
+#: folder names `characterize simulate` gives the synthetic mouse SEED (experiments.simulate.mouse_folder_name)
+SIMULATED_MOUSE = re.compile(r"dynamic\d+-0-0-Video-synthetic(\d+)")
 
 
 def population_ablation(encoder, movies, responses, behavior=None, keep_fractions=DEFAULT_KEEP_FRACTIONS,
@@ -99,6 +112,159 @@ def population_ablation(encoder, movies, responses, behavior=None, keep_fraction
     return ds
 
 
+@dataclass(frozen=True)
+class RecordedClips:
+    """The recorded clips of one mouse, cut to a common length T.
+
+    mouse: folder name; folder: its path; trials: trial ids (K,); tiers: their tiers (K,); videos: float32
+    (K, T, 36, 64) grey levels; responses: float32 (K, N, T) counts/frame, or None where unlabelled trials were
+    allowed (predicted targets); behavior: float32 (K, 4, T) (pupil dilation, running speed, pupil x, y).
+    """
+
+    mouse: str
+    folder: str
+    trials: tuple
+    tiers: tuple
+    videos: np.ndarray = field(repr=False)
+    responses: np.ndarray | None = field(repr=False)
+    behavior: np.ndarray = field(repr=False)
+
+    @property
+    def frames(self):
+        return int(self.videos.shape[1])
+
+
+def check_data_options(data, tiers, trials, trial_ids):
+    """Normalised (tiers, trials, trial_ids) of a recorded-data run; DnemkitError for options without ``data`` or
+    malformed ones. tiers: str or strings (comma-separated allowed); trials: int >= 1 or None; trial_ids: ints."""
+    ids = tuple(int(check_int(t, "trial id", 0)) for t in (trial_ids or ()))
+    if len(set(ids)) != len(ids):
+        raise DnemkitError(f"trial ids {list(ids)} repeat; expected distinct trial ids")
+    if trials is not None:
+        trials = check_int(trials, "trials", 1)
+    if isinstance(tiers, str):
+        tiers = tiers.split(",")
+    tiers = tuple(t.strip() for t in (tiers or ()) if str(t).strip())
+    if data is None:
+        if ids or trials is not None:
+            raise DnemkitError("--trial/--trials were given without --data; expected --data ROOT (a Sensorium "
+                               "mouse folder or a folder of them) with them")
+        return tiers, trials, ids
+    if ids and trials is not None:
+        raise DnemkitError("--trials and --trial were both given; expected one: the first N labelled trials of the "
+                           "tiers, or the trial ids")
+    if not tiers and not ids:
+        raise DnemkitError("--tier is empty; expected tier names such as oracle,train")
+    return tiers, trials, ids
+
+
+def open_mice(data):
+    """The Sensorium mice of ``data``: a mouse folder (one mouse) or a folder of mouse folders (sorted by name)."""
+    from ..data import find_mouse, open_dataset
+    from ..data.sensorium import _is_mouse_folder
+
+    path = Path(data)
+    return [find_mouse(path)] if path.is_dir() and _is_mouse_folder(path) else open_dataset(path)
+
+
+def select_trials(mouse, tiers, trials, trial_ids, labelled=True):
+    """Trial ids of ``mouse``: ``trial_ids`` as given (each must exist and, with ``labelled``, hold responses), or
+    the first ``trials`` labelled trials (by id) of ``tiers``. DnemkitError naming the mouse otherwise."""
+    if trial_ids:
+        for tid in trial_ids:
+            trial = mouse.trial(tid)
+            if labelled and trial.responses is None:
+                raise DnemkitError(f"trial {tid} of {mouse.name} has no recorded responses ({trial.tier}); "
+                                   "expected a labelled trial (or use --predicted)")
+        return list(trial_ids)
+    candidates = mouse.trials(list(tiers))
+    picked = []
+    for tid in candidates:
+        if len(picked) == trials:
+            break
+        if not labelled or mouse.trial(tid).responses is not None:
+            picked.append(tid)
+    if len(picked) < trials:
+        raise DnemkitError(f"mouse {mouse.name} has {len(picked)} labelled trial(s) in tier(s) {', '.join(tiers)}; "
+                           f"expected at least {trials} (--trials), or pick other tiers with --tier or ids with "
+                           "--trial")
+    return picked
+
+
+def load_clips(mouse, trial_ids, frames, min_frames, labelled=True):
+    """:class:`RecordedClips` of ``trial_ids``, each cut to T = min(frames, the shortest trial) frames (>=
+    ``min_frames``); DnemkitError for NaN inside a used response or a too short trial."""
+    trials = [mouse.trial(t) for t in trial_ids]
+    t = min([int(frames)] + [tr.length for tr in trials])
+    if t < min_frames:
+        short = min(trials, key=lambda tr: tr.length)
+        raise DnemkitError(f"trial {short.id} of {mouse.name} has {short.length} frames; expected at least "
+                           f"{min_frames} (one sub-batch)")
+    responses = None
+    if labelled:
+        responses = np.stack([tr.responses[:, :t] for tr in trials])
+        bad = ~np.isfinite(responses)
+        if bad.any():
+            k, n, f = np.argwhere(bad)[0]
+            raise DnemkitError(f"{mouse.name} trial {trials[k].id}: data/responses/{trials[k].id}.npy has NaN/inf "
+                               f"inside the trial (neuron {n}, frame {f}); expected finite responses")
+    return RecordedClips(mouse.name, str(mouse.path), tuple(int(tr.id) for tr in trials),
+                         tuple(tr.tier for tr in trials), np.stack([tr.video[:t] for tr in trials]), responses,
+                         np.stack([tr.behavior4[:, :t] for tr in trials]))
+
+
+def mouse_encoder(encoder, mouse_arg, models, mouse, position, n_mice):
+    """(EncoderRef, description) of the encoder that predicts ``mouse`` (a SensoriumMouse, ``position`` of
+    ``n_mice`` in name order).
+
+    ``encoder == 'synthetic'`` and a folder `characterize simulate` wrote (its name gives the seed): that mouse's
+    own ground truth, synthetic:SEED (with the folder's neuron count, as simulate drew it). Otherwise one mouse
+    folder uses the ``mouse_arg`` readout; several mice use readout ``position`` each (the i-th mouse in name
+    order, readout i, as the reference's 5 mice use readouts 0-4), or the one Encoder object given for all.
+    """
+    from ..encoders import SyntheticMouse, SyntheticMouseConfig
+
+    found = SIMULATED_MOUSE.fullmatch(mouse.name)
+    if isinstance(encoder, str) and encoder.strip() == "synthetic" and found:
+        seed = int(found.group(1))
+        if mouse.n_neurons == SyntheticMouseConfig().n_neurons:
+            return EncoderRef(f"synthetic:{seed}", None, models), f"synthetic:{seed} (its own ground truth)"
+        truth = SyntheticMouse(seed, SyntheticMouseConfig(n_neurons=mouse.n_neurons))
+        return (EncoderRef(truth, None, models),
+                f"synthetic:{seed} with {mouse.n_neurons} neurons (its own ground truth, as simulated)")
+    if n_mice == 1 or not isinstance(encoder, (str, Path)):
+        ref = EncoderRef(encoder, mouse_arg, models)
+        return ref, f"{ref.name}" + ("" if mouse_arg is None else f" readout {mouse_arg}")
+    if mouse_arg is not None:
+        raise DnemkitError(f"--mouse {mouse_arg} picks one readout but --data holds {n_mice} mice; expected one "
+                           "mouse folder with --mouse, or no --mouse (the i-th mouse in name order uses readout i)")
+    try:
+        ref = EncoderRef(encoder, position, models)
+        ref.encoder  # noqa: B018 (load now: a missing readout is reported with the mouse it was meant for)
+    except DnemkitError as exc:
+        raise DnemkitError(f"mouse {mouse.name} (number {position} of {n_mice} in name order) maps to readout "
+                           f"{position}, which encoder {encoder} cannot give ({exc})") from None
+    return ref, f"{ref.name} readout {position}"
+
+
+def recorded_mice(data, encoder, mouse_arg, models, tiers, trials, trial_ids, frames, min_frames, labelled=True):
+    """[(EncoderRef, RecordedClips, encoder description)] for every mouse of ``data``, all checked before any
+    reconstruction: the clips exist and are labelled (unless not ``labelled``), and each mouse's encoder predicts
+    as many neurons as the mouse has (one DnemkitError naming the mouse otherwise)."""
+    mice = open_mice(data)
+    out = []
+    for position, mouse in enumerate(mice):
+        ids = select_trials(mouse, tiers, trials, trial_ids, labelled)
+        ref, described = mouse_encoder(encoder, mouse_arg, models, mouse, position, len(mice))
+        n = int(ref.encoder.n_neurons)
+        if n != mouse.n_neurons:
+            raise DnemkitError(f"the encoder {described} predicts {n} neurons but mouse {mouse.name} has "
+                               f"{mouse.n_neurons}; expected the same neurons (another --encoder or --mouse readout)")
+        out.append((ref, ids, described, mouse))
+    return [(ref, load_clips(mouse, ids, frames, min_frames, labelled), described)
+            for ref, ids, described, mouse in out]
+
+
 def load_truth(ground_truth, encoder):
     """The ground-truth mouse (spec string or Encoder) whose Poisson responses are the recorded activity; it must
     predict the encoder's neurons. Returns (truth encoder, its name)."""
@@ -131,7 +297,13 @@ class AblationConfig:
     >= 1; frames: movie length (>= one sub-batch); iterations: reconstruction iterations (the paper's recipe).
     ground_truth: spec of the mouse whose Poisson responses are the targets (it must predict the encoder's
     neurons) unless ``predicted`` (the encoder's own prediction). mask: 'auto', 'alpha', 'sensitivity', 'none'
-    or a mask file (dnemkit.masks). subjects: the repeated-measures subjects, 'movie' or 'movie_seed'.
+    or a mask file (dnemkit.masks). subjects: the repeated-measures subjects, 'movie' (movies or clips),
+    'movie_seed' or 'mouse'; None: mice when the data hold several, else movies (clips).
+
+    data: a Sensorium mouse folder or a folder of them: recorded trials replace the natural movies and the ground
+    truth (``movies``, ``movie_seed`` and ``ground_truth`` are then unused). Each mouse uses the first ``trials``
+    (default 3) labelled trials of ``tiers`` (by id) or the ``trial_ids``, cut to min(``frames``, the shortest
+    one); its encoder: :func:`mouse_encoder`.
     """
 
     encoder: object = "demo"
@@ -145,15 +317,27 @@ class AblationConfig:
     ground_truth: object = "synthetic"
     predicted: bool = False
     mask: object = "auto"
-    subjects: str = "movie"
+    subjects: str | None = None
     movie_seed: int = MOVIE_SEED_OFFSET
+    data: str | None = None
+    tiers: tuple = DEFAULT_TIERS
+    trials: int | None = None
+    trial_ids: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "keep_fractions", check_keep_fractions(self.keep_fractions))
         for name in ("movies", "seeds", "iterations", "frames"):
             object.__setattr__(self, name, check_int(getattr(self, name), name, 1))
-        if self.subjects not in SUBJECTS:
+        if self.subjects is not None and self.subjects not in SUBJECTS:
             raise DnemkitError(f"subjects is {self.subjects!r}; expected one of {SUBJECTS}")
+        if self.subjects == "mouse" and self.data is None:
+            raise DnemkitError("subjects is 'mouse' without --data; expected recorded mice (--data ROOT) for it")
+        data = None if self.data is None else str(self.data)
+        tiers, trials, ids = check_data_options(data, self.tiers, self.trials, self.trial_ids)
+        if data is not None and trials is None and not ids:
+            trials = 3
+        for name, value in (("data", data), ("tiers", tiers), ("trials", trials), ("trial_ids", ids)):
+            object.__setattr__(self, name, value)
         paper_recipe(self.iterations, self.frames)
 
     @property
@@ -166,7 +350,7 @@ def run_ablation(config=None, progress=True, log=None):
     """The `characterize ablation` pipeline; returns the dataset with statistics and provenance (kind 'ablation').
 
     config: an :class:`AblationConfig` (default: the demo encoder). log: called with one line saying where the
-    mask came from.
+    mask came from (per mouse with recorded data).
     """
     from ..encoders.base import probe_encoder
     from ..io.results import provenance
@@ -175,6 +359,8 @@ def run_ablation(config=None, progress=True, log=None):
     config = config if config is not None else AblationConfig()
     if not isinstance(config, AblationConfig):
         raise DnemkitError(f"config is a {type(config).__name__}; expected an AblationConfig")
+    if config.data is not None:
+        return _run_on_data(config, progress, log)
     recon = config.reconstruction
     ref = EncoderRef(config.encoder, config.mouse, config.models)
     enc = ref.encoder
@@ -194,14 +380,103 @@ def run_ablation(config=None, progress=True, log=None):
         log(line)
     ds = population_ablation(enc, videos, responses, behavior, config.keep_fractions, seeds_list, recon,
                              alpha.train, alpha.eval, movie_ids=movie_seeds, progress=progress)
-    ds = ablation_statistics(ds, config.subjects)
+    ds = ablation_statistics(ds, config.subjects or "movie")
     alpha.attach_to(ds)
     ds["movie"].attrs["long_name"] = "natural_movie seed"
     run_config = dict(recon.to_dict(), keep_fractions=list(config.keep_fractions), movies=config.movies,
                       seeds=config.seeds, frames=config.frames, ground_truth=truth_name,
                       predicted=bool(config.predicted), models=config.models, mask=str(config.mask),
-                      subjects=config.subjects, movie_seed=int(config.movie_seed))
+                      subjects=config.subjects or "movie", movie_seed=int(config.movie_seed))
     ds.attrs.update(provenance("ablation", run_config, ref.name, None,
                                mouse="" if config.mouse is None else int(config.mouse), targets=source,
                                encoder_description=str(getattr(enc, "description", "")), mask_source=line))
     return ds
+
+
+def _run_on_data(config, progress, log):
+    """run_ablation on recorded clips: one population ablation per mouse (its encoder, mask and clips), the
+    movie dims concatenated (coordinates mouse and trial), statistics over mice (or clips of one mouse)."""
+    from ..encoders.base import probe_encoder
+    from ..io.results import provenance
+
+    recon = config.reconstruction
+    mice = recorded_mice(config.data, config.encoder, config.mouse, config.models, config.tiers, config.trials,
+                         config.trial_ids, config.frames, recon.subbatch_frames, labelled=not config.predicted)
+    subjects = config.subjects or ("mouse" if len(mice) > 1 else "movie")
+    if subjects == "mouse" and len(mice) < 2:
+        raise DnemkitError(f"subjects is 'mouse' but --data holds 1 mouse ({mice[0][1].mouse}); expected a folder "
+                           "of several mice, or subjects movie (its clips)")
+    parts, lines, described = [], [], []
+    for ref, clips, description in mice:
+        enc = ref.encoder
+        probe_encoder(enc, need_grad=True)
+        responses = (predicted_targets(enc, clips.videos, clips.behavior) if config.predicted
+                     else clips.responses)
+        alpha, line = resolve_mask(config.mask, ref, clips.folder, progress=progress)
+        line = f"{clips.mouse}: {line}" if len(mice) > 1 else line
+        if log is not None:
+            log(line)
+        part = population_ablation(enc, clips.videos, responses, clips.behavior, config.keep_fractions,
+                                   list(range(config.seeds)), recon, alpha.train, alpha.eval,
+                                   movie_ids=np.arange(len(clips.trials)), progress=progress)
+        part = part.assign_coords(mouse=("movie", [clips.mouse] * len(clips.trials)),
+                                  trial=("movie", list(clips.trials)))
+        parts.append((clips, alpha, part))
+        lines.append(line)
+        described.append(f"{clips.mouse} -> {description}")
+    ds = _combine_mice(parts)
+    ds = ablation_statistics(ds, subjects)
+    ds["movie"].attrs["long_name"] = "clip (recorded trial; see the mouse and trial coordinates)"
+    first = mice[0][1]
+    kind = "the encoder's predicted activity for the recorded trials" if config.predicted else "recorded responses"
+    source = (f"{kind}: {len(mice)} mouse/mice x {len(first.trials)} clip(s) "
+              f"({', '.join(sorted(set(t for _, c, _ in mice for t in c.tiers)))}), {ds.attrs['frames']} frames each")
+    run_config = dict(recon.to_dict(), keep_fractions=list(config.keep_fractions), seeds=config.seeds,
+                      frames=config.frames, predicted=bool(config.predicted), models=config.models,
+                      mask=str(config.mask), subjects=subjects, data=config.data, tiers=list(config.tiers),
+                      trials=config.trials, trial_ids=list(config.trial_ids))
+    ds.attrs.update(provenance("ablation", run_config, mice[0][0].name, None,
+                               mouse="" if config.mouse is None else int(config.mouse), targets=source,
+                               data=config.data, mice=len(mice), encoders="; ".join(described),
+                               encoder_description=str(getattr(mice[0][0].encoder, "description", "")),
+                               mask_source=" | ".join(lines)))
+    return ds
+
+
+def _combine_mice(parts):
+    """One dataset of the per-mouse ablations [(clips, AlphaMask, ds)]: the first's layout for one mouse; for
+    several, correlations concatenated along movie (its ``mouse`` coordinate names each clip's mouse), n_kept
+    (mouse_folder, keep_fraction), kept (mouse_folder, keep_fraction, seed, neuron) (False beyond a mouse's
+    neurons), masks (mouse_folder, y, x) and their sizes in degrees per mouse (variables ``<mask>_<size>``)."""
+    if len(parts) == 1:
+        clips, alpha, ds = parts[0]
+        alpha.attach_to(ds)
+        return ds
+    from ..masks.alpha import size_attrs
+
+    names = [clips.mouse for clips, _, _ in parts]
+    scores = xr.concat([ds[["video_correlation", "frame_correlation"]] for _, _, ds in parts], dim="movie")
+    scores = scores.assign_coords(movie=np.arange(scores.sizes["movie"]))
+    n = max(ds.sizes["neuron"] for _, _, ds in parts)
+    kept = np.zeros((len(parts), *parts[0][2]["kept"].shape[:2], n), bool)
+    for i, (_, _, ds) in enumerate(parts):
+        kept[i, ..., :ds.sizes["neuron"]] = ds["kept"].values
+    out = scores.assign(
+        n_kept=(("mouse_folder", "keep_fraction"), np.stack([ds["n_kept"].values for _, _, ds in parts])),
+        kept=(("mouse_folder", "keep_fraction", "seed", "neuron"), kept))
+    out = out.assign_coords(mouse_folder=names, neuron=np.arange(n))
+    for name, pick in (("alpha", lambda a: a.alpha), ("train_mask", lambda a: a.train.astype(np.uint8)),
+                       ("eval_mask", lambda a: a.eval.astype(np.uint8))):
+        out[name] = (("mouse_folder", "y", "x"), np.stack([pick(alpha) for _, alpha, _ in parts]))
+    for name in ("train_mask", "eval_mask"):
+        for key in ("equivalent_diameter_deg", "horizontal_extent_deg", "vertical_extent_deg"):
+            values = [size_attrs(getattr(alpha, name.split("_")[0]))[key] for _, alpha, _ in parts]
+            out[f"{name}_{key}"] = ("mouse_folder", np.array(values, float), {"units": "degree"})
+    for var in ("video_correlation", "frame_correlation", "n_kept", "kept"):
+        out[var].attrs.update(parts[0][2][var].attrs)
+    first = parts[0][2].attrs
+    out.attrs.update({k: v for k, v in first.items() if k not in ("seconds", "reconstruction_calls", "n_neurons")})
+    out.attrs.update(seconds=round(sum(ds.attrs["seconds"] for _, _, ds in parts), 2),
+                     reconstruction_calls=sum(ds.attrs["reconstruction_calls"] for _, _, ds in parts),
+                     n_neurons=", ".join(str(ds.attrs["n_neurons"]) for _, _, ds in parts))
+    return out

@@ -4,24 +4,30 @@ One movie is reconstructed twice in one batched :func:`dnemkit.reconstruct` call
 responses, item 1: the encoder's own prediction for the ground-truth movie, with the same behaviour). Both
 reconstructions are the smoothed ensemble videos (mean over models, Gaussian sigma 0.5), set to grey outside the
 evaluation mask; then E = recon_from_recorded - recon_from_predicted, E+ = max(E, 0) (the recorded-activity
-reconstruction is brighter), E- = max(-E, 0) (darker), via :func:`dnemkit.analysis.error_maps`.
+reconstruction is brighter), E- = max(-E, 0) (darker), via :func:`dnemkit.analysis.error_maps`. The paper's
+Fig. 6C follows: the encoder predicts the activity for the reconstruction from recorded activity (as stored, grey
+outside the evaluation mask, same behaviour), and per neuron delta r = r(recorded, predicted from the true movie)
+- r(recorded, predicted from the reconstruction) over the scored frames.
+
+The movie is a held-out natural movie with the synthetic mouse's Poisson responses (the embedded default), or
+recorded trials of Sensorium mouse folders (``ErrormapConfig.data``): every clip of every mouse gets its own
+error maps, stacked along a ``clip`` dim (coordinates ``mouse`` and ``trial``).
 """
 
 import time
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 import xarray as xr
 
 from ..encoders.ref import EncoderRef
 from ..errors import DnemkitError, check_int
 from ..reconstruction import ReconstructionConfig, reconstruct
 from ..stimuli.geometry import GREY, HEIGHT, WIDTH
-from ..analysis.error_maps import error_maps
-from ..analysis.metrics import apply_eval_mask, video_correlation
+from ..analysis.error_maps import error_maps, response_correlation_difference
+from ..analysis.metrics import apply_eval_mask, pixel_correlation_map, video_correlation
 from ..analysis.tracking import VideoCorrelationTracker
-from .ablation import paper_recipe
+from .ablation import DEFAULT_TIERS, check_data_options, paper_recipe, recorded_mice
 
 __all__ = ["error_map_analysis", "run_errormap", "DEFAULT_ITERATIONS"]
 
@@ -42,7 +48,11 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
     e_plus, e_minus (frame, y, x); mean_e_plus, mean_e_minus, mean_abs_error (y, x), means over frames >=
     config.eval_first_frame; responses_recorded, responses_predicted (neuron, frame); scalars
     video_correlation_recorded, video_correlation_predicted, recorded_vs_predicted_correlation, e_plus_mean,
-    e_minus_mean (over masked pixels x evaluated frames); eval_mask, train_mask (y, x).
+    e_minus_mean (over masked pixels x evaluated frames); eval_mask, train_mask (y, x); pixel_correlation (y, x),
+    per pixel r(ground truth, recon_recorded) over the scored frames (NaN outside eval_mask). Fig. 6C:
+    responses_reconstruction (neuron, frame), the prediction for recon_recorded (same behaviour); response_r_true,
+    response_r_reconstruction and delta_r (neuron), per-neuron r with the recorded responses over frames >=
+    config.eval_first_frame and their difference; delta_r_mean (nan-mean over neurons).
     """
     movie = np.asarray(movie, dtype=np.float32)
     if movie.ndim != 3 or movie.shape[1:] != (HEIGHT, WIDTH):
@@ -58,12 +68,10 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
         beh = np.asarray(behavior, dtype=np.float32)
         if beh.shape != (4, t):
             raise DnemkitError(f"behavior has shape {beh.shape}; expected (4, {t})")
-    from ..encoders.base import check_rates
+    from .targets import predicted_targets
 
-    with torch.no_grad():
-        video = torch.from_numpy(movie)[None]
-        predicted = check_rates(encoder(video, None if beh is None else torch.from_numpy(beh)[None]), encoder,
-                                video)[0].cpu().numpy()
+    # on the encoder's device (a reconstruction before this one may have moved it)
+    predicted = predicted_targets(encoder, movie[None], None if beh is None else beh[None])[0]
     targets = np.stack([recorded, predicted.astype(np.float32)])
     started = time.perf_counter()
     result = reconstruct(encoder, targets, None if beh is None else np.stack([beh, beh]), config,
@@ -74,6 +82,9 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
     pred = apply_eval_mask(result.ensemble[1], eval_mask)
     e_plus, e_minus = error_maps(rec, pred, eval_mask)
     first = min(config.eval_first_frame, t - 1)
+    # the reconstruction as stored (grey outside the eval mask), on the device the loop left the encoder on
+    from_recon = predicted_targets(encoder, rec[None], None if beh is None else beh[None])[0].astype(np.float32)
+    r_true, r_recon, delta_r = response_correlation_difference(recorded, predicted, from_recon, min(first, t - 2))
     inside = np.ones((HEIGHT, WIDTH), bool) if eval_mask is None else np.asarray(eval_mask, bool)
 
     frame3 = ("frame", "y", "x")
@@ -91,12 +102,20 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
          "responses_recorded": (("neuron", "frame"), recorded, {"units": "counts/frame"}),
          "responses_predicted": (("neuron", "frame"), predicted.astype(np.float32),
                                  {"units": "counts/frame", "long_name": "predicted rate"}),
+         "responses_reconstruction": (("neuron", "frame"), from_recon,
+                                      {"units": "counts/frame", "long_name": "rate predicted for recon_recorded"}),
+         "response_r_true": ("neuron", r_true, {"units": "1", "long_name": "r(recorded, predicted from the true "
+                                                f"movie) over frames >= {first}"}),
+         "response_r_reconstruction": ("neuron", r_recon, {"units": "1", "long_name": "r(recorded, predicted "
+                                                           f"from recon_recorded) over frames >= {first}"}),
+         "delta_r": ("neuron", delta_r, {"units": "1", "long_name": "response_r_true - response_r_reconstruction "
+                                         "(Fig. 6C; > 0: the true movie explains the neuron better)"}),
          "eval_mask": (("y", "x"), inside.astype(np.uint8)),
          "train_mask": (("y", "x"), (np.ones((HEIGHT, WIDTH), bool) if train_mask is None
                                       else np.asarray(train_mask, bool)).astype(np.uint8))},
         coords={"frame": np.arange(t), "y": np.arange(HEIGHT), "x": np.arange(WIDTH), "neuron": np.arange(n)})
     for name in ("ground_truth", "recon_recorded", "recon_predicted", "e_plus", "e_minus", "responses_recorded",
-                 "responses_predicted"):
+                 "responses_predicted", "responses_reconstruction"):
         ds[name].encoding.update(zlib=True, complevel=4)  # gzip in the netCDF file: E+/E- are mostly zeros
     ds["mean_e_plus"] = (("y", "x"), e_plus[first:].mean(0))
     ds["mean_e_minus"] = (("y", "x"), e_minus[first:].mean(0))
@@ -106,6 +125,11 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
     ds["video_correlation_recorded"] = video_correlation(movie, rec, eval_mask, first)
     ds["video_correlation_predicted"] = video_correlation(movie, pred, eval_mask, first)
     ds["recorded_vs_predicted_correlation"] = video_correlation(pred, rec, eval_mask, first)
+    ds["pixel_correlation"] = (("y", "x"), pixel_correlation_map(movie, rec, eval_mask, first),
+                               {"units": "1", "long_name": f"per pixel r(ground truth, recon_recorded) over frames "
+                                                           f">= {first}"})
+    ds["delta_r_mean"] = float(np.nanmean(delta_r)) if np.isfinite(delta_r).any() else np.nan
+    ds["delta_r_mean"].attrs.update(units="1", long_name="mean over neurons of delta_r (NaN neurons left out)")
     ds["e_plus_mean"] = float(e_plus[first:][:, inside].mean())
     ds["e_minus_mean"] = float(e_minus[first:][:, inside].mean())
     ds["e_plus_mean"].attrs.update(units="grey level", long_name="mean E+ over masked pixels x evaluated frames")
@@ -125,6 +149,11 @@ class ErrormapConfig:
     (>= one sub-batch); iterations: reconstruction iterations (the paper's recipe). ground_truth: spec of the
     mouse whose Poisson responses (seeded by movie_seed) are the recorded activity. mask: 'auto', 'alpha',
     'sensitivity', 'none' or a mask file (dnemkit.masks).
+
+    data: a Sensorium mouse folder or a folder of them: recorded trials replace the natural movie and the ground
+    truth (``movie_seed`` and ``ground_truth`` are then unused); each mouse uses the first ``trials`` (default 1)
+    labelled trials of ``tiers`` (by id) or the ``trial_ids``, cut to min(``frames``, the shortest one), and its
+    own encoder (:func:`dnemkit.experiments.ablation.mouse_encoder`).
     """
 
     encoder: object = "demo"
@@ -135,11 +164,21 @@ class ErrormapConfig:
     iterations: int = DEFAULT_ITERATIONS
     ground_truth: object = "synthetic"
     mask: object = "auto"
+    data: str | None = None
+    tiers: tuple = DEFAULT_TIERS
+    trials: int | None = None
+    trial_ids: tuple = ()
 
     def __post_init__(self):
         for name in ("iterations", "frames"):
             object.__setattr__(self, name, check_int(getattr(self, name), name, 1))
         object.__setattr__(self, "movie_seed", check_int(self.movie_seed, "movie seed", 0))
+        data = None if self.data is None else str(self.data)
+        tiers, trials, ids = check_data_options(data, self.tiers, self.trials, self.trial_ids)
+        if data is not None and trials is None and not ids:
+            trials = 1
+        for name, value in (("data", data), ("tiers", tiers), ("trials", trials), ("trial_ids", ids)):
+            object.__setattr__(self, name, value)
         paper_recipe(self.iterations, self.frames)
 
     @property
@@ -153,8 +192,9 @@ def run_errormap(config=None, progress=True, log=None):
 
     config: an :class:`ErrormapConfig` (default: the demo encoder). Recorded responses are the Poisson responses
     of the ground-truth mouse (it must have the encoder's neurons) with simulated behaviour (seeded by the movie
-    seed), which is also given to the prediction and both reconstructions. log: called with one line saying
-    where the mask came from.
+    seed), which is also given to the prediction and both reconstructions; with ``config.data``, the recorded
+    trials and their behaviour (:func:`errormaps_of_clips`). log: called with one line saying where the mask
+    came from.
     """
     from ..encoders.base import probe_encoder
     from ..io.results import provenance
@@ -166,6 +206,8 @@ def run_errormap(config=None, progress=True, log=None):
     config = config if config is not None else ErrormapConfig()
     if not isinstance(config, ErrormapConfig):
         raise DnemkitError(f"config is a {type(config).__name__}; expected an ErrormapConfig")
+    if config.data is not None:
+        return _run_on_data(config, progress, log)
     recon, movie_seed = config.reconstruction, int(config.movie_seed)
     ref = EncoderRef(config.encoder, config.mouse, config.models)
     enc = ref.encoder
@@ -184,4 +226,60 @@ def run_errormap(config=None, progress=True, log=None):
                                targets=f"recorded: Poisson responses of {truth_name}; predicted: the encoder's "
                                        "prediction for the ground-truth movie (same simulated behaviour)",
                                encoder_description=str(getattr(enc, "description", "")), mask_source=line))
+    return ds
+
+
+def errormaps_of_clips(encoder, clips, config, train_mask=None, eval_mask=None, progress=True):
+    """:func:`error_map_analysis` of every clip of one mouse (a
+    :class:`dnemkit.experiments.ablation.RecordedClips`), stacked along a new ``clip`` dim (coordinates
+    ``mouse`` and ``trial``); every variable gets the clip dim."""
+    parts = []
+    for k, trial in enumerate(clips.trials):
+        ds = error_map_analysis(encoder, clips.videos[k], clips.responses[k], clips.behavior[k], config, train_mask,
+                                eval_mask, progress)
+        parts.append(ds)
+    out = xr.concat(parts, dim="clip", data_vars="all", coords="minimal", compat="override",
+                    combine_attrs="override")
+    out.attrs["seconds"] = round(sum(ds.attrs["seconds"] for ds in parts), 2)
+    return out.assign_coords(mouse=("clip", [clips.mouse] * len(clips.trials)), trial=("clip", list(clips.trials)))
+
+
+def _run_on_data(config, progress, log):
+    """run_errormap on recorded clips: error maps and delta r of every clip of every mouse (its own encoder and
+    mask), stacked along ``clip`` (neurons beyond a mouse's count are NaN)."""
+    from ..encoders.base import probe_encoder
+    from ..io.results import provenance
+    from ..masks import resolve_mask
+
+    recon = config.reconstruction
+    mice = recorded_mice(config.data, config.encoder, config.mouse, config.models, config.tiers, config.trials,
+                         config.trial_ids, config.frames, recon.subbatch_frames)
+    parts, lines, described = [], [], []
+    for ref, clips, description in mice:
+        enc = ref.encoder
+        probe_encoder(enc, need_grad=True)
+        alpha, line = resolve_mask(config.mask, ref, clips.folder, progress=progress)
+        line = f"{clips.mouse}: {line}" if len(mice) > 1 else line
+        if log is not None:
+            log(line)
+        parts.append(errormaps_of_clips(enc, clips, recon, alpha.train, alpha.eval, progress))
+        lines.append(line)
+        described.append(f"{clips.mouse} -> {description}")
+    ds = parts[0] if len(parts) == 1 else xr.concat(parts, dim="clip", join="outer", combine_attrs="override")
+    ds = ds.assign_coords(clip=np.arange(ds.sizes["clip"]))
+    ds["clip"].attrs["long_name"] = "clip (recorded trial; see the mouse and trial coordinates)"
+    ds.attrs["seconds"] = round(sum(p.attrs["seconds"] for p in parts), 2)
+    n_clips = ds.sizes["clip"]
+    run_config = dict(recon.to_dict(), frames=int(config.frames), models=config.models, mask=str(config.mask),
+                      data=config.data, tiers=list(config.tiers), trials=config.trials,
+                      trial_ids=list(config.trial_ids))
+    ds.attrs.update(provenance("errormap", run_config, mice[0][0].name, None,
+                               mouse="" if config.mouse is None else int(config.mouse),
+                               targets=f"recorded: the recorded responses of {len(mice)} mouse/mice x "
+                                       f"{n_clips // len(mice)} clip(s), {ds.sizes['frame']} frames each; "
+                                       "predicted: the encoder's prediction for the trial's movie (its recorded "
+                                       "behaviour)", data=config.data, mice=len(mice), clips=n_clips,
+                               encoders="; ".join(described),
+                               encoder_description=str(getattr(mice[0][0].encoder, "description", "")),
+                               mask_source=" | ".join(lines)))
     return ds

@@ -15,30 +15,38 @@ def _stars(p):
 
 
 def ablation_figure(ds):
-    """Mean +- s.e.m. across movies (seeds averaged within a movie) of the video correlation per keep fraction,
-    with each movie's curve faint; adjacent-level Bonferroni-corrected tests and the ANOVA in the title."""
+    """Mean +- s.e.m. across the statistics' subjects (movies or clips, seeds averaged within each; or mice, as in
+    the paper's Fig. 5) of the video correlation per keep fraction, each subject's curve faint (dashed for mice);
+    adjacent-level Bonferroni-corrected tests and the ANOVA in the title."""
+    from ..analysis.ablation import subject_table
+
     fractions = ds["keep_fraction"].values.astype(float)
-    per_movie = ds["video_correlation"].mean("seed").transpose("keep_fraction", "movie").values
-    mean, sem = mean_sem(per_movie, axis=1)
-    k = per_movie.shape[1]
-    sem = np.nan_to_num(sem)  # one movie: no error bar
+    subjects = str(ds.attrs.get("subjects", "movie"))
+    table, _ = subject_table(ds, subjects)
+    per_subject = table.T  # (levels, subjects)
+    mean, sem = mean_sem(per_subject, axis=1)
+    k = per_subject.shape[1]
+    sem = np.nan_to_num(sem)  # one subject: no error bar
     fig = Figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.subplots()
     pct = 100 * fractions
+    words = {"mouse": "mice", "movie_seed": "movie x seed pairs"}.get(subjects, "clips" if "trial" in ds.coords
+                                                                     else "movies")
     for j in range(k):
-        ax.plot(pct, per_movie[:, j], "-", color="0.75", lw=0.8, zorder=1)
+        ax.plot(pct, per_subject[:, j], "--" if subjects == "mouse" else "-", color="0.6" if subjects == "mouse"
+                else "0.75", lw=0.8, zorder=1)
     ax.errorbar(pct, mean, yerr=sem, fmt="o-", color="tab:blue", capsize=3, lw=1.8, zorder=3,
-                label=f"mean ± s.e.m. over {k} movie(s)")
+                label=f"mean ± s.e.m. over {k} {words}")
     ax.set_xscale("log", base=2)
     ax.set_xticks(pct)
-    n_kept = ds["n_kept"].values if "n_kept" in ds else None
+    n_kept = ds["n_kept"].values if "n_kept" in ds and ds["n_kept"].ndim == 1 else None
     ax.set_xticklabels([f"{p:g} %" + (f"\n({int(n)})" if n_kept is not None else "") for p, n in
                         zip(pct, n_kept if n_kept is not None else pct)], fontsize=8)
     ax.set_xlabel("neurons in the loss (% of population, count)")
     ax.set_ylabel("video correlation")
     if "test_p_bonferroni" in ds:
-        top = np.nanmax(per_movie) if np.isfinite(per_movie).any() else 1.0
-        span = (np.nanmax(per_movie) - np.nanmin(per_movie)) if np.isfinite(per_movie).any() else 1.0
+        top = np.nanmax(per_subject) if np.isfinite(per_subject).any() else 1.0
+        span = (np.nanmax(per_subject) - np.nanmin(per_subject)) if np.isfinite(per_subject).any() else 1.0
         for c in range(ds.sizes.get("comparison", 0)):
             a, b = float(ds["level_a"].values[c]), float(ds["level_b"].values[c])
             x = np.sqrt(a * b) * 100

@@ -126,24 +126,45 @@ def rf_rows(ds):
     return rows
 
 
+def _subject_words(ds):
+    """'mice', 'clips (one mouse)', 'movies' or 'movie x seed pairs': what the statistics' subjects are."""
+    subjects = str(ds.attrs.get("subjects", "movie"))
+    recorded = "trial" in ds.coords
+    if subjects == "mouse":
+        return "mice"
+    if subjects == "movie_seed":
+        return ("clip" if recorded else "movie") + " x seed pairs"
+    return "clips (one mouse)" if recorded else "movies"
+
+
 def ablation_rows(ds):
-    """Video r per keep fraction (mean ± s.e.m. over movies), the repeated-measures ANOVA and adjacent tests."""
-    rows = [("targets", f"{ds.attrs.get('targets', '')}; {ds.sizes['movie']} movie(s) x {ds.sizes['seed']} seed(s), "
-                        f"{ds.attrs.get('reconstruction_calls', '?')} reconstruct calls, {ds.attrs.get('seconds', '?')} s")]
+    """Video r per keep fraction (mean ± s.e.m. over the statistics' subjects), the repeated-measures ANOVA and
+    adjacent tests; the subjects (mice, clips of one mouse, movies) are named."""
+    from ..analysis.ablation import subject_table
     from ..analysis.stats import mean_sem
 
-    per_movie = ds["video_correlation"].mean("seed")
-    k = per_movie.sizes["movie"]
-    for f in ds["keep_fraction"].values:
-        mean, sem = mean_sem(per_movie.sel(keep_fraction=f).values)
-        n = f" ({int(ds['n_kept'].sel(keep_fraction=f))} neurons)" if "n_kept" in ds else ""
+    recorded = "trial" in ds.coords
+    what = (f"{ds.attrs.get('mice', 1)} mouse/mice, {ds.sizes['movie']} clip(s)" if recorded
+            else f"{ds.sizes['movie']} movie(s)")
+    rows = [("targets", f"{ds.attrs.get('targets', '')}; {what} x {ds.sizes['seed']} seed(s), "
+                        f"{ds.attrs.get('reconstruction_calls', '?')} reconstruct calls, {ds.attrs.get('seconds', '?')} s")]
+    subjects = str(ds.attrs.get("subjects", "movie"))
+    table, _ = subject_table(ds, subjects)
+    words = _subject_words(ds)
+    for j, f in enumerate(ds["keep_fraction"].values):
+        mean, sem = mean_sem(table[:, j])
+        n = ""
+        if "n_kept" in ds:
+            counts = np.atleast_1d(ds["n_kept"].sel(keep_fraction=f).values)
+            n = (f" ({int(counts[0])} neurons)" if counts.size == 1 or (counts == counts[0]).all()
+                 else f" ({int(counts.min())}-{int(counts.max())} neurons)")
         rows.append((f"video r, keep {100 * float(f):g} %{n}",
-                     f"{mean:.3f} ± {fmt(float(sem), '.3f')} (mean ± s.e.m., {k} movies)"))
+                     f"{mean:.3f} ± {fmt(float(sem), '.3f')} (mean ± s.e.m. over {table.shape[0]} {words})"))
     if "anova_F" in ds:
         rows.append(("repeated-measures ANOVA",
                      f"F({fmt(float(ds['anova_df_num']))}, {fmt(float(ds['anova_df_den']))}) = "
-                     f"{fmt(float(ds['anova_F']))}, p = {fmt(float(ds['anova_p']))} ({ds.attrs.get('subjects', '')} "
-                     f"subjects, n={ds.attrs.get('n_subjects', '?')})"))
+                     f"{fmt(float(ds['anova_F']))}, p = {fmt(float(ds['anova_p']))} (subjects: {words}, "
+                     f"n={ds.attrs.get('n_subjects', '?')})"))
         for c in range(ds.sizes.get("comparison", 0)):
             rows.append((f"{100 * float(ds['level_a'][c]):g} % vs {100 * float(ds['level_b'][c]):g} %",
                          f"t = {fmt(float(ds['test_t'][c]))}, p = {fmt(float(ds['test_p'][c]))}, "
@@ -154,16 +175,31 @@ def ablation_rows(ds):
 
 
 def errormap_rows(ds):
-    """Video r from recorded and from predicted activity, r between the two reconstructions, mean E+ and E-."""
-    rows = [("run", f"movie seed {ds.attrs.get('seed', '?')}, {ds.sizes.get('frame', '?')} frames; "
-                    f"{ds.attrs.get('n_models', '?')} model(s), {ds.attrs.get('seconds', '?')} s")]
+    """Video r from recorded and from predicted activity, r between the two reconstructions, mean E+ and E-, and
+    the mean per-neuron delta r (Fig. 6C); means over clips when the result holds several."""
+    clips = ds.sizes.get("clip", 0)
+    if clips:
+        rows = [("run", f"{clips} clip(s) of {ds.attrs.get('mice', '?')} mouse/mice, {ds.sizes.get('frame', '?')} "
+                        f"frames each; {ds.attrs.get('n_models', '?')} model(s), {ds.attrs.get('seconds', '?')} s")]
+    else:
+        rows = [("run", f"movie seed {ds.attrs.get('seed', '?')}, {ds.sizes.get('frame', '?')} frames; "
+                        f"{ds.attrs.get('n_models', '?')} model(s), {ds.attrs.get('seconds', '?')} s")]
+    suffix = f", mean over {clips} clips" if clips else ""
     for name, label in (("video_correlation_recorded", "video r, from recorded activity"),
                         ("video_correlation_predicted", "video r, from predicted activity"),
                         ("recorded_vs_predicted_correlation", "r between the two reconstructions"),
                         ("e_plus_mean", "mean E+ (grey levels, eval mask, evaluated frames)"),
                         ("e_minus_mean", "mean E- (grey levels, eval mask, evaluated frames)")):
         if name in ds:
-            rows.append((label, fmt(float(ds[name]), ".3f")))
+            rows.append((label + suffix, fmt(float(np.nanmean(ds[name].values)), ".3f")))
+    if "delta_r" in ds:
+        delta = np.asarray(ds["delta_r"].values, float).ravel()
+        ok = delta[np.isfinite(delta)]
+        per = f" (neurons x {clips} clips)" if clips else " neurons"
+        value = (f"{ok.mean():+.4f} (median {np.median(ok):+.4f}; {100 * np.mean(ok > 0):.0f} % of {ok.size}"
+                 f"{per} > 0)" if ok.size else "nan (no neuron with varying responses)")
+        rows.append(("mean delta r = r(recorded, pred. from true movie) - r(recorded, pred. from reconstruction)",
+                     value))
     return rows
 
 

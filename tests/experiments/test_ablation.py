@@ -51,7 +51,7 @@ def test_ablated_neurons_leave_the_loss(mouse):
     direct = reconstruct(mouse, responses, config=config, neurons=subset, progress=False).ensemble
     from dnemkit.analysis import video_correlation
 
-    r = [video_correlation(movies[j], direct[j], None, 30) for j in range(2)]
+    r = [video_correlation(movies[j], direct[j], None, config.eval_first_frame) for j in range(2)]
     np.testing.assert_allclose(ds["video_correlation"].sel(keep_fraction=0.5, seed=4).values, r, rtol=1e-6)
 
 
