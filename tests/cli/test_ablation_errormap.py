@@ -29,3 +29,27 @@ def test_cli_user_errors(tmp_path, run_cli, assert_one_line_error, factories_fil
     # recorded targets need the ground truth's neurons to be the encoder's
     assert_one_line_error(run_cli("errormap", "--encoder", tiny, "--out", tmp_path), "12 neurons", "2000")
     assert not list(tmp_path.glob("*.nc"))
+
+
+def test_ablation_and_errormap_cli_on_a_simulated_mouse(tmp_path, run_cli):
+    """--data on a folder `characterize simulate` wrote: --encoder synthetic is that mouse's own ground truth; the
+    output names the statistics' subjects and the mean delta r; the delta r figure is written."""
+    result = run_cli("simulate", "--out", tmp_path / "sim", "--seed", 0, "--trials", 3, "--neurons", 12, "--frames",
+                     82)
+    assert result.exit_code == 0, result.output
+    result = run_cli("ablation", "--encoder", "synthetic", "--data", tmp_path / "sim", "--tier", "train", "--trials",
+                     2, "--keep-fraction", "1,0.5", "--seeds", 1, "--iterations", 1, "--frames", 40, "--mask", "none",
+                     "--out", tmp_path / "a", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "subjects: clips (one mouse), n=2" in result.output
+    ds = read_dataset(tmp_path / "a" / "ablation.nc", kind="ablation")
+    assert ds["video_correlation"].shape == (2, 2, 1) and list(ds["trial"].values) == [0, 1]
+    result = run_cli("errormap", "--encoder", "synthetic", "--data", tmp_path / "sim", "--tier", "train", "--trial", 1,
+                     "--trial", 2, "--frames", 40, "--iterations", 1, "--mask", "none", "--out", tmp_path / "e",
+                     "--quiet", "--no-video")
+    assert result.exit_code == 0, result.output
+    assert "mean delta r" in result.output and "2 clip(s) of 1 mouse/mice" in result.output
+    ds = read_dataset(tmp_path / "e" / "errormap.nc", kind="errormap")
+    assert list(ds["trial"].values) == [1, 2] and ds["delta_r"].dims == ("clip", "neuron")
+    for name in ("errormap.png", "errormap_delta_r.png"):
+        assert (tmp_path / "e" / name).stat().st_size > 0
