@@ -11,6 +11,10 @@ import numpy as np
 from .errors import DnemkitError
 from .stimuli.geometry import HEIGHT, WIDTH
 
+#: the first frame a movie is scored on (video/frame correlations, response metrics): the reference's
+#: natural-movie analysis skips 32 frames (``eval_frame_skip``); the encoder's first full window ends at frame 30
+EVAL_FIRST_FRAME = 32
+
 
 def check_video(video, name="video", min_frames=1, batched=None):
     """Validate a video and return it unchanged.
@@ -52,3 +56,14 @@ def check_grey_range(video, name="video"):
         warn(f"{name} has values {lo:.4g}..{hi:.4g}, all within 0..1; expected grey levels 0..255 (multiply a 0..1 "
              "movie by 255)")
     return video
+
+
+def smooth_video(videos, sigma):
+    """The ensemble's final Gaussian filter: float32 copy of (..., T, 36, 64) numpy videos filtered over (frame,
+    y, x) with sigma in frames and pixels (0 = none); leading dims are not mixed."""
+    from scipy.ndimage import gaussian_filter
+
+    if sigma <= 0:
+        return np.array(videos, np.float32)
+    sig = (0,) * (videos.ndim - 3) + (sigma,) * 3
+    return gaussian_filter(videos, sig).astype(np.float32)

@@ -20,6 +20,7 @@ from scipy.ndimage import uniform_filter
 
 from ..errors import DnemkitError
 from ..stimuli.geometry import GREY
+from ..video import EVAL_FIRST_FRAME
 
 __all__ = [
     "pearson_along",
@@ -44,7 +45,7 @@ __all__ = [
 
 MAX_GREY = 255.0  #: peak signal for PSNR and the SSIM data range
 ENTROPY_BINS = 25  #: histogram bins over [0, 256) for the frame entropy
-DEFAULT_FIRST_FRAME = 30
+DEFAULT_FIRST_FRAME = EVAL_FIRST_FRAME  #: the reference skips 32 frames (dnemkit.video)
 
 
 # ----------------------------------------------------------------------------------------------------------------

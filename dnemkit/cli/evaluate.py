@@ -5,6 +5,7 @@ import json
 import click
 import numpy as np
 
+from ..video import EVAL_FIRST_FRAME
 from .common import user_errors
 
 
@@ -14,8 +15,8 @@ def register(main):
     @click.argument("recon", type=click.Path())
     @click.option("--mask", type=click.Path(), default=None,
                   help="mask.nc from `characterize mask` (its eval mask, alpha >= 1) or a (36, 64) .npy.")
-    @click.option("--first-frame", type=click.IntRange(min=0), default=30, show_default=True,
-                  help="First evaluated frame (earlier frames lack a full encoder window).")
+    @click.option("--first-frame", type=click.IntRange(min=0), default=EVAL_FIRST_FRAME, show_default=True,
+                  help="First evaluated frame (the reference skips 32; frames before 30 lack a full encoder window).")
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
     @user_errors
     def evaluate(gt, recon, mask, first_frame, as_json):

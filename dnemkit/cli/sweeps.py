@@ -55,7 +55,7 @@ def sweep_options(f):
         click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Seed of the random-stimulus baseline (and of the noise movies)."),
         click.option("--frames", type=click.IntRange(min=32), default=60, show_default=True,
-                     help="Frames per stimulus (frames >= 30 are evaluated)."),
+                     help="Frames per stimulus (frames >= 32 are evaluated)."),
     ]
     for option in reversed(options):
         f = option(f)

@@ -200,15 +200,7 @@ class SensoriumMouse:
 
     def trial(self, trial_id) -> Trial:
         """Load one trial (only its four files are read)."""
-        if isinstance(trial_id, (bool, np.bool_)) or not isinstance(trial_id, (int, np.integer)):
-            raise DnemkitError(f"trial id {trial_id!r} is not an integer; expected an id like {self.trial_ids[0]}")
-        tid = int(trial_id)
-        if tid not in self._id_set:
-            lo, hi = self.trial_ids[0], self.trial_ids[-1]
-            raise DnemkitError(
-                f"trial {trial_id!r} does not exist in mouse {self.name}; expected an id in {lo}..{hi} "
-                f"({len(self.trial_ids)} trials)"
-            )
+        tid = self._check_id(trial_id)
         what = f"mouse {self.name} trial {tid}"
         p = self.path / "data"
         files = {k: p / k / f"{tid}.npy" for k in KINDS}
@@ -257,6 +249,36 @@ class SensoriumMouse:
             behavior=np.ascontiguousarray(behavior[:, :length], dtype=np.float32),
             pupil_center=np.ascontiguousarray(pupil[:, :length], dtype=np.float32),
         )
+
+    def _check_id(self, trial_id):
+        if isinstance(trial_id, (bool, np.bool_)) or not isinstance(trial_id, (int, np.integer)):
+            raise DnemkitError(f"trial id {trial_id!r} is not an integer; expected an id like {self.trial_ids[0]}")
+        if int(trial_id) not in self._id_set:
+            raise DnemkitError(f"trial {trial_id!r} does not exist in mouse {self.name}; expected an id in "
+                               f"{self.trial_ids[0]}..{self.trial_ids[-1]} ({len(self.trial_ids)} trials)")
+        return int(trial_id)
+
+    def is_labeled(self, trial_id) -> bool:
+        """True when the trial has recorded responses (its first frame is not all NaN); reads one column of
+        the responses file through a memory map, not the whole file."""
+        tid = self._check_id(trial_id)
+        path = self.path / "data/responses" / f"{tid}.npy"
+        if not path.is_file():
+            raise DnemkitError(f"mouse {self.name} trial {tid}: missing file data/responses/{tid}.npy in "
+                               f"{self.path}; expected the Sensorium 2023 layout")
+        resp = np.load(path, mmap_mode="r", allow_pickle=False)
+        return bool(resp.ndim == 2 and resp.size and not np.isnan(np.asarray(resp[:, 0])).all())
+
+    def video(self, trial_id) -> np.ndarray:
+        """float32 (T, 36, 64): one trial's movie only (cut at its own NaN padding), for hashing and duplicate
+        searches over many trials without reading their responses."""
+        tid = self._check_id(trial_id)
+        video = _load(self.path / "data/videos" / f"{tid}.npy", self.path, f"mouse {self.name} trial {tid}")
+        if video.ndim != 3 or video.shape[:2] != (HEIGHT, WIDTH):
+            raise DnemkitError(f"mouse {self.name} trial {tid}: data/videos/{tid}.npy has shape {video.shape}; "
+                               f"expected ({HEIGHT}, {WIDTH}, T) (rows, columns, frames)")
+        n = _content_length(video)
+        return np.ascontiguousarray(np.moveaxis(video[:, :, :n], -1, 0), dtype=np.float32)
 
     def __iter__(self):
         """Iterate over all trials (loaded one at a time)."""

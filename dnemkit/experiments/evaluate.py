@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DnemkitError
+from ..video import EVAL_FIRST_FRAME
 
 MIN_EVALUATED = 2  #: evaluated frames the metrics need (motion energy and frame statistics need two)
 
@@ -57,7 +58,7 @@ def _reason(name, value):
     return "undefined for these videos"
 
 
-def evaluate_files(gt, recon, mask=None, first_frame=30):
+def evaluate_files(gt, recon, mask=None, first_frame=EVAL_FIRST_FRAME):
     """The metrics of :func:`dnemkit.analysis.metrics.evaluate` between the movie files ``gt`` and ``recon``.
 
     mask: a mask file (its eval mask), or None (a results .nc's eval_mask, else every pixel). Frames >=

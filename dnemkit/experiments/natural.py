@@ -181,7 +181,7 @@ def package(result, video, responses, behavior, alpha, keep, encoder, meta):
                         {"long_name": "1 where the neuron enters the loss (ablation)"}),
         "loss": (("iteration", "model"), result.traces["loss"][:, :, 0], {"long_name": "Poisson loss"}),
         "response_correlation": (("iteration", "model"), result.traces["response_correlation"][:, :, 0],
-                                 {"long_name": "r(predicted, target responses), frames >= 30"}),
+                                 {"long_name": f"r(predicted, target responses), frames >= {cfg.eval_first_frame}"}),
         "pixel_correlation": (("y", "x"), pixel_correlation_map(video, ens, ev_mask, first).astype(np.float32),
                               {"long_name": "per-pixel temporal correlation"}),
         "model_video_correlation": (("model",), np.array([m["video_correlation"] for m in model_metrics]), {}),

@@ -42,21 +42,31 @@ def noise_ceiling(rates, counts, first_frame=50):
         return float(np.nanmean((r * c).sum(1) / den))
 
 
-def simulate(out, seed=0, trials=20, n_neurons=None, frames=300, overwrite=False, progress=None):
-    """Write ``trials`` trials of the synthetic mouse ``seed`` under ``out``; returns a summary dict."""
+def simulate(out, seed=0, trials=20, n_neurons=None, frames=300, overwrite=False, progress=None, movie_base=None,
+             oracle=True):
+    """Write ``trials`` trials of the synthetic mouse ``seed`` under ``out``; returns a summary dict.
+
+    movie_base: None = the movies of :func:`movie_seed` (those the shipped demo encoder was trained on, for
+    seed 0); an integer = trial k shows movie ``movie_base + k`` and the oracle movie ``movie_base + 999_999``,
+    movies no shipped model has seen (the embedded study's held-out data). oracle: False = no oracle repeats
+    (every labelled trial its own movie)."""
     if trials < 2:
         raise DnemkitError(f"trials is {trials}; expected at least 2")
     if frames < 82:
         raise DnemkitError(f"frames is {frames}; expected at least 82 (windows end at >= 30, scores from 50)")
+    oracle_repeats = oracle
     config = SyntheticMouseConfig() if n_neurons is None else SyntheticMouseConfig(n_neurons=n_neurons)
     mouse = SyntheticMouse(seed, config)
     rng = np.random.default_rng(seed)
     records, all_rates, all_counts = [], [], []
     for k in range(trials):
-        oracle = k % 5 == 4
+        oracle = oracle_repeats and k % 5 == 4
         unlabeled = trials >= 5 and k == trials - 1
         length = frames + (20 if k % 4 == 3 else 0)
-        mseed = ORACLE_MOVIE_SEED + seed if oracle else movie_seed(seed, k)
+        if movie_base is None:
+            mseed = ORACLE_MOVIE_SEED + seed if oracle else movie_seed(seed, k)
+        else:
+            mseed = movie_base + 999_999 if oracle else movie_base + k
         video = natural_movie(seed=mseed, n_frames=length).values.astype(np.float32)
         behavior = simulate_behavior(length, rng, config)
         with torch.no_grad():

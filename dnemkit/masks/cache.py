@@ -53,8 +53,9 @@ def cached_path(spec, mouse=None, data=None, method="alpha"):
     return cache_dir() / (f"{key}.nc" if method == "alpha" else f"{key}-{method}.nc")
 
 
-def shipped_path(spec, mouse=None, data=None):
-    if spec == "demo" and mouse in (None, 0) and data is None and (SHIPPED_MASKS / "demo.nc").exists():
+def shipped_path(spec, mouse=None):
+    """The mask shipped with an encoder (the demo's), or None. It belongs to the encoder, whatever the data."""
+    if spec == "demo" and mouse in (None, 0) and (SHIPPED_MASKS / "demo.nc").exists():
         return SHIPPED_MASKS / "demo.nc"
     return None
 
@@ -154,8 +155,8 @@ def resolve_mask(choice, ref, data=None, progress=True):
         return mask, f"mask: {choice} ({_describe(mask)})"
     if choice in ("auto", "alpha"):
         places = [(cached_path(spec, mouse, data), "cached alpha")]
-        if choice == "auto":
-            places.insert(0, (shipped_path(spec, mouse, data), "shipped"))
+        if choice == "auto":  # an alpha mask trained on these recordings comes before the shipped one
+            places.insert(0 if data is None else 1, (shipped_path(spec, mouse), "shipped"))
         for path, what in places:
             found = _load_cached(path)
             if found is not None:

@@ -3,6 +3,7 @@
 from dataclasses import asdict, dataclass, fields
 
 from ..errors import DnemkitError
+from ..video import EVAL_FIRST_FRAME
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class ReconstructionConfig:
     smoothing_sigma: float = 0.5
     train_mask_threshold: float = 0.5
     eval_mask_threshold: float = 1.0
-    eval_first_frame: int = 30
+    eval_first_frame: int = EVAL_FIRST_FRAME
     eval_every: int = 0
     subbatches_per_pass: int | None = None
     device: str = "auto"

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, is_dataclass
 
 import numpy as np
 import torch
-from scipy.ndimage import gaussian_filter
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -24,6 +23,7 @@ from ..stimuli.geometry import HEIGHT, WIDTH
 from .config import ReconstructionConfig
 from .recipes import make_objective, make_optimizer, make_schedule
 from .schedule import subbatch_starts
+from ..video import smooth_video as smooth
 
 
 def auto_subbatches_per_pass(encoder, device, frames=32):
@@ -328,12 +328,6 @@ def _pearson_rows(a, b):
     return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1) + 1e-12)
 
 
-def smooth(videos, sigma):
-    """Gaussian filter over (frame, y, x) of (..., T, 36, 64) numpy videos; sigma in frames/pixels."""
-    if sigma <= 0:
-        return videos.copy()
-    sig = (0,) * (videos.ndim - 3) + (sigma,) * 3
-    return gaussian_filter(videos, sig).astype(np.float32)
 
 
 @dataclass

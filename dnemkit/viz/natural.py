@@ -6,6 +6,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..video import EVAL_FIRST_FRAME  # noqa: E402
+
 
 def _outline(ax, mask, color):
     if mask is not None and mask.any() and not mask.all():
@@ -31,7 +33,7 @@ def natural_summary(ds, n_frames=6):
     from ..analysis.metrics import match_contrast
 
     gt, rec = ds["ground_truth"].values, ds["reconstruction"].values
-    first = int(ds.attrs.get("first_eval_frame", 30))
+    first = int(ds.attrs.get("first_eval_frame", EVAL_FIRST_FRAME))
     eval_mask = ds["eval_mask"].values.astype(bool)
     shown = match_contrast(gt, rec, eval_mask) if eval_mask.any() else rec
     ys, xs = _view(eval_mask)
@@ -49,7 +51,10 @@ def natural_summary(ds, n_frames=6):
             ax.set_title(f"{label}\nframe {f}" if k == 0 else f"frame {f}", fontsize=8)
     ax = fig.add_subplot(grid[3, :2])
     im = ax.imshow(ds["pixel_correlation"].values, cmap="RdBu_r", vmin=-1, vmax=1)
-    ax.set_title("pixel temporal correlation", fontsize=9)
+    from .screen import eccentricity_contours
+
+    eccentricity_contours(ax, color="0.35")
+    ax.set_title("pixel temporal correlation\n(dotted: eccentricity, 10° steps)", fontsize=9)
     ax.set_xticks([]), ax.set_yticks([])
     fig.colorbar(im, ax=ax, shrink=0.8)
     ax = fig.add_subplot(grid[3, 2:4])

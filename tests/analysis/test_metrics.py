@@ -8,6 +8,8 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from dnemkit.analysis import metrics as M
+
+F = M.DEFAULT_FIRST_FRAME  # the first scored frame of every default (32: the reference's skip)
 from dnemkit.errors import DnemkitError
 
 T, H, W = 60, 36, 64
@@ -55,10 +57,14 @@ def test_video_correlation_matches_independent_sums(pair, mask):
     assert got == pytest.approx(np.corrcoef(flat_g, flat_r)[0, 1], abs=1e-12)
 
 
-def test_video_correlation_defaults_full_frame(pair):
+def test_video_correlation_defaults_full_frame_from_frame_32(pair):
+    """The default scores every pixel from frame 32 on (the reference's eval_frame_skip), not from 30."""
     gt, recon = pair
     assert M.video_correlation(gt, recon) == pytest.approx(
-        _r_by_frame_sums(gt, recon, np.ones((H, W), bool), 30), abs=1e-10
+        _r_by_frame_sums(gt, recon, np.ones((H, W), bool), 32), abs=1e-10
+    )
+    assert M.video_correlation(gt, recon) != pytest.approx(
+        _r_by_frame_sums(gt, recon, np.ones((H, W), bool), 30), abs=1e-6
     )
 
 
@@ -76,7 +82,7 @@ def test_correlations_scale_offset_invariant(pair, mask):
 
 def test_frame_correlation_matches_loop(pair, mask):
     gt, recon = pair
-    per = [np.corrcoef(gt[t][mask], recon[t][mask])[0, 1] for t in range(30, T)]
+    per = [np.corrcoef(gt[t][mask], recon[t][mask])[0, 1] for t in range(F, T)]
     assert M.frame_correlation(gt, recon, mask) == pytest.approx(np.mean(per), abs=1e-12)
     np.testing.assert_allclose(M.frame_correlation_trace(gt, recon, mask), per, atol=1e-12)
 
@@ -87,14 +93,14 @@ def test_frame_correlation_ignores_constant_frames_without_warning(pair, mask):
     recon[35] = 100.0  # constant recon frame
     gt2 = gt.copy()
     gt2[40] = 7.0  # constant gt frame
-    per = [np.corrcoef(gt2[t][mask], recon[t][mask])[0, 1] for t in range(30, T) if t not in (35, 40)]
+    per = [np.corrcoef(gt2[t][mask], recon[t][mask])[0, 1] for t in range(F, T) if t not in (35, 40)]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         trace = M.frame_correlation_trace(gt2, recon, mask)
         got = M.frame_correlation(gt2, recon, mask)
         assert math.isnan(M.frame_correlation(np.full((T, H, W), 5.0), recon, mask))
         assert math.isnan(M.video_correlation(np.full((T, H, W), 5.0), recon, mask))
-    assert np.isnan(trace[5]) and np.isnan(trace[10])
+    assert np.isnan(trace[35 - F]) and np.isnan(trace[40 - F])
     assert got == pytest.approx(np.mean(per), abs=1e-12)
 
 
@@ -141,10 +147,10 @@ def test_ssim_equals_skimage_per_frame_on_bounding_box(pair, mask):
     gt, recon = pair
     # bounding box of the mask: rows 6..29, columns 12..51
     ref = np.mean(
-        [structural_similarity(gt[t, 6:30, 12:52], recon[t, 6:30, 12:52], data_range=255) for t in range(30, T)]
+        [structural_similarity(gt[t, 6:30, 12:52], recon[t, 6:30, 12:52], data_range=255) for t in range(F, T)]
     )
     assert M.ssim(gt, recon, mask) == pytest.approx(ref, abs=1e-10)
-    full = np.mean([structural_similarity(gt[t], recon[t], data_range=255) for t in range(30, T)])
+    full = np.mean([structural_similarity(gt[t], recon[t], data_range=255) for t in range(F, T)])
     assert M.ssim(gt, recon) == pytest.approx(full, abs=1e-10)
 
 
@@ -154,7 +160,7 @@ def test_ssim_narrow_mask_uses_smaller_window(pair):
     m[10:15, 10:40] = True  # 5 rows high -> 5x5 window
     ref = np.mean(
         [structural_similarity(gt[t, 10:15, 10:40], recon[t, 10:15, 10:40], data_range=255, win_size=5)
-         for t in range(30, T)]
+         for t in range(F, T)]
     )
     assert M.ssim(gt, recon, m) == pytest.approx(ref, abs=1e-10)
     m2 = np.zeros((H, W), bool)
@@ -165,8 +171,8 @@ def test_ssim_narrow_mask_uses_smaller_window(pair):
 
 def test_ssim_simplified_hand_formula(pair, mask):
     gt, recon = pair
-    x = np.concatenate([gt[t][mask] for t in range(30, T)])
-    y = np.concatenate([recon[t][mask] for t in range(30, T)])
+    x = np.concatenate([gt[t][mask] for t in range(F, T)])
+    y = np.concatenate([recon[t][mask] for t in range(F, T)])
     c = np.cov(x, y, bias=True)
     L = 255.0
     c1, c2 = L**2, L**2  # k1 = k2 = 1
@@ -287,8 +293,8 @@ def test_evaluate_keys_and_values(mask):
     assert res["psnr"] == pytest.approx(M.psnr(gt, recon, mask))
     assert res["ssim"] == pytest.approx(M.ssim(gt, recon, mask))
     assert res["ssim_simplified"] == pytest.approx(M.ssim_simplified(gt, recon, mask))
-    assert res["motion_energy"] == pytest.approx(M.motion_energy(recon, mask, first_frame=30))
-    assert res["motion_energy_gt"] == pytest.approx(M.motion_energy(gt, mask, first_frame=30))
+    assert res["motion_energy"] == pytest.approx(M.motion_energy(recon, mask, first_frame=F))
+    assert res["motion_energy_gt"] == pytest.approx(M.motion_energy(gt, mask, first_frame=F))
 
 
 # ------------------------------------------------------------------------------------------------ bad input

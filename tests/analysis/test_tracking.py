@@ -50,7 +50,7 @@ def test_reconstruct_records_the_trace_under_the_trackers_name():
     trace = res.traces["mean_grey"]
     assert list(res.eval_iterations) == [0, 2, 4] and trace.shape == (3, 2, 1)
     assert trace[0, 0, 0] == pytest.approx(127.5)  # grey start
-    assert calls == [30, 30, 30] and "video_correlation" not in res.traces
+    assert calls == [ReconstructionConfig().eval_first_frame] * 3 == [32] * 3 and "video_correlation" not in res.traces
 
 
 def test_a_tracker_of_the_wrong_shape_or_movie_is_an_error():
