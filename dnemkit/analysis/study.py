@@ -1,0 +1,193 @@
+"""The paper's statistics over a dataset of reconstructed clips (docs/method.md, "The study"): pure numpy.
+
+Every function takes arrays (videos ``(T, 36, 64)`` grey levels, responses ``(N, T)``, behaviour ``(4, T)``) and
+returns numbers or arrays; nothing here reconstructs, loads or draws. The experiment
+(:mod:`dnemkit.experiments.study`) feeds them the stored reconstructions.
+"""
+
+import numpy as np
+from scipy import stats as _st
+
+from ..errors import DnemkitError
+from ..video import smooth_video
+from .metrics import (DEFAULT_FIRST_FRAME, frame_correlation, frame_correlation_trace, motion_energy, pearson_along,
+                      video_correlation)
+from .stats import paired_ttest
+
+__all__ = ["ensemble_size_scores", "cross_scores", "mean_ci", "test_against_random", "clip_descriptors",
+           "response_fit", "frame_prediction_accuracy", "lagged_correlation", "predictor_table",
+           "best_matches", "raster_order"]
+
+
+def ensemble_size_scores(gt, model_videos, mask, first_frame=DEFAULT_FIRST_FRAME, sigma=0.5):
+    """Video and frame correlation of the ensemble of the first k models, k = 1..K (the paper's Fig. 3).
+
+    gt: (T, 36, 64); model_videos: (K, T, 36, 64) each model's unsmoothed reconstruction; the ensemble of k is
+    the mean of the first k videos, then the Gaussian filter ``sigma`` (frames, pixels). Returns two (K,) float64
+    arrays: video r and frame r, scored in ``mask`` from ``first_frame`` on.
+    """
+    model_videos = np.asarray(model_videos, np.float32)
+    if model_videos.ndim != 4:
+        raise DnemkitError(f"model_videos has shape {model_videos.shape}; expected (models, T, 36, 64)")
+    running = np.cumsum(model_videos.astype(np.float64), axis=0) / np.arange(1, len(model_videos) + 1)[:, None, None,
+                                                                                                        None]
+    video_r, frame_r = [], []
+    for mean in running:
+        ens = smooth_video(mean.astype(np.float32), sigma)
+        video_r.append(video_correlation(gt, ens, mask, first_frame))
+        frame_r.append(frame_correlation(gt, ens, mask, first_frame))
+    return np.asarray(video_r), np.asarray(frame_r)
+
+
+def cross_scores(recons, gts, mask, first_frame=DEFAULT_FIRST_FRAME):
+    """(n, n) matrix of video correlations r(recon_i, gt_j) for clips of one mouse (the diagonal is each clip's
+    own score; off the diagonal, the reconstruction against another clip's movie: "random videos").
+
+    recons, gts: lists of (T_i, 36, 64); pairs of different lengths are compared on their common first frames.
+    """
+    if len(recons) != len(gts):
+        raise DnemkitError(f"{len(recons)} reconstructions but {len(gts)} ground truths; expected one per clip")
+    n = len(recons)
+    out = np.full((n, n), np.nan)
+    for i in range(n):
+        for j in range(n):
+            t = min(len(recons[i]), len(gts[j]))
+            out[i, j] = video_correlation(gts[j][:t], recons[i][:t], mask, first_frame)
+    return out
+
+
+def mean_ci(values, level=0.95):
+    """(mean, low, high) of ``values`` (n,) with the Student-t confidence interval of the mean (n - 1 degrees
+    of freedom); low = high = NaN for fewer than two finite values."""
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    m = float(v.mean())
+    if v.size < 2:
+        return m, float("nan"), float("nan")
+    half = _st.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
+    return m, float(m - half), float(m + half)
+
+
+def test_against_random(scores, random_scores):
+    """Paired two-sided t-test of each clip's score against its mean score versus the other clips' movies.
+
+    scores: (n,) r(recon_i, gt_i); random_scores: (n,) mean over j != i of r(recon_i, gt_j) (same mouse). Pairing
+    by clip removes what a reconstruction shares with every movie of the session (mean luminance, the mask's
+    layout), so the test asks whether it matches *its* movie better than others. Returns the dict of
+    :func:`dnemkit.analysis.stats.paired_ttest`.
+    """
+    return paired_ttest(scores, random_scores)
+
+
+def clip_descriptors(gt, behavior, mask, first_frame=DEFAULT_FIRST_FRAME):
+    """What may predict a clip's reconstruction quality (the paper's Fig. 2 - figure supplement 1).
+
+    gt: (T, 36, 64) grey levels; behavior: (4, T) pupil dilation, running speed, pupil x, pupil y; mask (36, 64).
+    Frames from ``first_frame`` on. Returns {name: float}: ``contrast`` (grey levels: per-frame standard
+    deviation over the masked pixels, mean over frames), ``luminance`` (grey levels: masked mean),
+    ``motion_energy`` (grey levels/frame), ``pupil_diameter``, ``running_speed`` (recording units, means),
+    ``pupil_x``, ``pupil_y`` (mean pupil position).
+    """
+    g = np.asarray(gt, np.float64)[first_frame:]
+    m = np.ones(g.shape[1:], bool) if mask is None else np.asarray(mask, bool)
+    pix = g[:, m]
+    b = np.asarray(behavior, np.float64)[:, first_frame:]
+    return {"contrast": float(pix.std(axis=1).mean()), "luminance": float(pix.mean()),
+            "motion_energy": float(motion_energy(gt, m, first_frame)),
+            "pupil_diameter": float(b[0].mean()), "running_speed": float(b[1].mean()),
+            "pupil_x": float(b[2].mean()), "pupil_y": float(b[3].mean())}
+
+
+def response_fit(recorded, predicted, first_frame=DEFAULT_FIRST_FRAME, eps=1e-8):
+    """How well ``predicted`` (N, T) rates fit ``recorded`` (N, T) responses, frames from ``first_frame`` on.
+
+    Returns {``poisson_loss``: mean of pred - max(rec, 0) * log(pred + eps) over neurons and frames,
+    ``correlation``: Pearson r over all neurons x frames flattened (the reference's summary),
+    ``neuron_correlation``: (N,) Pearson r per neuron over frames}.
+    """
+    rec = np.asarray(recorded, np.float64)[:, first_frame:]
+    pred = np.asarray(predicted, np.float64)[:, first_frame:]
+    if rec.shape != pred.shape:
+        raise DnemkitError(f"predicted has shape {pred.shape}; expected the recorded shape {rec.shape}")
+    loss = float(np.mean(pred - np.maximum(rec, 0) * np.log(pred + eps)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {"poisson_loss": loss, "correlation": float(pearson_along(rec.ravel()[None], pred.ravel()[None], 1)[0]),
+                "neuron_correlation": pearson_along(rec, pred, 1)}
+
+
+def frame_prediction_accuracy(recorded, predicted):
+    """(T,) per frame, Pearson r over neurons between recorded and predicted activity (NaN where undefined)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pearson_along(np.asarray(recorded, np.float64), np.asarray(predicted, np.float64), 0)
+
+
+def lagged_correlation(a, b, max_lag):
+    """(2 max_lag + 1,) Pearson r of a[t] with b[t + lag] for lag = -max_lag..max_lag, over the frames where both
+    are finite (NaN where fewer than 3 pairs remain)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape or a.ndim != 1:
+        raise DnemkitError(f"traces have shapes {a.shape} and {b.shape}; expected two (T,) traces")
+    out = np.full(2 * max_lag + 1, np.nan)
+    t = len(a)
+    for k, lag in enumerate(range(-max_lag, max_lag + 1)):
+        x = a[max(0, -lag):t - max(0, lag)]
+        y = b[max(0, lag):t + min(0, lag)]
+        ok = np.isfinite(x) & np.isfinite(y)
+        if ok.sum() >= 3 and x[ok].std() > 0 and y[ok].std() > 0:
+            out[k] = np.corrcoef(x[ok], y[ok])[0, 1]
+    return out
+
+
+def predictor_table(predictors, target):
+    """Pearson r, two-sided p and the least-squares line of ``target`` (n,) on each predictor (n,).
+
+    predictors: {name: (n,) values}. Returns {name: {r, p, slope, intercept, n}} (NaN where a predictor or the
+    target is constant or fewer than 3 clips are finite).
+    """
+    y = np.asarray(target, np.float64)
+    out = {}
+    for name, values in predictors.items():
+        x = np.asarray(values, np.float64)
+        ok = np.isfinite(x) & np.isfinite(y)
+        row = dict(r=np.nan, p=np.nan, slope=np.nan, intercept=np.nan, n=int(ok.sum()))
+        if ok.sum() >= 3 and x[ok].std() > 0 and y[ok].std() > 0:
+            fit = _st.linregress(x[ok], y[ok])
+            row.update(r=float(fit.rvalue), p=float(fit.pvalue), slope=float(fit.slope), intercept=float(fit.intercept))
+        out[name] = row
+    return out
+
+
+def best_matches(test_frames, candidate_frames):
+    """For each test clip, the candidate (training) clip whose first frame correlates most with its own.
+
+    test_frames: (n, 36, 64) first frames of the test clips; candidate_frames: (m, 36, 64). Returns (index (n,)
+    int, -1 where there is no candidate; r (n,) float64, the Pearson r over all pixels, NaN without candidates).
+    """
+    a = np.asarray(test_frames, np.float64).reshape(len(test_frames), -1)
+    b = np.asarray(candidate_frames, np.float64).reshape(len(candidate_frames), -1)
+    if b.shape[0] == 0:
+        return np.full(len(a), -1), np.full(len(a), np.nan)
+    a = a - a.mean(1, keepdims=True)
+    b = b - b.mean(1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (a @ b.T) / np.outer(np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1))
+    r = np.where(np.isfinite(r), r, -np.inf)
+    index = r.argmax(axis=1)
+    best = r[np.arange(len(a)), index]
+    return np.where(np.isfinite(best), index, -1), np.where(np.isfinite(best), best, np.nan)
+
+
+def raster_order(activity, first_frame=0):
+    """Neuron order for rasters: by the frame of each neuron's peak (from ``first_frame`` on) of ``activity``
+    (N, T), ties by neuron index; the same order is applied to every raster of one clip."""
+    a = np.asarray(activity, np.float64)[:, first_frame:]
+    return np.lexsort((np.arange(len(a)), a.argmax(axis=1)))
+
+
+def frame_correlation_series(gt, recon, mask, first_frame=DEFAULT_FIRST_FRAME):
+    """(T,) frame-by-frame correlation, NaN before ``first_frame`` (so it aligns with other (T,) traces)."""
+    out = np.full(len(gt), np.nan)
+    out[first_frame:] = frame_correlation_trace(gt, recon, mask, first_frame)
+    return out

@@ -1,0 +1,129 @@
+"""The options of a dataset study (`characterize study`), checked once: :class:`StudyConfig`."""
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from ...errors import DnemkitError, check_int
+
+EXECUTORS = ("local", "dask")
+RECIPES = ("fast", "paper")
+#: tiers whose labelled trials `characterize train` learns from: the candidates of the duplicate search
+TRAINING_TIERS = ("train", "oracle")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Which clips of which mice are reconstructed how, and how the statistics are made.
+
+    data: a root of Sensorium-layout mouse folders (or one mouse folder); None = the embedded dataset (a simulated
+        mouse, made once and cached) reconstructed by the shipped demo encoder.
+    encoder: spec string ('demo', 'synthetic' = each simulated mouse's own ground truth, 'synthetic:SEED', a .pth,
+        a folder of .pth = an ensemble, 'file.py:factory').
+    mouse: the readout of a single mouse folder (None = the encoder's default); mouse_map: ((folder name or prefix,
+        readout index), ...) for several mice when the encoder does not list its mice (encoder.json "mice").
+    mice: folder names (or unique prefixes) to include (empty = every mouse folder under ``data``).
+    fold, folds: the clips of training fold ``fold`` of ``folds`` (the video-hash split of `characterize train`,
+        over the labelled train/oracle trials); None = fold 0 unless ``tiers`` is given. The paper retrained all
+        its models with fold 0 held out and reconstructed that fold's first 10 trials per mouse.
+    tiers: select the labelled trials of these tiers instead (e.g. live_test_main for the original DwiseNeuro
+        ensemble, whose members each held out a different fold).
+    trials: the first N selected clips per mouse.
+    recipe: 'fast' | 'paper'; iterations: None = the recipe's (40 fast, 1000 paper); models: the first K models.
+    mask: 'auto' | 'alpha' | 'sensitivity' | 'none' | a mask file (one per mouse: the mouse's readout's mask).
+    batch: clips of one mouse per ``reconstruct`` call (None: 1 on a CPU, 8 on a GPU).
+    executor, scheduler, workers: 'local', or 'dask' (a scheduler address, else a LocalCluster of ``workers``).
+    duplicate_threshold: a clip whose first frame correlates above this with a training clip's is a duplicate;
+        keep_duplicates: keep duplicates in the statistics (they are listed either way).
+    ethogram_clips: clips drawn in the ethogram (those nearest the median video r).
+    max_lag: lags of the prediction-accuracy x frame-correlation cross-correlation, frames (30 = 1 s).
+    seed: the reconstruction's seed (the fast recipe's sub-batch offsets).
+    device, precision, compile: execution only (never part of a clip's id).
+    """
+
+    data: str | None = None
+    encoder: str = "demo"
+    mouse: int | None = None
+    mouse_map: tuple = ()
+    mice: tuple = ()
+    fold: int | None = None
+    folds: int = 7
+    tiers: tuple = ()
+    trials: int = 10
+    recipe: str = "fast"
+    iterations: int | None = None
+    models: int | None = None
+    mask: str = "auto"
+    batch: int | None = None
+    executor: str = "local"
+    scheduler: str | None = None
+    workers: int = 1
+    duplicate_threshold: float = 0.95
+    keep_duplicates: bool = False
+    ethogram_clips: int = 1
+    max_lag: int = 30
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "fp32"
+    compile: bool = False
+
+    def __post_init__(self):
+        for name in ("mice", "tiers"):
+            value = getattr(self, name)
+            value = (value,) if isinstance(value, str) else tuple(value or ())
+            object.__setattr__(self, name, tuple(str(v) for v in value))
+        object.__setattr__(self, "mouse_map", tuple((str(k), check_int(v, f"--mouse-map {k}", 0, "a readout index"))
+                                                    for k, v in (dict(self.mouse_map) if self.mouse_map else {}).items()))
+        if self.fold is not None and self.tiers:
+            raise DnemkitError("both a fold and tiers were given; expected one selection: --fold K (a training "
+                               "fold) or --tier NAME (labelled trials of test tiers)")
+        check_int(self.folds, "folds", 2, "the number of training folds")
+        if self.fold is not None:
+            check_int(self.fold, "fold", 0)
+            if self.fold >= self.folds:
+                raise DnemkitError(f"fold is {self.fold}; expected a fold index 0..{self.folds - 1} (folds={self.folds})")
+        check_int(self.trials, "trials", 1, "clips per mouse")
+        if self.recipe not in RECIPES:
+            raise DnemkitError(f"recipe is {self.recipe!r}; expected one of {', '.join(RECIPES)}")
+        if self.iterations is not None:
+            check_int(self.iterations, "iterations", 1)
+        if self.models is not None:
+            check_int(self.models, "models", 1)
+        if self.mouse is not None:
+            check_int(self.mouse, "mouse", 0, "a readout index")
+        if self.batch is not None:
+            check_int(self.batch, "batch", 1, "clips per reconstruct call")
+        if self.executor not in EXECUTORS:
+            raise DnemkitError(f"executor is {self.executor!r}; expected 'local' or 'dask'")
+        if self.scheduler is not None and self.executor != "dask":
+            raise DnemkitError("scheduler is set but executor is 'local'; expected executor='dask' with a scheduler")
+        check_int(self.workers, "workers", 1)
+        t = self.duplicate_threshold
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not -1 < t <= 1:
+            raise DnemkitError(f"duplicate threshold is {t!r}; expected a correlation in (-1, 1]")
+        check_int(self.ethogram_clips, "ethogram clips", 0)
+        check_int(self.max_lag, "max lag", 0, "frames")
+        check_int(self.seed, "seed", 0)
+        self.reconstruction  # checks device/precision/compile and the recipe once, here
+
+    @property
+    def selected_fold(self):
+        """The training fold whose clips are reconstructed, or None when tiers select them."""
+        return None if self.tiers else (0 if self.fold is None else self.fold)
+
+    @property
+    def reconstruction(self):
+        """The :class:`ReconstructionConfig` of every clip: the named recipe (the arithmetic) with this study's
+        seed and execution options."""
+        from ..natural import natural_recipe
+
+        return natural_recipe(self.recipe, self.iterations, seed=self.seed, device=self.device,
+                              precision=self.precision, compile=self.compile)
+
+    def replace(self, **changes):
+        """A copy with ``changes`` (checked again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+

@@ -1,0 +1,253 @@
+"""What a study reconstructs: mouse folders mapped to encoder readouts, the selected clips, their content ids.
+
+Everything a user can get wrong (no mouse folder, a folder that maps to no readout, a neuron count that differs
+from the readout's, a tier or fold without labelled trials) is found here, before any reconstruction.
+"""
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ...data.sensorium import SensoriumMouse, open_dataset
+from ...encoders.ref import EncoderRef
+from ...errors import DnemkitError
+from ...training import assign_folds, video_hash
+from .config import TRAINING_TIERS
+
+#: bump when what a stored clip holds changes (older files are then recomputed, never misread)
+STORE_VERSION = 1
+#: recipe fields that do not change a stored reconstruction: left out of a clip's id, so a study resumes on another
+#: device or pass size, and re-scoring (other first frames, evaluation masks) reuses every stored clip
+NOT_IN_ID = ("device", "subbatches_per_pass", "eval_every", "members_in_one_pass", "compile", "eval_first_frame",
+             "eval_mask_threshold", "train_mask_threshold")
+_SYNTHETIC_FOLDER = re.compile(r"synthetic(\d+)$")
+
+
+@dataclass
+class MousePlan:
+    """One mouse folder of a study: its readout, selected clips and training clips (the duplicate candidates).
+
+    ref: the EncoderRef of the mouse's readout (every model). selected: trial ids to reconstruct. training: ids
+    of labelled train/oracle trials outside the selection; training_first_frames: (len(training), 36, 64).
+    """
+
+    mouse: SensoriumMouse
+    ref: EncoderRef
+    selected: list
+    training: list
+    training_first_frames: np.ndarray
+    how: str = ""
+
+    @property
+    def name(self):
+        return self.mouse.name
+
+
+@dataclass
+class Clip:
+    """One unit of work: a trial of a mouse with its arrays (cut to the trial's length) and content id."""
+
+    mouse: str
+    trial: int
+    tier: str
+    video: np.ndarray      # (T, 36, 64) grey levels
+    responses: np.ndarray  # (N, T)
+    behavior: np.ndarray   # (4, T) pupil dilation, running speed, pupil x, pupil y
+    id: str = ""
+    meta: dict = field(default_factory=dict)
+
+
+def _mouse_folders(config):
+    """The SensoriumMouse objects of ``config.data`` (a root or one mouse folder), filtered by ``config.mice``."""
+    root = Path(config.data)
+    if (root / "data").is_dir() and (root / "meta").is_dir():
+        mice = [SensoriumMouse(root)]
+    else:
+        mice = open_dataset(root)
+    if config.mice:
+        chosen = []
+        for want in config.mice:
+            hits = [m for m in mice if m.name == want] or [m for m in mice if m.name.startswith(want)]
+            if len(hits) != 1:
+                names = ", ".join(m.name for m in mice)
+                how = "matches no" if not hits else f"matches {len(hits)}"
+                raise DnemkitError(f"--mice {want!r} {how} mouse folder in {root}; expected one of: {names}")
+            chosen.append(hits[0])
+        mice = list(dict.fromkeys(chosen))
+    return mice
+
+
+def _listed_mice(spec):
+    """Mouse names an encoder lists (``encoder.json`` "mice" beside its checkpoints, in readout order), or None."""
+    if not isinstance(spec, str):
+        return None
+    path = Path(spec)
+    folder = path if path.is_dir() else path.parent
+    sidecar = folder / "encoder.json"
+    if not (spec.endswith(".pth") or path.is_dir()) or not sidecar.is_file():
+        return None
+    try:
+        names = json.loads(sidecar.read_text()).get("mice")
+    except (OSError, ValueError):
+        return None
+    return [str(n) for n in names] if isinstance(names, list) else None
+
+
+def _match(name, keys):
+    """Keys that name the folder ``name``: the exact name, else keys that are a prefix of it (or it of them)."""
+    exact = [k for k in keys if k == name]
+    return exact or [k for k in keys if name.startswith(k) or k.startswith(name)]
+
+
+def _ground_truth(seed, n_neurons, models):
+    """The simulated mouse ``seed``'s own model: by spec when it has the default population (workers load it
+    by name), else the object built with the folder's neuron count (`characterize simulate --neurons`)."""
+    from ...encoders.synthetic import SyntheticMouse, SyntheticMouseConfig
+
+    if n_neurons == SyntheticMouseConfig().n_neurons:
+        return EncoderRef(f"synthetic:{seed}", None, models)
+    return EncoderRef(SyntheticMouse(seed, SyntheticMouseConfig(n_neurons=n_neurons)), None, models)
+
+
+def readout_refs(mice, config):
+    """{mouse name: (EncoderRef, how it was mapped)} for every mouse, or one error naming the unmapped folders."""
+    spec, models = config.encoder, config.models
+    out, missing = {}, []
+    listed = None if (config.mouse_map or spec.startswith("synthetic")) else _listed_mice(spec)
+    mapping = dict(config.mouse_map)
+    for m in mice:
+        if spec == "synthetic":
+            hit = _SYNTHETIC_FOLDER.search(m.name)
+            if hit is None:
+                missing.append(m.name)
+                continue
+            out[m.name] = (_ground_truth(int(hit.group(1)), m.n_neurons, models),
+                           f"its own ground truth synthetic:{int(hit.group(1))}")
+        elif mapping:
+            keys = _match(m.name, mapping)
+            if len(keys) != 1:
+                missing.append(m.name)
+                continue
+            out[m.name] = (EncoderRef(spec, mapping[keys[0]], models), f"readout {mapping[keys[0]]} (--mouse-map)")
+        elif listed is not None:
+            hits = [i for i, n in enumerate(listed) if n in _match(m.name, listed)]
+            if len(hits) != 1:
+                missing.append(m.name)
+                continue
+            out[m.name] = (EncoderRef(spec, hits[0], models), f"readout {hits[0]} (encoder.json 'mice')")
+        elif len(mice) == 1:
+            out[m.name] = (EncoderRef(spec, config.mouse, models),
+                           f"readout {0 if config.mouse is None else config.mouse}"
+                           + (" (--mouse)" if config.mouse is not None else " (the encoder's only/first)"))
+        else:
+            missing.append(m.name)
+    if missing:
+        if spec == "synthetic":
+            expected = ("simulated mouse folders (names ending in 'syntheticNNNN', as `characterize simulate` "
+                        "writes), or --encoder synthetic:SEED for one mouse")
+        else:
+            expected = ("--mouse-map NAME=INDEX,... (folder name or prefix = readout index) or a list of readout "
+                        "names in the encoder folder's encoder.json ('mice')")
+        raise DnemkitError(f"mouse folder(s) {', '.join(missing)} map to no readout of encoder {spec!r}; "
+                           f"expected {expected}")
+    return out
+
+
+def _training_split(mouse, folds):
+    """(labelled train/oracle trial ids, their folds, their first frames (n, 36, 64)): the split of
+    `characterize train` (folds by video hash), from the videos alone."""
+    tiers = [t for t in TRAINING_TIERS if t in mouse.tiers.values()]
+    ids = [t for t in mouse.trials(tiers) if mouse.is_labeled(t)] if tiers else []
+    videos = [mouse.video(t) for t in ids]
+    fold_of = assign_folds([video_hash(v) for v in videos], folds) if ids else np.zeros(0, int)
+    first = np.stack([v[0] for v in videos]) if videos else np.zeros((0, 36, 64), np.float32)
+    return ids, fold_of, first
+
+
+def select_clips(mouse, config):
+    """(selected trial ids, training ids, training first frames, description) of one mouse."""
+    ids, fold_of, first = _training_split(mouse, config.folds)
+    fold = config.selected_fold
+    if fold is not None:
+        selected = [t for t, f in zip(ids, fold_of) if f == fold]
+        if not selected:
+            raise DnemkitError(f"mouse {mouse.name} has no labelled train/oracle trials in fold {fold} of "
+                               f"{config.folds} ({len(ids)} labelled trials, {len(set(fold_of.tolist()))} fold(s) "
+                               "in use); expected a fold that holds trials, or --tier")
+        how = f"fold {fold} of {config.folds}"
+    else:
+        in_tiers = mouse.trials(list(config.tiers))
+        selected = [t for t in in_tiers if mouse.is_labeled(t)]
+        if not selected:
+            have = sorted(set(mouse.tiers.values()))
+            raise DnemkitError(f"mouse {mouse.name} has no labelled trials in tier(s) {', '.join(config.tiers)} "
+                               f"({len(in_tiers)} trial(s) there, none with responses); expected a tier with "
+                               f"recorded responses (this mouse has: {', '.join(have)})")
+        how = f"tier(s) {', '.join(config.tiers)}"
+    chosen = selected[:config.trials]
+    keep = [k for k, t in enumerate(ids) if t not in set(selected)]
+    return chosen, [ids[k] for k in keep], first[keep], f"{how}, first {len(chosen)} of {len(selected)}"
+
+
+def plan_mice(config):
+    """[MousePlan] for every mouse of the study, checked before any work (see the module docstring)."""
+    mice = _mouse_folders(config)
+    refs = readout_refs(mice, config)
+    plans = []
+    for m in mice:
+        ref, mapped = refs[m.name]
+        n = ref.encoder.n_neurons
+        if n != m.n_neurons:
+            raise DnemkitError(f"encoder {config.encoder!r} ({mapped}) predicts {n} neurons but mouse {m.name} "
+                               f"has {m.n_neurons}; expected the readout of this mouse (--mouse or --mouse-map)")
+        chosen, training, first, how = select_clips(m, config)
+        plans.append(MousePlan(m, ref, chosen, training, first, f"{how}; encoder {mapped}"))
+    return plans
+
+
+def load_clip(mouse, trial_id):
+    """The Clip of one selected trial: finite responses are required (a NaN inside a trial is a damaged
+    recording, named in one line)."""
+    tr = mouse.trial(int(trial_id))
+    if tr.responses is None:
+        raise DnemkitError(f"{mouse.name} trial {tr.id} has no recorded responses ({tr.tier}); expected a "
+                           "labelled trial")
+    if not np.isfinite(tr.responses).all():
+        bad = np.argwhere(~np.isfinite(tr.responses))
+        raise DnemkitError(f"{mouse.name} trial {tr.id}: data/responses/{tr.id}.npy has {len(bad)} NaN/inf "
+                           f"value(s) inside the trial (first: neuron {bad[0][0]}, frame {bad[0][1]}); expected "
+                           "finite responses")
+    return Clip(mouse.name, tr.id, tr.tier, tr.video, tr.responses, tr.behavior4)
+
+
+def _digest(*arrays):
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def clip_id(clip, context):
+    """The content id of a clip's reconstruction: its arrays, the encoder's weights, the recipe, the training
+    mask and the store version (see :mod:`dnemkit.experiments.study`)."""
+    from ..sweeps.store import stable_hash
+
+    return stable_hash({"kind": "study-clip", "mouse": clip.mouse, "trial": int(clip.trial),
+                        "clip": _digest(clip.video, clip.responses, clip.behavior), **context,
+                        "version": STORE_VERSION})
+
+
+def recipe_key(recipe):
+    """The recipe's fields that change the numbers (execution options left out)."""
+    return {k: v for k, v in recipe.to_dict().items()
+            if k not in NOT_IN_ID and not (k == "precision" and v == "fp32")}
+
+
+def mask_digest(mask):
+    return _digest(np.asarray(mask, np.uint8))
