@@ -63,11 +63,11 @@ def errormap_figure(ds, n_frames=6, clip=0):
     fig = Figure(figsize=(2.1 * n_frames, 9.4), layout="constrained")
     grid = fig.add_gridspec(5, n_frames)
     top = grid[0, :].subgridspec(1, 4)
-    maps = (("mean_e_plus", "mean E+ (recorded brighter)", "Reds", {"vmin": 0}, " (grey levels)"),
-            ("mean_e_minus", "mean E- (recorded darker)", "Blues", {"vmin": 0}, " (grey levels)"),
-            ("mean_abs_error", "mean |E|", "magma", {"vmin": 0}, " (grey levels)"),
-            ("pixel_correlation", "pixel r(truth, from recorded)", "RdBu_r", {"vmin": -1, "vmax": 1}, ""))
-    for k, (name, title, cmap, limits, unit) in enumerate(maps):
+    maps = (("mean_e_plus", "mean E+ (recorded brighter)", "Reds", {"vmin": 0}, " (grey levels)", "k"),
+            ("mean_e_minus", "mean E- (recorded darker)", "Blues", {"vmin": 0}, " (grey levels)", "k"),
+            ("mean_abs_error", "mean |E|", "magma", {"vmin": 0}, " (grey levels)", "w"),
+            ("pixel_correlation", "pixel r(truth, from recorded)", "RdBu_r", {"vmin": -1, "vmax": 1}, "", "k"))
+    for k, (name, title, cmap, limits, unit, ecc_color) in enumerate(maps):
         if name not in ds:
             continue
         ax = fig.add_subplot(top[0, k])
@@ -76,7 +76,7 @@ def errormap_figure(ds, n_frames=6, clip=0):
             values = ds[name].values if not clips else np.nanmean(ds[name].values, axis=0)
         im = ax.imshow(values, cmap=cmap, **limits)
         _outline(ax, ds)
-        eccentricity_contours(ax, color="0.5")
+        eccentricity_contours(ax, color=ecc_color)
         ax.set_xticks([]), ax.set_yticks([])
         ax.set_title(title + unit + (f"\nmean over {clips} clips" if clips else ""), fontsize=8)
         fig.colorbar(im, ax=ax, shrink=0.8)
@@ -119,8 +119,8 @@ def delta_r_figure(ds):
     fig = Figure(figsize=(10, 4), layout="constrained")
     ax, ax2 = fig.subplots(1, 2)
     if ok.any():
-        span = max(float(np.abs(delta[ok]).max()), 1e-3)
-        ax.hist(delta[ok], bins=np.linspace(-span, span, 41), color="tab:purple", alpha=0.85)
+        span = max(float(np.percentile(np.abs(delta[ok]), 99.5)), 1e-3)  # a few near-silent neurons stay out
+        ax.hist(np.clip(delta[ok], -span, span), bins=np.linspace(-span, span, 41), color="tab:purple", alpha=0.85)
         mean = float(delta[ok].mean())
         ax.axvline(0, color="k", lw=1)
         ax.axvline(mean, color="tab:orange", lw=1.5, ls="--", label=f"mean {mean:+.3f}")
@@ -136,7 +136,8 @@ def delta_r_figure(ds):
     ax.set_xlabel("Δr = r(recorded, pred. true movie) − r(recorded, pred. reconstruction)", fontsize=8)
     ax.set_ylabel("neurons" + (f" x clips ({clips})" if clips > 1 else ""), fontsize=8)
     frac = float(np.mean(delta[ok] > 0)) if ok.any() else float("nan")
-    ax.set_title(f"per-neuron Δr (frames >= {first}): {int(ok.sum())} values, {100 * frac:.0f} % > 0", fontsize=9)
+    ax.set_title(f"per-neuron Δr (frames >= {first}): {int(ok.sum())} values, {100 * frac:.0f} % > 0\n"
+                 "(values beyond the 99.5th percentile of |Δr| in the end bins)", fontsize=9)
     ax2.set_xlabel("r(recorded, predicted from the true movie)", fontsize=8)
     ax2.set_ylabel("r(recorded, predicted from the reconstruction)", fontsize=8)
     ax2.set_title("per neuron (below the diagonal: Δr > 0)", fontsize=9)

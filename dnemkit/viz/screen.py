@@ -23,7 +23,7 @@ def eccentricity_contours(ax, rows=slice(None), cols=slice(None), step=ECCENTRIC
     levels = [lv for lv in eccentricity_levels(step) if ecc.min() < lv < ecc.max()]
     if not levels:
         return None
-    cs = ax.contour(ecc, levels=levels, colors=color or ECCENTRICITY_COLOR, linewidths=0.6, linestyles=":")
+    cs = ax.contour(ecc, levels=levels, colors=color or ECCENTRICITY_COLOR, linewidths=0.8, linestyles=":")
     if label:
         ax.clabel(cs, fmt=lambda v: f"{v:g}°", fontsize=6, inline=True)
     return cs
