@@ -15,7 +15,7 @@ def data_options(default_trials):
                      help="A Sensorium-layout mouse folder, or a folder of them: reconstruct recorded trials "
                           "(instead of the synthetic mouse's responses to held-out natural movies). Simulated mice "
                           "with --encoder synthetic use their own synthetic:SEED; several mice of another encoder "
-                          "use readout i for the i-th mouse in name order."),
+                          "use the readouts its encoder.json names them with (as `characterize study`)."),
         click.option("--tier", "tiers", default="oracle,live_test_main,final_test_main", show_default=True,
                      help="With --data: comma-separated tiers the clips are drawn from."),
         click.option("--trials", type=click.IntRange(min=1), default=None,

@@ -4,10 +4,9 @@ statistics of :mod:`dnemkit.analysis.ablation`.
 The movies are the synthetic mouse's held-out natural movies (its Poisson responses as the recording: the embedded
 default) or recorded trials of Sensorium-layout mouse folders (``data``; :func:`recorded_mice`, shared with
 `characterize errormap`): the first ``trials`` labelled trials of the chosen tiers, or the named trial ids, of
-every mouse, each mouse with its own encoder readout (:func:`mouse_encoder`).
+every mouse, each mouse with its own encoder readout (:func:`mouse_encoders`).
 """
 
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +27,6 @@ from .targets import predicted_targets, recorded_targets
 
 #: tiers the recorded clips are drawn from by default: the held-out ones (as `characterize natural` picks)
 DEFAULT_TIERS = ("oracle", "live_test_main", "final_test_main")
-#: folder names `characterize simulate` gives the synthetic mouse SEED (experiments.simulate.mouse_folder_name)
-SIMULATED_MOUSE = re.compile(r"dynamic\d+-0-0-Video-synthetic(\d+)")
 
 
 def population_ablation(encoder, movies, responses, behavior=None, keep_fractions=DEFAULT_KEEP_FRACTIONS,
@@ -213,38 +210,35 @@ def load_clips(mouse, trial_ids, frames, min_frames, labelled=True):
                          np.stack([tr.behavior4[:, :t] for tr in trials]))
 
 
-def mouse_encoder(encoder, mouse_arg, models, mouse, position, n_mice):
-    """(EncoderRef, description) of the encoder that predicts ``mouse`` (a SensoriumMouse, ``position`` of
-    ``n_mice`` in name order).
+def mouse_encoders(encoder, mouse_arg, models, mice):
+    """[(EncoderRef, description)] of the encoder that predicts each mouse of ``mice`` (SensoriumMouse objects),
+    mapped as `characterize study` maps them (:func:`dnemkit.experiments.study.plan.readout_refs`).
 
-    ``encoder == 'synthetic'`` and a folder `characterize simulate` wrote (its name gives the seed): that mouse's
-    own ground truth, synthetic:SEED (with the folder's neuron count, as simulate drew it). Otherwise one mouse
-    folder uses the ``mouse_arg`` readout; several mice use readout ``position`` each (the i-th mouse in name
-    order, readout i, as the reference's 5 mice use readouts 0-4), or the one Encoder object given for all.
+    ``encoder == 'synthetic'``: each folder `characterize simulate` wrote (its name gives the seed) uses its own
+    ground truth, synthetic:SEED with the folder's neuron count (as simulate drew it). Another spec: one mouse
+    folder uses the ``mouse_arg`` readout; several mice use the readouts their names have in the encoder's
+    ``encoder.json`` ("mice", in readout order). An Encoder object predicts every mouse.
     """
-    from ..encoders import SyntheticMouse, SyntheticMouseConfig
-
-    found = SIMULATED_MOUSE.fullmatch(mouse.name)
-    if isinstance(encoder, str) and encoder.strip() == "synthetic" and found:
-        seed = int(found.group(1))
-        if mouse.n_neurons == SyntheticMouseConfig().n_neurons:
-            return EncoderRef(f"synthetic:{seed}", None, models), f"synthetic:{seed} (its own ground truth)"
-        truth = SyntheticMouse(seed, SyntheticMouseConfig(n_neurons=mouse.n_neurons))
-        return (EncoderRef(truth, None, models),
-                f"synthetic:{seed} with {mouse.n_neurons} neurons (its own ground truth, as simulated)")
-    if n_mice == 1 or not isinstance(encoder, (str, Path)):
+    if not isinstance(encoder, (str, Path)):
         ref = EncoderRef(encoder, mouse_arg, models)
-        return ref, f"{ref.name}" + ("" if mouse_arg is None else f" readout {mouse_arg}")
-    if mouse_arg is not None:
-        raise DnemkitError(f"--mouse {mouse_arg} picks one readout but --data holds {n_mice} mice; expected one "
-                           "mouse folder with --mouse, or no --mouse (the i-th mouse in name order uses readout i)")
+        return [(ref, ref.name)] * len(mice)
+    spec = str(encoder).strip()
+    if len(mice) > 1 and mouse_arg is not None:
+        raise DnemkitError(f"--mouse {mouse_arg} picks one readout but --data holds {len(mice)} mice; expected one "
+                           "mouse folder (--data ROOT/NAME) with --mouse, or no --mouse")
+    from types import SimpleNamespace
+
+    from .study.plan import readout_refs
+
     try:
-        ref = EncoderRef(encoder, position, models)
-        ref.encoder  # noqa: B018 (load now: a missing readout is reported with the mouse it was meant for)
-    except DnemkitError as exc:
-        raise DnemkitError(f"mouse {mouse.name} (number {position} of {n_mice} in name order) maps to readout "
-                           f"{position}, which encoder {encoder} cannot give ({exc})") from None
-    return ref, f"{ref.name} readout {position}"
+        refs = readout_refs(mice, SimpleNamespace(encoder=spec, models=models, mouse=mouse_arg, mouse_map=()))
+    except DnemkitError:
+        if len(mice) == 1 or spec.startswith("synthetic"):
+            raise
+        raise DnemkitError(f"--data holds {len(mice)} mice but encoder {spec!r} does not name them (an encoder "
+                           "folder's encoder.json 'mice' gives each mouse folder its readout); expected one mouse "
+                           "folder (--data ROOT/NAME, --mouse K for its readout), or such an encoder") from None
+    return [(refs[m.name][0], f"{spec}: {refs[m.name][1]}") for m in mice]
 
 
 def recorded_mice(data, encoder, mouse_arg, models, tiers, trials, trial_ids, frames, min_frames, labelled=True):
@@ -253,9 +247,8 @@ def recorded_mice(data, encoder, mouse_arg, models, tiers, trials, trial_ids, fr
     as many neurons as the mouse has (one DnemkitError naming the mouse otherwise)."""
     mice = open_mice(data)
     out = []
-    for position, mouse in enumerate(mice):
+    for mouse, (ref, described) in zip(mice, mouse_encoders(encoder, mouse_arg, models, mice)):
         ids = select_trials(mouse, tiers, trials, trial_ids, labelled)
-        ref, described = mouse_encoder(encoder, mouse_arg, models, mouse, position, len(mice))
         n = int(ref.encoder.n_neurons)
         if n != mouse.n_neurons:
             raise DnemkitError(f"the encoder {described} predicts {n} neurons but mouse {mouse.name} has "
@@ -303,7 +296,7 @@ class AblationConfig:
     data: a Sensorium mouse folder or a folder of them: recorded trials replace the natural movies and the ground
     truth (``movies``, ``movie_seed`` and ``ground_truth`` are then unused). Each mouse uses the first ``trials``
     (default 3) labelled trials of ``tiers`` (by id) or the ``trial_ids``, cut to min(``frames``, the shortest
-    one); its encoder: :func:`mouse_encoder`.
+    one); its encoder: :func:`mouse_encoders`.
     """
 
     encoder: object = "demo"

@@ -153,7 +153,7 @@ class ErrormapConfig:
     data: a Sensorium mouse folder or a folder of them: recorded trials replace the natural movie and the ground
     truth (``movie_seed`` and ``ground_truth`` are then unused); each mouse uses the first ``trials`` (default 1)
     labelled trials of ``tiers`` (by id) or the ``trial_ids``, cut to min(``frames``, the shortest one), and its
-    own encoder (:func:`dnemkit.experiments.ablation.mouse_encoder`).
+    own encoder (:func:`dnemkit.experiments.ablation.mouse_encoders`).
     """
 
     encoder: object = "demo"

@@ -195,3 +195,5 @@ def test_recorded_data_errors_come_before_any_work(recorded_copy, two_mice):
         AblationConfig(trials=2)
     with pytest.raises(DnemkitError, match="--mouse 0 picks one readout"):
         run_ablation(AblationConfig(encoder="demo", mouse=0, data=str(two_mice), tiers="train", trials=1))
+    with pytest.raises(DnemkitError, match="holds 2 mice but encoder 'demo' does not name them"):
+        run_ablation(AblationConfig(encoder="demo", data=str(two_mice), tiers="train", trials=1))
