@@ -420,10 +420,9 @@ def _run_on_data(config, progress, log):
     ds = _combine_mice(parts)
     ds = ablation_statistics(ds, subjects)
     ds["movie"].attrs["long_name"] = "clip (recorded trial; see the mouse and trial coordinates)"
-    first = mice[0][1]
     kind = "the encoder's predicted activity for the recorded trials" if config.predicted else "recorded responses"
-    source = (f"{kind}: {len(mice)} mouse/mice x {len(first.trials)} clip(s) "
-              f"({', '.join(sorted(set(t for _, c, _ in mice for t in c.tiers)))}), {ds.attrs['frames']} frames each")
+    source = (f"{kind} of {config.data} (tiers {', '.join(sorted(set(t for _, c, _ in mice for t in c.tiers)))}; "
+              f"{ds.attrs['frames']} frames each)")
     run_config = dict(recon.to_dict(), keep_fractions=list(config.keep_fractions), seeds=config.seeds,
                       frames=config.frames, predicted=bool(config.predicted), models=config.models,
                       mask=str(config.mask), subjects=subjects, data=config.data, tiers=list(config.tiers),

@@ -34,14 +34,16 @@ def ablation_figure(ds):
                                                                      else "movies")
     for j in range(k):
         ax.plot(pct, per_subject[:, j], "--" if subjects == "mouse" else "-", color="0.6" if subjects == "mouse"
-                else "0.75", lw=0.8, zorder=1)
+                else "0.75", lw=0.8, zorder=1, label=f"single {words}" if j == 0 else None)
     ax.errorbar(pct, mean, yerr=sem, fmt="o-", color="tab:blue", capsize=3, lw=1.8, zorder=3,
                 label=f"mean ± s.e.m. over {k} {words}")
     ax.set_xscale("log", base=2)
     ax.set_xticks(pct)
-    n_kept = ds["n_kept"].values if "n_kept" in ds and ds["n_kept"].ndim == 1 else None
-    ax.set_xticklabels([f"{p:g} %" + (f"\n({int(n)})" if n_kept is not None else "") for p, n in
-                        zip(pct, n_kept if n_kept is not None else pct)], fontsize=8)
+    counts = [""] * len(pct)
+    if "n_kept" in ds:  # (keep_fraction) or, for several mice, (mouse_folder, keep_fraction)
+        kept = np.atleast_2d(ds["n_kept"].transpose(..., "keep_fraction").values)
+        counts = [f"\n({lo})" if lo == hi else f"\n({lo}-{hi})" for lo, hi in zip(kept.min(0), kept.max(0))]
+    ax.set_xticklabels([f"{p:g} %{c}" for p, c in zip(pct, counts)], fontsize=8)
     ax.set_xlabel("neurons in the loss (% of population, count)")
     ax.set_ylabel("video correlation")
     if "test_p_bonferroni" in ds:
