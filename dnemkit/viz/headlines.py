@@ -8,7 +8,7 @@ with :func:`dnemkit.io.results.read_dataset`) and only formats what it holds.
 import numpy as np
 
 __all__ = ["natural_rows", "mask_rows", "sweep_rows", "rf_rows", "ablation_rows", "errormap_rows", "tuning_rows",
-           "scalar_rows", "fmt"]
+           "scalar_rows", "mei_rows", "fmt"]
 
 
 def fmt(value, spec=".4g"):
@@ -226,4 +226,41 @@ def tuning_rows(ds):
     if "conditions_computed" in ds.attrs:
         rows.append(("movies", f"computed {ds.attrs['conditions_computed']}, reused {ds.attrs['conditions_reused']}; "
                                f"{fmt(float(ds.attrs.get('tuning_seconds', np.nan)), '.1f')} s"))
+    return rows
+
+
+def mei_rows(ds):
+    """Neurons and budget, how often the MEI beats the best grating and natural clip, median activations, centre
+    spread and size, iterations and MEIs per second."""
+    act = np.asarray(ds["activation"].values, float)
+    grating = np.asarray(ds["grating_activation"].values, float)
+    natural = np.asarray(ds["natural_activation"].values, float)
+    n = act.size
+    rows = [("MEIs", f"{n} {ds.attrs.get('mei_kind', 'image')}(s) of {ds.attrs.get('encoder', '')}; neurons "
+                     f"{ds.attrs.get('selection', '')}; {ds.attrs.get('n_frames', '?')} frames, analysed from frame "
+                     f"{ds.attrs.get('first_frame', '?')}"),
+            ("contrast budget", f"RMS contrast {fmt(ds.attrs.get('contrast_budget', np.nan))} over every pixel and "
+                                "frame (MEIs, gratings and natural clips alike)"),
+            ("MEI >= best grating", f"{int(np.sum(act >= grating))}/{n}; median activation MEI {fmt(np.median(act), '.3g')}, "
+                                    f"best grating {fmt(np.median(grating), '.3g')}, best natural clip "
+                                    f"{fmt(np.median(natural), '.3g')}, grey {fmt(np.median(ds['grey_activation'].values), '.3g')} "
+                                    "counts/frame"),
+            ("median MEI / best grating", fmt(float(np.median(act / np.maximum(grating, 1e-12))), ".3g")),
+            ("MEI descriptors (median)", f"size {fmt(np.nanmedian(ds['size'].values), '.3g')} px, SF "
+                                         f"{fmt(np.nanmedian(ds['sf_cpd'].values), '.3g')} cpd, Gabor fit R^2 "
+                                         f"{fmt(np.nanmedian(ds['gabor_r2'].values), '.2f')}; ON {int(np.sum(ds['polarity'].values > 0))}, "
+                                         f"OFF {int(np.sum(ds['polarity'].values < 0))}")]
+    if "tf" in ds:
+        rows.append(("video MEIs (median)", f"TF {fmt(np.nanmedian(ds['tf'].values), '.3g')} Hz, direction index "
+                                            f"{fmt(np.nanmedian(ds['direction_index'].values), '.2f')}"))
+    ori = np.asarray(ds["orientation"].values, float)
+    atlas = np.asarray(ds["atlas_orientation"].values, float)
+    ok = np.isfinite(ori) & np.isfinite(atlas) & np.asarray(ds["atlas_responsive"].values).astype(bool)
+    if ok.any():
+        err = np.abs((ori[ok] - atlas[ok] + 90.0) % 180.0 - 90.0)
+        rows.append(("orientation vs atlas", f"within 22.5 deg (the grid's half step) for {int(np.sum(err <= 22.5))}"
+                                             f"/{int(ok.sum())} responsive neurons"))
+    rows.append(("time", f"{fmt(ds.attrs.get('seconds', np.nan))} s ({fmt(ds.attrs.get('mei_seconds', np.nan))} s "
+                         f"optimising, {fmt(ds.attrs.get('meis_per_second', np.nan))} MEIs/s); iterations per batch "
+                         f"{ds.attrs.get('iterations_run', '')}"))
     return rows

@@ -53,6 +53,7 @@ KINDS = {
     "ablation": ResultKind(_lazy(".ablation", "ablation_figures"), headlines.ablation_rows),
     "errormap": ResultKind(_lazy(".errors", "errormap_figures"), headlines.errormap_rows),
     "tuning": ResultKind(_lazy(".tuning", "tuning_figures"), headlines.tuning_rows),
+    "mei": ResultKind(_one(".mei", "mei_figure", "mei"), headlines.mei_rows),
 }
 
 

@@ -1,0 +1,85 @@
+"""characterize mei"""
+
+from pathlib import Path
+
+import click
+
+from .common import encoder_options, print_results, quiet_option, user_errors
+
+# the defaults of dnemkit.experiments.mei.MeiConfig, spelled out here so that --help needs no torch import;
+# tests/cli/test_mei.py checks that they agree with the dataclass
+DEFAULTS = dict(kind="image", top_by="response", n_top=16, contrast=0.05, initial="noise", blur=0.5, iterations=32,
+                lr=128.0, adam_rel_eps=20.0, patience=4, batch=16, seed=0, device="auto")
+
+
+def register(main):
+    d = DEFAULTS
+
+    @main.command()
+    @encoder_options
+    @click.option("--models", type=click.IntRange(min=1), default=None,
+                  help="Use the first K models of an ensemble (default: all; one MEI for the ensemble, its models' "
+                       "normalised gradients averaged).")
+    @click.option("--kind", type=click.Choice(["image", "video"]), default=d["kind"], show_default=True,
+                  help="image: one frame held for the whole clip; video: every frame free.")
+    @click.option("--neurons", "neurons_text", default=None, metavar="LIST|all",
+                  help="Neuron indices, e.g. 3,7,10-19, or all (default: the --n neurons ranked first by --top-by).")
+    @click.option("--top-by", type=click.Choice(["response", "osi"]), default=d["top_by"], show_default=True,
+                  help="Rank neurons by their best grating's response above grey, or by the atlas' OSI.")
+    @click.option("--n", "n_top", type=click.IntRange(min=0), default=d["n_top"], show_default=True,
+                  help="How many neurons --top-by picks (0 = every neuron).")
+    @click.option("--contrast", type=float, default=d["contrast"], show_default=True,
+                  help="Contrast budget: RMS of (v - 127.5) / 127.5 over every pixel and frame, in (0, 1]; MEIs, "
+                       "gratings and natural clips are all projected to it.")
+    @click.option("--initial", type=click.Choice(["noise", "grey"]), default=d["initial"], show_default=True,
+                  help="Start: seeded white noise at a tenth of the budget, or uniform grey.")
+    @click.option("--blur", type=float, default=d["blur"], show_default=True,
+                  help="Gaussian sigma (pixels) of the gradient blur (0 = none).")
+    @click.option("--iterations", type=click.IntRange(min=1), default=d["iterations"], show_default=True,
+                  help="At most this many steps (the stopper usually ends earlier).")
+    @click.option("--lr", type=float, default=d["lr"], show_default=True,
+                  help="Peak step of the per-pixel Adam (grey levels per unit frame-normalised gradient).")
+    @click.option("--patience", type=click.IntRange(min=0), default=d["patience"], show_default=True,
+                  help="Stop once the mean activation rose by < 0.1 %% over this many steps (0 = never early).")
+    @click.option("--n-frames", type=click.IntRange(min=2), default=None,
+                  help="Clip length (default: the encoder's first valid frame + 2, at least 32).")
+    @click.option("--batch", type=click.IntRange(min=1), default=d["batch"], show_default=True,
+                  help="Neurons (inputs) per batched optimisation.")
+    @click.option("--tuning", type=click.Path(dir_okay=False), default=None,
+                  help="A tuning.nc (`characterize tuning`) to compare the descriptors with (default: the atlas of "
+                       "the comparison gratings at the budget).")
+    @click.option("--seed", type=click.IntRange(min=0), default=d["seed"], show_default=True)
+    @click.option("--device", default=d["device"], show_default=True, help="auto | cpu | cuda[:k]")
+    @click.option("--out", type=click.Path(file_okay=False), default="mei-out", show_default=True,
+                  help="Folder for mei.nc and mei.png.")
+    @quiet_option
+    @user_errors
+    def mei(encoder_spec, mouse, models, kind, neurons_text, top_by, n_top, contrast, initial, blur, iterations, lr,
+            patience, n_frames, batch, tuning, seed, device, out, quiet):
+        """Most exciting inputs: for each neuron, the image or video that drives it most at a fixed contrast.
+
+        One input per neuron, --batch neurons per batched optimisation (the reconstruction loop with the
+        objective "the neuron's mean rate over the analysed frames", the per-pixel Adam, the gradient averaged
+        over frames for images and blurred, every step projected to the contrast budget, stopped at a plateau).
+        For comparison every neuron's response to the tuning grid's gratings (plus static ones, 4 phases) and to
+        held-out natural clips at the same budget is measured. Writes OUT/mei.nc (MEIs, activations, the best
+        grating and natural clip, descriptors measured on each MEI: centre, size, orientation, SF, polarity,
+        for videos TF and direction, and the atlas' values) and OUT/mei.png.
+
+        Budget of the default run (demo encoder, 16 image MEIs): about 2.5 minutes on a 2-core CPU (1.3 min
+        comparison stimuli, 0.3 MEIs per second); the synthetic mouse makes about 1.5 MEIs per second.
+        """
+        from ..encoders.ref import EncoderRef
+        from ..experiments.mei import MeiConfig, parse_neurons, run
+
+        config = MeiConfig(encoder=EncoderRef(encoder_spec, mouse, models), kind=kind,
+                           neurons=None if neurons_text is None else parse_neurons(neurons_text), top_by=top_by,
+                           n_top=n_top, contrast=contrast, initial=initial, blur=blur, iterations=iterations, lr=lr,
+                           patience=patience, n_frames=n_frames, batch=batch, tuning=tuning, seed=seed,
+                           device=device)
+        out = Path(out)
+        ds = run(config, out=out, progress=not quiet, log=None if quiet else click.echo)
+        from ..viz.kinds import KINDS
+
+        files = [out / "mei.nc"] + [out / f"{name}.png" for name in ("mei",) if "mei" in KINDS]
+        print_results(ds, files)

@@ -1,0 +1,509 @@
+"""Most exciting inputs (MEIs): for each chosen neuron, the input that drives it most under a fixed contrast budget
+(docs/method.md, "MEI").
+
+One input per neuron, many neurons per batched pass, optimised by the reconstruction loop
+(:func:`dnemkit.reconstruction.reconstruct`) assembled from named parts:
+
+- objective ``"activation"``: each input's loss is minus its own neuron's mean rate over the analysed frames
+  (the loop's targets are one-hot weights: input b, neuron n_b, frames ``first_valid_frame``..T-1);
+- initial: ``grey`` or ``noise`` (seeded white noise at a tenth of the budget; a complex cell's energy model
+  has no gradient at uniform grey);
+- optimiser: the fast recipe's per-pixel Adam (``PixelAdam``) with a large frame-relative epsilon, so that its
+  step is proportional to the gradient and the projected iteration's fixed point is the constrained optimum
+  (with the fast recipe's own epsilon 0.3 its sign-like steps flatten the MEI: 0.70 of the optimum's activation
+  on the synthetic mouse, 0.99 with 20; docs/method.md, "MEI");
+- transform: an image MEI is one frame held for the whole clip (the gradient is averaged over frames, so every
+  frame takes the same step), and the gradient is blurred with a Gaussian of ``blur`` px (0 = none);
+- constraint: the contrast budget, :func:`project_to_budget` after every step;
+- stopper: :class:`PlateauStopper` (the mean activation stopped rising);
+- ensembles: gradient ensembling (the normalised gradients of the models averaged: one input for the ensemble).
+
+For comparison the same neurons' activation by the best grating of the tuning grid (every sf x tf x direction
+of :class:`dnemkit.experiments.tuning.TuningConfig` plus static gratings, four spatial phases) and by the best
+32-frame clip of held-out natural movies is measured, every stimulus projected to the same budget. The grid's
+responses also give the tuning atlas the MEIs' descriptors are compared with (or a ``tuning.nc`` given as
+``tuning``), and rank the neurons for ``top_by``.
+"""
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import xarray as xr
+from tqdm.auto import tqdm
+
+from ..analysis.mei import mei_descriptors
+from ..analysis.tuning import tuning_measures
+from ..device import resolve_device
+from ..encoders.base import check_rates, members_of, probe_encoder
+from ..encoders.ref import EncoderRef
+from ..errors import DnemkitError, check_int
+from ..stimuli.geometry import GREY, HEIGHT, WIDTH, cyc_per_px_to_cpd
+from ..stimuli.gratings import drifting_grating
+from ..stimuli.natural import natural_movie
+from .tuning import DEFAULT_DIRECTIONS, DEFAULT_SF, DEFAULT_TF
+
+__all__ = ["MeiConfig", "run", "project_to_budget", "PlateauStopper", "select_neurons", "parse_neurons",
+           "KINDS", "TOP_BY", "INITIALS"]
+
+KIND = "mei"
+KINDS = ("image", "video")
+TOP_BY = ("response", "osi")
+INITIALS = ("noise", "grey")
+#: grating phases (radians at pixel (0, 0), frame 0) of the comparison grid: a simple cell's response to a
+#: grating depends on where the bars fall on its RF
+PHASES = (0.0, math.pi / 2, math.pi, 3 * math.pi / 2)
+#: held-out natural movies (seeds 5000+) cut into clips of the MEI's length for the natural comparison
+NATURAL_SEEDS = (5000, 5001)
+COMPRESSION = {"zlib": True, "complevel": 4}
+
+
+def _number(value, name, expected):
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise DnemkitError(f"{name} is {value!r}; expected {expected}") from None
+    if not math.isfinite(out):
+        raise DnemkitError(f"{name} is {value!r}; expected {expected}")
+    return out
+
+
+def parse_neurons(text):
+    """'all' -> None; '3,7,10-19' -> (3, 7, 10, ..., 19) (ranges inclusive). DnemkitError on anything else."""
+    text = str(text).strip()
+    if text.lower() == "all":
+        return None
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            if "-" in part[1:]:  # a range FIRST-LAST (a leading '-' is a negative index, refused later)
+                a, b = (int(v) for v in part.split("-", 1))
+                if b < a:
+                    raise DnemkitError(f"neurons holds the range {part!r}; expected FIRST-LAST with FIRST <= LAST")
+                out.extend(range(a, b + 1))
+            else:
+                out.append(int(part))
+        except ValueError:
+            raise DnemkitError(f"neurons holds {part!r}; expected neuron indices like 3,7,10-19 or 'all'") from None
+    if not out:
+        raise DnemkitError(f"neurons is {text!r}, an empty selection; expected neuron indices like 3,7,10-19 or "
+                           "'all'")
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class MeiConfig:
+    """What `characterize mei` computes; validated once, at construction (DnemkitError names the field).
+
+    encoder: an :class:`EncoderRef` (spec, mouse, models); a spec string is wrapped.
+    kind: "image" (one frame held for the clip) or "video".
+    neurons: neuron indices (tuple of int), or None: the ``n_top`` neurons ranked first by ``top_by``
+    ("response": the best grating's response above the grey baseline; "osi": the atlas' OSI among responsive
+    neurons); ``n_top`` 0 = every neuron.
+    contrast: the budget, root-mean-square contrast (v - 127.5) / 127.5 over every pixel and frame of the input,
+    in (0, 1] (a full-field grating of Michelson contrast C has C / sqrt(2)).
+    initial: "noise" or "grey". blur: sigma in pixels of the Gaussian applied to the gradient (0 = none).
+    iterations: at most this many steps; lr: peak step (grey levels per unit of the frame-normalised gradient);
+    adam_rel_eps: PixelAdam's frame-relative epsilon (large: steps proportional to the gradient).
+    patience, tolerance: the stopper (stop once the mean activation rose by less than ``tolerance`` (relative)
+    over ``patience`` iterations; patience 0 = never stop early).
+    n_frames: clip length (None: the encoder's first_valid_frame + 2, at least 32); the frames from the
+    encoder's first valid frame on are analysed (the objective and every activation).
+    batch: inputs (neurons) per reconstruction. tuning: a tuning.nc whose atlas the descriptors are compared
+    with (None: the atlas of the comparison grid at the budget). seed: noise start and schedule.
+    device: "auto" | "cpu" | "cuda[:k]".
+    """
+
+    encoder: EncoderRef = field(default_factory=lambda: EncoderRef("demo"))
+    kind: str = "image"
+    neurons: tuple | None = None
+    top_by: str = "response"
+    n_top: int = 16
+    contrast: float = 0.05
+    initial: str = "noise"
+    blur: float = 0.5
+    iterations: int = 32
+    lr: float = 128.0
+    adam_rel_eps: float = 20.0
+    patience: int = 4
+    tolerance: float = 1e-3
+    n_frames: int | None = None
+    batch: int = 16
+    tuning: str | None = None
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self):
+        enc = self.encoder
+        if not isinstance(enc, EncoderRef):
+            enc = EncoderRef.of(enc)
+        object.__setattr__(self, "encoder", enc)
+        if self.kind not in KINDS:
+            raise DnemkitError(f"kind is {self.kind!r}; expected one of {', '.join(KINDS)}")
+        if self.top_by not in TOP_BY:
+            raise DnemkitError(f"top_by is {self.top_by!r}; expected one of {', '.join(TOP_BY)}")
+        if self.initial not in INITIALS:
+            raise DnemkitError(f"initial is {self.initial!r}; expected one of {', '.join(INITIALS)}")
+        if self.neurons is not None:
+            if isinstance(self.neurons, str):
+                object.__setattr__(self, "neurons", parse_neurons(self.neurons))
+            else:
+                values = [self.neurons] if np.isscalar(self.neurons) else list(self.neurons)
+                if not values:
+                    raise DnemkitError("neurons is an empty selection; expected at least one neuron index")
+                object.__setattr__(self, "neurons", tuple(check_int(v, "neurons", 0, "a neuron index")
+                                                          for v in values))
+            if self.neurons is not None and len(set(self.neurons)) != len(self.neurons):
+                raise DnemkitError("neurons repeats an index; expected distinct neuron indices")
+        contrast = _number(self.contrast, "contrast", "an RMS contrast budget in (0, 1]")
+        if not 0 < contrast <= 1:
+            raise DnemkitError(f"contrast is {self.contrast!r}; expected an RMS contrast budget in (0, 1] (the root "
+                               "mean square of (v - 127.5) / 127.5 over the input)")
+        object.__setattr__(self, "contrast", contrast)
+        blur = _number(self.blur, "blur", "a Gaussian sigma in pixels >= 0")
+        if blur < 0:
+            raise DnemkitError(f"blur is {self.blur!r}; expected a Gaussian sigma in pixels >= 0 (0 = none)")
+        object.__setattr__(self, "blur", blur)
+        for name in ("lr", "adam_rel_eps", "tolerance"):
+            v = _number(getattr(self, name), name, "a positive number")
+            if v <= 0:
+                raise DnemkitError(f"{name} is {getattr(self, name)!r}; expected a positive number")
+            object.__setattr__(self, name, v)
+        object.__setattr__(self, "n_top", check_int(self.n_top, "n_top", 0, "neurons to pick; 0 = all"))
+        object.__setattr__(self, "iterations", check_int(self.iterations, "iterations", 1))
+        object.__setattr__(self, "patience", check_int(self.patience, "patience", 0, "0 = never stop early"))
+        object.__setattr__(self, "batch", check_int(self.batch, "batch", 1, "inputs per reconstruction"))
+        object.__setattr__(self, "seed", check_int(self.seed, "seed", 0))
+        if self.n_frames is not None:
+            object.__setattr__(self, "n_frames", check_int(self.n_frames, "n_frames", 2))
+        if not isinstance(self.device, str) or not self.device.strip():
+            raise DnemkitError(f"device is {self.device!r}; expected 'auto', 'cpu' or 'cuda[:k]'")
+
+    def to_dict(self):
+        out = {k: v for k, v in asdict(self).items() if k != "encoder"}
+        out["neurons"] = None if self.neurons is None else list(self.neurons)
+        out["encoder"] = {"spec": self.encoder.name, "mouse": self.encoder.mouse, "models": self.encoder.models}
+        return out
+
+
+# ------------------------------------------------------------------------------------------------------------
+# parts
+# ------------------------------------------------------------------------------------------------------------
+def project_to_budget(video, contrast, rounds=4):
+    """Project videos (B, T, 36, 64) grey levels in place onto the contrast budget and return them.
+
+    The contrast c = (v - 127.5) / 127.5 of each item is scaled to root-mean-square ``contrast`` over its pixels
+    and frames, then clipped to [-1, 1]; clipping lowers the norm, so scale-and-clip is repeated ``rounds``
+    times (the RMS then lies within a few percent below the budget when many pixels saturate, and equals it
+    otherwise). A uniform grey item stays grey.
+    """
+    c = (video - GREY) / GREY
+    target = contrast * math.sqrt(c[0].numel())
+    for _ in range(rounds):
+        norm = c.flatten(1).norm(dim=1)
+        scale = torch.where(norm > 0, target / norm.clamp(min=1e-12), torch.ones_like(norm))
+        c = (c * scale.view(-1, *([1] * (c.dim() - 1)))).clamp(-1.0, 1.0)
+    video.copy_(GREY + GREY * c)
+    return video
+
+
+def _gaussian_kernel(sigma):
+    radius = max(1, int(math.ceil(3 * sigma)))
+    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    k = torch.exp(-x ** 2 / (2 * sigma ** 2))
+    return k / k.sum()
+
+
+class MeiTransform:
+    """The gradient transform (the loop's ``precondition``): the mean over frames for image MEIs (one frame held
+    for the clip), then a separable Gaussian blur of ``sigma`` px (edges replicated; 0 = none)."""
+
+    def __init__(self, static, sigma):
+        self.static, self.sigma = static, sigma
+        self.kernel = _gaussian_kernel(sigma) if sigma > 0 else None
+
+    def __call__(self, g):
+        if self.static:
+            g = g.mean(dim=1, keepdim=True).expand_as(g)
+        if self.kernel is None:
+            return g.contiguous()
+        k = self.kernel.to(g.device, g.dtype)
+        r = len(k) // 2
+        x = g.reshape(-1, 1, HEIGHT, WIDTH)
+        x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
+        x = F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1))
+        return x.reshape(g.shape)
+
+
+class PlateauStopper:
+    """Stop once the mean activation (minus the mean loss over inputs) rose by less than ``tolerance`` (relative)
+    over the last ``patience`` iterations; ``patience`` 0 never stops. Keeps ``stopped_at`` (None if it ran
+    to the end)."""
+
+    def __init__(self, patience=4, tolerance=2e-3):
+        self.patience, self.tolerance = patience, tolerance
+        self.history, self.stopped_at = [], None
+
+    def __call__(self, i, loss):
+        self.history.append(-float(np.mean(loss)))
+        if self.patience <= 0 or len(self.history) <= self.patience:
+            return False
+        now, before = self.history[-1], self.history[-1 - self.patience]
+        if now - before < self.tolerance * max(abs(before), 1e-12):
+            self.stopped_at = i
+            return True
+        return False
+
+
+# ------------------------------------------------------------------------------------------------------------
+# comparison stimuli and activations
+# ------------------------------------------------------------------------------------------------------------
+def _grid(kind):
+    """[(sf cpd, tf Hz, direction deg, phase rad)] of the comparison gratings: the tuning grid (drifting) plus
+    static gratings (tf 0, directions mod 180) for image MEIs."""
+    out = [(s, t, d, p) for s in DEFAULT_SF for t in DEFAULT_TF for d in DEFAULT_DIRECTIONS for p in PHASES]
+    if kind == "image":
+        out += [(s, 0.0, d, p) for s in DEFAULT_SF for d in DEFAULT_DIRECTIONS if d < 180 for p in PHASES]
+    return out
+
+
+def _activations(encoder, clips, first, device, batch, progress=False, desc="activation"):
+    """Mean rate over frames first.. of every clip, every model: (models, K, N) float64.
+
+    clips: (K, T, 36, 64) grey levels, or (K, make) with make(k0, k1) -> clips k0..k1-1 (made batch by batch,
+    so a large grid never sits in memory at once)."""
+    models = members_of(encoder)
+    count, make = (clips if isinstance(clips, tuple) else (len(clips), lambda a, b: clips[a:b]))
+    out = []
+    with torch.no_grad():
+        for model in models:
+            model = model.to(device).eval()
+            parts = []
+            for k in tqdm(range(0, count, batch), desc=desc, disable=not progress, leave=False):
+                video = torch.as_tensor(make(k, min(k + batch, count)), dtype=torch.float32, device=device)
+                rates = check_rates(model(video, None), model, video)
+                parts.append(rates[..., first:].mean(-1).double().cpu().numpy())
+            out.append(np.concatenate(parts))
+    return np.stack(out)
+
+
+def _clip_batch(encoder):
+    """Clips per no-grad pass: many for a light encoder, few for a CNN on a CPU (cache)."""
+    heavy = any(hasattr(m, "model") for m in members_of(encoder))
+    return 8 if heavy else 64
+
+
+def select_neurons(config, n_neurons, grating_peak, grey, atlas):
+    """The neuron indices (int64, in the order given or ranked) of ``config``'s selection; DnemkitError for an
+    index out of range or an empty selection."""
+    if config.neurons is not None:
+        bad = [i for i in config.neurons if not 0 <= i < n_neurons]
+        if bad:
+            raise DnemkitError(f"neurons holds {bad[0]}, out of range; expected indices 0..{n_neurons - 1} (the "
+                               f"encoder predicts {n_neurons} neurons)")
+        return np.asarray(config.neurons, np.int64)
+    if config.top_by == "response":
+        score = grating_peak - grey
+        order = np.argsort(-score, kind="stable")
+    else:
+        osi = np.asarray(atlas["osi"].values, np.float64)
+        ok = np.asarray(atlas["responsive"].values).astype(bool) & np.isfinite(osi)
+        if not ok.any():
+            raise DnemkitError("top_by 'osi' found no responsive neuron with an OSI; expected an encoder whose "
+                               "neurons respond to gratings (or choose --neurons)")
+        order = np.flatnonzero(ok)[np.argsort(-osi[ok], kind="stable")]
+    n = len(order) if config.n_top == 0 else min(config.n_top, len(order))
+    if n == 0:
+        raise DnemkitError("the selection is empty; expected at least one neuron")
+    return np.asarray(order[:n], np.int64)
+
+
+def _atlas_from_file(path, n_neurons):
+    from ..io.results import read_dataset
+
+    ds = read_dataset(path, kind="tuning")
+    if ds.sizes.get("neuron") != n_neurons:
+        raise DnemkitError(f"{path} holds {ds.sizes.get('neuron')} neurons; the encoder predicts {n_neurons}")
+    return ds
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the experiment
+# ------------------------------------------------------------------------------------------------------------
+def _log(log, message):
+    if log is not None:
+        log(message)
+
+
+def run(config=MeiConfig(), *, out=None, progress=True, log=None):
+    """Compute MEIs for ``config``'s neurons; write ``OUT/mei.nc`` and the figure when ``out`` is given.
+
+    Returns an xr.Dataset (dnemkit_kind "mei") over ``neuron`` (the chosen indices, in order):
+    mei (neuron, y, x) for images / (neuron, frame, y, x) for videos, grey levels; activation (neuron) and
+    model_activation (model, neuron): mean rate over the analysed frames (counts/frame); grating_activation and
+    the best grating's grating_sf (cycles/degree), grating_tf (Hz), grating_direction (degree), grating_phase
+    (radian); natural_activation (best natural clip at the budget); grey_activation; activation_trace
+    (iteration, neuron); the descriptors of :func:`dnemkit.analysis.mei.mei_descriptors` (sf also in
+    cycles/degree: sf_cpd); the atlas' values for comparison (atlas_orientation, atlas_sf, atlas_tf,
+    atlas_direction, atlas_osi, atlas_responsive); provenance and timing in attrs.
+    """
+    from ..reconstruction import ReconstructionConfig, reconstruct
+
+    if not isinstance(config, MeiConfig):
+        raise DnemkitError(f"config is a {type(config).__name__}; expected a MeiConfig")
+    started = time.perf_counter()
+    device = resolve_device(config.device)
+    tuning_path = config.tuning
+    if tuning_path is not None:
+        from pathlib import Path
+
+        if not Path(tuning_path).is_file():
+            raise DnemkitError(f"tuning {tuning_path} does not exist; expected a tuning.nc from `characterize "
+                               "tuning`")
+    encoder = config.encoder.encoder
+    probe_encoder(encoder, need_grad=True)
+    n = int(encoder.n_neurons)
+    if config.neurons is not None:  # before any compute: an index out of range is the user's to fix at once
+        select_neurons(config, n, None, None, None)
+    first = int(getattr(encoder, "first_valid_frame", 0))
+    t = config.n_frames if config.n_frames is not None else max(first + 2, 32)
+    if t <= first:
+        raise DnemkitError(f"n_frames is {t}; expected more than the encoder's first valid frame ({first})")
+    static = config.kind == "image"
+
+    # comparison stimuli, every one projected to the budget; their responses rank the neurons and give the atlas
+    grid = _grid(config.kind)
+
+    def gratings(a, b):
+        clips = np.stack([drifting_grating(s, tf, d, t, units="cpd", phase=p).values for s, tf, d, p in grid[a:b]])
+        return project_to_budget(torch.from_numpy(clips), config.contrast)
+
+    _log(log, f"comparison: {len(grid)} gratings and natural clips of {t} frames at RMS contrast "
+              f"{config.contrast:g}")
+    batch = _clip_batch(encoder)
+    grating = _activations(encoder, (len(grid), gratings), first, device, batch, progress, "gratings").mean(0)
+    grey = _activations(encoder, np.full((1, t, HEIGHT, WIDTH), GREY, np.float32), first, device, 1).mean(0)[0]
+    nat = np.concatenate([natural_movie(seed=s).values for s in NATURAL_SEEDS])
+    nat_clips = np.stack([nat[k:k + t] for k in range(0, len(nat) - t + 1, t)])
+    nat_clips = project_to_budget(torch.from_numpy(np.ascontiguousarray(nat_clips)), config.contrast).numpy()
+    natural = _activations(encoder, nat_clips, first, device, batch, progress, "natural clips").mean(0)
+
+    # the atlas: the drifting part of the grid, each condition's best phase
+    params = np.asarray(grid)
+    drifting = params[:, 1] > 0
+    g = grating[drifting].reshape(len(DEFAULT_SF), len(DEFAULT_TF), len(DEFAULT_DIRECTIONS), len(PHASES), n)
+    resp = xr.DataArray(g.max(3).transpose(3, 0, 1, 2), dims=("neuron", "sf", "tf", "direction"),
+                        coords={"sf": list(DEFAULT_SF), "tf": list(DEFAULT_TF), "direction": list(DEFAULT_DIRECTIONS)},
+                        attrs={"units": "counts/frame"})
+    atlas = _atlas_from_file(tuning_path, n) if tuning_path is not None else tuning_measures(resp, grey, fit=False)
+    chosen = select_neurons(config, n, grating.max(0), grey, atlas)
+    _log(log, f"MEIs of {len(chosen)} neuron(s) ({config.kind}, {t} frames, frames {first}-{t - 1} analysed)")
+
+    # the MEIs, ``batch`` neurons per reconstruction
+    recon = ReconstructionConfig.from_recipe(
+        "fast", iterations=config.iterations, lr=config.lr, adam_rel_eps=config.adam_rel_eps, subbatch_frames=t,
+        schedule="dense", smoothing_sigma=0.0, ensembling="gradient", seed=config.seed, device=config.device)
+    transform = MeiTransform(static, config.blur)
+    meis = np.zeros((len(chosen), t, HEIGHT, WIDTH), np.float32)
+    trace = np.full((config.iterations, len(chosen)), np.nan)
+    stopped = []
+    gen = torch.Generator().manual_seed(config.seed)
+    mei_started = time.perf_counter()
+    bar = tqdm(total=len(chosen), desc="MEIs", unit="neuron", disable=not progress, leave=False)
+    for k in range(0, len(chosen), config.batch):
+        part = chosen[k:k + config.batch]
+        b = len(part)
+        weights = torch.zeros((b, n, t))
+        weights[torch.arange(b), torch.as_tensor(part), first:] = 1.0
+        if config.initial == "noise":
+            noise = torch.randn((b, 1 if static else t, HEIGHT, WIDTH), generator=gen).expand(b, t, HEIGHT, WIDTH)
+            start = project_to_budget(GREY + noise.contiguous(), 0.1 * config.contrast)
+        else:
+            start = torch.full((b, t, HEIGHT, WIDTH), GREY)
+        stopper = PlateauStopper(config.patience, config.tolerance)
+        res = reconstruct(encoder, weights, config=recon, neurons=part, objective="activation", start=start,
+                          precondition=transform, constraint=lambda v: project_to_budget(v, config.contrast),
+                          stopper=stopper, progress=False)
+        meis[k:k + b] = res.ensemble_raw
+        loss = res.traces["loss"].mean(1)  # (iterations run, B): minus the activation, mean over models
+        trace[:len(loss), k:k + b] = -loss
+        stopped.append(len(loss))
+        bar.update(b)
+    bar.close()
+    mei_seconds = time.perf_counter() - mei_started
+
+    model_act = _activations(encoder, meis, first, device, batch)[:, np.arange(len(chosen)), chosen]  # (M, K)
+    best = grating[:, chosen].argmax(0)
+    ds = xr.Dataset(coords={"neuron": ("neuron", chosen, {"long_name": "neuron index of the encoder"})})
+    mei_values = meis[:, 0] if static else meis
+    ds["mei"] = (("neuron", "y", "x") if static else ("neuron", "frame", "y", "x"), mei_values)
+    ds["mei"].attrs.update(units="grey level", long_name=(
+        "most exciting image (held for every frame of the clip)" if static else "most exciting video"))
+    ds["mei"].encoding.update(COMPRESSION)
+    put = _putter(ds)
+    put("activation", model_act.mean(0), "counts/frame",
+        "the neuron's mean rate over the analysed frames for its MEI, mean over models")
+    ds["model_activation"] = (("model", "neuron"), model_act, {"units": "counts/frame",
+                              "long_name": "activation by the MEI, each model"})
+    put("grating_activation", grating[best, chosen], "counts/frame",
+        "the best grating of the comparison grid at the same contrast budget")
+    for j, (name, unit, label) in enumerate((("grating_sf", "cycles/degree", "spatial frequency"),
+                                             ("grating_tf", "Hz", "temporal frequency (0 = static)"),
+                                             ("grating_direction", "degree", "drift direction"),
+                                             ("grating_phase", "radian", "phase at pixel (0, 0), frame 0"))):
+        put(name, params[best, j], unit, f"the best grating's {label}")
+    put("natural_activation", natural[:, chosen].max(0), "counts/frame",
+        f"the best {t}-frame clip of natural movies (seeds {', '.join(map(str, NATURAL_SEEDS))}) at the same budget")
+    put("grey_activation", grey[chosen], "counts/frame", "response to uniform grey")
+    ds["activation_trace"] = (("iteration", "neuron"), trace, {"units": "counts/frame", "long_name":
+                              "activation during the optimisation (mean over models; NaN after the stop)"})
+    ds = ds.assign_coords(iteration=("iteration", np.arange(1, config.iterations + 1), {"units": "1"}))
+    put = _putter(ds)
+    desc = mei_descriptors(meis, video=not static)
+    for name in desc.data_vars:
+        ds[name] = ("neuron", desc[name].values, dict(desc[name].attrs))
+    ds["sf_cpd"] = ("neuron", cyc_per_px_to_cpd(desc["sf"].values),
+                    {"units": "cycles/degree", "long_name": "spatial frequency of the fitted Gabor"})
+    for name, source, unit in (("atlas_orientation", "preferred_orientation", "degree"),
+                               ("atlas_sf", "preferred_sf", "cycles/degree"), ("atlas_tf", "preferred_tf", "Hz"),
+                               ("atlas_direction", "preferred_direction", "degree"), ("atlas_osi", "osi", "1")):
+        put(name, np.asarray(atlas[source].values, np.float64)[chosen], unit,
+            f"the tuning atlas' {source.replace('_', ' ')}")
+    ds["atlas_responsive"] = ("neuron", np.asarray(atlas["responsive"].values).astype(bool)[chosen])
+    seconds = time.perf_counter() - started
+    from ..io.results import provenance
+
+    ds.attrs.update(provenance(KIND, config, encoder=config.encoder.describe(), seed=config.seed))
+    ds.attrs.update(
+        mei_kind=config.kind, contrast_budget=config.contrast, n_frames=t, first_frame=first,
+        selection=("given" if config.neurons is not None else
+                   f"top {len(chosen)} by {config.top_by}" if config.n_top else "all"),
+        atlas=(f"tuning.nc {tuning_path}" if tuning_path is not None else
+               f"comparison grid at RMS contrast {config.contrast:g}, best of {len(PHASES)} phases, frames "
+               f"{first}-{t - 1}"),
+        iterations_run=json.dumps(stopped), seconds=round(seconds, 2), mei_seconds=round(mei_seconds, 2),
+        meis_per_second=round(len(chosen) / max(mei_seconds, 1e-9), 4), device=str(device),
+        comparison_gratings=len(grid), comparison_natural_clips=len(nat_clips))
+    if out is not None:
+        from pathlib import Path
+
+        from ..io.results import write_dataset
+        from ..viz.kinds import write_figures
+
+        Path(out).mkdir(parents=True, exist_ok=True)
+        write_dataset(ds, Path(out) / f"{KIND}.nc")
+        write_figures(ds, out)
+    return ds
+
+
+def _putter(ds):
+    def put(name, values, unit, long_name):
+        ds[name] = ("neuron", np.asarray(values))
+        ds[name].attrs.update(units=unit, long_name=long_name)
+    return put
