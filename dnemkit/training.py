@@ -51,7 +51,7 @@ from .errors import DnemkitError, warn
 
 __all__ = ["TrainingConfig", "MODEL_CONFIGS", "model_config", "video_hash", "assign_folds", "cutmix_box",
            "cutmix", "poisson_loss", "ema_update", "learning_rate", "validation_correlation", "load_trials",
-           "split_folds", "trial_folds", "train"]
+           "split_folds", "train"]
 
 REFERENCE_EPOCHS = 21  #: the recipe's 3 warm-up + 18 cosine epochs
 SCORE_FIRST_FRAME = 50  #: the score uses frames 50 .. T-2
@@ -191,15 +191,6 @@ def assign_folds(hashes, folds):
     """Fold of every trial: the sorted distinct hashes dealt round-robin to ``folds`` folds. (n,) int array."""
     rank = {h: i for i, h in enumerate(sorted(set(hashes)))}
     return np.array([rank[h] % folds for h in hashes], dtype=int)
-
-
-def trial_folds(mouse, folds=7, tiers=("train", "oracle")):
-    """{trial id: fold} of every labelled trial of ``mouse`` (a SensoriumMouse) in ``tiers``: the split that
-    :func:`split_folds` makes for `characterize train` (folds by :func:`video_hash`), computed from the videos
-    alone (no responses are read), so that the trials a model held out can be found in a large dataset."""
-    ids = [t for t in mouse.trials([x for x in tiers if x in mouse.tiers.values()]) if mouse.is_labeled(t)]
-    folds_of = assign_folds([video_hash(mouse.video(t)) for t in ids], folds)
-    return dict(zip(ids, folds_of.tolist()))
 
 
 # ---------------------------------------------------------------------------------------------------- data

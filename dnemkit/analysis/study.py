@@ -166,9 +166,9 @@ def best_matches(test_frames, candidate_frames):
     int, -1 where there is no candidate; r (n,) float64, the Pearson r over all pixels, NaN without candidates).
     """
     a = np.asarray(test_frames, np.float64).reshape(len(test_frames), -1)
-    b = np.asarray(candidate_frames, np.float64).reshape(len(candidate_frames), -1)
-    if b.shape[0] == 0:
+    if len(candidate_frames) == 0:
         return np.full(len(a), -1), np.full(len(a), np.nan)
+    b = np.asarray(candidate_frames, np.float64).reshape(len(candidate_frames), -1)
     a = a - a.mean(1, keepdims=True)
     b = b - b.mean(1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):

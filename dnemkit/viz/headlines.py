@@ -8,7 +8,7 @@ with :func:`dnemkit.io.results.read_dataset`) and only formats what it holds.
 import numpy as np
 
 __all__ = ["natural_rows", "mask_rows", "sweep_rows", "rf_rows", "ablation_rows", "errormap_rows", "tuning_rows",
-           "scalar_rows", "mei_rows", "fmt"]
+           "scalar_rows", "study_rows", "mei_rows", "fmt"]
 
 
 def fmt(value, spec=".4g"):
@@ -226,6 +226,57 @@ def tuning_rows(ds):
     if "conditions_computed" in ds.attrs:
         rows.append(("movies", f"computed {ds.attrs['conditions_computed']}, reused {ds.attrs['conditions_reused']}; "
                                f"{fmt(float(ds.attrs.get('tuning_seconds', np.nan)), '.1f')} s"))
+    return rows
+
+
+def study_rows(ds):
+    """Clips and mice, mean video and frame r with 95 % CI and the tests against random videos, per mouse,
+    ensemble size (or why there is no curve), the strongest quality predictors and the duplicates."""
+    def ci(name):
+        v = ds[name]
+        return (f"{fmt(float(v), '.3f')} (95 % CI {fmt(v.attrs.get('ci95_low'), '.3f')}-"
+                f"{fmt(v.attrs.get('ci95_high'), '.3f')})")
+
+    def test(name):
+        v = ds[name]
+        return (f"p = {fmt(float(v), '.3g')} (paired t-test over {v.attrs.get('n')} clips, random mean "
+                f"{fmt(v.attrs.get('mean_random'), '.3f')})")
+
+    rows = [("clips", f"{ds.attrs.get('n_included')} in the statistics of {ds.attrs.get('n_clips')} "
+                      f"({ds.attrs.get('n_mice')} mice, {ds.attrs.get('n_models')} model(s); "
+                      f"{ds.attrs.get('clips_computed', 0)} reconstructed now, {ds.attrs.get('clips_reused', 0)} "
+                      "reused from the store)"),
+            ("recipe", f"{ds.attrs.get('recipe', '')}; frames >= {ds.attrs.get('first_eval_frame')} scored"),
+            ("video correlation", ci("mean_video_correlation")), ("  vs random videos", test("video_vs_random_p")),
+            ("frame correlation", ci("mean_frame_correlation")), ("  vs random videos", test("frame_vs_random_p"))]
+    if ds.sizes.get("mouse", 0) > 1:
+        rows.append(("per mouse", ", ".join(f"{str(m)[:20]} {fmt(float(r), '.3f')}" for m, r in
+                                             zip(ds["mouse"].values, ds["mouse_video_correlation"].values))))
+    if "ensemble_anova_p" in ds:
+        curve = np.nanmean(ds["ensemble_video_correlation"].values[ds["included"].values.astype(bool)], 0)
+        a = ds["ensemble_anova_p"]
+        rows.append(("ensemble size 1..K", " -> ".join(fmt(v, ".3f") for v in curve)
+                     + f"; RM-ANOVA p = {fmt(float(a), '.3g')} (F = {fmt(a.attrs.get('F'), '.3g')}, subjects: "
+                     f"{a.attrs.get('n_subjects')} {a.attrs.get('subjects')})"))
+        rows.append(("  consecutive sizes", ", ".join(f"{s}: p = {fmt(float(p), '.2g')}" for s, p in
+                                                      zip(ds["ensemble_step"].values, ds["ensemble_step_p"].values))))
+    else:
+        rows.append(("ensemble size", str(ds.attrs.get("ensemble_note", ""))))
+    order = np.argsort(np.nan_to_num(ds["predictor_p"].values, nan=2.0))[:3]
+    rows.append(("quality predictors (frame r)", ", ".join(
+        f"{ds['predictor'].values[i]} r = {fmt(float(ds['predictor_r'].values[i]), '.2f')} "
+        f"(p = {fmt(float(ds['predictor_p'].values[i]), '.2g')})" for i in order)))
+    prediction = ds["prediction_correlation_true"].values
+    rows.append(("activity prediction r (true movie / reconstruction)",
+                 f"{fmt(float(np.nanmean(prediction)), '.3f')} / "
+                 f"{fmt(float(np.nanmean(ds['prediction_correlation_reconstruction'].values)), '.3f')}"))
+    dup = ds["duplicate"].values.astype(bool)
+    listed = [f"{str(ds['mouse_of_clip'].values[i])[:20]} trial {int(ds['trial'].values[i])} = training trial "
+              f"{int(ds['duplicate_trial'].values[i])} (r {float(ds['duplicate_correlation'].values[i]):.3f})"
+              for i in np.flatnonzero(dup)]
+    how = "excluded" if int(ds.attrs.get("duplicates_excluded", 1)) else "kept"
+    rows.append(("duplicates of training clips", (f"{len(listed)} {how}: " + "; ".join(listed)) if listed else
+                 f"none (first-frame r <= {ds.attrs.get('duplicate_threshold')})"))
     return rows
 
 

@@ -54,6 +54,7 @@ KINDS = {
     "errormap": ResultKind(_lazy(".errors", "errormap_figures"), headlines.errormap_rows),
     "tuning": ResultKind(_lazy(".tuning", "tuning_figures"), headlines.tuning_rows),
     "mei": ResultKind(_one(".mei", "mei_figure", "mei"), headlines.mei_rows),
+    "study": ResultKind(_lazy(".study", "study_figures"), headlines.study_rows),
 }
 
 

@@ -2,14 +2,15 @@
 reconstructed by every model, kept in a resumable store, and the statistics over them (docs/method.md,
 "The study").
 
-- :mod:`.config`: :class:`StudyConfig`, the options.
+- :mod:`.config`: :class:`StudyConfig`, the options (importable without torch: the CLI reads its defaults).
 - :mod:`.plan`: mouse folders -> readouts, the clips of a fold or tier, content ids (all checks before work).
 - :mod:`.compute`: one unit of work (clips of one mouse in one ``reconstruct`` call), local or on a Dask worker.
 - :mod:`.assemble`: study.nc from the stored clips (the arithmetic is :mod:`dnemkit.analysis.study`).
 - :mod:`.embedded`: the embedded dataset of `characterize study` with no arguments.
+- :mod:`.experiment`: :func:`run`, the experiment.
 """
 
-from .config import StudyConfig
-from .run import StudyInterrupted, run
+from ...lazy import lazy_exports
 
+__getattr__, __dir__ = lazy_exports(__name__, {"StudyConfig": ".config", "StudyInterrupted": ".experiment", "run": ".experiment"})
 __all__ = ["StudyConfig", "StudyInterrupted", "run"]

@@ -1,0 +1,109 @@
+"""characterize study"""
+
+import dataclasses
+from pathlib import Path
+
+import click
+
+from .common import compute_options, mask_option, print_results, quiet_option, save_results, user_errors
+
+
+def _defaults():
+    """StudyConfig's field defaults: the command's only defaults (importing the config loads no torch)."""
+    from ..experiments.study.config import StudyConfig
+
+    return {f.name: f.default for f in dataclasses.fields(StudyConfig)}
+
+
+def _names(text):
+    return tuple(s.strip() for s in str(text).split(",") if s.strip()) if text else ()
+
+
+def _mouse_map(text):
+    """'NAME=0,OTHER=1' -> (('NAME', 0), ('OTHER', 1)), one clear error for anything else."""
+    pairs = []
+    for item in _names(text):
+        name, sep, index = item.partition("=")
+        if not sep or not name.strip() or not index.strip().isdigit():
+            raise click.BadParameter(f"{item!r} is not NAME=INDEX; expected e.g. dynamic29515=0,dynamic29623=1",
+                                     param_hint="--mouse-map")
+        pairs.append((name.strip(), int(index)))
+    return tuple(pairs)
+
+
+def register(main):
+    d = _defaults()
+
+    @main.command()
+    @click.option("--data", type=click.Path(), default=d["data"],
+                  help="Root of Sensorium-layout mouse folders (or one mouse folder). Default: the embedded dataset "
+                       "(the demo's simulated mouse, made once and cached).")
+    @click.option("--encoder", "encoder_spec", default=d["encoder"], show_default=True,
+                  help="demo | synthetic (each simulated mouse's own ground truth) | synthetic:SEED | model.pth | "
+                       "folder of .pth (an ensemble) | file.py:factory")
+    @click.option("--mouse", type=click.IntRange(min=0), default=d["mouse"],
+                  help="Readout of a single mouse folder (default: the encoder's first).")
+    @click.option("--mouse-map", default="", help="NAME=INDEX,... folder name (or prefix) = readout index, when "
+                  "the encoder does not list its mice (encoder.json 'mice').")
+    @click.option("--mice", default="", help="Mouse folders (names or prefixes, comma-separated); default: all.")
+    @click.option("--fold", type=click.IntRange(min=0), default=d["fold"],
+                  help="Reconstruct the clips of training fold K (the video-hash split of `characterize train`). "
+                       "Default: fold 0 (the paper's: held out from all its models) unless --tier is given.")
+    @click.option("--folds", type=click.IntRange(min=2), default=d["folds"], show_default=True)
+    @click.option("--tier", "tiers", default="", help="Reconstruct the labelled trials of these tiers instead "
+                  "(e.g. live_test_main for the original DwiseNeuro ensemble, whose models each held out a "
+                  "different fold).")
+    @click.option("--trials", type=click.IntRange(min=1), default=d["trials"], show_default=True,
+                  help="The first N selected clips per mouse.")
+    @click.option("--recipe", type=click.Choice(["fast", "paper"]), default=d["recipe"], show_default=True)
+    @click.option("--iterations", type=click.IntRange(min=1), default=d["iterations"],
+                  help="Optimisation steps (default: the recipe's, 40 fast / 1000 paper).")
+    @click.option("--models", type=click.IntRange(min=1), default=d["models"],
+                  help="The first K models of an ensemble (default: all; every model's video is kept).")
+    @mask_option
+    @click.option("--batch", type=click.IntRange(min=1), default=d["batch"],
+                  help="Clips of one mouse per reconstruct call (default: 1 on a CPU, 8 on a GPU).")
+    @click.option("--executor", type=click.Choice(["local", "dask"]), default=d["executor"], show_default=True)
+    @click.option("--scheduler", default=d["scheduler"], help="Dask scheduler address (executor dask).")
+    @click.option("--workers", type=click.IntRange(min=1), default=d["workers"], show_default=True,
+                  help="LocalCluster workers when --executor dask has no --scheduler.")
+    @click.option("--duplicate-threshold", type=float, default=d["duplicate_threshold"], show_default=True,
+                  help="A clip whose first frame correlates above this with a training clip's is a duplicate.")
+    @click.option("--keep-duplicates", is_flag=True, help="Keep duplicates in the statistics (they are listed "
+                  "either way).")
+    @click.option("--ethogram-clips", type=click.IntRange(min=0), default=d["ethogram_clips"], show_default=True,
+                  help="Clips drawn in the ethogram (those nearest the median video r).")
+    @click.option("--seed", type=click.IntRange(min=0), default=d["seed"], show_default=True)
+    @click.option("--out", type=click.Path(file_okay=False), default="study-out", show_default=True,
+                  help="Folder for study.nc, the figures and study.store/ (finished clips: a rerun resumes).")
+    @compute_options
+    @quiet_option
+    @user_errors
+    def study(encoder_spec, mouse_map, mice, tiers, out, compile_encoder, quiet, **options):
+        """Reconstruct every selected clip of every mouse of a dataset and compute the paper's statistics.
+
+        With no arguments: the embedded dataset (6 five-second clips of the demo's simulated mouse, movies no
+        shipped model saw) and the demo encoder, fast recipe: about 3-4 minutes on a 2-core CPU. Writes
+        OUT/study.nc (per-clip video and frame r, their mean with a 95 % CI, tests against random videos, the
+        ensemble-size curve and its repeated-measures ANOVA, what predicts quality, duplicates, the ethogram),
+        OUT/study.png, study_predictors.png, study_ethogram.png, and OUT/study.store/ (one file per finished
+        clip: interrupt and rerun, nothing is recomputed). The paper-sized run on simulated data:
+        `characterize simulate --out sim --seed S --trials 80` for S = 0..4, then
+        `characterize study --data sim --encoder synthetic`.
+        """
+        from ..experiments.study import StudyConfig, StudyInterrupted, run
+
+        config = StudyConfig(encoder=encoder_spec, mouse_map=_mouse_map(mouse_map), mice=_names(mice),
+                             tiers=_names(tiers), compile=compile_encoder, **options)
+        if config.data is None and config.encoder == "demo":
+            click.echo("the embedded study: the demo encoder on its simulated mouse (for a dataset: --data ROOT "
+                       "--encoder SPEC; the paper-sized simulation: see --help)")
+        out = Path(out)
+        try:
+            ds = run(config, out=out, progress=not quiet, log=click.echo)
+        except StudyInterrupted as exc:
+            click.echo(f"interrupted: {exc.done} of {exc.total} clips are stored in {out / 'study.store'}; run the "
+                       "same command again to resume", err=True)
+            raise SystemExit(130) from None
+        files = save_results(ds, out, dataset=False)
+        print_results(ds, files)
