@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from .common import compute_options, mask_option, print_results, quiet_option, save_results, user_errors
+from .common import compute_options, mask_option, parse_list, print_results, quiet_option, save_results, user_errors
 
 
 def _defaults():
@@ -73,13 +73,22 @@ def register(main):
                   "either way).")
     @click.option("--ethogram-clips", type=click.IntRange(min=0), default=d["ethogram_clips"], show_default=True,
                   help="Clips drawn in the ethogram (those nearest the median video r).")
+    @click.option("--variations", default="", help="Method variations beside the standard run, comma-separated: "
+                  "predicted (targets: predicted activity), gradient (gradient ensembling; 2+ models), unsmoothed "
+                  "(no final filter; re-scores), train-mask=T (training mask alpha >= T).")
+    @click.option("--eval-thresholds", default=",".join(f"{t:g}" for t in d["eval_thresholds"]), show_default=True,
+                  help="Evaluation masks alpha >= t of the threshold sweep (re-scores the stored videos).")
+    @click.option("--input-predictions/--no-input-predictions", default=d["input_predictions"], show_default=True,
+                  help="Also predict the activity from the eval-masked true movie and the contrast-matched "
+                       "reconstruction (two more encoder passes per clip).")
     @click.option("--seed", type=click.IntRange(min=0), default=d["seed"], show_default=True)
     @click.option("--out", type=click.Path(file_okay=False), default="study-out", show_default=True,
                   help="Folder for study.nc, the figures and study.store/ (finished clips: a rerun resumes).")
     @compute_options
     @quiet_option
     @user_errors
-    def study(encoder_spec, mouse_map, mice, tiers, out, compile_encoder, quiet, **options):
+    def study(encoder_spec, mouse_map, mice, tiers, variations, eval_thresholds, out, compile_encoder, quiet,
+              **options):
         """Reconstruct every selected clip of every mouse of a dataset and compute the paper's statistics.
 
         With no arguments: the embedded dataset (6 five-second clips of the demo's simulated mouse, movies no
@@ -94,7 +103,9 @@ def register(main):
         from ..experiments.study import StudyConfig, StudyInterrupted, run
 
         config = StudyConfig(encoder=encoder_spec, mouse_map=_mouse_map(mouse_map), mice=_names(mice),
-                             tiers=_names(tiers), compile=compile_encoder, **options)
+                             tiers=_names(tiers), variations=_names(variations),
+                             eval_thresholds=parse_list(eval_thresholds, "--eval-thresholds"), compile=compile_encoder,
+                             **options)
         if config.data is None and config.encoder == "demo":
             click.echo("the embedded study: the demo encoder on its simulated mouse (for a dataset: --data ROOT "
                        "--encoder SPEC; the paper-sized simulation: see --help)")

@@ -270,6 +270,28 @@ def study_rows(ds):
     rows.append(("activity prediction r (true movie / reconstruction)",
                  f"{fmt(float(np.nanmean(prediction)), '.3f')} / "
                  f"{fmt(float(np.nanmean(ds['prediction_correlation_reconstruction'].values)), '.3f')}"))
+    if ds.sizes.get("variation", 0) > 1:
+        kind = ds.attrs.get("variation_subjects", "")
+        rows.append((f"variations (mean r over {kind}; change vs standard; paired t-test)", "; ".join(
+            f"{n} {fmt(float(np.nanmean(ds['variation_subject_video_correlation'].values[:, j])), '.3f')}"
+            + ("" if j == 0 else f" ({float(ds['variation_change_percent'].values[j]):+.1f} %, p = "
+               f"{fmt(float(ds['variation_p'].values[j]), '.2g')})")
+            for j, n in enumerate(ds["variation"].values))))
+    if "threshold_video_correlation" in ds:
+        t = ds["eval_threshold"].values
+        diam = np.nanmean(ds["eval_mask_diameter_deg"].values, 0)
+        for k, name in enumerate(ds["training_mask"].values):
+            rows.append((f"eval-threshold sweep ({name})", ", ".join(
+                f"{t[j]:g}: r {fmt(float(ds['threshold_video_correlation'].values[k, j]), '.3f')} "
+                f"({fmt(float(diam[j]), '.0f')} deg)" for j in range(len(t)))))
+    if "input_prediction_correlation" in ds:
+        inc = ds["included"].values.astype(bool)
+        corr, loss = ds["input_prediction_correlation"].values[inc], ds["input_prediction_loss"].values[inc]
+        rows.append(("activity prediction from inputs (r / loss)", ", ".join(
+            f"{n} {fmt(float(corr[:, j].mean()), '.3f')} / {fmt(float(loss[:, j].mean()), '.4g')}"
+            for j, n in enumerate(ds["input"].values))
+            + f"; masked vs true: r {float(ds['input_change_percent'].values[1]):+.2f} %, loss "
+              f"{float(ds['input_loss_change_percent'].values[1]):+.2f} %"))
     dup = ds["duplicate"].values.astype(bool)
     listed = [f"{str(ds['mouse_of_clip'].values[i])[:20]} trial {int(ds['trial'].values[i])} = training trial "
               f"{int(ds['duplicate_trial'].values[i])} (r {float(ds['duplicate_correlation'].values[i]):.3f})"

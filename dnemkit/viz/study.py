@@ -4,7 +4,7 @@ duplicates, what predicts quality, and the ethogram of a representative clip."""
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["study_figures", "study_summary", "study_predictors", "study_ethogram"]
+__all__ = ["study_figures", "study_summary", "study_predictors", "study_ethogram", "study_variations"]
 
 
 def _p_text(p):
@@ -171,9 +171,58 @@ def study_ethogram(ds, row=0):
     return fig
 
 
+def study_variations(ds):
+    """The paper's Fig. 1 - figure supplement 2: each variation's r (dashed: single subjects, solid: mean), the
+    evaluation-threshold sweep with the masks' diameters in degrees, and the activity predicted from each input."""
+    fig = Figure(figsize=(13, 4.2), layout="constrained")
+    axes = fig.subplots(1, 3)
+    ax = axes[0]
+    names = list(ds["variation"].values)
+    table = ds["variation_subject_video_correlation"].values
+    x = np.arange(len(names))
+    for row in table:
+        ax.plot(x, row, "--", color="0.6", lw=0.8)
+    ax.plot(x, np.nanmean(table, 0), "o-", color="tab:blue", lw=2)
+    labels = [n if j == 0 else f"{n}\n{ds['variation_change_percent'].values[j]:+.1f} %\n"
+              f"{_p_text(float(ds['variation_p'].values[j]))}" for j, n in enumerate(names)]
+    ax.set_xticks(x, labels, fontsize=7)
+    ax.set_ylabel("video correlation")
+    ax.set_title(f"variations (dashed: single {ds.attrs.get('variation_subjects', '')})", fontsize=9)
+    ax = axes[1]
+    t = ds["eval_threshold"].values
+    for k, name in enumerate(ds["training_mask"].values):
+        ax.plot(t, ds["threshold_video_correlation"].values[k], "o-", label=f"training mask: {name}")
+    diam = np.nanmean(ds["eval_mask_diameter_deg"].values, 0)
+    for tt, dd in zip(t, diam):
+        ax.annotate(f"{dd:.0f} deg", (tt, ax.get_ylim()[0]), fontsize=6, ha="center", va="bottom")
+    ax.set_xlabel("evaluation mask: alpha >= t")
+    ax.set_ylabel("video correlation (re-scored)")
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title("evaluation-mask threshold (diameter in degrees)", fontsize=9)
+    ax = axes[2]
+    if "input_prediction_correlation" in ds:
+        inc = ds["included"].values.astype(bool)
+        corr = ds["input_prediction_correlation"].values[inc]
+        loss = ds["input_prediction_loss"].values[inc]
+        xi = np.arange(corr.shape[1])
+        ax.bar(xi - 0.2, corr.mean(0), 0.4, yerr=corr.std(0) / np.sqrt(max(len(corr), 1)), color="tab:blue",
+               label="r")
+        ax2 = ax.twinx()
+        ax2.bar(xi + 0.2, loss.mean(0), 0.4, color="tab:orange", label="Poisson loss")
+        ax.set_xticks(xi, list(ds["input"].values), fontsize=8)
+        ax.set_ylabel("r(recorded, predicted)", color="tab:blue")
+        ax2.set_ylabel("Poisson loss", color="tab:orange")
+        ax.set_title("activity predicted from each input", fontsize=9)
+    else:
+        ax.set_axis_off()
+    return fig
+
+
 def study_figures(ds):
     """{name: Figure}: study, study_predictors and (when the study holds one) study_ethogram."""
     figures = {"study": study_summary(ds), "study_predictors": study_predictors(ds)}
     if "ethogram_recorded" in ds:
         figures["study_ethogram"] = study_ethogram(ds)
+    if "variation" in ds.dims:
+        figures["study_variations"] = study_variations(ds)
     return figures

@@ -14,37 +14,64 @@ from ..executor import loaded
 from ..targets import predicted_targets
 
 
-def reconstruct_clips(encoder, clips, recipe, train_mask, progress=False, description="study"):
+def reconstruct_clips(encoder, clips, recipe, train_mask, *, targets="recorded", eval_mask=None, predictions=True,
+                      progress=False, description="study"):
     """Reconstruct ``clips`` (of one mouse, one length) in one ``reconstruct`` call; returns one dict per clip.
 
     encoder: the mouse's readout (an Ensemble reconstructs with every member; each member's video is kept, so
     ensemble sizes 1..K are re-scored without reconstructing again). clips: [Clip]. recipe: ReconstructionConfig.
-    train_mask: (36, 64) bool. Each dict holds ``model_videos`` (M, T, 36, 64) unsmoothed, ``loss`` and
-    ``response_correlation`` (iterations, M), ``predicted_true`` and ``predicted_reconstruction`` (N, T): the
-    ensemble's predicted activity for the true movie and for the smoothed ensemble reconstruction (with the
-    trial's behaviour), and ``seconds`` (this call's reconstruction time, shared by its clips).
+    train_mask: (36, 64) bool. targets: 'recorded' (the clips' responses) or 'predicted' (the ensemble's activity
+    predicted from the true movie with the clip's behaviour). Each dict holds ``model_videos`` (M, T, 36, 64)
+    unsmoothed, ``loss`` and ``response_correlation`` (iterations, M) and ``seconds`` (this call's
+    reconstruction time, shared by its clips). With ``predictions``, also the ensemble's predicted activity
+    (N, T) for: the true movie (``predicted_true``) and the smoothed ensemble reconstruction shown inside
+    ``eval_mask`` with grey outside, as the reference predicts from it (``predicted_reconstruction``); with an
+    ``eval_mask``, also the true movie inside it (``predicted_masked``) and the masked reconstruction contrast-
+    and luminance-matched to the true movie there (``predicted_matched``).
     """
-    responses = np.stack([c.responses for c in clips])
+    from ...analysis.metrics import apply_eval_mask, match_contrast
+
+    videos = np.stack([c.video for c in clips])
     behavior = np.stack([c.behavior for c in clips])
+    true_rates = predicted_targets(encoder, videos, behavior) if predictions or targets == "predicted" else None
+    responses = true_rates if targets == "predicted" else np.stack([c.responses for c in clips])
     result = reconstruct(encoder, responses, behavior, recipe, train_mask=train_mask, progress=progress,
                          description=description)
-    videos = np.stack([c.video for c in clips])
-    true_rates = predicted_targets(encoder, videos, behavior)
-    recon_rates = predicted_targets(encoder, result.ensemble, behavior)
-    return [{"model_videos": result.videos[:, b], "loss": result.traces["loss"][:, :, b],
-             "response_correlation": result.traces["response_correlation"][:, :, b],
-             "predicted_true": true_rates[b], "predicted_reconstruction": recon_rates[b],
-             "seconds": float(result.seconds), "model_names": list(result.model_names)}
-            for b in range(len(clips))]
+    records = [{"model_videos": result.videos[:, b], "loss": result.traces["loss"][:, :, b],
+                "response_correlation": result.traces["response_correlation"][:, :, b],
+                "seconds": float(result.seconds), "model_names": list(result.model_names)} for b in range(len(clips))]
+    if predictions:
+        shown = result.ensemble if eval_mask is None else apply_eval_mask(result.ensemble, eval_mask)
+        recon_rates = predicted_targets(encoder, shown, behavior)
+        for b, rec in enumerate(records):
+            rec.update(predicted_true=true_rates[b], predicted_reconstruction=recon_rates[b])
+        if eval_mask is not None:
+            masked = predicted_targets(encoder, apply_eval_mask(videos, eval_mask), behavior)
+            first = min(recipe.eval_first_frame, videos.shape[1] - 1)
+            matched = np.stack([match_contrast(videos[b], result.ensemble[b], eval_mask, first)
+                                for b in range(len(clips))])
+            matched_rates = predicted_targets(encoder, matched, behavior)
+            for b, rec in enumerate(records):
+                rec.update(predicted_masked=masked[b], predicted_matched=matched_rates[b])
+    return records
 
 
-def clips_task(ref, clips, recipe, train_mask):
-    """What a Dask worker runs: :func:`reconstruct_clips` with the encoder named by ``ref`` (an EncoderRef
-    with a spec, loaded here) or given as an object (scattered by the client)."""
+def clips_task(ref, clips, recipe, train_mask, options):
+    """What a Dask worker runs: :func:`reconstruct_clips` (keyword ``options``) with the encoder named by ``ref``
+    (an EncoderRef with a spec, loaded here) or given as an object (scattered by the client)."""
     from ...encoders.ref import EncoderRef
 
     encoder = loaded(ref) if isinstance(ref, EncoderRef) else ref
-    return reconstruct_clips(encoder, clips, recipe, train_mask)
+    return reconstruct_clips(encoder, clips, recipe, train_mask, **options)
+
+
+#: the predicted activities a stored clip may hold (ensemble means, the clip's behaviour)
+PREDICTIONS = {"predicted_true": "activity predicted from the true movie",
+               "predicted_reconstruction": "activity predicted from the ensemble reconstruction (grey outside the "
+                                           "evaluation mask)",
+               "predicted_masked": "activity predicted from the true movie, grey outside the evaluation mask",
+               "predicted_matched": "activity predicted from the masked reconstruction, contrast- and "
+                                    "luminance-matched to the true movie"}
 
 
 def clip_dataset(clip, record, attrs):
@@ -56,13 +83,13 @@ def clip_dataset(clip, record, attrs):
     ds = xr.Dataset(
         {"model_reconstruction": (("model", "frame", "y", "x"), record["model_videos"].astype(np.float32),
                                   {**grey, "long_name": "each model's reconstruction, unsmoothed"}),
-         "loss": (("iteration", "model"), record["loss"].astype(np.float32), {"units": "1", "long_name": "Poisson loss"}),
-         "response_correlation": (("iteration", "model"), record["response_correlation"].astype(np.float32),
+         "loss": (("iteration", "member"), record["loss"].astype(np.float32),
+                  {"units": "1", "long_name": "Poisson loss of each model (gradient ensembling: one video, every "
+                   "model's loss)"}),
+         "response_correlation": (("iteration", "member"), record["response_correlation"].astype(np.float32),
                                   {"units": "1", "long_name": "r(predicted, recorded) during the optimisation"}),
-         "predicted_true": (("neuron", "frame"), record["predicted_true"].astype(np.float32),
-                            {**rate, "long_name": "activity predicted from the true movie (ensemble mean)"}),
-         "predicted_reconstruction": (("neuron", "frame"), record["predicted_reconstruction"].astype(np.float32),
-                                      {**rate, "long_name": "activity predicted from the ensemble reconstruction"})},
+         **{name: (("neuron", "frame"), record[name].astype(np.float32), {**rate, "long_name": text})
+            for name, text in PREDICTIONS.items() if name in record}},
         coords={"model": np.arange(m), "model_name": ("model", [str(n) for n in names]), "frame": np.arange(t),
                 "y": np.arange(HEIGHT), "x": np.arange(WIDTH),
                 "iteration": np.arange(1, record["loss"].shape[0] + 1)})

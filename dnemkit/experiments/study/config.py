@@ -37,6 +37,11 @@ class StudyConfig:
         keep_duplicates: keep duplicates in the statistics (they are listed either way).
     ethogram_clips: clips drawn in the ethogram (those nearest the median video r).
     max_lag: lags of the prediction-accuracy x frame-correlation cross-correlation, frames (30 = 1 s).
+    variations: method variations reconstructed beside the standard run ('predicted', 'gradient', 'unsmoothed',
+        'train-mask=T'; :mod:`dnemkit.experiments.study.variations`). eval_thresholds: evaluation masks alpha >= t
+        of the threshold sweep (re-scores stored videos). input_predictions: the activity predicted from the
+        eval-masked true movie and from the contrast-matched reconstruction as well (two more encoder passes over
+        each clip).
     seed: the reconstruction's seed (the fast recipe's sub-batch offsets).
     device, precision, compile: execution only (never part of a clip's id).
     """
@@ -62,13 +67,16 @@ class StudyConfig:
     keep_duplicates: bool = False
     ethogram_clips: int = 1
     max_lag: int = 30
+    variations: tuple = ()
+    eval_thresholds: tuple = (0.25, 0.5, 0.75, 1.0, 1.25)
+    input_predictions: bool = True
     seed: int = 0
     device: str = "auto"
     precision: str = "fp32"
     compile: bool = False
 
     def __post_init__(self):
-        for name in ("mice", "tiers"):
+        for name in ("mice", "tiers", "variations"):
             value = getattr(self, name)
             value = (value,) if isinstance(value, str) else tuple(value or ())
             object.__setattr__(self, name, tuple(str(v) for v in value))
@@ -104,6 +112,16 @@ class StudyConfig:
         check_int(self.ethogram_clips, "ethogram clips", 0)
         check_int(self.max_lag, "max lag", 0, "frames")
         check_int(self.seed, "seed", 0)
+        from .variations import parse_variations
+
+        parse_variations(self.variations)
+        try:
+            thresholds = tuple(float(t) for t in self.eval_thresholds)
+        except (TypeError, ValueError):
+            thresholds = ()
+        if not thresholds or not all(math.isfinite(t) and t > 0 for t in thresholds):
+            raise DnemkitError(f"eval thresholds are {self.eval_thresholds!r}; expected positive numbers")
+        object.__setattr__(self, "eval_thresholds", thresholds)
         self.reconstruction  # checks device/precision/compile and the recipe once, here
 
     @property

@@ -7,6 +7,7 @@ and the training mask: change any of them and the clip is simply computed again 
 """
 
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from . import plan as P
 from .assemble import assemble_study
 from .compute import clip_dataset, clips_task, reconstruct_clips
 from .config import StudyConfig
+from .variations import STANDARD, add_variations, check_variations, parse_variations
 
 
 class StudyInterrupted(KeyboardInterrupt):
@@ -37,15 +39,28 @@ def _say(log, message):
         log(message)
 
 
-def _batches(clips, size):
-    """Clips of one mouse and one length, ``size`` at a time (one ``reconstruct`` call each)."""
+@dataclass
+class Unit:
+    """One unit of work: a clip reconstructed under one variation (the standard run or a named change)."""
+
+    clip: object
+    variation: object
+    id: str
+
+    @property
+    def mouse(self):
+        return self.clip.mouse
+
+
+def _batches(units, size):
+    """Units of one mouse, length and variation, ``size`` at a time (one ``reconstruct`` call each)."""
     groups = {}
-    for c in clips:
-        groups.setdefault((c.mouse, len(c.video)), []).append(c)
+    for u in units:
+        groups.setdefault((u.mouse, len(u.clip.video), u.variation.name), []).append(u)
     return [g[k:k + size] for g in groups.values() for k in range(0, len(g), size)]
 
 
-def _batch_size(config, refs):
+def _batch_size(config):
     if config.batch is not None:
         return config.batch
     from ...device import resolve_device
@@ -54,28 +69,37 @@ def _batch_size(config, refs):
 
 
 def prepare(config, log=None, progress=True):
-    """Plan, masks and clips (with ids) of a study; everything checked before any reconstruction.
+    """Plan, masks and units (with ids) of a study; everything checked before any reconstruction.
 
-    Returns (plans, masks {mouse: mask}, mask lines, clips [Clip], duplicates {(mouse, trial): (trial, r)}).
+    Returns (plans, masks {mouse: mask}, mask lines, clips [Clip], units [Unit], duplicates {(mouse, trial):
+    (trial, r)}, variations).
     """
     plans = P.plan_mice(config)
+    variations = parse_variations(config.variations)
     recipe = config.reconstruction
-    masks, lines, clips, duplicates = {}, [], [], {}
+    masks, lines, clips, units, duplicates = {}, [], [], [], {}
     for mp in plans:
+        check_variations(variations, len(members_of(mp.ref.encoder)), config.encoder)
         probe_encoder(mp.ref.encoder, need_grad=True)
         mask, line = resolve_mask(config.mask, mp.ref, data=str(mp.mouse.path), progress=progress)
         masks[mp.name], _ = mask, lines.append(f"{mp.name}: {line}")
         context = {"encoder": mp.ref.fingerprint, "recipe": P.recipe_key(recipe),
-                   "train_mask": P.mask_digest(mask.train)}
+                   "train_mask": P.mask_digest(mask.train),
+                   "predictions": P.mask_digest(mask.eval) if config.input_predictions else "true+reconstruction"}
         loaded = [P.load_clip(mp.mouse, t) for t in mp.selected]
         first_frames = np.stack([c.video[0] for c in loaded])
         best, r = _best_training_match(first_frames, mp)
         for c, b, rr in zip(loaded, best, r):
             c.id = P.clip_id(c, context)
             duplicates[(c.mouse, c.trial)] = (int(mp.training[b]) if b >= 0 else -1, float(rr))
+            units.append(Unit(c, STANDARD, c.id))
+            for v in variations:
+                if v.reconstructs:
+                    units.append(Unit(c, v, P.clip_id(c, {"encoder": context["encoder"], "recipe": context["recipe"],
+                                                          "mask": P.mask_digest(mask.alpha), "variation": v.key()})))
         clips.extend(loaded)
         _say(log, f"{mp.name}: {len(loaded)} clip(s), {mp.how}")
-    return plans, masks, lines, clips, duplicates
+    return plans, masks, lines, clips, units, duplicates, variations
 
 
 def _best_training_match(first_frames, mouse_plan):
@@ -84,8 +108,22 @@ def _best_training_match(first_frames, mouse_plan):
     return best_matches(first_frames, mouse_plan.training_first_frames)
 
 
+def _unit_work(batch, recipe, masks, config):
+    """(recipe, training mask, keyword options of reconstruct_clips) of a batch's variation."""
+    v, mask = batch[0].variation, masks[batch[0].mouse]
+    train = mask.train if v.train_threshold is None else mask.alpha >= v.train_threshold
+    if not train.any():
+        raise DnemkitError(f"variation {v.name}: the training mask alpha >= {v.train_threshold} selects no pixel of "
+                           f"{batch[0].mouse}'s mask (alpha up to {float(np.nanmax(mask.alpha)):.2f}); expected a "
+                           "lower threshold")
+    standard = v.name == "standard"
+    options = {"targets": v.targets, "predictions": standard,
+               "eval_mask": mask.eval if standard and config.input_predictions else None}
+    return replace(recipe, ensembling=v.ensembling), train, options
+
+
 def run(config=None, *, out=None, progress=True, log=None):
-    """Reconstruct every selected clip of every mouse and compute the paper's statistics over them.
+    """Reconstruct every selected clip of every mouse (and its variations) and compute the paper's statistics.
 
     config: a :class:`StudyConfig` (default: the embedded dataset and the demo encoder). out: results folder
     (``study.nc``, ``study*.png``, ``study.store/``); None = nothing written or resumed. log: called with one
@@ -99,7 +137,7 @@ def run(config=None, *, out=None, progress=True, log=None):
 
         config = config.replace(data=str(embedded_dataset(log)))
     started = time.perf_counter()
-    plans, masks, mask_lines, clips, duplicates = prepare(config, log, progress)
+    plans, masks, mask_lines, clips, units, duplicates, variations = prepare(config, log, progress)
     for line in mask_lines:
         _say(log, line)
     recipe = config.reconstruction
@@ -111,52 +149,58 @@ def run(config=None, *, out=None, progress=True, log=None):
         store.clean()
         remove_stale_temporaries(out, ".study.*.tmp*")
         have = store.ids()
-        for c in clips:
-            if c.id in have:
-                ds = store.get(c.id)
+        for u in units:
+            if u.id in have:
+                ds = store.get(u.id)
                 if ds is not None:
-                    stored[c.id] = ds
+                    stored[u.id] = ds
     reused = len(stored)
-    todo = [c for c in clips if c.id not in stored]
-    _say(log, f"clips: {len(clips)} selected, {reused} already stored (reused), {len(todo)} to reconstruct")
+    todo = [u for u in units if u.id not in stored]
+    extra = f" ({len(units)} units with {len(variations) - 1} variation(s))" if len(variations) > 1 else ""
+    _say(log, f"clips: {len(clips)} selected{extra}, {reused} already stored (reused), {len(todo)} to reconstruct")
     refs = {mp.name: mp.ref for mp in plans}
-    batches = _batches(todo, _batch_size(config, refs))
-    bar = tqdm(total=len(clips), initial=reused, desc="study", unit="clip", disable=not progress)
+    batches = _batches(todo, _batch_size(config))
+    bar = tqdm(total=len(units), initial=reused, desc="study", unit="clip", disable=not progress)
     attrs = provenance("study", config, config.encoder, config.seed, data=str(config.data),
                        recipe=f"{recipe.recipe}: {recipe.iterations} iterations", mask_source="; ".join(mask_lines),
                        selection="; ".join(f"{mp.name}: {mp.how}" for mp in plans))
 
     def finish(batch, records):
-        for clip, record in zip(batch, records):
-            videos = record["model_videos"]
-            if not np.isfinite(videos).all():
-                raise DnemkitError(f"{clip.mouse} trial {clip.trial}: the reconstruction holds NaN/inf; it is not "
-                                   "stored (check the encoder and the responses)")
-            ds = clip_dataset(clip, record, {"condition_id": clip.id})
+        for unit, record in zip(batch, records):
+            if not np.isfinite(record["model_videos"]).all():
+                raise DnemkitError(f"{unit.mouse} trial {unit.clip.trial} ({unit.variation.name}): the "
+                                   "reconstruction holds NaN/inf; it is not stored (check the encoder and responses)")
+            ds = clip_dataset(unit.clip, record, {"condition_id": unit.id, "variation": unit.variation.name})
             if store is not None:
                 store.put(ds)
-            stored[clip.id] = ds
+            stored[unit.id] = ds
         bar.update(len(batch))
 
     try:
         if config.executor == "local" or not batches:
-            for k, b in enumerate(batches):
-                encoder = refs[b[0].mouse].encoder
-                finish(b, reconstruct_clips(encoder, b, recipe, masks[b[0].mouse].train, progress=progress,
-                                            description=f"{b[0].mouse[:24]} trial {b[0].trial}"
-                                            + (f" (+{len(b) - 1})" if len(b) > 1 else "")))
+            for b in batches:
+                work_recipe, train, options = _unit_work(b, recipe, masks, config)
+                name = f"{b[0].mouse[:20]} trial {b[0].clip.trial}" + (f" (+{len(b) - 1})" if len(b) > 1 else "")
+                records = reconstruct_clips(refs[b[0].mouse].encoder, [u.clip for u in b], work_recipe, train,
+                                            progress=progress, description=f"{name} {b[0].variation.name}",
+                                            **options)
+                finish(b, records)
         else:
             _run_dask(batches, refs, recipe, masks, finish, config)
     except KeyboardInterrupt:
-        raise StudyInterrupted(len(stored), len(clips), out) from None
+        raise StudyInterrupted(len(stored), len(units), out) from None
     finally:
         bar.close()
-    computed = len(stored) - reused
     n_models = {len(members_of(mp.ref.encoder)) for mp in plans}
-    attrs.update(clips_computed=computed, clips_reused=reused, seconds=round(time.perf_counter() - started, 1),
-                 models=",".join(str(n) for n in sorted(n_models)))
+    attrs.update(clips_computed=len(stored) - reused, clips_reused=reused,
+                 seconds=round(time.perf_counter() - started, 1), models=",".join(str(n) for n in sorted(n_models)))
+    by_variation = {v.name: [stored[u.id] for u in units if u.variation.name == v.name] for v in variations
+                    if v.reconstructs}
     ds = assemble_study(clips, [stored[c.id] for c in clips], masks, duplicates, config, recipe.eval_first_frame,
                         recipe.smoothing_sigma, attrs)
+    add_variations(ds, clips, stored_standard=[stored[c.id] for c in clips], stored_variations=by_variation,
+                   variations=variations, masks=masks, first=recipe.eval_first_frame, sigma=recipe.smoothing_sigma,
+                   thresholds=config.eval_thresholds)
     if out is not None:
         write_dataset(ds, out / "study.nc")
     return ds
@@ -167,6 +211,9 @@ def _run_dask(batches, refs, recipe, masks, finish, config):
     from ..executor import run_tasks
 
     by_key = {b[0].id: b for b in batches}
-    tasks = [(b[0].id, refs[b[0].mouse], (b, recipe, masks[b[0].mouse].train)) for b in batches]
+    tasks = []
+    for b in batches:
+        work_recipe, train, options = _unit_work(b, recipe, masks, config)
+        tasks.append((b[0].id, refs[b[0].mouse], ([u.clip for u in b], work_recipe, train, options)))
     run_tasks(clips_task, tasks, lambda key, records: finish(by_key[key], records), scheduler=config.scheduler,
               workers=config.workers, name="dnemkit-study")

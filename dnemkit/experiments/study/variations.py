@@ -1,0 +1,198 @@
+"""The paper's method variations over a study (Fig. 1 - figure supplement 2): named changes of the targets, the
+ensembling, the smoothing or the training mask, each reconstructed beside the standard run in the same store, and
+the evaluation-mask threshold sweep that only re-scores stored videos.
+
+Names (``--variations``): ``predicted`` (targets: the ensemble's activity predicted from the true movie instead of
+the recorded responses), ``gradient`` (gradient ensembling: the models' normalised gradients are averaged each
+step; needs two or more models), ``unsmoothed`` (the standard videos without the final Gaussian filter: no
+reconstruction), ``train-mask=T`` (the training mask is alpha >= T instead of 0.5).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...errors import DnemkitError
+
+DEFAULT_EVAL_THRESHOLDS = (0.25, 0.5, 0.75, 1.0, 1.25)
+INPUTS = ("true", "masked", "reconstruction", "matched")
+
+
+@dataclass(frozen=True)
+class Variation:
+    """One named change of the standard study run (module docstring)."""
+
+    name: str
+    targets: str = "recorded"
+    ensembling: str = "reconstruction"
+    train_threshold: float | None = None
+    smoothed: bool = True
+
+    @property
+    def reconstructs(self):
+        """False for a variation that only re-scores the standard run's stored videos."""
+        return self.name not in ("standard", "unsmoothed")
+
+    def key(self):
+        """What enters a variation's clip ids (the standard run's ids have none)."""
+        return {"targets": self.targets, "ensembling": self.ensembling, "train_threshold": self.train_threshold}
+
+
+STANDARD = Variation("standard")
+
+
+def parse_variations(names):
+    """(Variation, ...) for ``names`` ('predicted', 'gradient', 'unsmoothed', 'train-mask=T'; the standard run is
+    always there and first); one clear error for anything else."""
+    out = [STANDARD]
+    for name in names:
+        name = str(name).strip()
+        if name in ("", "standard"):
+            continue
+        if name == "predicted":
+            v = Variation(name, targets="predicted")
+        elif name == "gradient":
+            v = Variation(name, ensembling="gradient")
+        elif name == "unsmoothed":
+            v = Variation(name, smoothed=False)
+        elif name.startswith("train-mask="):
+            try:
+                t = float(name.split("=", 1)[1])
+            except ValueError:
+                t = float("nan")
+            if not np.isfinite(t) or t <= 0:
+                raise DnemkitError(f"variation {name!r} has no positive threshold; expected e.g. train-mask=0.25")
+            v = Variation(f"train-mask={t:g}", train_threshold=t)
+        else:
+            raise DnemkitError(f"variation {name!r} is unknown; expected predicted, gradient, unsmoothed or "
+                               "train-mask=T (comma-separated)")
+        if v.name not in [o.name for o in out]:
+            out.append(v)
+    return tuple(out)
+
+
+def check_variations(variations, n_models, encoder):
+    """Refuse, before any work, a variation that cannot change anything (gradient ensembling of one model)."""
+    if any(v.ensembling == "gradient" for v in variations) and n_models < 2:
+        raise DnemkitError(f"variation 'gradient' averages the gradients of several models, but encoder {encoder!r} "
+                           f"has {n_models}; expected an ensemble of 2 or more models (a folder of checkpoints)")
+
+
+def subject_table(values, mice):
+    """(subjects, names, kind): rows of ``values`` (n_clips, ...) averaged per mouse when there are two or more
+    mice, else the clips themselves."""
+    mice = np.asarray(mice)
+    unique = list(dict.fromkeys(mice.tolist()))
+    if len(unique) >= 2:
+        return np.stack([np.nanmean(values[mice == m], 0) for m in unique]), unique, "mice"
+    return np.asarray(values), [str(i) for i in range(len(values))], "clips"
+
+
+def _ensemble_videos(stored, sigma):
+    """The smoothed (sigma > 0) or plain mean of each stored clip's model videos."""
+    from ...video import smooth_video
+
+    return [smooth_video(ds["model_reconstruction"].values.mean(0), sigma) for ds in stored]
+
+
+def _scores(clips, videos, masks, first, eval_of=None):
+    """(video r, frame r) per clip; ``eval_of(mouse)`` gives the evaluation mask (default: the mouse's)."""
+    from ...analysis.metrics import frame_correlation, video_correlation
+
+    pick = eval_of or (lambda mouse: masks[mouse].eval)
+    v = np.array([video_correlation(c.video, r, pick(c.mouse), first) if pick(c.mouse).any() else np.nan
+                  for c, r in zip(clips, videos)])
+    f = np.array([frame_correlation(c.video, r, pick(c.mouse), first) if pick(c.mouse).any() else np.nan
+                  for c, r in zip(clips, videos)])
+    return v, f
+
+
+def add_variations(ds, clips, *, stored_standard, stored_variations, variations, masks, first, sigma, thresholds):
+    """Add the variations' scores and tests, the evaluation-threshold sweep (mask diameters in degrees) and the
+    activity prediction for different inputs to the study Dataset ``ds`` (in place; docs/method.md)."""
+    from ...analysis.stats import paired_ttest
+    from ...analysis.study import response_fit
+    from ...stimuli.geometry import mask_size_deg
+
+    included = ds["included"].values.astype(bool)
+    mice = [c.mouse for c in clips]
+    videos = {}
+    for v in variations:
+        source = stored_standard if not v.reconstructs else stored_variations[v.name]
+        videos[v.name] = _ensemble_videos(source, sigma if v.smoothed else 0.0)
+    names = [v.name for v in variations]
+    scores = {n: _scores(clips, videos[n], masks, first) for n in names}
+    ds.coords["variation"] = names
+    ds["variation_video_correlation"] = (("variation", "clip"), np.stack([scores[n][0] for n in names]),
+                                         {"units": "1", "long_name": "video r of each variation's ensemble"})
+    ds["variation_frame_correlation"] = (("variation", "clip"), np.stack([scores[n][1] for n in names]),
+                                         {"units": "1", "long_name": "frame r of each variation's ensemble"})
+    table, _, kind = subject_table(np.stack([scores[n][0] for n in names]).T[included],
+                                   np.asarray(mice)[included])
+    change, p = np.full(len(names), np.nan), np.full(len(names), np.nan)
+    base = table[:, 0]
+    for j in range(1, len(names)):
+        change[j] = 100 * (np.mean(table[:, j]) - np.mean(base)) / np.mean(base)
+        ok = np.isfinite(table[:, j]) & np.isfinite(base)
+        if ok.sum() >= 2:
+            p[j] = paired_ttest(table[ok, j], base[ok])["p"]
+    ds["variation_change_percent"] = ("variation", change, {"long_name": "100 x (mean r - mean r standard) / mean "
+                                                            f"r standard, means over {kind}"})
+    ds["variation_p"] = ("variation", p, {"units": "1", "long_name": f"paired t-test against standard over {kind}"})
+    ds["variation_subject_video_correlation"] = (("variation_subject", "variation"), table,
+                                                 {"units": "1", "long_name": f"video r per {kind[:-1]} and variation"})
+    ds.attrs["variation_subjects"] = kind
+    _add_threshold_sweep(ds, clips, videos, variations, masks, first, thresholds, included, mask_size_deg)
+    _add_input_predictions(ds, clips, stored_standard, first, included, response_fit)
+
+
+def _add_threshold_sweep(ds, clips, videos, variations, masks, first, thresholds, included, mask_size_deg):
+    """r of each training-mask variation's videos under evaluation masks alpha >= t, and the masks' diameters."""
+    trained = [v for v in variations if v.name == "standard" or v.train_threshold is not None]
+    per_clip = np.full((len(trained), len(thresholds), len(clips)), np.nan)
+    for j, t in enumerate(thresholds):
+        for i, v in enumerate(trained):
+            per_clip[i, j], _ = _scores(clips, videos[v.name], masks, first, lambda m: masks[m].alpha >= t)
+    with np.errstate(invalid="ignore"):
+        table = np.nanmean(np.where(included, per_clip, np.nan), axis=2) if included.any() \
+            else np.full(per_clip.shape[:2], np.nan)
+    ds.coords["training_mask"] = [v.name for v in trained]
+    ds.coords["eval_threshold"] = ("eval_threshold", list(thresholds), {"units": "1",
+                                                                         "long_name": "evaluation mask alpha >= t"})
+    ds["threshold_clip_video_correlation"] = (("training_mask", "eval_threshold", "clip"), per_clip,
+                                              {"units": "1", "long_name": "video r per clip, re-scored from the "
+                                               "stored videos with the evaluation mask alpha >= t"})
+    ds["threshold_video_correlation"] = (("training_mask", "eval_threshold"), table,
+                                         {"units": "1", "long_name": "mean video r over clips, re-scored from the "
+                                          "stored videos"})
+    diam = np.array([[mask_size_deg(masks[m].alpha >= t)["equivalent_diameter_deg"] for t in thresholds]
+                     for m in ds["mouse"].values])
+    ds["eval_mask_diameter_deg"] = (("mouse", "eval_threshold"), diam,
+                                    {"units": "degree", "long_name": "equivalent-disc diameter of the evaluation mask"})
+
+
+def _add_input_predictions(ds, clips, stored, first, included, response_fit):
+    """Poisson loss and r(recorded, predicted) for the true movie, the masked movie, the reconstruction and the
+    matched reconstruction (when the stored clips hold them)."""
+    if not all("predicted_masked" in s for s in stored):
+        return
+    keys = {"true": "predicted_true", "masked": "predicted_masked", "reconstruction": "predicted_reconstruction",
+            "matched": "predicted_matched"}
+    loss = np.full((len(clips), len(INPUTS)), np.nan)
+    corr = np.full_like(loss, np.nan)
+    for i, (c, s) in enumerate(zip(clips, stored)):
+        for j, name in enumerate(INPUTS):
+            fit = response_fit(c.responses, s[keys[name]].values, first)
+            loss[i, j], corr[i, j] = fit["poisson_loss"], fit["correlation"]
+    ds.coords["input"] = list(INPUTS)
+    ds["input_prediction_loss"] = (("clip", "input"), loss, {"units": "1", "long_name": "Poisson loss of the "
+                                   "activity predicted from each input (all neurons x frames)"})
+    ds["input_prediction_correlation"] = (("clip", "input"), corr, {"units": "1", "long_name": "r(recorded, "
+                                          "predicted from each input), all neurons x frames"})
+    m_loss, m_corr = loss[included].mean(0), corr[included].mean(0)
+    ds["input_change_percent"] = (("input",), [
+        np.nan, 100 * (m_corr[1] - m_corr[0]) / abs(m_corr[0]), np.nan, 100 * (m_corr[3] - m_corr[2]) / abs(m_corr[2])],
+        {"long_name": "change of mean r: masked vs true movie, matched vs reconstruction (percent)"})
+    ds["input_loss_change_percent"] = (("input",), [
+        np.nan, 100 * (m_loss[1] - m_loss[0]) / abs(m_loss[0]), np.nan, 100 * (m_loss[3] - m_loss[2]) / abs(m_loss[2])],
+        {"long_name": "change of mean Poisson loss: masked vs true movie, matched vs reconstruction (percent)"})
