@@ -11,7 +11,7 @@ def lazy_exports(package, exports):
     def __getattr__(name):
         if name in exports:
             module = importlib.import_module(exports[name], package)
-            value = getattr(module, name)
+            value = module if exports[name] == f".{name}" else getattr(module, name)  # a submodule itself
             setattr(importlib.import_module(package), name, value)
             return value
         raise AttributeError(f"module {package!r} has no attribute {name!r}")

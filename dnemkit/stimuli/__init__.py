@@ -1,17 +1,14 @@
-"""Synthetic stimuli and movies (pure numpy generators), all 36 x 64 pixels, 30 Hz, grey levels 0..255."""
+"""Synthetic stimuli and movies (pure numpy generators), all 36 x 64 pixels, 30 Hz, grey levels 0..255.
 
-from . import geometry
-from .gratings import drifting_grating
-from .natural import natural_movie
-from .noise import gaussian_noise
-from .sparse import iter_sparse_noise, phase_invert, sparse_noise
+Names are imported on first use (:mod:`dnemkit.lazy`), so that ``dnemkit.stimuli.geometry`` (the screen and
+unit constants every layer uses) loads without scikit-image and xarray.
+"""
 
-__all__ = [
-    "geometry",
-    "gaussian_noise",
-    "drifting_grating",
-    "sparse_noise",
-    "iter_sparse_noise",
-    "phase_invert",
-    "natural_movie",
-]
+from ..lazy import lazy_exports
+
+_EXPORTS = {"geometry": ".geometry", "drifting_grating": ".gratings", "natural_movie": ".natural",
+            "gaussian_noise": ".noise", "iter_sparse_noise": ".sparse", "phase_invert": ".sparse",
+            "sparse_noise": ".sparse"}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = ["geometry", "gaussian_noise", "drifting_grating", "sparse_noise", "iter_sparse_noise", "phase_invert",
+           "natural_movie"]
