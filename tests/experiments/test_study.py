@@ -254,3 +254,27 @@ def test_bad_input_is_one_line(two_mice, three_models, tmp_path, run_cli, assert
         result = run_cli("study", *args, "--quiet", "--out", tmp_path / "o")
         assert_one_line_error(result, phrase)
         assert not (tmp_path / "o" / "study.nc").exists()
+
+
+def test_mouse_folders_map_to_readouts_by_encoder_json_names_or_mouse_map(three_models, tmp_path):
+    """Readout 0 has 37 neurons, readout 1 has 20: each mouse must land on its own (neuron counts are checked)."""
+    import json
+    import shutil
+
+    from dnemkit.experiments.study.plan import plan_mice
+
+    root = tmp_path / "data"
+    shutil.copytree(three_models / "data" / mouse_folder_name(3), root / mouse_folder_name(3))
+    simulate(root, seed=4, trials=9, n_neurons=20, frames=FRAMES, oracle=False)
+    models = tmp_path / "models"
+    shutil.copytree(three_models / "models", models)
+    by_map = plan_mice(StudyConfig(data=str(root), encoder=str(models),
+                                   mouse_map=((mouse_folder_name(4)[:12], 1), (mouse_folder_name(3)[:12], 0))))
+    assert [(p.name, p.ref.mouse, p.ref.encoder.n_neurons) for p in by_map] == [
+        (mouse_folder_name(3), 0, 37), (mouse_folder_name(4), 1, 20)]
+    (models / "encoder.json").write_text(json.dumps({"mice": [mouse_folder_name(3), mouse_folder_name(4)]}))
+    by_name = plan_mice(StudyConfig(data=str(root), encoder=str(models)))
+    assert [p.ref.mouse for p in by_name] == [0, 1]
+    (models / "encoder.json").write_text(json.dumps({"mice": [mouse_folder_name(4), mouse_folder_name(3)]}))
+    with pytest.raises(Exception, match="predicts 20 neurons but mouse .*synthetic0003 has 37"):
+        plan_mice(StudyConfig(data=str(root), encoder=str(models)))
