@@ -23,7 +23,14 @@ def eccentricity_contours(ax, rows=slice(None), cols=slice(None), step=ECCENTRIC
     levels = [lv for lv in eccentricity_levels(step) if ecc.min() < lv < ecc.max()]
     if not levels:
         return None
-    cs = ax.contour(ecc, levels=levels, colors=color or ECCENTRICITY_COLOR, linewidths=0.8, linestyles=":")
+    from matplotlib import patheffects
+
+    color = color or ECCENTRICITY_COLOR
+    halo = [patheffects.withStroke(linewidth=1.8, foreground="k" if color in ("w", "white", ECCENTRICITY_COLOR)
+                                   else "w", alpha=0.5)]
+    cs = ax.contour(ecc, levels=levels, colors=color, linewidths=0.8, linestyles=":")
+    cs.set(path_effects=halo)  # visible over light and dark maps alike
     if label:
-        ax.clabel(cs, fmt=lambda v: f"{v:g}°", fontsize=6, inline=True)
+        for text in ax.clabel(cs, fmt=lambda v: f"{v:g}°", fontsize=6, inline=True):
+            text.set_path_effects(halo)
     return cs
