@@ -33,7 +33,7 @@ def test_report_embeds_every_figure_and_the_provenance(tmp_path, ablation, error
     assert result.exit_code == 0, result.output
     page = out.read_text()
     images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert len(images) == 4 + 1 + 1 + 1  # rf: 4 figures, ablation 1, errormap 1, generic 1
+    assert len(images) == 4 + 1 + 2 + 1  # rf: 4 figures, ablation 1, errormap 2 (maps, delta r), generic 1
     assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
     for fragment in ("dnemkit_version", "synthetic-40", "synthetic-5", "mystery", "best_r", "0.75",
                      "repeated-measures ANOVA", "video r, from recorded activity", "&quot;iterations&quot;: 3"):
