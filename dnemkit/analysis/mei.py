@@ -189,7 +189,7 @@ def video_motion(video, centre=None, radius=FIT_RADIUS, fps=FPS, n_fft=128):
     yy, xx = np.mgrid[:h, :w]
     space = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * (radius / 2) ** 2))
     x = (v - v.mean(0, keepdims=True)) * space[None] * np.hanning(t)[:, None, None]
-    power = np.abs(np.fft.fftn(x, s=(n_fft, 64, 64))) ** 2
+    power = np.abs(np.fft.fftn(x, s=(n_fft, 64, 64), axes=(0, 1, 2))) ** 2
     ft = np.fft.fftfreq(n_fft, 1.0 / fps)
     fy, fx = np.fft.fftfreq(64), np.fft.fftfreq(64)
     # cos(2 pi (ky y + kx x - tf t)) has its peaks at (ft, fy, fx) = +-(-tf, ky, kx): search ft < 0 only
