@@ -8,7 +8,7 @@ from .common import encoder_options, print_results, quiet_option, user_errors
 
 # the defaults of dnemkit.experiments.mei.MeiConfig, spelled out here so that --help needs no torch import;
 # tests/cli/test_mei.py checks that they agree with the dataclass
-DEFAULTS = dict(kind="image", top_by="response", n_top=16, contrast=0.05, initial="noise", blur=0.5, iterations=32,
+DEFAULTS = dict(kind="image", top_by="response", n_top=12, contrast=0.05, initial="noise", blur=0.5, iterations=32,
                 lr=3200.0, adam_rel_eps=1000.0, patience=4, batch=16, seed=0, device="auto")
 
 

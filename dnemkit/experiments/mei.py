@@ -8,10 +8,11 @@ One input per neuron, many neurons per batched pass, optimised by the reconstruc
   (the loop's targets are one-hot weights: input b, neuron n_b, frames ``first_valid_frame``..T-1);
 - initial: ``grey`` or ``noise`` (seeded white noise at a tenth of the budget; a complex cell's energy model
   has no gradient at uniform grey);
-- optimiser: the fast recipe's per-pixel Adam (``PixelAdam``) with a large frame-relative epsilon, so that its
-  step is proportional to the gradient and the projected iteration's fixed point is the constrained optimum
-  (with the fast recipe's own epsilon 0.3 its sign-like steps flatten the MEI: 0.70 of the optimum's activation
-  on the synthetic mouse, 0.99 with 20; docs/method.md, "MEI");
+- optimiser: the fast recipe's per-pixel Adam (``PixelAdam``, cosine step decay) with a frame-relative epsilon
+  (1000) that dominates its denominator, so that its step is proportional to the (momentum-averaged) gradient and
+  the projected iteration's fixed point is the constrained optimum. With the fast recipe's own epsilon 0.3 the
+  sign-like steps flatten the MEI: 0.70 of the analytic optimum's activation on the synthetic mouse's simple
+  cells; 20: 0.95 when stopped at the plateau; 1000: 0.98 (docs/method.md, "MEI");
 - transform: an image MEI is one frame held for the whole clip (the gradient is averaged over frames, so every
   frame takes the same step), and the gradient is blurred with a Gaussian of ``blur`` px (0 = none);
 - constraint: the contrast budget, :func:`project_to_budget` after every step;
@@ -124,7 +125,7 @@ class MeiConfig:
     kind: str = "image"
     neurons: tuple | None = None
     top_by: str = "response"
-    n_top: int = 16
+    n_top: int = 12
     contrast: float = 0.05
     initial: str = "noise"
     blur: float = 0.5

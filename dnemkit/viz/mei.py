@@ -6,7 +6,7 @@ matplotlib's object API (``matplotlib.figure.Figure``), no pyplot state, as the 
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FormatStrFormatter, NullFormatter
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
 from ..stimuli.geometry import GREY
 
@@ -44,11 +44,14 @@ def _scatter(ax, x, y, xlabel, ylabel, log=False, period=None):
         lo, hi = min(x[ok].min(), y[ok].min()), max(x[ok].max(), y[ok].max())
         if period:
             lo, hi = 0.0, period
+        elif not log:
+            lo = 0.0
         ax.plot([lo, hi], [lo, hi], color="0.5", lw=0.8, ls="--")
     if log:
         ax.set_xscale("log")
         ax.set_yscale("log")
-        for axis in (ax.xaxis, ax.yaxis):  # plain numbers, not 10^x
+        for axis in (ax.xaxis, ax.yaxis):  # plain numbers, not 10^x, also within one decade
+            axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
             axis.set_major_formatter(FormatStrFormatter("%g"))
             axis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(xlabel)
@@ -80,17 +83,18 @@ def mei_figure(ds):
                  f"contrast {ds.attrs.get('contrast_budget', '?')}, sorted by centre column ({len(order)} of "
                  f"{ds.sizes['neuron']}); {ds.attrs.get('encoder', '')}", fontsize=9)
     axes = [fig.add_subplot(grid[rows + 1, 2 * i:2 * i + 2]) for i in range(4)]
-    _scatter(axes[0], ds["atlas_orientation"].values, ds["orientation"].values, "atlas orientation (deg)",
-             "MEI orientation (deg)", period=180)
+    atlas = np.asarray(ds["atlas_orientation"].values, float)
+    # the MEI's orientation drawn at its representative nearest the atlas' (0 and 180 deg are one orientation)
+    nearest = atlas + (np.asarray(ds["orientation"].values, float) - atlas + 90.0) % 180.0 - 90.0
+    _scatter(axes[0], atlas, nearest, "atlas orientation (deg)", "MEI orientation (deg, mod 180)", period=180)
     _scatter(axes[1], ds["atlas_sf"].values, ds["sf_cpd"].values, "atlas preferred SF (cpd)", "MEI SF (cpd)",
              log=True)
     act = ds["activation"].values
     n_win = int(np.sum(act >= ds["grating_activation"].values))
-    _scatter(axes[2], ds["grating_activation"].values, act, "best grating (counts/frame)", "MEI (counts/frame)",
-             log=True)
+    _scatter(axes[2], ds["grating_activation"].values, act, "best grating (counts/frame)", "MEI (counts/frame)")
     axes[2].set_title(f"MEI >= best grating: {n_win}/{len(act)}", fontsize=8)
     _scatter(axes[3], ds["natural_activation"].values, act, "best natural clip (counts/frame)",
-             "MEI (counts/frame)", log=True)
+             "MEI (counts/frame)")
     if kind == "video" and "tf" in ds:
         axes[1].set_title(f"median MEI TF {np.nanmedian(ds['tf'].values):.2g} Hz", fontsize=8)
     return fig
