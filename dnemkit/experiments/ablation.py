@@ -470,5 +470,6 @@ def _combine_mice(parts):
     out.attrs.update({k: v for k, v in first.items() if k not in ("seconds", "reconstruction_calls", "n_neurons")})
     out.attrs.update(seconds=round(sum(ds.attrs["seconds"] for _, _, ds in parts), 2),
                      reconstruction_calls=sum(ds.attrs["reconstruction_calls"] for _, _, ds in parts),
-                     n_neurons=", ".join(str(ds.attrs["n_neurons"]) for _, _, ds in parts))
+                     n_neurons=", ".join(str(ds.attrs["n_neurons"]) for _, _, ds in parts),
+                     frames=", ".join(dict.fromkeys(str(ds.attrs["frames"]) for _, _, ds in parts)))
     return out
