@@ -413,8 +413,8 @@ def run(config=MeiConfig(), *, out=None, progress=True, log=None):
     batch = _clip_batch(encoder)
     grating = _activations(encoder, (len(grid), gratings), first, device, batch, progress, "gratings").mean(0)
     grey = _activations(encoder, np.full((1, t, HEIGHT, WIDTH), GREY, np.float32), first, device, 1).mean(0)[0]
-    nat = np.concatenate([natural_movie(seed=s).values for s in NATURAL_SEEDS])
-    nat_clips = np.stack([nat[k:k + t] for k in range(0, len(nat) - t + 1, t)])
+    movies = [natural_movie(seed=s).values for s in NATURAL_SEEDS]
+    nat_clips = np.stack([m[k:k + t] for m in movies for k in range(0, len(m) - t + 1, t)])  # within a movie
     nat_clips = project_to_budget(torch.from_numpy(np.ascontiguousarray(nat_clips)), config.contrast).numpy()
     natural = _activations(encoder, nat_clips, first, device, batch, progress, "natural clips").mean(0)
 
