@@ -244,8 +244,8 @@ def study_rows(ds):
 
     rows = [("clips", f"{ds.attrs.get('n_included')} in the statistics of {ds.attrs.get('n_clips')} "
                       f"({ds.attrs.get('n_mice')} mice, {ds.attrs.get('n_models')} model(s); "
-                      f"{ds.attrs.get('clips_computed', 0)} reconstructed now, {ds.attrs.get('clips_reused', 0)} "
-                      "reused from the store)"),
+                      f"{ds.attrs.get('units_computed', 0)} reconstruction(s) made now, "
+                      f"{ds.attrs.get('units_reused', 0)} reused from the store)"),
             ("recipe", f"{ds.attrs.get('recipe', '')}; frames >= {ds.attrs.get('first_eval_frame')} scored"),
             ("video correlation", ci("mean_video_correlation")), ("  vs random videos", test("video_vs_random_p")),
             ("frame correlation", ci("mean_frame_correlation")), ("  vs random videos", test("frame_vs_random_p"))]

@@ -109,7 +109,7 @@ def test_rescoring_another_eval_threshold_equals_a_fresh_run(study, tmp_path):
     fresh = run(config.replace(mice=(one,), mask=str(path), variations=()), progress=False)
     mine = ds["mouse_of_clip"].values == one
     rescored = ds["threshold_clip_video_correlation"].sel(training_mask="standard", eval_threshold=0.75).values
-    assert fresh.attrs["clips_computed"] == int(mine.sum())
+    assert fresh.attrs["units_computed"] == int(mine.sum())
     np.testing.assert_allclose(rescored[mine], fresh["video_correlation"].values, atol=1e-6)
     at_one = ds["threshold_clip_video_correlation"].sel(training_mask="standard", eval_threshold=1.0).values
     np.testing.assert_allclose(at_one, ds["video_correlation"].values, atol=1e-12)
@@ -120,9 +120,11 @@ def test_rescoring_another_eval_threshold_equals_a_fresh_run(study, tmp_path):
 def test_rerun_recomputes_nothing_and_dask_gives_the_same_numbers(two_mice, study):
     config, out, ds = study
     again = run(config, out=out, progress=False)
-    assert again.attrs["clips_computed"] == 0 and again.attrs["clips_reused"] == ds.attrs["n_clips"]
+    assert again.attrs["units_computed"] == 0
+    assert again.attrs["units_reused"] == ds.attrs["n_units"] == 4 * ds.attrs["n_clips"]  # 3 variations + standard
     np.testing.assert_array_equal(again["video_correlation"].values, ds["video_correlation"].values)
-    dask = run(config.replace(executor="dask", workers=1, mice=(mouse_folder_name(1),)), progress=False)
+    dask = run(config.replace(executor="dask", workers=1, mice=(mouse_folder_name(1),), variations=()),
+               progress=False)
     mine = ds["mouse_of_clip"].values == mouse_folder_name(1)
     np.testing.assert_allclose(dask["video_correlation"].values, ds["video_correlation"].values[mine], atol=1e-6)
     assert read_dataset(out / "study.nc", kind="study").sizes["clip"] == ds.sizes["clip"]

@@ -192,7 +192,7 @@ def run(config=None, *, out=None, progress=True, log=None):
     finally:
         bar.close()
     n_models = {len(members_of(mp.ref.encoder)) for mp in plans}
-    attrs.update(clips_computed=len(stored) - reused, clips_reused=reused,
+    attrs.update(units_computed=len(stored) - reused, units_reused=reused, n_units=len(units),
                  seconds=round(time.perf_counter() - started, 1), models=",".join(str(n) for n in sorted(n_models)))
     by_variation = {v.name: [stored[u.id] for u in units if u.variation.name == v.name] for v in variations
                     if v.reconstructs}
