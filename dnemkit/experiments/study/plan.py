@@ -4,7 +4,6 @@ Everything a user can get wrong (no mouse folder, a folder that maps to no reado
 from the readout's, a tier or fold without labelled trials) is found here, before any reconstruction.
 """
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from ...data.sensorium import SensoriumMouse, open_dataset
 from ...encoders.ref import EncoderRef
 from ...errors import DnemkitError
 from ...training import assign_folds, video_hash
+from ..sweeps.compute import fingerprint_array
 from .config import TRAINING_TIERS
 
 #: bump when what a stored clip holds changes (older files are then recomputed, never misread)
@@ -224,22 +224,13 @@ def load_clip(mouse, trial_id):
     return Clip(mouse.name, tr.id, tr.tier, tr.video, tr.responses, tr.behavior4)
 
 
-def _digest(*arrays):
-    h = hashlib.blake2b(digest_size=16)
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype}{a.shape}".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
-
-
 def clip_id(clip, context):
     """The content id of a clip's reconstruction: its arrays, the encoder's weights, the recipe, the training
     mask and the store version (see :mod:`dnemkit.experiments.study`)."""
     from ..sweeps.store import stable_hash
 
     return stable_hash({"kind": "study-clip", "mouse": clip.mouse, "trial": int(clip.trial),
-                        "clip": _digest(clip.video, clip.responses, clip.behavior), **context,
+                        "clip": fingerprint_array(clip.video, clip.responses, clip.behavior), **context,
                         "version": STORE_VERSION})
 
 
@@ -250,4 +241,4 @@ def recipe_key(recipe):
 
 
 def mask_digest(mask):
-    return _digest(np.asarray(mask, np.uint8))
+    return fingerprint_array(np.asarray(mask, np.uint8))
