@@ -97,7 +97,7 @@ def register(main):
         ensemble-size curve and its repeated-measures ANOVA, what predicts quality, duplicates, the ethogram),
         OUT/study.png, study_predictors.png, study_ethogram.png, and OUT/study.store/ (one file per finished
         clip: interrupt and rerun, nothing is recomputed). The paper-sized run on simulated data:
-        `characterize simulate --out sim --seed S --trials 80` for S = 0..4, then
+        `characterize simulate --out sim --seed S --trials 90` for S = 0..4, then
         `characterize study --data sim --encoder synthetic`.
         """
         from ..experiments.study import StudyConfig, StudyInterrupted, run
@@ -106,9 +106,9 @@ def register(main):
                              tiers=_names(tiers), variations=_names(variations),
                              eval_thresholds=parse_list(eval_thresholds, "--eval-thresholds"), compile=compile_encoder,
                              **options)
-        if config.data is None and config.encoder == "demo":
-            click.echo("the embedded study: the demo encoder on its simulated mouse (for a dataset: --data ROOT "
-                       "--encoder SPEC; the paper-sized simulation: see --help)")
+        embedded = config.data is None
+        if embedded:
+            click.echo("the embedded study: the demo encoder on 6 held-out clips of its simulated mouse")
         out = Path(out)
         try:
             ds = run(config, out=out, progress=not quiet, log=click.echo)
@@ -118,3 +118,9 @@ def register(main):
             raise SystemExit(130) from None
         files = save_results(ds, out, dataset=False)
         print_results(ds, files)
+        if embedded:
+            click.echo("the paper-sized study (5 simulated mice x 10 clips, each mouse's own ground truth; ~11 min "
+                       "here):\n  for s in 0 1 2 3 4; do characterize simulate --out sim --seed $s --trials 90; done\n"
+                       "  characterize study --data sim --encoder synthetic --variations predicted,unsmoothed\n"
+                       "your dataset: characterize study --data ROOT --encoder MODELS/ [--mouse-map NAME=INDEX,...] "
+                       "[--recipe paper]")
