@@ -243,7 +243,8 @@ def study_rows(ds):
                 f"{fmt(v.attrs.get('mean_random'), '.3f')})")
 
     rows = [("clips", f"{ds.attrs.get('n_included')} in the statistics of {ds.attrs.get('n_clips')} "
-                      f"({ds.attrs.get('n_mice')} mice, {ds.attrs.get('n_models')} model(s); "
+                      f"({ds.attrs.get('n_mice')} {'mouse' if ds.attrs.get('n_mice') == 1 else 'mice'}, "
+                      f"{ds.attrs.get('n_models')} model(s); "
                       f"{ds.attrs.get('units_computed', 0)} reconstruction(s) made now, "
                       f"{ds.attrs.get('units_reused', 0)} reused from the store)"),
             ("recipe", f"{ds.attrs.get('recipe', '')}; frames >= {ds.attrs.get('first_eval_frame')} scored"),

@@ -84,7 +84,8 @@ def study_summary(ds):
     _strip(axes[0, 1], ds, "frame")
     _ensemble(axes[1, 0], ds)
     _duplicates(axes[1, 1], ds)
-    fig.suptitle(f"study: {ds.attrs.get('n_clips')} clips of {ds.attrs.get('n_mice')} mice, "
+    mice = ds.attrs.get("n_mice")
+    fig.suptitle(f"study: {ds.attrs.get('n_clips')} clips of {mice} {'mouse' if mice == 1 else 'mice'}, "
                  f"{ds.attrs.get('n_models')} model(s), {ds.attrs.get('recipe', '')}", fontsize=10)
     return fig
 
