@@ -50,16 +50,19 @@ def synthetic(seed, k):
     return ds
 
 
-def demo(rf_path):
+def demo(rf_path, mei_path=None):
     from dnemkit.encoders.ref import EncoderRef
     from dnemkit.experiments.mei import MeiConfig, run
+    from dnemkit.io.results import read_dataset
     from dnemkit.viz.kinds import echo_headline
 
-    started = time.perf_counter()
-    ds = run(MeiConfig(encoder=EncoderRef("demo")), out="mei-demo-out", progress=False)
-    wall = time.perf_counter() - started
+    if mei_path:
+        ds = read_dataset(mei_path, kind="mei")
+    else:
+        started = time.perf_counter()
+        ds = run(MeiConfig(encoder=EncoderRef("demo")), out="mei-demo-out", progress=False)
+        print(f"demo default run: {time.perf_counter() - started:.1f} s")
     echo_headline(ds, print)
-    print(f"demo default run: {wall:.1f} s ({ds.attrs['meis_per_second']:.3f} MEIs/s optimising)")
     if rf_path:
         import xarray as xr
 
@@ -82,12 +85,13 @@ def main():
     parser.add_argument("--neurons", type=int, default=200, help="synthetic neurons 0..K-1 per seed")
     parser.add_argument("--no-demo", action="store_true")
     parser.add_argument("--rf", default=None, help="rf.nc of the demo (`characterize rf --encoder demo`)")
+    parser.add_argument("--demo-mei", default=None, help="score this mei.nc of the demo instead of making one")
     args = parser.parse_args()
     torch.set_num_threads(1)
     for seed in args.seeds:
         synthetic(seed, args.neurons)
     if not args.no_demo:
-        demo(args.rf)
+        demo(args.rf, args.demo_mei)
 
 
 if __name__ == "__main__":
