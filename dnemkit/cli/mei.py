@@ -66,8 +66,10 @@ def register(main):
         grating and natural clip, descriptors measured on each MEI: centre, size, orientation, SF, polarity,
         for videos TF and direction, and the atlas' values) and OUT/mei.png.
 
-        Budget of the default run (demo encoder, 16 image MEIs): about 2.5 minutes on a 2-core CPU (1.3 min
-        comparison stimuli, 0.3 MEIs per second); the synthetic mouse makes about 1.5 MEIs per second.
+        Budget of the default run (demo encoder, 12 image MEIs): about 1.5 minutes on a 2-core CPU (measured
+        83 s: about 57 s for the 656 comparison clips, 20 s for the MEIs at 0.6 per second); the synthetic
+        mouse makes about 7 MEIs per second (python benchmarks/mei.py). On a CPU shared with other jobs it takes
+        longer (the same run took 5.8 minutes with 16 neurons at a load of 4).
         """
         from ..encoders.ref import EncoderRef
         from ..experiments.mei import MeiConfig, parse_neurons, run
