@@ -67,7 +67,7 @@ def register(main):
         for videos TF and direction, and the atlas' values) and OUT/mei.png.
 
         Budget of the default run (demo encoder, 12 image MEIs): about 1.5 minutes on a 2-core CPU (measured
-        83 s: about 57 s for the 656 comparison clips, 20 s for the MEIs at 0.6 per second); the synthetic
+        83 s: about 57 s for the 595 comparison clips, 20 s for the MEIs at 0.6 per second); the synthetic
         mouse makes about 7 MEIs per second (python benchmarks/mei.py). On a CPU shared with other jobs it takes
         longer (the same run took 5.8 minutes with 16 neurons at a load of 4).
         """
