@@ -92,10 +92,10 @@ def register(main):
         """Reconstruct every selected clip of every mouse of a dataset and compute the paper's statistics.
 
         With no arguments: the embedded dataset (6 five-second clips of the demo's simulated mouse, movies no
-        shipped model saw) and the demo encoder, fast recipe: 4 minutes on an idle 2-core CPU (measured from a fresh clone). Writes
-        OUT/study.nc (per-clip video and frame r, their mean with a 95 % CI, tests against random videos, the
-        ensemble-size curve and its repeated-measures ANOVA, what predicts quality, duplicates, the ethogram),
-        OUT/study.png, study_predictors.png, study_ethogram.png, and OUT/study.store/ (one file per finished
+        shipped model saw) and the demo encoder, fast recipe: 4 minutes on an idle 2-core CPU from a fresh clone.
+        Writes OUT/study.nc (per-clip video and frame r, their mean with a 95 % CI, tests against random videos,
+        the ensemble-size curve and its repeated-measures ANOVA, what predicts quality, duplicates, the ethogram,
+        variations, the evaluation-threshold sweep), OUT/study*.png, and OUT/study.store/ (one file per finished
         clip: interrupt and rerun, nothing is recomputed). The paper-sized run on simulated data:
         `characterize simulate --out sim --seed S --trials 90` for S = 0..4, then
         `characterize study --data sim --encoder synthetic`.
