@@ -26,3 +26,16 @@ def check_int(value, name, minimum=None, meaning=""):
         expected += f" ({meaning})" if meaning else ""
         raise DnemkitError(f"{name} is {value!r}; expected {expected}")
     return int(value)
+
+
+def check_number(value, name, expected="a finite number"):
+    """``value`` as a finite float, or DnemkitError "NAME is VALUE; expected EXPECTED" (bools are refused)."""
+    import math
+
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise DnemkitError(f"{name} is {value!r}; expected {expected}") from None
+    if isinstance(value, bool) or not math.isfinite(out):
+        raise DnemkitError(f"{name} is {value!r}; expected {expected}")
+    return out

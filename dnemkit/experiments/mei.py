@@ -42,7 +42,7 @@ from ..analysis.tuning import tuning_measures
 from ..device import resolve_device
 from ..encoders.base import check_rates, members_of, probe_encoder
 from ..encoders.ref import EncoderRef
-from ..errors import DnemkitError, check_int
+from ..errors import DnemkitError, check_int, check_number
 from ..stimuli.geometry import GREY, HEIGHT, WIDTH, cyc_per_px_to_cpd
 from ..stimuli.gratings import drifting_grating
 from ..stimuli.natural import natural_movie
@@ -61,16 +61,6 @@ PHASES = (0.0, math.pi / 2, math.pi, 3 * math.pi / 2)
 #: held-out natural movies (seeds 5000+) cut into clips of the MEI's length for the natural comparison
 NATURAL_SEEDS = (5000, 5001)
 COMPRESSION = {"zlib": True, "complevel": 4}
-
-
-def _number(value, name, expected):
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise DnemkitError(f"{name} is {value!r}; expected {expected}") from None
-    if not math.isfinite(out):
-        raise DnemkitError(f"{name} is {value!r}; expected {expected}")
-    return out
 
 
 def parse_neurons(text):
@@ -162,17 +152,17 @@ class MeiConfig:
                                                           for v in values))
             if self.neurons is not None and len(set(self.neurons)) != len(self.neurons):
                 raise DnemkitError("neurons repeats an index; expected distinct neuron indices")
-        contrast = _number(self.contrast, "contrast", "an RMS contrast budget in (0, 1]")
+        contrast = check_number(self.contrast, "contrast", "an RMS contrast budget in (0, 1]")
         if not 0 < contrast <= 1:
             raise DnemkitError(f"contrast is {self.contrast!r}; expected an RMS contrast budget in (0, 1] (the root "
                                "mean square of (v - 127.5) / 127.5 over the input)")
         object.__setattr__(self, "contrast", contrast)
-        blur = _number(self.blur, "blur", "a Gaussian sigma in pixels >= 0")
+        blur = check_number(self.blur, "blur", "a Gaussian sigma in pixels >= 0")
         if blur < 0:
             raise DnemkitError(f"blur is {self.blur!r}; expected a Gaussian sigma in pixels >= 0 (0 = none)")
         object.__setattr__(self, "blur", blur)
         for name in ("lr", "adam_rel_eps", "tolerance"):
-            v = _number(getattr(self, name), name, "a positive number")
+            v = check_number(getattr(self, name), name, "a positive number")
             if v <= 0:
                 raise DnemkitError(f"{name} is {getattr(self, name)!r}; expected a positive number")
             object.__setattr__(self, name, v)

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..errors import DnemkitError
+from ..errors import DnemkitError, check_number
 from .geometry import (
     FPS,
     GREY,
@@ -29,16 +29,6 @@ from .geometry import (
 
 UNITS = ("cpd", "cyc/px")
 _TOL = 1e-9  # lets the exact Nyquist values (0.5 cyc/px, 15 Hz) through despite float round-off
-
-
-def _finite(value, name):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise DnemkitError(f"{name} is {value!r}; expected a finite number") from None
-    if not math.isfinite(value):
-        raise DnemkitError(f"{name} is {value!r}; expected a finite number")
-    return value
 
 
 def drifting_grating(sf, tf, direction, n_frames=60, units="cpd", phase=0.0, contrast=1.0):
@@ -57,11 +47,11 @@ def drifting_grating(sf, tf, direction, n_frames=60, units="cpd", phase=0.0, con
     """
     if units not in UNITS:
         raise DnemkitError(f"units is {units!r}; expected one of {UNITS}")
-    sf = _finite(sf, "sf")
-    tf = _finite(tf, "tf")
-    direction = _finite(direction, "direction")
-    phase = _finite(phase, "phase")
-    contrast = _finite(contrast, "contrast")
+    sf = check_number(sf, "sf")
+    tf = check_number(tf, "tf")
+    direction = check_number(direction, "direction")
+    phase = check_number(phase, "phase")
+    contrast = check_number(contrast, "contrast")
     sf_px = cpd_to_cyc_per_px(sf) if units == "cpd" else sf
     if sf_px <= 0:
         raise DnemkitError(f"sf is {sf!r} {units}; expected a spatial frequency > 0")
