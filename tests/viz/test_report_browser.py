@@ -275,7 +275,7 @@ def report(browser, tmp_path_factory):
         "natural": ["natural", "--encoder", "synthetic", "--iterations", "2", "--models", "1", "--no-video",
                     "--quiet", "--out", str(root / "natural")],
         "gratings": ["gratings", "--encoder", "synthetic", "--quick", "--iterations", "2", "--sf", "0.143,0.036",
-                     "--tf", "7.5", "--directions", "0", "--frames", "32", "--quiet", "--out", str(root / "gratings")],
+                     "--tf", "7.5", "--directions", "0", "--frames", "40", "--quiet", "--out", str(root / "gratings")],
     }
     results = []
     for kind, args in runs.items():
