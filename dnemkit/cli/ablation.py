@@ -5,7 +5,7 @@ import click
 from click.core import ParameterSource
 
 from .common import (encoder_options, mask_option, movie_run_options, parse_list, print_results, quiet_option,
-                     save_results, user_errors)
+                     save_results, stack_options, user_errors)
 
 
 def data_options(default_trials):
@@ -25,12 +25,7 @@ def data_options(default_trials):
                      help="With --data: a trial id (repeat the option for several), per mouse."),
     ]
 
-    def decorate(f):
-        for option in reversed(options):
-            f = option(f)
-        return f
-
-    return decorate
+    return stack_options(options)
 
 
 def unused_with_data(ctx, data, names):

@@ -246,6 +246,16 @@ def print_results(ds, files, note=""):
     click.echo("results: " + ", ".join(str(f) for f in files) + (f" ({note})" if note else ""))
 
 
+def stack_options(options):
+    """One decorator applying click ``options`` in the order listed (first = first in --help)."""
+    def decorate(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
+
+
 def movie_run_options(frames, iterations, movie_seed=5000):
     """--iterations, --frames, --movie-seed, --ground-truth and --models of the commands that reconstruct held-out
     natural movies from a ground-truth mouse's Poisson responses with the paper's recipe (ablation, errormap)."""
@@ -263,9 +273,4 @@ def movie_run_options(frames, iterations, movie_seed=5000):
                      help="Use the first K models of an ensemble."),
     ]
 
-    def decorate(f):
-        for option in reversed(options):
-            f = option(f)
-        return f
-
-    return decorate
+    return stack_options(options)

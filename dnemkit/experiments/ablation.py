@@ -131,9 +131,10 @@ class RecordedClips:
         return int(self.videos.shape[1])
 
 
-def check_data_options(data, tiers, trials, trial_ids):
+def check_data_options(data, tiers, trials, trial_ids, default_trials=None):
     """Normalised (tiers, trials, trial_ids) of a recorded-data run; DnemkitError for options without ``data`` or
-    malformed ones. tiers: str or strings (comma-separated allowed); trials: int >= 1 or None; trial_ids: ints."""
+    malformed ones. tiers: str or strings (comma-separated allowed); trials: int >= 1 or None (with ``data`` and no
+    ids: ``default_trials``); trial_ids: ints."""
     ids = tuple(int(check_int(t, "trial id", 0)) for t in (trial_ids or ()))
     if len(set(ids)) != len(ids):
         raise DnemkitError(f"trial ids {list(ids)} repeat; expected distinct trial ids")
@@ -152,6 +153,8 @@ def check_data_options(data, tiers, trials, trial_ids):
                            "tiers, or the trial ids")
     if not tiers and not ids:
         raise DnemkitError("--tier is empty; expected tier names such as oracle,train")
+    if trials is None and not ids:
+        trials = default_trials
     return tiers, trials, ids
 
 
@@ -326,9 +329,7 @@ class AblationConfig:
         if self.subjects == "mouse" and self.data is None:
             raise DnemkitError("subjects is 'mouse' without --data; expected recorded mice (--data ROOT) for it")
         data = None if self.data is None else str(self.data)
-        tiers, trials, ids = check_data_options(data, self.tiers, self.trials, self.trial_ids)
-        if data is not None and trials is None and not ids:
-            trials = 3
+        tiers, trials, ids = check_data_options(data, self.tiers, self.trials, self.trial_ids, default_trials=3)
         for name, value in (("data", data), ("tiers", tiers), ("trials", trials), ("trial_ids", ids)):
             object.__setattr__(self, name, value)
         paper_recipe(self.iterations, self.frames)

@@ -174,9 +174,7 @@ class ErrormapConfig:
             object.__setattr__(self, name, check_int(getattr(self, name), name, 1))
         object.__setattr__(self, "movie_seed", check_int(self.movie_seed, "movie seed", 0))
         data = None if self.data is None else str(self.data)
-        tiers, trials, ids = check_data_options(data, self.tiers, self.trials, self.trial_ids)
-        if data is not None and trials is None and not ids:
-            trials = 1
+        tiers, trials, ids = check_data_options(data, self.tiers, self.trials, self.trial_ids, default_trials=1)
         for name, value in (("data", data), ("tiers", tiers), ("trials", trials), ("trial_ids", ids)):
             object.__setattr__(self, name, value)
         paper_recipe(self.iterations, self.frames)

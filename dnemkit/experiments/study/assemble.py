@@ -78,13 +78,10 @@ def ensemble_statistics(values, mice, included):
     values: (clips, K) r of the first k models. Subjects are mice (each mouse's mean over its included clips)
     when the study has two or more mice, else clips. Returns a dict (empty when K < 2 or too few subjects).
     """
+    from .variations import subject_table
+
     k = values.shape[1]
-    rows = values[included]
-    names = np.asarray(mice)[included]
-    unique = list(dict.fromkeys(names))
-    subjects = "mice" if len(unique) >= 2 else "clips"
-    if subjects == "mice":
-        rows = np.stack([rows[names == m].mean(0) for m in unique])
+    rows, _, subjects = subject_table(values[included], np.asarray(mice)[included])
     rows = rows[np.isfinite(rows).all(1)]
     if k < 2 or len(rows) < 2:
         return {}
@@ -208,10 +205,9 @@ def assemble_study(clips, stored, masks, duplicates, config, first, sigma, attrs
     _add_mice(ds, included)
     _add_ensemble(ds, mice, included)
     _add_predictors(ds, included)
-    for name, var in ethogram(clips, stored, ensembles, masks, first,
-                              _pick_ethogram(scores["video_correlation"], included, config.ethogram_clips)).items():
-        ds[name] = var
     chosen = _pick_ethogram(scores["video_correlation"], included, config.ethogram_clips)
+    for name, var in ethogram(clips, stored, ensembles, masks, first, chosen).items():
+        ds[name] = var
     if chosen:
         ds = ds.assign_coords(ethogram_mouse=("ethogram_clip", [mice[i] for i in chosen]),
                               ethogram_trial=("ethogram_clip", [int(clips[i].trial) for i in chosen]))

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ...analysis.study import best_matches
 from ...encoders import members_of
 from ...encoders.base import probe_encoder
 from ...errors import DnemkitError
@@ -82,13 +83,14 @@ def prepare(config, log=None, progress=True):
         check_variations(variations, len(members_of(mp.ref.encoder)), config.encoder)
         probe_encoder(mp.ref.encoder, need_grad=True)
         mask, line = resolve_mask(config.mask, mp.ref, data=str(mp.mouse.path), progress=progress)
-        masks[mp.name], _ = mask, lines.append(f"{mp.name}: {line}")
+        masks[mp.name] = mask
+        lines.append(f"{mp.name}: {line}")
         context = {"encoder": mp.ref.fingerprint, "recipe": P.recipe_key(recipe),
                    "train_mask": P.mask_digest(mask.train),
                    "predictions": P.mask_digest(mask.eval) if config.input_predictions else "true+reconstruction"}
         loaded = [P.load_clip(mp.mouse, t) for t in mp.selected]
         first_frames = np.stack([c.video[0] for c in loaded])
-        best, r = _best_training_match(first_frames, mp)
+        best, r = best_matches(first_frames, mp.training_first_frames)
         for c, b, rr in zip(loaded, best, r):
             c.id = P.clip_id(c, context)
             duplicates[(c.mouse, c.trial)] = (int(mp.training[b]) if b >= 0 else -1, float(rr))
@@ -100,12 +102,6 @@ def prepare(config, log=None, progress=True):
         clips.extend(loaded)
         _say(log, f"{mp.name}: {len(loaded)} clip(s), {mp.how}")
     return plans, masks, lines, clips, units, duplicates, variations
-
-
-def _best_training_match(first_frames, mouse_plan):
-    from ...analysis.study import best_matches
-
-    return best_matches(first_frames, mouse_plan.training_first_frames)
 
 
 def _unit_work(batch, recipe, masks, config):
