@@ -6,7 +6,7 @@ import importlib
 
 def lazy_exports(package, exports):
     """(``__getattr__``, ``__dir__``) for a package whose public name ``n`` lives in submodule ``exports[n]``
-    (a relative module name such as ".run")."""
+    (a relative module name such as ".experiment")."""
 
     def __getattr__(name):
         if name in exports:

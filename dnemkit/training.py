@@ -340,11 +340,13 @@ def init_readout_bias(model, trials):
 
 
 def poisson_loss(pred, target):
-    """Poisson NLL ``pred - target * log(pred + 1e-8)`` summed over neurons and frames, averaged over the batch.
+    """:func:`dnemkit.losses.poisson_nll` summed over neurons and frames, averaged over the batch.
 
     pred, target: (B, N, 16) rates / counts per frame. Returns a scalar tensor.
     """
-    return (pred - target * torch.log(pred + 1e-8)).sum() / pred.shape[0]
+    from .losses import poisson_nll
+
+    return poisson_nll(pred, target).sum() / pred.shape[0]
 
 
 @torch.no_grad()

@@ -20,7 +20,6 @@ movie x seed pairs, or mice (the paper's Fig. 5: the correlation averaged over a
 import numpy as np
 
 from ..errors import DnemkitError
-from .stats import adjacent_level_tests, repeated_measures_anova
 
 __all__ = ["DEFAULT_KEEP_FRACTIONS", "MOVIE_SEED_OFFSET", "ablation_statistics", "check_keep_fractions",
            "nested_subsets", "subject_table"]
@@ -111,6 +110,8 @@ def ablation_statistics(ds, subjects="movie"):
     elif not np.isfinite(table).all():
         status = "not computed: some correlations are NaN"
     else:
+        from .stats import adjacent_level_tests, repeated_measures_anova  # scipy/statsmodels: only when testing
+
         anova = repeated_measures_anova(table, names)
         for i, res in enumerate(adjacent_level_tests(table, names)):
             for key in tests:

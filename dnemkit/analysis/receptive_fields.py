@@ -12,7 +12,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from ..errors import DnemkitError
+from ..errors import DnemkitError, check_int
 from .metrics import as_float_array
 
 __all__ = [
@@ -198,3 +198,183 @@ def on_off_maps(on, off):
     if a.shape != b.shape:
         raise DnemkitError(f"off has shape {tuple(b.shape)}; expected the shape of on {tuple(a.shape)}")
     return {"on_minus_off": a - b, "on_plus_off": a + b}
+
+
+#: the two flash polarities of the sparse noise, in the order of the responses' ``polarity`` dim
+POLARITIES = ("on", "off")
+#: netCDF encoding of the maps
+COMPRESSION = {"zlib": True, "complevel": 4}
+
+
+def _relative_peak(r_pre, r_flash, eps=1e-8):
+    """(neuron,) maximum over positions of (r_flash - r_pre) / r_pre (NaN positions ignored)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = (r_flash - r_pre) / (r_pre + eps)
+    rel = np.where(np.isfinite(rel), rel, -np.inf).reshape(rel.shape[0], -1)
+    return rel.max(axis=1)
+
+
+def _smoothed_peak(r_pre, r_flash, threshold, sigma, eps=1e-8):
+    """(neuron,) the factor rf_maps divides by: the maximum of the thresholded, smoothed relative response."""
+    rel = (r_flash - r_pre) / (r_pre + eps)
+    rel[rel < threshold] = 0.0
+    return gaussian_filter(rel, sigma=(0.0, sigma, sigma)).max(axis=(1, 2))
+
+
+def receptive_fields(responses, fit=True, fit_max=None, threshold=RF_THRESHOLD, sigma=RF_SIGMA_PX):
+    """RF maps, centres, Gaussian fits and population RFs from the responses to on/off flashes.
+
+    responses: Dataset with r_pre, r_flash (model, polarity, neuron, y, x), counts/frame (as
+    :func:`dnemkit.experiments.rf.sparse_noise_responses` gives). fit: fit 2-D Gaussians to the preferred map of
+    responsive neurons (about 18 ms per map); fit_max: fit at most this many (the strongest responders first),
+    None = all. threshold, sigma: docs/method.md, "Analyses" (0.1, 2 px).
+
+    Returns the input dataset plus (neuron dims (neuron, y, x) unless noted):
+    rf_on, rf_off: the maps of the ensemble (model-averaged) responses, NaN for a neuron without any response
+    above threshold in that polarity; response_on/off (neuron): peak relative response; rf_on_peak, rf_off_peak
+    (neuron): the maps' normalisation factors (rf_on * rf_on_peak is the un-normalised smoothed map, comparable
+    between polarities); preferred_polarity (neuron, 'on'/'off'); polarity_index (neuron, -1..1); responsive
+    (neuron, bool); center_y, center_x (neuron, pixels): the maximum of the preferred map (NaN if unresponsive);
+    center_{y,x}_{on,off}: of each map; model_center_{y,x} (model, neuron): the same from each model's own
+    responses; fit_center_y, fit_center_x, fit_sigma_y, fit_sigma_x, fit_amplitude, fit_offset, fit_success,
+    fitted (neuron): the Gaussian fits; population_rf_on, population_rf_off, on_minus_off, on_plus_off (y, x).
+    """
+    if not {"r_pre", "r_flash"} <= set(responses.data_vars):
+        raise DnemkitError("responses lack r_pre / r_flash; expected the dataset of sparse_noise_responses()")
+    if fit_max is not None:
+        fit_max = check_int(fit_max, "fit_max", 0)
+    ds = responses.copy()
+    r_pre = ds["r_pre"].values.astype(np.float64)
+    r_flash = ds["r_flash"].values.astype(np.float64)
+    unmapped = np.isnan(r_pre) | np.isnan(r_flash)
+    if unmapped.any():  # positions not mapped count as no response (relative response 0)
+        r_pre, r_flash = np.where(unmapped, 1.0, r_pre), np.where(unmapped, 1.0, r_flash)
+    mean_pre, mean_flash = r_pre.mean(axis=0), r_flash.mean(axis=0)  # explicit average over the models
+    maps, peaks, preferred, responsive = _add_polarity_maps(ds, mean_pre, mean_flash, threshold, sigma)
+    _add_model_centres(ds, r_pre, r_flash, threshold, sigma)
+    fitted = _add_fits(ds, preferred, responsive, np.maximum(peaks["on"], peaks["off"]), fit, fit_max)
+    _add_population(ds, maps)
+    ds.attrs.update(rf_threshold=threshold, rf_sigma_px=sigma, n_neurons=int(preferred.shape[0]),
+                    n_responsive=int(responsive.sum()), n_fitted=int(fitted.sum()), n_models=int(r_pre.shape[0]),
+                    fit_max=-1 if fit_max is None else int(fit_max),
+                    ensemble_maps="mean of the models' r_pre and r_flash over the model dim, then the RF maps of "
+                                  "docs/method.md (Analyses)")
+    return ds
+
+
+def _preferred(maps, peaks):
+    """(neuron, y, x) the map of each neuron's preferred polarity (the larger peak relative response; ties: on)."""
+    return np.where((peaks["on"] >= peaks["off"])[:, None, None], maps["on"], maps["off"])
+
+
+def _add_polarity_maps(ds, mean_pre, mean_flash, threshold, sigma):
+    """The ON/OFF maps, peaks, centres and polarity of the model-averaged responses (polarity, neuron, y, x)."""
+    maps = {pol: rf_maps(mean_pre[p], mean_flash[p], threshold=threshold, sigma=sigma)
+            for p, pol in enumerate(POLARITIES)}
+    peaks = {pol: _relative_peak(mean_pre[p], mean_flash[p]) for p, pol in enumerate(POLARITIES)}
+    preferred = _preferred(maps, peaks)
+    responsive = ~np.isnan(preferred).all(axis=(1, 2))
+    dims3 = ("neuron", "y", "x")
+    for p, pol in enumerate(POLARITIES):
+        ds[f"rf_{pol}"] = (dims3, maps[pol].astype(np.float32), dict(
+            units="1", long_name=f"{pol.upper()} receptive field: (r_flash - r_pre) / r_pre, < {threshold} -> 0, "
+                                 f"Gaussian sigma {sigma} px, normalised to the neuron's maximum; model-averaged "
+                                 "responses"))
+        ds[f"rf_{pol}"].encoding.update(COMPRESSION)
+        ds[f"rf_{pol}_peak"] = ("neuron", _smoothed_peak(mean_pre[p], mean_flash[p], threshold, sigma), dict(
+            units="1", long_name=f"maximum of the {pol.upper()} map before the division by the maximum: "
+                                 f"rf_{pol} * rf_{pol}_peak is the un-normalised map (comparable across polarities)"))
+        ds[f"response_{pol}"] = ("neuron", peaks[pol], dict(
+            units="1", long_name=f"peak relative {pol.upper()} response (r_flash - r_pre) / r_pre over positions"))
+        py, px = rf_centres(maps[pol])
+        ds[f"center_y_{pol}"] = ("neuron", py, {"units": "pixel"})
+        ds[f"center_x_{pol}"] = ("neuron", px, {"units": "pixel"})
+    ds["preferred_polarity"] = ("neuron", np.where(peaks["on"] >= peaks["off"], "on", "off"),
+                                {"long_name": "polarity of the larger peak relative response (ties: on)"})
+    with np.errstate(invalid="ignore", divide="ignore"):
+        index = (peaks["on"] - peaks["off"]) / (np.abs(peaks["on"]) + np.abs(peaks["off"]))
+    ds["polarity_index"] = ("neuron", index, dict(
+        units="1", long_name="(response_on - response_off) / (|response_on| + |response_off|): +1 ON only, -1 OFF "
+                             "only, 0 both (e.g. complex cells)"))
+    ds["responsive"] = ("neuron", responsive,
+                        {"long_name": f"some relative response >= {threshold} in the preferred polarity"})
+    cy, cx = rf_centres(preferred)
+    ds["center_y"] = ("neuron", cy, {"units": "pixel", "long_name": "row of the maximum of the preferred-polarity "
+                                                                     "RF map"})
+    ds["center_x"] = ("neuron", cx, {"units": "pixel", "long_name": "column of the maximum of the "
+                                                                     "preferred-polarity RF map"})
+    return maps, peaks, preferred, responsive
+
+
+def _add_model_centres(ds, r_pre, r_flash, threshold, sigma):
+    """model_center_y/x (model, neuron): the preferred-map centres of each model's own responses (how well the
+    models agree; their maps are not stored)."""
+    n_models = r_pre.shape[0]
+    if n_models == 1:
+        mcy, mcx = ds["center_y"].values[None], ds["center_x"].values[None]
+    else:
+        mcy, mcx = np.full((2, n_models, r_pre.shape[2]), np.nan)
+        for m in range(n_models):
+            maps = {pol: rf_maps(r_pre[m, p], r_flash[m, p], threshold=threshold, sigma=sigma)
+                    for p, pol in enumerate(POLARITIES)}
+            peaks = {pol: _relative_peak(r_pre[m, p], r_flash[m, p]) for p, pol in enumerate(POLARITIES)}
+            mcy[m], mcx[m] = rf_centres(_preferred(maps, peaks))
+    ds["model_center_y"] = (("model", "neuron"), mcy, {"units": "pixel"})
+    ds["model_center_x"] = (("model", "neuron"), mcx, {"units": "pixel"})
+
+
+def _add_fits(ds, preferred, responsive, strength, fit, fit_max):
+    """Gaussian fits of the preferred maps of responsive neurons, strongest first (at most ``fit_max``)."""
+    n = preferred.shape[0]
+    fits = {k: np.full(n, np.nan) for k in _FIT_KEYS}
+    success, fitted = np.zeros(n, bool), np.zeros(n, bool)
+    if fit:
+        order = np.flatnonzero(responsive)
+        order = order[np.argsort(-strength[order], kind="stable")][:fit_max]
+        if len(order):
+            result = fit_gaussians(preferred[order])
+            for k in _FIT_KEYS:
+                fits[k][order] = result[k]
+            success[order] = result["success"]
+            fitted[order] = True
+    for k in _FIT_KEYS:
+        ds[f"fit_{k}"] = ("neuron", fits[k], {"units": "pixel" if k.startswith(("center", "sigma")) else "1"})
+    ds["fit_success"] = ("neuron", success)
+    ds["fitted"] = ("neuron", fitted, {"long_name": "a 2-D Gaussian was fitted to the preferred map (responsive, "
+                                                    "within fit_max)"})
+    return fitted
+
+
+def _add_population(ds, maps):
+    """Population RFs (nan-mean of the neurons' maps) and their ON - OFF / ON + OFF combinations (y, x)."""
+    pop_on, pop_off = population_rf(maps["on"]), population_rf(maps["off"])
+    combos = on_off_maps(pop_on, pop_off)
+    for name, values in (("population_rf_on", pop_on), ("population_rf_off", pop_off),
+                         ("on_minus_off", combos["on_minus_off"]), ("on_plus_off", combos["on_plus_off"])):
+        ds[name] = (("y", "x"), values, {"long_name": name.replace("_", " ") + " (nan-mean of the neurons' maps)"})
+
+
+def compare_to_truth(ds, truth):
+    """Add the true RF centres and cell types (an encoder's ``properties()``, e.g. the synthetic mouse's).
+
+    truth: Dataset over ``neuron`` with center_y, center_x (pixels) and optionally cell_type. Adds true_center_y,
+    true_center_x, true_cell_type, center_error (neuron, Euclidean distance in pixels of the preferred-map centre
+    to the true centre) and attrs centre_error_median, within_1px_fraction (over responsive neurons).
+    """
+    if truth.sizes.get("neuron") != ds.sizes["neuron"]:
+        raise DnemkitError(f"the ground truth has {truth.sizes.get('neuron')} neurons; the encoder predicts "
+                           f"{ds.sizes['neuron']}; expected the same neurons")
+    ds = ds.copy()
+    ds["true_center_y"] = ("neuron", np.asarray(truth["center_y"].values, np.float64))
+    ds["true_center_x"] = ("neuron", np.asarray(truth["center_x"].values, np.float64))
+    if "cell_type" in truth:
+        ds["true_cell_type"] = ("neuron", np.asarray(truth["cell_type"].values).astype(str))
+    err = np.hypot(ds["center_y"].values - ds["true_center_y"].values,
+                   ds["center_x"].values - ds["true_center_x"].values)
+    ds["center_error"] = ("neuron", err)
+    ds["center_error"].attrs.update(units="pixel", long_name="distance of the RF centre to the true centre")
+    ok = ds["responsive"].values
+    if ok.any():
+        ds.attrs.update(centre_error_median=float(np.median(err[ok])),
+                        within_1px_fraction=float(np.mean(err[ok] <= 1.0)))
+    return ds

@@ -1,14 +1,16 @@
-"""Trackers: what a reconstruction is scored by while it runs (passed to ``reconstruct(evaluate=...)``).
+"""Trackers: what a reconstruction is scored by while it runs (``reconstruct(trackers=[...])``).
 
 A tracker is a callable ``tracker(videos, ensemble, first_frame) -> scores``: ``videos`` (M, B, T, 36, 64) each
 model's current reconstruction, ``ensemble`` (B, T, 36, 64) their smoothed mean (what the loop returns), both
 numpy float32 grey levels; ``first_frame`` the first frame scored; ``scores`` (M + 1, B): one row per model,
-the ensemble's last. Its ``name`` is the key of the trace in ``ReconstructionResult.traces``.
+the ensemble's last. Its ``name`` is the key of the trace in ``ReconstructionResult.traces``; ``every`` says how
+often it is called (every N iterations; 0 = at the start and the end only); an optional ``check(batch, frames)``
+raises before any work when the tracker cannot score that many items of that many frames.
 """
 
 import numpy as np
 
-from ..errors import DnemkitError
+from ..errors import DnemkitError, check_int
 from ..stimuli.geometry import HEIGHT, WIDTH
 from .metrics import video_correlation
 
@@ -21,11 +23,12 @@ class VideoCorrelationTracker:
 
     ground_truth: (T, 36, 64) or (B, T, 36, 64) grey levels, one movie per reconstructed item.
     eval_mask: (36, 64) bool or None (every pixel).
+    every: score every N iterations (0 = at the start and the end only).
     """
 
     name = "video_correlation"
 
-    def __init__(self, ground_truth, eval_mask=None):
+    def __init__(self, ground_truth, eval_mask=None, every=0):
         truth = np.asarray(ground_truth, dtype=np.float32)
         if truth.ndim == 3:
             truth = truth[None]
@@ -33,6 +36,7 @@ class VideoCorrelationTracker:
             raise DnemkitError(f"ground truth has shape {truth.shape}; expected (frames, {HEIGHT}, {WIDTH}) or "
                                f"(batch, frames, {HEIGHT}, {WIDTH})")
         self.ground_truth, self.eval_mask = truth, eval_mask
+        self.every = check_int(every, "every", 0, "iterations between scores; 0 = start and end only")
 
     def check(self, batch, frames):
         """Raise DnemkitError unless the ground truth matches ``batch`` items of ``frames`` frames."""

@@ -4,19 +4,22 @@
 import click
 from click.core import ParameterSource
 
-from .common import (encoder_options, mask_option, movie_run_options, parse_list, print_results, quiet_option,
-                     save_results, stack_options, user_errors)
+from .common import (encoder_options, execution_options, mask_option, movie_run_options, parse_list, print_results,
+                     quiet_option, stack_options, user_errors)
 
 
-def data_options(default_trials):
+def data_options(config_cls, default_trials):
     """--data, --tier, --trials and --trial: recorded trials of Sensorium mouse folders (ablation, errormap)."""
+    import dataclasses
+
+    defaults = {f.name: f.default for f in dataclasses.fields(config_cls)}
     options = [
-        click.option("--data", type=click.Path(), default=None,
+        click.option("--data", type=click.Path(), default=defaults["data"],
                      help="A Sensorium-layout mouse folder, or a folder of them: reconstruct recorded trials "
                           "(instead of the synthetic mouse's responses to held-out natural movies). Simulated mice "
                           "with --encoder synthetic use their own synthetic:SEED; several mice of another encoder "
                           "use the readouts its encoder.json names them with (as `characterize study`)."),
-        click.option("--tier", "tiers", default="oracle,live_test_main,final_test_main", show_default=True,
+        click.option("--tier", "tiers", default=",".join(defaults["tiers"]), show_default=True,
                      help="With --data: comma-separated tiers the clips are drawn from."),
         click.option("--trials", type=click.IntRange(min=1), default=None,
                      help=f"With --data: the first N labelled trials (by id) of the tiers, per mouse "
@@ -40,28 +43,36 @@ def unused_with_data(ctx, data, names):
 
 
 def register(main):
+    from ..experiments.ablation.config import AblationConfig
+    from ..experiments.contract import field_defaults
+
+    d = field_defaults(AblationConfig)
+
     @main.command()
     @encoder_options
-    @click.option("--keep-fraction", "keep_fraction", default="1,0.5,0.25,0.125", show_default=True,
-                  help="Comma-separated fractions of the population kept in the loss, each in (0, 1].")
-    @click.option("--movies", type=click.IntRange(min=1), default=3, show_default=True,
+    @click.option("--keep-fraction", "keep_fraction", default=",".join(f"{f:g}" for f in d["keep_fractions"]),
+                  show_default=True, help="Comma-separated fractions of the population kept in the loss, each in "
+                                          "(0, 1].")
+    @click.option("--movies", type=click.IntRange(min=1), default=d["movies"], show_default=True,
                   help="Held-out natural movies (natural_movie seeds --movie-seed, +1, ...).")
-    @click.option("--seeds", type=click.IntRange(min=1), default=2, show_default=True,
+    @click.option("--seeds", type=click.IntRange(min=1), default=d["seeds"], show_default=True,
                   help="Seeded neuron subsets per keep fraction (nested: 12.5 % inside 25 % inside 50 %).")
-    @movie_run_options(frames=150, iterations=20)
+    @movie_run_options(AblationConfig)
     @click.option("--predicted", is_flag=True, help="Targets: the encoder's own predicted activity.")
     @click.option("--subjects", type=click.Choice(["movie", "movie_seed", "mouse"]), default=None,
                   help="Statistics subjects: movies or clips (seeds averaged), movie x seed pairs, or mice "
                        "(--data with several mice, clips and seeds averaged) [default: mouse with several mice, "
                        "else movie].")
     @mask_option
-    @data_options(default_trials=3)
+    @data_options(AblationConfig, default_trials=3)
     @click.option("--out", type=click.Path(file_okay=False), default="ablation-out", show_default=True)
+    @execution_options
     @quiet_option
     @user_errors
     @click.pass_context
-    def ablation(ctx, encoder_spec, mouse, keep_fraction, movies, seeds, iterations, frames, movie_seed,
-                 ground_truth, predicted, models, subjects, mask, data, tiers, trials, trial_ids, out, quiet):
+    def ablation(ctx, encoder_spec, mouse, keep_fraction, movies, seeds, recipe, frames, movie_seed,
+                 ground_truth, predicted, models, subjects, mask, data, tiers, trials, trial_ids, out, execution,
+                 quiet):
         """Population ablation: reconstruct with seeded subsets of the neurons (the rest leave the loss).
 
         Writes OUT/ablation.nc (video correlation per keep fraction, movie and seed; a one-way repeated-measures
@@ -69,7 +80,8 @@ def register(main):
         OUT/ablation.png. With --data, recorded trials (each cut to --frames) of every mouse; the statistics'
         subjects are the mice (the paper's Fig. 5), or the clips of a single mouse.
         """
-        from ..experiments.ablation import AblationConfig, run_ablation
+        from ..encoders.ref import EncoderRef
+        from ..experiments.ablation import run
 
         unused_with_data(ctx, data, ("movies", "movie_seed", "ground_truth"))
         fractions = parse_list(keep_fraction, "--keep-fraction")
@@ -77,9 +89,9 @@ def register(main):
         if bad:
             raise click.BadParameter(f"{bad[0]:g} is outside (0, 1]; expected fractions of the population such "
                                      "as 1,0.5,0.25,0.125", param_hint="--keep-fraction")
-        config = AblationConfig(encoder=encoder_spec, mouse=mouse, models=models, keep_fractions=fractions,
-                                movies=movies, seeds=seeds, iterations=iterations, frames=frames,
+        config = AblationConfig(encoder=EncoderRef(encoder_spec, mouse, models), keep_fractions=fractions,
+                                movies=movies, seeds=seeds, recipe=recipe, execution=execution, frames=frames,
                                 ground_truth=ground_truth, predicted=predicted, mask=mask, subjects=subjects,
                                 movie_seed=movie_seed, data=data, tiers=tiers, trials=trials, trial_ids=trial_ids)
-        ds = run_ablation(config, progress=not quiet, log=click.echo)
-        print_results(ds, save_results(ds, out))
+        ds = run(config, out=out, progress=not quiet, log=click.echo)
+        print_results(ds, ds.encoding["files"])

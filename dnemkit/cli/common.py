@@ -209,33 +209,64 @@ def _check_device_options(cmd):
             param.callback = validate_device
 
 
-def compute_options(f):
-    """--device, --precision and --compile, as every command that reconstructs with a chosen recipe takes them
-    (ReconstructionConfig fields)."""
-    f = click.option("--device", default="auto", show_default=True,
-                     help="Where the reconstruction runs: auto (a GPU when there is one) | cpu | cuda | cuda:K.")(f)
-    f = click.option("--compile", "compile_encoder", is_flag=True,
+def execution_options(f):
+    """--device, --precision, --compile and --fold-batchnorm: the Execution of every command that reconstructs
+    (defaults: the Execution dataclass's). The callback receives them as ``execution`` (an Execution)."""
+    import dataclasses
+
+    from ..reconstruction.config import PRECISIONS, Execution
+
+    d = {x.name: x.default for x in dataclasses.fields(Execution)}
+    options = [
+        click.option("--device", default=d["device"], show_default=True,
+                     help="Where the reconstruction runs: auto (a GPU when there is one) | cpu | cuda | cuda:K."),
+        click.option("--precision", type=click.Choice(PRECISIONS), default=d["precision"], show_default=True,
+                     help="Precision of the encoder's forward (bf16: autocast, for GPUs, checked against fp32 "
+                          "first; the loss, gradients and optimiser stay fp32)."),
+        click.option("--compile", "compile_encoder", is_flag=True, default=d["compile"],
                      help="torch.compile the encoder's forward (pays off on a GPU for long runs; falls back to "
-                          "eager with one warning if compilation fails).")(f)
-    f = click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
-                     help="Precision of the encoder's forward (bf16: autocast, for GPUs; the loss, gradients "
-                          "and optimiser stay fp32).")(f)
-    return f
+                          "eager with one warning if compilation fails)."),
+        click.option("--fold-batchnorm", is_flag=True, default=d["fold_batchnorm"],
+                     help="Fold BatchNorm into the convolutions before reconstructing (exact up to float "
+                          "round-off; faster)."),
+    ]
+
+    @functools.wraps(f)
+    def wrapper(*args, device, precision, compile_encoder, fold_batchnorm, **kwargs):
+        execution = Execution(device=device, precision=precision, compile=compile_encoder,
+                              fold_batchnorm=fold_batchnorm)
+        return f(*args, execution=execution, **kwargs)
+
+    return stack_options(options)(wrapper)
 
 
-def save_results(ds, out, dataset=True):
-    """Write OUT/<kind>.nc (unless the experiment already wrote it: ``dataset=False``) and the kind's figures
-    (dnemkit.viz.kinds); returns the paths."""
-    from pathlib import Path
+def recipe_options(config_cls):
+    """--recipe and --iterations of a command whose experiment config is ``config_cls`` (its RECIPE and ITERATIONS
+    are the defaults). The callback receives ``recipe`` (a Recipe from ``config_cls.recipe_named``)."""
+    names = list(config_cls.ITERATIONS)
+    budget = " / ".join(f"{v} {k}" for k, v in config_cls.ITERATIONS.items())
 
-    from ..io.results import write_dataset
-    from ..viz.kinds import write_figures
+    def decorate(f):
+        options = [
+            click.option("--recipe", "recipe_name", type=click.Choice(names), default=config_cls.RECIPE,
+                         show_default=True,
+                         help="fast: per-pixel Adam on non-overlapping sub-batches; paper: the paper's exact "
+                              "recipe."),
+            click.option("--iterations", type=click.IntRange(min=1), default=None,
+                         help=f"Optimisation steps (default: the recipe's here, {budget})."),
+        ]
 
-    out = Path(out)
-    path = out / f"{ds.attrs['dnemkit_kind']}.nc"
-    if dataset:
-        write_dataset(ds, path)
-    return [path, *write_figures(ds, out)]
+        @functools.wraps(f)
+        def wrapper(*args, recipe_name, iterations, **kwargs):
+            try:
+                recipe = config_cls.recipe_named(recipe_name, iterations)
+            except DnemkitError as exc:
+                raise UserError(str(exc)) from None
+            return f(*args, recipe=recipe, **kwargs)
+
+        return stack_options(options)(wrapper)
+
+    return decorate
 
 
 def print_results(ds, files, note=""):
@@ -256,21 +287,23 @@ def stack_options(options):
     return decorate
 
 
-def movie_run_options(frames, iterations, movie_seed=5000):
-    """--iterations, --frames, --movie-seed, --ground-truth and --models of the commands that reconstruct held-out
-    natural movies from a ground-truth mouse's Poisson responses with the paper's recipe (ablation, errormap)."""
+def movie_run_options(config_cls):
+    """--recipe, --iterations, --frames, --movie-seed, --ground-truth and --models of the commands that reconstruct
+    held-out natural movies from a ground-truth mouse's Poisson responses (ablation, errormap); the defaults are
+    ``config_cls``'s."""
+    import dataclasses
+
+    d = {f.name: f.default for f in dataclasses.fields(config_cls)}
     options = [
-        click.option("--iterations", type=click.IntRange(min=1), default=iterations, show_default=True,
-                     help="Optimisation steps per reconstruction (CPU budget; the paper: 1000)."),
-        click.option("--frames", type=click.IntRange(min=32), default=frames, show_default=True,
+        recipe_options(config_cls),
+        click.option("--frames", type=click.IntRange(min=32), default=d["frames"], show_default=True,
                      help="Frames per movie (30 Hz)."),
-        click.option("--movie-seed", type=click.IntRange(min=0), default=movie_seed, show_default=True,
+        click.option("--movie-seed", type=click.IntRange(min=0), default=d["movie_seed"], show_default=True,
                      help="natural_movie seed of the (first) movie; held out: 5000+."),
-        click.option("--ground-truth", default="synthetic", show_default=True,
+        click.option("--ground-truth", default=d["ground_truth"], show_default=True,
                      help="Mouse whose Poisson responses are the recorded activity (must have the encoder's "
                           "neurons)."),
-        click.option("--models", type=click.IntRange(min=1), default=1, show_default=True,
+        click.option("--models", type=click.IntRange(min=1), default=config_cls.DEFAULT_MODELS, show_default=True,
                      help="Use the first K models of an ensemble."),
     ]
-
     return stack_options(options)

@@ -1,27 +1,28 @@
 """characterize errormap"""
 
-from pathlib import Path
-
 import click
 
 from .ablation import data_options, unused_with_data
-from .common import (encoder_options, mask_option, movie_run_options, print_results, quiet_option, save_results,
+from .common import (encoder_options, execution_options, mask_option, movie_run_options, print_results, quiet_option,
                      user_errors)
 
 
 def register(main):
+    from ..experiments.errormap.config import ErrormapConfig
+
     @main.command()
     @encoder_options
-    @movie_run_options(frames=300, iterations=40)
+    @movie_run_options(ErrormapConfig)
     @mask_option
-    @data_options(default_trials=1)
+    @data_options(ErrormapConfig, default_trials=1)
     @click.option("--out", type=click.Path(file_okay=False), default="errormap-out", show_default=True)
     @click.option("--no-video", is_flag=True, help="Skip the MP4 overlay.")
+    @execution_options
     @quiet_option
     @user_errors
     @click.pass_context
-    def errormap(ctx, encoder_spec, mouse, movie_seed, frames, iterations, ground_truth, models, mask, data, tiers,
-                 trials, trial_ids, out, no_video, quiet):
+    def errormap(ctx, encoder_spec, mouse, movie_seed, frames, recipe, ground_truth, models, mask, data, tiers,
+                 trials, trial_ids, out, no_video, execution, quiet):
         """Error maps between reconstructions from recorded and from predicted activity.
 
         One movie is reconstructed from the ground-truth mouse's Poisson responses and from the encoder's
@@ -33,15 +34,12 @@ def register(main):
         error maps; the movie shows the first clip.
         """
         unused_with_data(ctx, data, ("movie_seed", "ground_truth"))
-        from ..experiments.errormap import ErrormapConfig, run_errormap
-        from ..io.movies import write_movie
-        from ..viz.errors import errormap_movie_frames
+        from ..encoders.ref import EncoderRef
+        from ..experiments.errormap import run
 
-        config = ErrormapConfig(encoder=encoder_spec, mouse=mouse, models=models, movie_seed=movie_seed,
-                                frames=frames, iterations=iterations, ground_truth=ground_truth, mask=mask,
-                                data=data, tiers=tiers, trials=trials, trial_ids=trial_ids)
-        ds = run_errormap(config, progress=not quiet, log=click.echo)
-        files = save_results(ds, out)
-        if not no_video:
-            files.append(write_movie(Path(out) / "errormap.mp4", errormap_movie_frames(ds)))
-        print_results(ds, files)
+        config = ErrormapConfig(encoder=EncoderRef(encoder_spec, mouse, models), movie_seed=movie_seed,
+                                frames=frames, recipe=recipe, execution=execution, ground_truth=ground_truth,
+                                mask=mask, data=data, tiers=tiers, trials=trials, trial_ids=trial_ids,
+                                video=not no_video)
+        ds = run(config, out=out, progress=not quiet, log=click.echo)
+        print_results(ds, ds.encoding["files"])

@@ -2,7 +2,7 @@
 
 import click
 
-from .common import encoder_options, print_results, quiet_option, save_results, user_errors
+from .common import encoder_options, print_results, quiet_option, user_errors
 
 
 def register(main):
@@ -34,4 +34,6 @@ def register(main):
                                      "--method alpha with --data", param_hint="--data")
         ds = make_mask(EncoderRef(encoder_spec, mouse), method, data, iterations, seed, progress=not quiet)
         click.echo(f"{method} mask made in {ds.attrs['seconds']:.1f} s")
-        print_results(ds, save_results(ds, out), note="cached for later commands")
+        from ..experiments.contract import write_outputs
+
+        print_results(ds, write_outputs(ds, out), note="cached for later commands")

@@ -1,65 +1,66 @@
 """characterize natural"""
 
-from pathlib import Path
-
 import click
 
-from .common import (compute_options, encoder_options, mask_option, print_results, quiet_option,
-                     save_results, user_errors)
+from .common import (encoder_options, execution_options, mask_option, print_results, quiet_option, recipe_options,
+                     user_errors)
 
 
 def register(main):
+    from ..experiments.contract import field_defaults
+    from ..experiments.natural.config import NaturalConfig
+
+    d = field_defaults(NaturalConfig)
+
     @main.command()
     @encoder_options
-    @click.option("--data", type=click.Path(), default=None, help="Sensorium-layout mouse folder (or its root).")
-    @click.option("--trial", type=int, default=None, help="Trial id within --data (default: an oracle/test trial).")
-    @click.option("--movie", type=click.Path(), default=None, help="A movie file (.npy .mp4 .gif .tif .nc).")
-    @click.option("--predicted", is_flag=True, help="Reconstruct from the encoder's predicted activity.")
+    @click.option("--data", type=click.Path(), default=d["data"], help="Sensorium-layout mouse folder (or its root).")
+    @click.option("--trial", type=int, default=d["trial"],
+                  help="Trial id within --data (default: an oracle/test trial).")
+    @click.option("--movie", type=click.Path(), default=d["movie"], help="A movie file (.npy .mp4 .gif .tif .nc).")
+    @click.option("--predicted", is_flag=True, default=d["predicted"],
+                  help="Reconstruct from the encoder's predicted activity.")
     @click.option("--models", type=click.IntRange(min=1), default=None,
                   help="Use the first K models of an ensemble (default: all of them, at most 7).")
-    @click.option("--recipe", type=click.Choice(["fast", "paper"]), default="fast", show_default=True,
-                  help="fast: per-pixel Adam, non-overlapping sub-batches, 40 iterations; paper: the paper's "
-                       "exact recipe (1000 iterations).")
-    @click.option("--iterations", type=click.IntRange(min=1), default=None,
-                  help="Optimisation steps (default: the recipe's, 40 fast / 1000 paper).")
+    @recipe_options(NaturalConfig)
     @mask_option
     @click.option("--gradient-ensembling", is_flag=True, help="Average gradients over models instead of videos.")
-    @click.option("--keep-fraction", type=float, default=1.0, show_default=True,
+    @click.option("--keep-fraction", type=float, default=d["keep_fraction"], show_default=True,
                   help="Fraction of neurons in the loss (ablation; the rest leave the loss).")
-    @click.option("--seed", type=int, default=0, show_default=True, help="Movie, Poisson and subset seed.")
+    @click.option("--seed", type=click.IntRange(min=0), default=d["seed"], show_default=True,
+                  help="Movie, Poisson and subset seed.")
     @click.option("--paper", is_flag=True,
-                  help="The paper's exact recipe with its trained alpha mask: 7 models x 1000 iterations.")
+                  help="The paper's exact run: its recipe (1000 iterations) with its trained alpha mask, all models "
+                       "up to 7.")
     @click.option("--out", type=click.Path(file_okay=False), default="natural-out", show_default=True)
-    @click.option("--no-video", is_flag=True, help="Skip the MP4 of ground truth beside reconstruction.")
-    @compute_options
+    @click.option("--no-video", is_flag=True, default=not d["video"],
+                  help="Skip the MP4 of ground truth beside reconstruction.")
+    @execution_options
     @quiet_option
     @user_errors
-    def natural(encoder_spec, mouse, data, trial, movie, predicted, models, recipe, iterations, mask,
-                gradient_ensembling, keep_fraction, seed, paper, out, no_video, device, precision, compile_encoder,
-                quiet):
+    @click.pass_context
+    def natural(ctx, encoder_spec, mouse, data, trial, movie, predicted, models, recipe, mask, gradient_ensembling,
+                keep_fraction, seed, paper, out, no_video, execution, quiet):
         """Reconstruct a natural movie from neural activity.
 
         With no arguments: the synthetic mouse's Poisson responses to a held-out natural movie are reconstructed
         by the demo encoder with the fast recipe. Writes OUT/natural.nc, OUT/natural.png and OUT/natural.mp4.
         """
-        from ..experiments.natural import NaturalConfig, natural_recipe, run_natural
+        from ..encoders.ref import EncoderRef
+        from ..experiments.natural import run
 
-        if not 0 < keep_fraction <= 1:
-            raise click.BadParameter(f"is {keep_fraction}; expected a value in (0, 1]", param_hint="--keep-fraction")
         if paper:
-            recipe = "paper"
-            mask = "alpha" if mask == "auto" else mask
-        config = NaturalConfig(encoder=encoder_spec, mouse=mouse, data=data, trial=trial, movie=movie,
-                               predicted=predicted, models=models, keep_fraction=keep_fraction, seed=seed, mask=mask,
-                               reconstruction=natural_recipe(recipe, iterations, gradient_ensembling,
-                                                             device=device, precision=precision,
-                                                             compile=compile_encoder))
-        ds = run_natural(config, progress=not quiet, log=click.echo)
-        out = Path(out)
-        files = save_results(ds, out)
-        if not no_video:
-            from ..io.movies import side_by_side, write_movie
+            from click.core import ParameterSource
 
-            files.append(write_movie(out / "natural.mp4",
-                                     side_by_side(ds["ground_truth"].values, ds["reconstruction"].values)))
-        print_results(ds, files)
+            if ctx.get_parameter_source("recipe_name") != ParameterSource.DEFAULT and recipe.name != "paper":
+                raise click.BadParameter("--paper runs the paper recipe; expected no --recipe other than paper",
+                                         param_hint="--paper")
+            recipe = NaturalConfig.recipe_named("paper", ctx.params.get("iterations"))
+        if gradient_ensembling:
+            recipe = recipe.replace(ensembling="gradient")
+        options = dict(encoder=EncoderRef(encoder_spec, mouse, models), data=data, trial=trial, movie=movie,
+                       predicted=predicted, keep_fraction=keep_fraction, seed=seed, mask=mask, recipe=recipe,
+                       execution=execution, video=not no_video)
+        config = NaturalConfig.paper(**options) if paper else NaturalConfig(**options)
+        ds = run(config, out=out, progress=not quiet, log=click.echo)
+        print_results(ds, ds.encoding["files"])

@@ -1,18 +1,13 @@
 """characterize study"""
 
-import dataclasses
 from pathlib import Path
 
 import click
 
-from .common import compute_options, mask_option, parse_list, print_results, quiet_option, save_results, user_errors
+from .common import (execution_options, mask_option, parse_list, print_results, quiet_option, recipe_options,
+                     user_errors)
 
 
-def _defaults():
-    """StudyConfig's field defaults: the command's only defaults (importing the config loads no torch)."""
-    from ..experiments.study.config import StudyConfig
-
-    return {f.name: f.default for f in dataclasses.fields(StudyConfig)}
 
 
 def _names(text):
@@ -32,16 +27,19 @@ def _mouse_map(text):
 
 
 def register(main):
-    d = _defaults()
+    from ..experiments.contract import DEFAULT_ENCODER, field_defaults
+    from ..experiments.study.config import EXECUTORS, StudyConfig
+
+    d = field_defaults(StudyConfig)  # the command's only defaults (importing the config loads no torch)
 
     @main.command()
     @click.option("--data", type=click.Path(), default=d["data"],
                   help="Root of Sensorium-layout mouse folders (or one mouse folder). Default: the embedded dataset "
                        "(the demo's simulated mouse, made once and cached).")
-    @click.option("--encoder", "encoder_spec", default=d["encoder"], show_default=True,
+    @click.option("--encoder", "encoder_spec", default=DEFAULT_ENCODER, show_default=True,
                   help="demo | synthetic (each simulated mouse's own ground truth) | synthetic:SEED | model.pth | "
                        "folder of .pth (an ensemble) | file.py:factory")
-    @click.option("--mouse", type=click.IntRange(min=0), default=d["mouse"],
+    @click.option("--mouse", type=click.IntRange(min=0), default=None,
                   help="Readout of a single mouse folder (default: the encoder's first).")
     @click.option("--mouse-map", default="", help="NAME=INDEX,... folder name (or prefix) = readout index, when "
                   "the encoder does not list its mice (encoder.json 'mice').")
@@ -55,15 +53,13 @@ def register(main):
                   "different fold).")
     @click.option("--trials", type=click.IntRange(min=1), default=d["trials"], show_default=True,
                   help="The first N selected clips per mouse.")
-    @click.option("--recipe", type=click.Choice(["fast", "paper"]), default=d["recipe"], show_default=True)
-    @click.option("--iterations", type=click.IntRange(min=1), default=d["iterations"],
-                  help="Optimisation steps (default: the recipe's, 40 fast / 1000 paper).")
-    @click.option("--models", type=click.IntRange(min=1), default=d["models"],
+    @recipe_options(StudyConfig)
+    @click.option("--models", type=click.IntRange(min=1), default=None,
                   help="The first K models of an ensemble (default: all; every model's video is kept).")
     @mask_option
     @click.option("--batch", type=click.IntRange(min=1), default=d["batch"],
                   help="Clips of one mouse per reconstruct call (default: 1 on a CPU, 8 on a GPU).")
-    @click.option("--executor", type=click.Choice(["local", "dask"]), default=d["executor"], show_default=True)
+    @click.option("--executor", type=click.Choice(EXECUTORS), default=d["executor"], show_default=True)
     @click.option("--scheduler", default=d["scheduler"], help="Dask scheduler address (executor dask).")
     @click.option("--workers", type=click.IntRange(min=1), default=d["workers"], show_default=True,
                   help="LocalCluster workers when --executor dask has no --scheduler.")
@@ -81,14 +77,15 @@ def register(main):
     @click.option("--input-predictions/--no-input-predictions", default=d["input_predictions"], show_default=True,
                   help="Also predict the activity from the eval-masked true movie and the contrast-matched "
                        "reconstruction (two more encoder passes per clip).")
-    @click.option("--seed", type=click.IntRange(min=0), default=d["seed"], show_default=True)
+    @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+                  help="The recipe's seed (the fast recipe's sub-batch offsets).")
     @click.option("--out", type=click.Path(file_okay=False), default="study-out", show_default=True,
                   help="Folder for study.nc, the figures and study.store/ (finished clips: a rerun resumes).")
-    @compute_options
+    @execution_options
     @quiet_option
     @user_errors
-    def study(encoder_spec, mouse_map, mice, tiers, variations, eval_thresholds, out, compile_encoder, quiet,
-              **options):
+    def study(encoder_spec, mouse, models, mouse_map, mice, tiers, variations, eval_thresholds, out, recipe, seed,
+              quiet, **options):
         """Reconstruct every selected clip of every mouse of a dataset and compute the paper's statistics.
 
         With no arguments: the embedded dataset (6 five-second clips of the demo's simulated mouse, movies no
@@ -100,12 +97,13 @@ def register(main):
         `characterize simulate --out sim --seed S --trials 90` for S = 0..4, then
         `characterize study --data sim --encoder synthetic`.
         """
-        from ..experiments.study import StudyConfig, StudyInterrupted, run
+        from ..encoders.ref import EncoderRef
+        from ..experiments.study import StudyInterrupted, run
 
-        config = StudyConfig(encoder=encoder_spec, mouse_map=_mouse_map(mouse_map), mice=_names(mice),
-                             tiers=_names(tiers), variations=_names(variations),
-                             eval_thresholds=parse_list(eval_thresholds, "--eval-thresholds"), compile=compile_encoder,
-                             **options)
+        config = StudyConfig(encoder=EncoderRef(encoder_spec, mouse, models), mouse_map=_mouse_map(mouse_map),
+                             mice=_names(mice), tiers=_names(tiers), variations=_names(variations),
+                             eval_thresholds=parse_list(eval_thresholds, "--eval-thresholds"),
+                             recipe=recipe.replace(seed=seed), **options)
         embedded = config.data is None
         if embedded:
             click.echo("the embedded study: the demo encoder on 6 held-out clips of its simulated mouse")
@@ -116,8 +114,7 @@ def register(main):
             click.echo(f"interrupted: {exc.done} of {exc.total} clips are stored in {out / 'study.store'}; run the "
                        "same command again to resume", err=True)
             raise SystemExit(130) from None
-        files = save_results(ds, out, dataset=False)
-        print_results(ds, files)
+        print_results(ds, ds.encoding["files"])
         if embedded:
             click.echo("the paper-sized study (5 simulated mice x 10 clips, each mouse's own ground truth; ~11 min "
                        "here):\n  for s in 0 1 2 3 4; do characterize simulate --out sim --seed $s --trials 90; done\n"

@@ -4,8 +4,8 @@ import time
 
 import click
 
-from .common import (compute_options, encoder_options, mask_option, parse_list, print_results, quiet_option,
-                     save_results, user_errors)
+from .common import (encoder_options, execution_options, mask_option, parse_list, print_results, quiet_option,
+                     recipe_options, stack_options, user_errors)
 
 EPILOG = """\b
 Results in --out: <kind>.nc (xarray Dataset), <kind>.png (heatmap), <kind>.store/ (one file per
@@ -26,40 +26,37 @@ then: characterize gratings --executor dask --scheduler <that address> --out res
 
 
 def sweep_options(f):
-    from ..experiments.sweeps.defaults import DEFAULT_BATCH, DEFAULT_ITERATIONS, QUICK_ITERATIONS
+    from ..experiments.contract import field_defaults
+    from ..experiments.sweeps.config import EXECUTORS, SweepConfig
+    from ..experiments.sweeps.defaults import N_FRAMES, QUICK_ITERATIONS
 
+    d = field_defaults(SweepConfig)
+    quick = " / ".join(f"{v} {k}" for k, v in QUICK_ITERATIONS.items())
     options = [
         click.option("--models", type=click.IntRange(min=1), default=None,
                      help="Use the first K members of an ensemble encoder (default: all)."),
-        click.option("--iterations", type=click.IntRange(min=1), default=None,
-                     help=f"Reconstruction iterations per condition (fast recipe: {DEFAULT_ITERATIONS['fast']}, "
-                          f"{QUICK_ITERATIONS['fast']} with --quick; paper recipe: {DEFAULT_ITERATIONS['paper']}, "
-                          f"{QUICK_ITERATIONS['paper']} with --quick; the paper used 1000)."),
+        recipe_options(SweepConfig),
         click.option("--out", "out", type=click.Path(file_okay=False), default="characterize-out",
                      show_default=True, help="Results folder."),
         click.option("--quick", is_flag=True,
-                     help="A small grid and the fast recipe's few iterations: about a minute on a 2-core CPU. "
-                          "Explicit options win."),
-        click.option("--recipe", type=click.Choice(["fast", "paper"]), default="fast", show_default=True,
-                     help="fast: per-pixel Adam on non-overlapping sub-batches; paper: the paper's exact recipe."),
-        click.option("--batch", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
+                     help=f"A small grid and few iterations ({quick}): about a minute on a 2-core CPU. Explicit "
+                          "options win."),
+        click.option("--batch", type=click.IntRange(min=1), default=d["batch"], show_default=True,
                      help="Conditions per reconstruct call (and per Dask task)."),
-        click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+        click.option("--executor", type=click.Choice(EXECUTORS), default=d["executor"], show_default=True,
                      help="Run batches here, or as Dask tasks."),
-        click.option("--scheduler", default=None, metavar="ADDRESS",
+        click.option("--scheduler", default=d["scheduler"], metavar="ADDRESS",
                      help="Address of a running Dask scheduler (with --executor dask), e.g. tcp://host:8786."),
-        click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+        click.option("--workers", type=click.IntRange(min=1), default=d["workers"], show_default=True,
                      help="Worker processes of the LocalCluster started by --executor dask without --scheduler."),
-        click.option("--threshold", type=float, default=0.2, show_default=True,
+        click.option("--threshold", type=float, default=d["threshold"], show_default=True,
                      help="Correlation threshold of the resolution cut-offs."),
-        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+        click.option("--seed", type=click.IntRange(min=0), default=d["seed"], show_default=True,
                      help="Seed of the random-stimulus baseline (and of the noise movies)."),
-        click.option("--frames", type=click.IntRange(min=32), default=60, show_default=True,
+        click.option("--frames", type=click.IntRange(min=34), default=N_FRAMES, show_default=True,
                      help="Frames per stimulus (frames >= 32 are evaluated)."),
     ]
-    for option in reversed(options):
-        f = option(f)
-    return quiet_option(compute_options(mask_option(encoder_options(f))))
+    return quiet_option(execution_options(mask_option(encoder_options(stack_options(options)(f)))))
 
 
 def _explicit(ctx, name):
@@ -69,32 +66,28 @@ def _explicit(ctx, name):
 
 
 def _run(ctx, grid, o):
-    from ..experiments.sweeps import SweepConfig, SweepInterrupted, run_sweep, summary
-    from ..experiments.sweeps.defaults import DEFAULT_ITERATIONS, QUICK_ITERATIONS
-    from ..reconstruction import ReconstructionConfig
+    from ..encoders.ref import EncoderRef
+    from ..experiments.sweeps import SweepConfig, SweepInterrupted, run, summary
+    from ..experiments.sweeps.defaults import QUICK_ITERATIONS
 
-    defaults = {"fast": (QUICK_ITERATIONS["fast"], DEFAULT_ITERATIONS["fast"]),
-                "paper": (QUICK_ITERATIONS["paper"], DEFAULT_ITERATIONS["paper"])}[o["recipe"]]
-    iterations = o["iterations"] or (defaults[0] if o["quick"] else defaults[1])
-    reconstruction = ReconstructionConfig.from_recipe(o["recipe"], iterations=iterations, device=o["device"],
-                                                      precision=o["precision"], compile=o["compile_encoder"])
-    sweep = SweepConfig(encoder=o["encoder_spec"], mouse=o["mouse"], models=o["models"],
-                        reconstruction=reconstruction, batch=o["batch"], executor=o["executor"],
-                        scheduler=o["scheduler"], workers=o["workers"], threshold=o["threshold"],
-                        seed=o["seed"], mask=o["mask"])
+    recipe = o["recipe"]
+    if o["quick"] and ctx.params.get("iterations") is None:
+        recipe = recipe.replace(iterations=QUICK_ITERATIONS[recipe.name])
+    config = SweepConfig(grid=grid, encoder=EncoderRef(o["encoder_spec"], o["mouse"], o["models"]), recipe=recipe,
+                         execution=o["execution"], batch=o["batch"], executor=o["executor"],
+                         scheduler=o["scheduler"], workers=o["workers"], threshold=o["threshold"], seed=o["seed"],
+                         mask=o["mask"])
     started = time.perf_counter()
     try:
-        ds = run_sweep(grid, sweep, out=o["out"], progress=not o["quiet"])
+        ds = run(config, out=o["out"], progress=not o["quiet"])
     except SweepInterrupted as exc:
         click.echo(f"Interrupted: {exc.done} of {exc.total} conditions are stored in {exc.path}; "
                    "run the same command again to compute the rest.", err=True)
         ctx.exit(130)
-    files = save_results(ds, o["out"], dataset=False)  # run_sweep keeps <kind>.nc up to date after every batch
     click.echo(summary(ds))
     click.echo(f"computed {ds.attrs['conditions_computed']} condition(s), reused {ds.attrs['conditions_reused']} "
-               f"in {time.perf_counter() - started:.1f} s ({iterations} iterations each)")
-    print_results(ds, files)
-
+               f"in {time.perf_counter() - started:.1f} s ({recipe.iterations} iterations each)")
+    print_results(ds, ds.encoding["files"])
 
 
 def register(main):

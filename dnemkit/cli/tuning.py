@@ -4,35 +4,35 @@ from pathlib import Path
 
 import click
 
-from .common import encoder_options, parse_list, print_results, quiet_option, save_results, user_errors
-
-# the defaults of dnemkit.experiments.tuning (DEFAULT_SF, DEFAULT_TF, DEFAULT_DIRECTIONS, ...), spelled out here so
-# that --help needs no torch import; tests/experiments/test_tuning.py checks that they agree
-DEFAULT_SF = "0.018,0.036,0.071,0.143"
-DEFAULT_TF = "1,2,4,8"
-DEFAULT_DIRECTIONS = "0,45,90,135,180,225,270,315"
-DEFAULT_N_FRAMES = 60
-
+from .common import encoder_options, parse_list, print_results, quiet_option, user_errors
 
 def register(main):
+    from ..experiments.contract import field_defaults
+    from ..experiments.tuning.config import TuningConfig
+
+    d = field_defaults(TuningConfig)
+
+    def joined(values):
+        return ",".join(f"{v:g}" for v in values)
+
     @main.command()
     @encoder_options
     @click.option("--models", type=click.IntRange(min=1), default=None,
                   help="Use the first K models of an ensemble (default: every model; each model's responses are "
                        "kept, the measures use their mean).")
-    @click.option("--sf", "sf_text", default=DEFAULT_SF, show_default=True,
+    @click.option("--sf", "sf_text", default=joined(d["sf"]), show_default=True,
                   help="Spatial frequencies, cycles/degree (at most 0.143 = 0.5 cycles/pixel).")
-    @click.option("--tf", "tf_text", default=DEFAULT_TF, show_default=True,
+    @click.option("--tf", "tf_text", default=joined(d["tf"]), show_default=True,
                   help="Temporal frequencies, Hz (at most 15, the Nyquist frequency at 30 frames/s; 0 = static: "
                        "its response depends on where the bars fall on the RF; left out of the TF fit and F1/F0).")
-    @click.option("--directions", "directions_text", default=DEFAULT_DIRECTIONS, show_default=True,
+    @click.option("--directions", "directions_text", default=joined(d["directions"]), show_default=True,
                   help="Drift directions in degrees, 0 = rightwards, 90 = upwards; at least 4.")
-    @click.option("--contrast", type=float, default=0.8, show_default=True, help="Michelson contrast in (0, 1].")
-    @click.option("--n-frames", type=int, default=DEFAULT_N_FRAMES, show_default=True,
+    @click.option("--contrast", type=float, default=d["contrast"], show_default=True, help="Michelson contrast in (0, 1].")
+    @click.option("--n-frames", type=int, default=d["n_frames"], show_default=True,
                   help="Frames per grating (30 Hz); frames from the encoder's first valid frame (30) on are analysed.")
-    @click.option("--batch", type=int, default=8, show_default=True, help="Movies per encoder pass.")
-    @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda[:k]")
-    @click.option("--examples", type=click.IntRange(min=0), default=6, show_default=True,
+    @click.option("--batch", type=int, default=d["batch"], show_default=True, help="Movies per encoder pass.")
+    @click.option("--device", default=d["device"], show_default=True, help="auto | cpu | cuda[:k]")
+    @click.option("--examples", type=click.IntRange(min=0), default=d["examples"], show_default=True,
                   help="Example neurons whose response traces are kept and drawn.")
     @click.option("--out", type=click.Path(file_okay=False), default="tuning-out", show_default=True,
                   help="Folder for tuning.nc, the figures and tuning.store/ (finished gratings: a rerun resumes).")
@@ -50,20 +50,20 @@ def register(main):
         takes the demo encoder about 3 minutes of CPU time on a 2-core CPU; an interrupted run resumes where it
         stopped.
         """
-        from ..experiments.tuning import TuningConfig, run_tuning
+        from ..encoders.ref import EncoderRef
+        from ..experiments.tuning import run
 
-        config = TuningConfig(sf=parse_list(sf_text, "--sf"), tf=parse_list(tf_text, "--tf"),
-                              directions=parse_list(directions_text, "--directions"), contrast=contrast,
-                              n_frames=n_frames, batch=batch, device=device)
+        config = TuningConfig(encoder=EncoderRef(encoder_spec, mouse, models), sf=parse_list(sf_text, "--sf"),
+                              tf=parse_list(tf_text, "--tf"), directions=parse_list(directions_text, "--directions"),
+                              contrast=contrast, n_frames=n_frames, batch=batch, device=device, examples=examples)
         out = Path(out)
         try:
-            ds = run_tuning(encoder_spec, config, mouse=mouse, models=models, out=out, progress=not quiet,
-                            examples=examples)
+            ds = run(config, out=out, progress=not quiet)
         except KeyboardInterrupt:
             click.echo(f"interrupted: the finished gratings are kept in {out / 'tuning.store'}; run the same "
                        "command again to resume", err=True)
             raise SystemExit(130) from None
-        files = save_results(ds, out, dataset=False)  # run_tuning keeps tuning.nc up to date as it goes
+        files = ds.encoding["files"]
         n_cond = len(config.sf) * len(config.tf) * len(config.directions)
         click.echo(f"{n_cond} gratings x {config.n_frames} frames, contrast {config.contrast:g}, frames "
                    f"{ds.attrs['first_frame']}-{config.n_frames - 1} analysed")

@@ -8,11 +8,12 @@
     package.module:factory    the same, from an importable module
 
 A folder (or a .pth's folder) may hold ``encoder.json`` with ``behavior_mean`` (4 numbers: the per-mouse means
-used when no behaviour is given) and ``description``.
+used when no behaviour is given) and ``description``. An ``encoder.json`` that declares a foreign model
+(``"factory"`` or ``"module"``, see :mod:`dnemkit.encoders.adapters`) makes its folder, the file itself, or any
+weights file beside it (which then replaces the declared ``"weights"``, or ``"module"`` without a factory) a
+:class:`~dnemkit.encoders.adapters.ForeignEncoder`.
 """
 
-import importlib
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -20,14 +21,15 @@ from pathlib import Path
 import torch
 
 from ..errors import DnemkitError
+from .adapters import declares_model, import_object, load_declared
 from .base import CallableEncoder, Encoder, Ensemble
 from .checkpoint import model_from_checkpoint, read_checkpoint
 from .dwiseneuro_encoder import DwiseNeuroEncoder
 from .synthetic import SyntheticMouse
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "assets" / "demo"
-SPEC_HELP = ("expected 'demo', 'synthetic[:seed]', a DwiseNeuro .pth file, a folder of .pth files, "
-             "'path/to/file.py:factory' or 'package.module:factory'")
+SPEC_HELP = ("expected 'demo', 'synthetic[:seed]', a DwiseNeuro .pth file, a folder of .pth files, a folder with "
+             "an encoder.json declaring a model, 'path/to/file.py:factory' or 'package.module:factory'")
 
 
 def _sidecar(folder):
@@ -69,25 +71,7 @@ def load_folder(folder, mouse=None, behavior_mean=None):
 
 
 def _load_factory(spec):
-    target, _, name = spec.rpartition(":")
-    if target.endswith(".py"):
-        path = Path(target)
-        if not path.exists():
-            raise DnemkitError(f"encoder file {path} does not exist; {SPEC_HELP}")
-        module_spec = importlib.util.spec_from_file_location(f"dnemkit_user_{path.stem}", path)
-        module = importlib.util.module_from_spec(module_spec)
-        try:
-            module_spec.loader.exec_module(module)
-        except Exception as exc:
-            raise DnemkitError(f"importing {path} failed: {type(exc).__name__}: {exc}") from None
-    else:
-        try:
-            module = importlib.import_module(target)
-        except ImportError as exc:
-            raise DnemkitError(f"cannot import module '{target}' ({exc}); {SPEC_HELP}") from None
-    factory = getattr(module, name, None)
-    if not callable(factory):
-        raise DnemkitError(f"'{name}' is not a callable in {target}; expected a factory returning an encoder")
+    factory = import_object(spec)
     try:
         made = factory()
     except Exception as exc:
@@ -129,9 +113,17 @@ def load_encoder(spec="demo", mouse=None):
     if spec.startswith("synthetic"):
         raise DnemkitError(f"bad synthetic spec '{spec}'; expected 'synthetic' or 'synthetic:SEED' (an integer)")
     path = Path(spec)
+    if path.is_file():
+        folder = path.parent
+        meta = _sidecar(folder)
+        if declares_model(meta):  # the declaration, or a weights file beside it
+            return load_declared(folder, meta, mouse, weights=None if path.name == "encoder.json" else path)
     if spec.endswith(".pth"):
         return load_checkpoint_encoder(path, mouse)
     if path.is_dir():
+        meta = _sidecar(path)
+        if declares_model(meta):
+            return load_declared(path, meta, mouse)
         return load_folder(path, mouse)
     if ":" in spec:
         return _load_factory(spec)

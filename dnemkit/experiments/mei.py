@@ -367,7 +367,7 @@ def run(config=MeiConfig(), *, out=None, progress=True, log=None):
     cycles/degree: sf_cpd); the atlas' values for comparison (atlas_orientation, atlas_sf, atlas_tf,
     atlas_direction, atlas_osi, atlas_responsive); provenance and timing in attrs.
     """
-    from ..reconstruction import ReconstructionConfig, reconstruct
+    from ..reconstruction import Execution, Recipe, reconstruct
 
     if not isinstance(config, MeiConfig):
         raise DnemkitError(f"config is a {type(config).__name__}; expected a MeiConfig")
@@ -420,9 +420,10 @@ def run(config=MeiConfig(), *, out=None, progress=True, log=None):
     _log(log, f"MEIs of {len(chosen)} neuron(s) ({config.kind}, {t} frames, frames {first}-{t - 1} analysed)")
 
     # the MEIs, ``batch`` neurons per reconstruction
-    recon = ReconstructionConfig.from_recipe(
-        "fast", iterations=config.iterations, lr=config.lr, adam_rel_eps=config.adam_rel_eps, subbatch_frames=t,
-        schedule="dense", smoothing_sigma=0.0, ensembling="gradient", seed=config.seed, device=config.device)
+    recipe = Recipe.named("fast", iterations=config.iterations, lr=config.lr, adam_rel_eps=config.adam_rel_eps,
+                          subbatch_frames=t, schedule="dense", smoothing_sigma=0.0, ensembling="gradient",
+                          seed=config.seed)
+    execution = Execution(device=config.device)
     transform = MeiTransform(static, config.blur)
     meis = np.zeros((len(chosen), t, HEIGHT, WIDTH), np.float32)
     trace = np.full((config.iterations, len(chosen)), np.nan)
@@ -441,7 +442,7 @@ def run(config=MeiConfig(), *, out=None, progress=True, log=None):
         else:
             start = torch.full((b, t, HEIGHT, WIDTH), GREY)
         stopper = PlateauStopper(config.patience, config.tolerance)
-        res = reconstruct(encoder, weights, config=recon, neurons=part, objective="activation", start=start,
+        res = reconstruct(encoder, weights, None, recipe, execution=execution, neurons=part, objective="activation", start=start,
                           precondition=transform, constraint=lambda v: project_to_budget(v, config.contrast),
                           stopper=stopper, progress=False)
         meis[k:k + b] = res.ensemble_raw

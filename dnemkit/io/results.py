@@ -54,13 +54,12 @@ def _netcdf_attr(value):
 def write_dataset(ds, path):
     """Write ``ds`` to ``path`` (netCDF4 via h5netcdf) atomically: a temporary name, then a rename."""
     path = Path(path)
-    # h5netcdf stores strings as variable-length; fixed-width numpy unicode has no HDF5 type
+    # h5netcdf stores strings as variable-length; fixed-width numpy unicode has no HDF5 type. Bool variables are
+    # xarray's to encode (int8 with dtype='bool', read back as bool)
     ds = ds.copy()
     for name, var in list(ds.variables.items()):
         if var.dtype.kind == "U":
             ds[name] = var.astype(object)
-        if var.dtype == bool:
-            ds[name] = var.astype(np.uint8)
         ds[name].attrs = {k: _netcdf_attr(v) for k, v in var.attrs.items()}
     ds.attrs = {k: _netcdf_attr(v) for k, v in ds.attrs.items()}
     with atomic_path(path) as tmp:

@@ -1,8 +1,12 @@
-"""Reconstruction: the paper's loop (config, schedule, optimiser, alpha masks)."""
+"""Reconstruction: the paper's loop (recipe, execution, schedule, optimisers, objectives).
 
-from .config import ReconstructionConfig
-from .loop import ReconstructionResult, input_gradient, reconstruct, smooth
-from .schedule import PaperAdam, subbatch_starts
+Names are imported on first use, so that the command line can read :class:`Recipe` and :class:`Execution`
+defaults without loading torch."""
 
-__all__ = ["PaperAdam", "ReconstructionConfig", "ReconstructionResult", "input_gradient", "reconstruct", "smooth",
-           "subbatch_starts"]
+from ..lazy import lazy_exports
+
+_EXPORTS = {"Execution": ".config", "Recipe": ".config", "ReconstructionResult": ".loop",
+            "input_gradient": ".loop", "reconstruct": ".loop", "PaperAdam": ".optimizers", "PixelAdam": ".optimizers",
+            "subbatch_starts": ".schedule"}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,30 +1,55 @@
-"""Options of the reconstruction loop; the defaults are the paper's recipe (docs/method.md, "Recipe")."""
+"""What a reconstruction computes (:class:`Recipe`) apart from how it is run (:class:`Execution`).
 
-from dataclasses import asdict, dataclass, fields
+The recipe is the arithmetic: optimiser, schedule, loss terms, smoothing, iterations. Its defaults are the paper's
+recipe (docs/method.md, "Recipe"); :meth:`Recipe.named` is the one factory of the named recipes ("paper",
+"fast"). Stored results are keyed by the recipe only. The execution is where and how fast: device, precision,
+compilation, pass size, members in one pass, BatchNorm folding. Every execution option but ``precision`` gives
+the same numbers up to float round-off (tests/reconstruction/test_execution.py); bf16 is checked against fp32
+on the machine before it is used.
+"""
 
-from ..errors import DnemkitError
-from ..video import EVAL_FIRST_FRAME
+from dataclasses import asdict, dataclass, fields, replace
+
+from ..errors import DnemkitError, check_int, check_number
 
 
 @dataclass(frozen=True)
-class ReconstructionConfig:
-    """One frozen set of options for :func:`dnemkit.reconstruct`.
+class Recipe:
+    """The arithmetic of one reconstruction (the defaults are the paper's; :meth:`named` gives the named ones).
 
-    iterations: optimisation steps (the paper: 1000). lr: peak step size in grey levels per unit normalised
-    gradient, reached linearly over ``warmup`` iterations. beta1/beta2: the paper's first-moment "Adam" terms.
-    subbatch_frames/subbatch_stride: the 32-frame, stride-8 schedule (plus a last sub-batch ending at T).
-    start_value: initial grey level. grad_clip: clip of the masked gradient (a no-op after normalisation, kept
-    for fidelity). ensembling: "reconstruction" (each model reconstructs, videos averaged) or "gradient"
-    (normalised gradients averaged over models each step). smoothing_sigma: Gaussian filter of the final video
-    in frames and pixels (0 = none). train_mask_threshold: gradient mask = alpha >= this. eval_every: record
-    video metrics every N iterations (0 = only at the start and end). subbatches_per_pass: sub-batches per
-    encoder pass (None = chosen for the device). device: "auto", "cpu", "cuda", ...
-    members_in_one_pass: run every ensemble member in one vmapped pass (True) or member after member (False or
-    None, the default: measured faster on a 2-core CPU and on an H100). precision: "fp32" or "bf16" (autocast around the encoder's forward only; loss, gradient
-    normalisation and optimiser state stay fp32). compile: torch.compile the encoder's forward (falls back to
-    eager with one warning if compilation fails).
+    Parameters
+    ----------
+    name : str
+        The named recipe these values started from ("paper" or "fast"; reported, part of the key).
+    iterations : int
+        Optimisation steps (the paper: 1000).
+    lr : float
+        Peak step size in grey levels per unit normalised gradient, reached linearly over ``warmup`` iterations.
+    beta1, beta2 : float
+        Moment decay rates of the optimiser.
+    subbatch_frames, subbatch_stride : int
+        The 32-frame, stride-8 sub-batches (plus a last one ending at T) of the paper's schedule.
+    start_value : float
+        Initial grey level of every pixel.
+    grad_norm_eps, grad_clip, loss_eps : float
+        Epsilon of the per-sub-batch gradient normalisation, clip of the masked gradient (a no-op after
+        normalisation, kept for fidelity), epsilon inside the Poisson loss's log.
+    ensembling : str
+        "reconstruction" (each model reconstructs, videos averaged) or "gradient" (normalised gradients averaged
+        over models each step).
+    smoothing_sigma : float
+        Gaussian filter of the final video, in frames and pixels (0 = none).
+    optimizer : str
+        "paper-adam" (the paper's first-moment update) or "adam" (per-pixel Adam with cosine decay).
+    schedule : str
+        "dense" (the paper's overlapping sub-batches) or "tiled" (non-overlapping, random offset).
+    final_lr_ratio, adam_rel_eps : float
+        The "adam" optimiser's final step-size ratio and frame-relative epsilon.
+    seed : int
+        Seed of the schedule's random offsets (the "tiled" schedule).
     """
 
+    name: str = "paper"
     iterations: int = 1000
     lr: float = 1000.0
     warmup: int = 10
@@ -38,63 +63,123 @@ class ReconstructionConfig:
     loss_eps: float = 1e-8
     ensembling: str = "reconstruction"
     smoothing_sigma: float = 0.5
-    train_mask_threshold: float = 0.5
-    eval_mask_threshold: float = 1.0
-    eval_first_frame: int = EVAL_FIRST_FRAME
-    eval_every: int = 0
-    subbatches_per_pass: int | None = None
-    device: str = "auto"
-    recipe: str = "paper"
     optimizer: str = "paper-adam"
     schedule: str = "dense"
     final_lr_ratio: float = 0.05
     adam_rel_eps: float = 0.3
     seed: int = 0
-    members_in_one_pass: bool | None = None
-    precision: str = "fp32"
-    compile: bool = False
 
     @classmethod
-    def from_recipe(cls, name="paper", **overrides):
-        """The options of recipe ``name`` ("paper": exactly the paper's; "fast": see reconstruction/recipes.py),
-        with ``overrides`` (any field) on top."""
+    def named(cls, name="paper", **overrides):
+        """Recipe ``name`` ("paper": exactly the paper's; "fast": see reconstruction/recipes.py) with
+        ``overrides`` (any field; ``iterations=None`` keeps the recipe's) on top."""
         from .recipes import recipe_defaults
 
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls)} - {"name"}
         unknown = sorted(set(overrides) - known)
         if unknown:
-            raise DnemkitError(f"unknown reconstruction option(s) {', '.join(unknown)}")
+            raise DnemkitError(f"unknown recipe option(s) {', '.join(unknown)}; expected some of "
+                               f"{', '.join(sorted(known))}")
+        if overrides.get("iterations", 0) is None:
+            overrides.pop("iterations")
         return cls(**{**recipe_defaults(name), **overrides})
 
-    def __post_init__(self):
-        from .recipes import OPTIMIZERS, RECIPES, SCHEDULES
+    def replace(self, **changes):
+        """A copy with ``changes`` (checked again)."""
+        return replace(self, **changes)
 
-        if self.recipe not in RECIPES:
-            raise DnemkitError(f"recipe is {self.recipe!r}; expected one of {', '.join(RECIPES)}")
+    def __post_init__(self):
+        from .optimizers import OPTIMIZERS
+        from .recipes import RECIPES
+        from .schedule import SCHEDULES
+
+        if self.name not in RECIPES:
+            raise DnemkitError(f"recipe is {self.name!r}; expected one of {', '.join(RECIPES)}")
         if self.optimizer not in OPTIMIZERS:
             raise DnemkitError(f"optimizer is {self.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
             raise DnemkitError(f"schedule is {self.schedule!r}; expected one of {', '.join(SCHEDULES)}")
-        if not 0 <= self.final_lr_ratio <= 1:
-            raise DnemkitError(f"final_lr_ratio is {self.final_lr_ratio}; expected a value in [0, 1]")
-        if self.iterations < 1:
-            raise DnemkitError(f"iterations is {self.iterations}; expected at least 1")
         if self.ensembling not in ("reconstruction", "gradient"):
             raise DnemkitError(f"ensembling is '{self.ensembling}'; expected 'reconstruction' or 'gradient'")
-        if self.subbatch_frames < 1 or self.subbatch_stride < 1:
-            raise DnemkitError("subbatch_frames and subbatch_stride must be positive")
+        for name, low, what in (("iterations", 1, "optimisation steps"), ("warmup", 0, "warm-up iterations"),
+                                ("subbatch_frames", 1, "frames per sub-batch"),
+                                ("subbatch_stride", 1, "frames between sub-batches"), ("seed", 0, "a seed")):
+            object.__setattr__(self, name, check_int(getattr(self, name), name, low, what))
+        for name in ("lr", "beta1", "beta2", "start_value", "grad_norm_eps", "grad_clip", "loss_eps",
+                     "smoothing_sigma", "final_lr_ratio", "adam_rel_eps"):
+            object.__setattr__(self, name, check_number(getattr(self, name), name, "a number"))
         if self.lr <= 0:
             raise DnemkitError(f"lr is {self.lr}; expected a positive step size")
         if self.smoothing_sigma < 0:
             raise DnemkitError(f"smoothing_sigma is {self.smoothing_sigma}; expected >= 0")
-        if self.subbatches_per_pass is not None and self.subbatches_per_pass < 1:
-            raise DnemkitError(f"subbatches_per_pass is {self.subbatches_per_pass}; expected >= 1 or None")
-        if self.members_in_one_pass not in (None, True, False):
-            raise DnemkitError(f"members_in_one_pass is {self.members_in_one_pass!r}; expected True, False or None")
-        if self.precision not in ("fp32", "bf16"):
-            raise DnemkitError(f"precision is {self.precision!r}; expected 'fp32' or 'bf16'")
-        if not isinstance(self.compile, bool):
-            raise DnemkitError(f"compile is {self.compile!r}; expected True or False")
+        if not 0 <= self.final_lr_ratio <= 1:
+            raise DnemkitError(f"final_lr_ratio is {self.final_lr_ratio}; expected a value in [0, 1]")
+        if not 0 <= self.start_value <= 255:
+            raise DnemkitError(f"start_value is {self.start_value}; expected a grey level in [0, 255]")
 
     def to_dict(self):
         return asdict(self)
+
+
+PRECISIONS = ("fp32", "bf16")
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How a reconstruction runs; never part of a stored result's key (but ``precision``, see below).
+
+    Parameters
+    ----------
+    device : str
+        "auto" (a GPU when there is one), "cpu", "cuda", "cuda:1", ...
+    precision : str
+        "fp32", or "bf16": autocast around the encoder's forward only (loss, gradient normalisation and optimiser
+        state stay fp32), refused with one line when a first pass disagrees with fp32 on this machine. It
+        changes the numbers, so stores key results computed in bf16 apart.
+    compile : bool
+        ``torch.compile`` the encoder's forward (falls back to eager with one line if compilation fails).
+    subbatches_per_pass : int or None
+        Sub-batches per encoder pass (None: chosen for the device).
+    members_in_one_pass : bool or None
+        Run every ensemble member in one vmapped pass (True) or member after member (None/False: measured faster
+        on a 2-core CPU and on an H100).
+    fold_batchnorm : bool
+        Fold eval-mode BatchNorm into the preceding convolution of encoders that offer it (exact up to float
+        round-off; one convolution instead of two passes over the activations).
+    """
+
+    device: str = "auto"
+    precision: str = "fp32"
+    compile: bool = False
+    subbatches_per_pass: int | None = None
+    members_in_one_pass: bool | None = None
+    fold_batchnorm: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.device, str) or not self.device.strip():
+            raise DnemkitError(f"device is {self.device!r}; expected 'auto', 'cpu' or 'cuda[:k]'")
+        if self.precision not in PRECISIONS:
+            raise DnemkitError(f"precision is {self.precision!r}; expected 'fp32' or 'bf16'")
+        for name in ("compile", "fold_batchnorm"):
+            if not isinstance(getattr(self, name), bool):
+                raise DnemkitError(f"{name} is {getattr(self, name)!r}; expected True or False")
+        if self.subbatches_per_pass is not None:
+            object.__setattr__(self, "subbatches_per_pass",
+                               check_int(self.subbatches_per_pass, "subbatches_per_pass", 1, "or None"))
+        if self.members_in_one_pass not in (None, True, False):
+            raise DnemkitError(f"members_in_one_pass is {self.members_in_one_pass!r}; expected True, False or None")
+
+    def replace(self, **changes):
+        return replace(self, **changes)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def result_key(recipe, execution=None):
+    """What a stored result's id hashes of its reconstruction: the recipe, plus the precision when not fp32
+    (bf16 changes the numbers; every other execution option does not)."""
+    key = recipe.to_dict()
+    if execution is not None and execution.precision != "fp32":
+        key["precision"] = execution.precision
+    return key

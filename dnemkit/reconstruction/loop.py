@@ -1,7 +1,7 @@
 """The reconstruction loop: optimise input videos until the encoder predicts the target responses.
 
-Options are one frozen :class:`ReconstructionConfig`; masks, ensembling, smoothing, predicted targets and neuron
-subsets are options of this one loop. Every sub-batch of every item (and, with ``batch`` items, of every
+What it computes is one frozen :class:`Recipe`, how it runs one :class:`Execution`; masks, ensembling, smoothing,
+predicted targets, neuron subsets and trackers are options of this one loop. Every sub-batch of every item (and, with ``batch`` items, of every
 condition) goes through the encoder in batched passes; the arithmetic equals the sequential schedule because
 the encoder is frozen in eval mode and samples are independent.
 """
@@ -20,10 +20,11 @@ from ..device import resolve_device
 from ..encoders.base import members_of
 from ..errors import DnemkitError
 from ..stimuli.geometry import HEIGHT, WIDTH
-from .config import ReconstructionConfig
-from .recipes import make_objective, make_optimizer, make_schedule
-from .schedule import subbatch_starts
-from ..video import smooth_video as smooth
+from .config import Execution, Recipe
+from .optimizers import make_optimizer
+from .objectives import make_objective
+from .schedule import make_schedule, subbatch_starts
+from ..video import EVAL_FIRST_FRAME, smooth_video as smooth
 
 
 def auto_subbatches_per_pass(encoder, device, frames=32):
@@ -149,8 +150,8 @@ def _gather_frames(tensor, items, frame_index):
     return torch.gather(picked, 2, frame_index[:, None, :].expand(-1, picked.shape[1], -1))
 
 
-def input_gradient(encoder, video, behavior, target, config, neurons=None, per_pass=None, starts=None,
-                   objective=None):
+def input_gradient(encoder, video, behavior, target, recipe, neurons=None, per_pass=None, starts=None,
+                   objective=None, precision="fp32"):
     """One iteration's gradient of the paper's schedule, batched.
 
     video (B, T, 36, 64), behavior (B, 4, T), target (B, N, T) (already relu'd).
@@ -158,17 +159,17 @@ def input_gradient(encoder, video, behavior, target, config, neurons=None, per_p
     stacked input divided by its L2 norm (all input channels), video part kept, averaged per frame over the
     sub-batches that contain the frame. ``neurons`` (index tensor) restricts the loss to a subset. ``starts``:
     the sub-batches' first frames (default: the paper's dense schedule); frames no sub-batch covers get 0.
-    ``config.precision`` applies to the encoder's forward. ``objective``: the loss per sub-batch
-    (:data:`dnemkit.reconstruction.recipes.OBJECTIVES`; None = the paper's Poisson loss). Returns (grad
+    ``precision`` applies to the encoder's forward. ``objective``: the loss per sub-batch
+    (:data:`dnemkit.reconstruction.objectives.OBJECTIVES`; None = the paper's Poisson loss). Returns (grad
     (B, T, 36, 64), loss (B,) mean over sub-batches, rates (B, N_used, T) averaged over sub-batches, detached).
     """
-    runner = EncoderPass([encoder], precision=config.precision)
-    grad, loss, rates = members_input_gradient(runner, video[None], behavior, target, config, neurons, per_pass,
+    runner = EncoderPass([encoder], precision=precision)
+    grad, loss, rates = members_input_gradient(runner, video[None], behavior, target, recipe, neurons, per_pass,
                                                starts, objective)
     return grad[0], loss[0], rates[0]
 
 
-def members_input_gradient(runner, videos, behavior, target, config, neurons=None, per_pass=None, starts=None,
+def members_input_gradient(runner, videos, behavior, target, recipe, neurons=None, per_pass=None, starts=None,
                            objective=None):
     """:func:`input_gradient` of every model of ``runner`` (an :class:`EncoderPass` of M models) at once.
 
@@ -179,9 +180,9 @@ def members_input_gradient(runner, videos, behavior, target, config, neurons=Non
     loss_of = make_objective(objective)
     n_models = runner.n_models
     n_videos, b, t = videos.shape[:3]
-    size = config.subbatch_frames
+    size = recipe.subbatch_frames
     if starts is None:
-        starts = subbatch_starts(t, size, config.subbatch_stride)
+        starts = subbatch_starts(t, size, recipe.subbatch_stride)
     jobs = [(i, s) for i in range(b) for s in starts]
     per_pass = per_pass or len(jobs)
     device = videos.device
@@ -207,9 +208,9 @@ def members_input_gradient(runner, videos, behavior, target, config, neurons=Non
         rates = runner(x, beh)  # (M, S, N, F)
         if neurons is not None:
             rates, tgt = rates[:, :, neurons], tgt[:, neurons]
-        per_sub = loss_of(rates, tgt, config)  # (M, S); the paper's Poisson loss unless told otherwise
+        per_sub = loss_of(rates, tgt, recipe)  # (M, S); the paper's Poisson loss unless told otherwise
         (g,) = torch.autograd.grad(per_sub.sum(), x)
-        g = g / (g.flatten(2).norm(dim=2) + config.grad_norm_eps).view(*g.shape[:2], *([1] * (g.dim() - 2)))
+        g = g / (g.flatten(2).norm(dim=2) + recipe.grad_norm_eps).view(*g.shape[:2], *([1] * (g.dim() - 2)))
         video_g = torch.stack([m.video_grad(g[j]) for j, m in enumerate(runner.models)])
         grad.index_put_((member[:, None, None], items[None, :, None], frame_index[None]), video_g, accumulate=True)
         loss.index_add_(1, items, per_sub.detach())
@@ -229,15 +230,15 @@ def _first_line(exc, limit=160):
     return f"{type(exc).__name__}: {text[:limit]}" if text else type(exc).__name__
 
 
-def choose_members_in_one_pass(config, models):
-    """Whether ``reconstruct`` runs the ensemble members in one vmapped pass (``config.members_in_one_pass``).
+def choose_members_in_one_pass(execution, models):
+    """Whether ``reconstruct`` runs the ensemble members in one vmapped pass (``execution.members_in_one_pass``).
 
     None or False: the member loop, on every device; measured with benchmarks/device_check.py, the loop is the
     faster on a 2-core CPU and on an H100 (full-size DwiseNeuro, 300 frames: one pass of two members 0.44x the
     loop's speed; 7 models 9.8 s vs 4.1 s per iteration). True: one vmapped pass whenever the members are
     :func:`stackable` (else the loop, said in one line), for devices where it measures faster.
     """
-    if len(models) < 2 or not config.members_in_one_pass:
+    if len(models) < 2 or not execution.members_in_one_pass:
         return False
     ok = stackable(models)
     if not ok:
@@ -249,22 +250,22 @@ class MemberGradients:
     """Every model's normalised input gradients for one iteration, with the loop's fallbacks.
 
     Runs the members one after another (the reference) or in one pass (:func:`choose_members_in_one_pass`),
-    in ``config.precision``, compiled if ``config.compile``. Out of memory: the pass size is halved and the
+    in ``execution.precision``, compiled if ``execution.compile``. Out of memory: the pass size is halved and the
     iteration rerun (one line says so); members in one pass at one sub-batch per pass fall back to the loop.
     A failing ``torch.compile`` falls back to eager, and a failing vmapped pass to the loop, each with one line.
     """
 
-    def __init__(self, models, config, device, per_pass, objective=None):
-        self.models, self.config, self.device = list(models), config, device
+    def __init__(self, models, recipe, execution, device, per_pass, objective=None):
+        self.models, self.recipe, self.execution, self.device = list(models), recipe, execution, device
         self.objective = objective
-        self.one_pass = choose_members_in_one_pass(config, self.models)
+        self.one_pass = choose_members_in_one_pass(execution, self.models)
         self.pass_size = max(1, per_pass // len(self.models)) if self.one_pass else per_pass
-        self.compile = config.compile
+        self.compile = execution.compile
         self._build()
 
     def _build(self):
         groups = [self.models] if self.one_pass else [[m] for m in self.models]
-        self.runners = [EncoderPass(g, self.config.precision, self.compile) for g in groups]
+        self.runners = [EncoderPass(g, self.execution.precision, self.compile) for g in groups]
 
     def _shrink(self, n_jobs):
         size = min(self.pass_size, n_jobs)
@@ -307,7 +308,7 @@ class MemberGradients:
                     raise
 
     def _compute(self, videos, behavior, target, neurons, starts, summarise):
-        c = self.config
+        c = self.recipe
         if self.one_pass:
             g, loss, rates = members_input_gradient(self.runners[0], videos, behavior, target, c, neurons,
                                                     self.pass_size, starts, self.objective)
@@ -336,17 +337,18 @@ class ReconstructionResult:
 
     videos: (M, B, T, 36, 64) each model's reconstruction (reconstruction ensembling), or (1, B, ...) holding the
     gradient-ensembled video. ensemble: (B, T, 36, 64) the mean over models, smoothed. ensemble_raw: before
-    smoothing. traces: 'loss' and 'response_correlation' (iteration, model, item) for iterations 1..n;
-    the tracker's scores (eval_iteration, model + ensemble, item) under its name (``video_correlation``) when one
-    was given.
+    smoothing. traces: 'loss' and 'response_correlation' (iteration, model, item) for iterations 1..n, and each
+    tracker's scores (evaluation, model + ensemble, item) under its name; tracked_iterations: name -> the
+    iterations (0 = the start) at which that tracker scored. recipe, execution: what ran.
     """
 
     videos: np.ndarray
     ensemble: np.ndarray
     ensemble_raw: np.ndarray
     traces: dict
-    eval_iterations: np.ndarray
-    config: ReconstructionConfig
+    tracked_iterations: dict
+    recipe: Recipe
+    execution: Execution
     seconds: float
     model_names: list = field(default_factory=list)
 
@@ -384,79 +386,157 @@ def _check_inputs(encoder, responses, behavior, train_mask, neurons):
     return responses, behavior, train_mask, neurons
 
 
-def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig(), train_mask=None, neurons=None,
-                evaluate=None, progress=True, description="reconstruct", on_iteration=None, *, objective=None,
-                start=None, precondition=None, constraint=None, stopper=None):
+def _check_trackers(trackers, batch, frames):
+    trackers = list(trackers or ())
+    names = [getattr(tr, "name", None) for tr in trackers]
+    for tr, name in zip(trackers, names):
+        if not callable(tr) or not isinstance(name, str) or not name:
+            raise DnemkitError(f"tracker {tr!r} is not a tracker; expected a callable with a .name "
+                               "(dnemkit.analysis.tracking)")
+        if name in ("loss", "response_correlation") or names.count(name) > 1:
+            raise DnemkitError(f"tracker name {name!r} is taken; expected a name of its own per tracker")
+        if hasattr(tr, "check"):
+            tr.check(batch, frames)  # before any work: a mismatch is the caller's mistake, said at once
+    return trackers
+
+
+def prepare_members(models, execution):
+    """The members as ``execution`` runs them: with BatchNorm folded into the convolutions when asked and the
+    encoder offers it (``with_batchnorm_folded()``: a copy; the caller's encoder is left as it is)."""
+    if not execution.fold_batchnorm:
+        return list(models)
+    return [m.with_batchnorm_folded() if hasattr(m, "with_batchnorm_folded") else m for m in models]
+
+
+#: the largest relative error of bf16 rates and the smallest cosine of bf16 vs fp32 input gradients accepted by
+#: the self-check (a correct bf16 forward measures ~1e-2 and > 0.99 on DwiseNeuro; a wrong kernel is far off)
+BF16_RATE_TOLERANCE, BF16_MIN_COSINE = 0.05, 0.95
+
+
+def check_bf16(model, video, behavior, target, recipe, device):
+    """Refuse bf16 (DnemkitError, one line) when its first sub-batch disagrees with fp32 on this machine.
+
+    Some cuDNN releases have returned wrong bf16 3-D convolutions without an error; this compares one sub-batch's
+    rates and input gradient in both precisions before the reconstruction starts."""
+    size = min(recipe.subbatch_frames, video.shape[1])
+    clip, beh, tgt = video[:1, :size], behavior[:1, :, :size], target[:1, :, :size]
+    out = {}
+    for precision in ("fp32", "bf16"):
+        runner = EncoderPass([model], precision=precision)
+        x = model.stack_inputs(clip, beh)[None].detach().requires_grad_(True)
+        rates = runner(x, beh)
+        loss = make_objective(None)(rates, tgt, recipe).sum()
+        (g,) = torch.autograd.grad(loss, x)
+        out[precision] = rates.detach().double(), g.detach().double().flatten()
+    (r32, g32), (r16, g16) = out["fp32"], out["bf16"]
+    rel = float((r16 - r32).norm() / (r32.norm() + 1e-12))
+    cos = float(g16 @ g32 / (g16.norm() * g32.norm() + 1e-30))
+    if not (np.isfinite(rel) and np.isfinite(cos)) or rel > BF16_RATE_TOLERANCE or cos < BF16_MIN_COSINE:
+        raise DnemkitError(f"bf16 disagrees with fp32 on {device} (rates off by {rel:.1%}, gradient cosine "
+                           f"{cos:.3f}; expected <= {BF16_RATE_TOLERANCE:.0%} and >= {BF16_MIN_COSINE}): this "
+                           "torch/cuDNN gives wrong bf16 results here; use precision fp32")
+
+
+def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution=Execution(), train_mask=None,
+                neurons=None, trackers=(), progress=True, description="reconstruct", objective=None, start=None,
+                precondition=None, constraint=None, stopper=None):
     """Reconstruct the video(s) that make ``encoder`` predict ``responses``.
 
-    encoder: an Encoder (an Ensemble reconstructs with every member). responses: (N, T) or (B, N, T) targets
-    (recorded responses or predicted activity; negative values are set to 0 as in training). behavior: (4, T)
-    or (B, 4, T), None = the encoder's defaults. train_mask: (36, 64) bool, gradients outside are zeroed.
-    neurons: indices of the neurons that enter the loss (the rest leave it entirely). evaluate: a tracker
-    (:mod:`dnemkit.analysis.tracking`, e.g. ``VideoCorrelationTracker(ground_truth, eval_mask)``) called as
-    ``evaluate(videos, ensemble, first_frame)`` at the start, every ``config.eval_every`` iterations and at the
-    end; its (models + 1, B) scores become ``traces[evaluate.name]``. on_iteration: called as ``on_iteration(i, videos)`` after every iteration i >= 1 with
-    the current videos (M, B, T, 36, 64) tensor (read-only; trackers and benchmarks).
+    Parameters
+    ----------
+    encoder : Encoder
+        An encoder (an Ensemble reconstructs with every member).
+    responses : array (N, T) or (B, N, T)
+        Targets, counts/frame (recorded responses or predicted activity; negative values are set to 0 as in
+        training).
+    behavior : array (4, T) or (B, 4, T), optional
+        None = the encoder's defaults.
+    recipe : Recipe
+        The arithmetic (default: the paper's recipe).
+    execution : Execution
+        Device, precision, compilation, pass size, BatchNorm folding.
+    train_mask : bool array (36, 64), optional
+        Gradients outside are zeroed.
+    neurons : index array, optional
+        The neurons that enter the loss (the rest leave it entirely).
+    trackers : sequence of trackers
+        Each scores the videos while they run (:mod:`dnemkit.analysis.tracking`): called as
+        ``tracker(videos, ensemble, first_frame)`` at the start, every ``tracker.every`` iterations (0: never in
+        between) and at the end; its (models + 1, B) scores become ``traces[tracker.name]``.
+    objective, start, precondition, constraint, stopper
+        Named parts (None, the default, is the reconstruction exactly as the paper's): ``objective`` the loss
+        per sub-batch, a name of :data:`dnemkit.reconstruction.objectives.OBJECTIVES` or a callable
+        ``loss(rates (M, S, N, F), target (S, N, F), recipe) -> (M, S)`` (with "activation" the responses are
+        weights, see :func:`~dnemkit.reconstruction.objectives.negative_activation`); ``start`` the initial videos
+        (B, T, 36, 64) grey levels (None = ``recipe.start_value`` everywhere); ``precondition`` ``g -> g``
+        applied to each model's masked gradient (B, T, 36, 64) before the optimiser step (blur, a static
+        frame); ``constraint`` ``video -> None`` projecting each model's videos in place after every step (a
+        contrast budget); ``stopper`` ``stop(i, loss (M, B) numpy) -> bool`` after iteration i (True ends the
+        loop there; the traces keep iterations 1..i).
 
-    Named parts (keyword-only; None, the default, is the reconstruction exactly as before): ``objective``: the
-    loss per sub-batch, a name of :data:`dnemkit.reconstruction.recipes.OBJECTIVES` or a callable
-    ``loss(rates (M, S, N, F), target (S, N, F), config) -> (M, S)`` (None = the paper's Poisson loss; with
-    "activation" the responses are weights, see :func:`~dnemkit.reconstruction.recipes.negative_activation`).
-    ``start``: the initial videos (B, T, 36, 64) grey levels (None = ``config.start_value`` everywhere).
-    ``precondition``: ``g -> g`` applied to each model's masked gradient (B, T, 36, 64) before the optimiser step
-    (a transform: blur, holding a frame static). ``constraint``: ``video -> None`` projecting each model's
-    videos (B, T, 36, 64) in place after every step (a contrast budget). ``stopper``: ``stop(i, loss (M, B)
-    numpy) -> bool`` after iteration i; True ends the loop there (the traces keep iterations 1..i). Returns a
-    :class:`ReconstructionResult`.
+    Returns
+    -------
+    ReconstructionResult
     """
+    if not isinstance(recipe, Recipe):
+        raise DnemkitError(f"recipe is a {type(recipe).__name__}; expected a dnemkit Recipe (Recipe.named(...))")
+    if not isinstance(execution, Execution):
+        raise DnemkitError(f"execution is a {type(execution).__name__}; expected a dnemkit Execution")
     responses, behavior, train_mask, neurons = _check_inputs(encoder, responses, behavior, train_mask, neurons)
-    device = resolve_device(config.device)
-    encoder = encoder.to(device).eval()
-    models = members_of(encoder)
     b, n, t = responses.shape
-    if evaluate is not None and hasattr(evaluate, "check"):
-        evaluate.check(b, t)  # before any work: a mismatch is the caller's mistake, said at once
+    trackers = _check_trackers(trackers, b, t)
+    device = resolve_device(execution.device)
+    encoder = encoder.to(device).eval()
+    models = prepare_members(members_of(encoder), execution)
     target = responses.to(device).clamp(min=0)
     if behavior is None:
         behavior = encoder.default_behavior().to(device).view(1, 4, 1).expand(b, 4, t)
     behavior = behavior.to(device)
     mask = None if train_mask is None else torch.as_tensor(train_mask, dtype=torch.float32, device=device)
     neurons = None if neurons is None else neurons.to(device)
-    per_pass = config.subbatches_per_pass or auto_subbatches_per_pass(models[0], device, config.subbatch_frames)
-    gradients = MemberGradients(models, config, device, per_pass, objective=objective)
+    per_pass = execution.subbatches_per_pass or auto_subbatches_per_pass(models[0], device, recipe.subbatch_frames)
 
-    n_videos = len(models) if config.ensembling == "reconstruction" else 1
-    videos = torch.full((n_videos, b, t, HEIGHT, WIDTH), config.start_value, device=device)
+    n_videos = len(models) if recipe.ensembling == "reconstruction" else 1
+    videos = torch.full((n_videos, b, t, HEIGHT, WIDTH), recipe.start_value, device=device)
     if start is not None:
         start = torch.as_tensor(np.asarray(start, np.float32) if not torch.is_tensor(start) else start)
         if tuple(start.shape) != (b, t, HEIGHT, WIDTH):
             raise DnemkitError(f"start has shape {tuple(start.shape)}; expected ({b}, {t}, {HEIGHT}, {WIDTH})")
         videos[:] = start.to(device=device, dtype=videos.dtype)[None]
-    optimisers = [make_optimizer(config) for _ in range(n_videos)]
-    schedule = make_schedule(config, config.seed)
-    first = min(config.eval_first_frame, t - 1)
-    loss_trace = np.zeros((config.iterations, len(models), b), np.float32)
+    if execution.precision == "bf16":
+        check_bf16(models[0], videos[0], behavior, target, recipe, device)
+    gradients = MemberGradients(models, recipe, execution, device, per_pass, objective=objective)
+    optimisers = [make_optimizer(recipe) for _ in range(n_videos)]
+    schedule = make_schedule(recipe, recipe.seed)
+    first = min(EVAL_FIRST_FRAME, t - 1)
+    loss_trace = np.zeros((recipe.iterations, len(models), b), np.float32)
     rcorr_trace = np.zeros_like(loss_trace)
-    eval_its, vcorr = [], []
+    scores = {tr.name: [] for tr in trackers}
+    tracked = {tr.name: [] for tr in trackers}
     tgt_used = (target if neurons is None else target[:, neurons])[..., first:].flatten(1)
 
     def response_correlation(rates):  # (M, B, N_used, T) -> (M, B) Pearson r from frame `first` on
         return torch.stack([_pearson_rows(r[..., first:].flatten(1), tgt_used) for r in rates])
 
-    def track(i):
-        if evaluate is None:
+    def track(i, final=False):
+        due = [tr for tr in trackers if i == 0 or final or (getattr(tr, "every", 0) and i % tr.every == 0)]
+        due = [tr for tr in due if not tracked[tr.name] or tracked[tr.name][-1] != i]
+        if not due:
             return
         raw = videos.cpu().numpy()
-        scores = np.asarray(evaluate(raw, smooth(raw.mean(0), config.smoothing_sigma), first), np.float32)
-        if scores.shape != (n_videos + 1, b):
-            raise DnemkitError(f"the tracker returned scores of shape {scores.shape}; expected ({n_videos + 1}, {b})")
-        eval_its.append(i)
-        vcorr.append(scores)
+        ensemble = smooth(raw.mean(0), recipe.smoothing_sigma)
+        for tr in due:
+            values = np.asarray(tr(raw, ensemble, first), np.float32)
+            if values.shape != (n_videos + 1, b):
+                raise DnemkitError(f"tracker {tr.name!r} returned scores of shape {values.shape}; expected "
+                                   f"({n_videos + 1}, {b})")
+            scores[tr.name].append(values)
+            tracked[tr.name].append(i)
 
     started = time.perf_counter()
     track(0)
-    done = config.iterations
-    for i in tqdm(range(1, config.iterations + 1), desc=description, disable=not progress, leave=False):
+    done = recipe.iterations
+    for i in tqdm(range(1, recipe.iterations + 1), desc=description, disable=not progress, leave=False):
         grads, loss, rcorr = gradients(videos, behavior, target, neurons, schedule(t), response_correlation)
         loss_trace[i - 1] = loss.cpu().numpy()
         rcorr_trace[i - 1] = rcorr.cpu().numpy()
@@ -467,27 +547,24 @@ def reconstruct(encoder, responses, behavior=None, config=ReconstructionConfig()
                 g = g * mask
             if precondition is not None:
                 g = precondition(g)
-            optimisers[m].step(videos[m], g.clamp(-config.grad_clip, config.grad_clip), i)
+            optimisers[m].step(videos[m], g.clamp(-recipe.grad_clip, recipe.grad_clip), i)
             if constraint is not None:
                 constraint(videos[m])
-        if config.eval_every and i % config.eval_every == 0 and i != config.iterations:
-            track(i)
-        if on_iteration is not None:
-            on_iteration(i, videos)
         if stopper is not None and stopper(i, loss_trace[i - 1]):
             done = i
             break
-    if done < config.iterations:
+        if i < recipe.iterations:
+            track(i)
+    if done < recipe.iterations:
         loss_trace, rcorr_trace = loss_trace[:done], rcorr_trace[:done]
-    if not eval_its or eval_its[-1] != done:
-        track(done)
+    track(done, final=True)
     seconds = time.perf_counter() - started
 
     raw = videos.cpu().numpy().astype(np.float32)
     traces = {"loss": loss_trace, "response_correlation": rcorr_trace}
-    if vcorr:
-        traces[getattr(evaluate, "name", "evaluation")] = np.asarray(vcorr, np.float32)
+    traces.update({name: np.asarray(v, np.float32) for name, v in scores.items()})
     names = [getattr(m, "description", f"model {k}") for k, m in enumerate(models)]
-    return ReconstructionResult(videos=raw, ensemble=smooth(raw.mean(0), config.smoothing_sigma),
-                                ensemble_raw=raw.mean(0), traces=traces, eval_iterations=np.asarray(eval_its),
-                                config=config, seconds=seconds, model_names=names)
+    return ReconstructionResult(videos=raw, ensemble=smooth(raw.mean(0), recipe.smoothing_sigma),
+                                ensemble_raw=raw.mean(0), traces=traces,
+                                tracked_iterations={k: np.asarray(v) for k, v in tracked.items()}, recipe=recipe,
+                                execution=execution, seconds=seconds, model_names=names)

@@ -9,17 +9,19 @@ import numpy as np
 import xarray as xr
 
 from ...reconstruction import reconstruct
+from ...video import EVAL_FIRST_FRAME
 from ...stimuli.geometry import HEIGHT, WIDTH
 from ..executor import loaded
 from ..targets import predicted_targets
 
 
-def reconstruct_clips(encoder, clips, recipe, train_mask, *, targets="recorded", eval_mask=None, predictions=True,
+def reconstruct_clips(encoder, clips, recipe, execution, train_mask, *, targets="recorded", eval_mask=None, predictions=True,
                       progress=False, description="study"):
     """Reconstruct ``clips`` (of one mouse, one length) in one ``reconstruct`` call; returns one dict per clip.
 
     encoder: the mouse's readout (an Ensemble reconstructs with every member; each member's video is kept, so
-    ensemble sizes 1..K are re-scored without reconstructing again). clips: [Clip]. recipe: ReconstructionConfig.
+    ensemble sizes 1..K are re-scored without reconstructing again). clips: [Clip]. recipe, execution: the
+    Recipe and Execution of the reconstruction.
     train_mask: (36, 64) bool. targets: 'recorded' (the clips' responses) or 'predicted' (the ensemble's activity
     predicted from the true movie with the clip's behaviour). Each dict holds ``model_videos`` (M, T, 36, 64)
     unsmoothed, ``loss`` and ``response_correlation`` (iterations, M) and ``seconds`` (this call's
@@ -35,8 +37,8 @@ def reconstruct_clips(encoder, clips, recipe, train_mask, *, targets="recorded",
     behavior = np.stack([c.behavior for c in clips])
     true_rates = predicted_targets(encoder, videos, behavior) if predictions or targets == "predicted" else None
     responses = true_rates if targets == "predicted" else np.stack([c.responses for c in clips])
-    result = reconstruct(encoder, responses, behavior, recipe, train_mask=train_mask, progress=progress,
-                         description=description)
+    result = reconstruct(encoder, responses, behavior, recipe, execution=execution, train_mask=train_mask,
+                         progress=progress, description=description)
     records = [{"model_videos": result.videos[:, b], "loss": result.traces["loss"][:, :, b],
                 "response_correlation": result.traces["response_correlation"][:, :, b],
                 "seconds": float(result.seconds), "model_names": list(result.model_names)} for b in range(len(clips))]
@@ -47,7 +49,7 @@ def reconstruct_clips(encoder, clips, recipe, train_mask, *, targets="recorded",
             rec.update(predicted_true=true_rates[b], predicted_reconstruction=recon_rates[b])
         if eval_mask is not None:
             masked = predicted_targets(encoder, apply_eval_mask(videos, eval_mask), behavior)
-            first = min(recipe.eval_first_frame, videos.shape[1] - 1)
+            first = min(EVAL_FIRST_FRAME, videos.shape[1] - 1)
             matched = np.stack([match_contrast(videos[b], result.ensemble[b], eval_mask, first)
                                 for b in range(len(clips))])
             matched_rates = predicted_targets(encoder, matched, behavior)
@@ -56,13 +58,13 @@ def reconstruct_clips(encoder, clips, recipe, train_mask, *, targets="recorded",
     return records
 
 
-def clips_task(ref, clips, recipe, train_mask, options):
+def clips_task(ref, clips, recipe, execution, train_mask, options):
     """What a Dask worker runs: :func:`reconstruct_clips` (keyword ``options``) with the encoder named by ``ref``
     (an EncoderRef with a spec, loaded here) or given as an object (scattered by the client)."""
     from ...encoders.ref import EncoderRef
 
     encoder = loaded(ref) if isinstance(ref, EncoderRef) else ref
-    return reconstruct_clips(encoder, clips, recipe, train_mask, **options)
+    return reconstruct_clips(encoder, clips, recipe, execution, train_mask, **options)
 
 
 #: the predicted activities a stored clip may hold (ensemble means, the clip's behaviour)

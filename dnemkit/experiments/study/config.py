@@ -1,27 +1,28 @@
 """The options of a dataset study (`characterize study`), checked once: :class:`StudyConfig`."""
 
-import dataclasses
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ...errors import DnemkitError, check_int
+from ..contract import DEFAULT_ENCODER, ExperimentConfig
 
 EXECUTORS = ("local", "dask")
-RECIPES = ("fast", "paper")
 #: tiers whose labelled trials `characterize train` learns from: the candidates of the duplicate search
 TRAINING_TIERS = ("train", "oracle")
 
 
 @dataclass(frozen=True)
-class StudyConfig:
+class StudyConfig(ExperimentConfig):
     """Which clips of which mice are reconstructed how, and how the statistics are made.
 
     data: a root of Sensorium-layout mouse folders (or one mouse folder); None = the embedded dataset (a simulated
         mouse, made once and cached) reconstructed by the shipped demo encoder.
-    encoder: spec string ('demo', 'synthetic' = each simulated mouse's own ground truth, 'synthetic:SEED', a .pth,
-        a folder of .pth = an ensemble, 'file.py:factory').
-    mouse: the readout of a single mouse folder (None = the encoder's default); mouse_map: ((folder name or prefix,
-        readout index), ...) for several mice when the encoder does not list its mice (encoder.json "mice").
+    encoder: an EncoderRef of a spec string ('demo', 'synthetic' = each simulated mouse's own ground truth,
+        'synthetic:SEED', a .pth, a folder of .pth = an ensemble, 'file.py:factory'); its ``mouse`` is the readout
+        of a single mouse folder (None = the encoder's default), its ``models`` the first K models (None = all).
+    mouse_map: ((folder name or prefix, readout index), ...) for several mice when the encoder does not list its
+        mice (encoder.json "mice").
     mice: folder names (or unique prefixes) to include (empty = every mouse folder under ``data``).
     fold, folds: the clips of training fold ``fold`` of ``folds`` (the video-hash split of `characterize train`,
         over the labelled train/oracle trials); None = fold 0 unless ``tiers`` is given. The paper retrained all
@@ -29,7 +30,8 @@ class StudyConfig:
     tiers: select the labelled trials of these tiers instead (e.g. live_test_main for the original DwiseNeuro
         ensemble, whose members each held out a different fold).
     trials: the first N selected clips per mouse.
-    recipe: 'fast' | 'paper'; iterations: None = the recipe's (40 fast, 1000 paper); models: the first K models.
+    recipe: the Recipe of every clip (None: the fast recipe at 40 iterations; ``recipe_named('paper')``: 1000);
+        its seed is the study's (the fast recipe's sub-batch offsets).
     mask: 'auto' | 'alpha' | 'sensitivity' | 'none' | a mask file (one per mouse: the mouse's readout's mask).
     batch: clips of one mouse per ``reconstruct`` call (None: 1 on a CPU, 8 on a GPU).
     executor, scheduler, workers: 'local', or 'dask' (a scheduler address, else a LocalCluster of ``workers``).
@@ -42,22 +44,22 @@ class StudyConfig:
         of the threshold sweep (re-scores stored videos). input_predictions: the activity predicted from the
         eval-masked true movie and from the contrast-matched reconstruction as well (two more encoder passes over
         each clip).
-    seed: the reconstruction's seed (the fast recipe's sub-batch offsets).
-    device, precision, compile: execution only (never part of a clip's id).
+    execution: device, precision, compile, ... (an Execution; only precision bf16 enters a clip's id).
     """
 
+    RECIPE: ClassVar = "fast"
+    ITERATIONS: ClassVar = {"fast": 40, "paper": 1000}
+
     data: str | None = None
-    encoder: str = "demo"
-    mouse: int | None = None
+    encoder: object = DEFAULT_ENCODER
     mouse_map: tuple = ()
     mice: tuple = ()
     fold: int | None = None
     folds: int = 7
     tiers: tuple = ()
     trials: int = 10
-    recipe: str = "fast"
-    iterations: int | None = None
-    models: int | None = None
+    recipe: object = None
+    execution: object = None
     mask: str = "auto"
     batch: int | None = None
     executor: str = "local"
@@ -70,12 +72,12 @@ class StudyConfig:
     variations: tuple = ()
     eval_thresholds: tuple = (0.25, 0.5, 0.75, 1.0, 1.25)
     input_predictions: bool = True
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "fp32"
-    compile: bool = False
 
     def __post_init__(self):
+        self._check_common()
+        if not self.encoder.has_spec:
+            raise DnemkitError("a study's encoder is an object; expected a spec string (each mouse loads its "
+                               "readout of it)")
         for name in ("mice", "tiers", "variations"):
             value = getattr(self, name)
             value = (value,) if isinstance(value, str) else tuple(value or ())
@@ -91,14 +93,6 @@ class StudyConfig:
             if self.fold >= self.folds:
                 raise DnemkitError(f"fold is {self.fold}; expected a fold index 0..{self.folds - 1} (folds={self.folds})")
         check_int(self.trials, "trials", 1, "clips per mouse")
-        if self.recipe not in RECIPES:
-            raise DnemkitError(f"recipe is {self.recipe!r}; expected one of {', '.join(RECIPES)}")
-        if self.iterations is not None:
-            check_int(self.iterations, "iterations", 1)
-        if self.models is not None:
-            check_int(self.models, "models", 1)
-        if self.mouse is not None:
-            check_int(self.mouse, "mouse", 0, "a readout index")
         if self.batch is not None:
             check_int(self.batch, "batch", 1, "clips per reconstruct call")
         if self.executor not in EXECUTORS:
@@ -111,7 +105,6 @@ class StudyConfig:
             raise DnemkitError(f"duplicate threshold is {t!r}; expected a correlation in (-1, 1]")
         check_int(self.ethogram_clips, "ethogram clips", 0)
         check_int(self.max_lag, "max lag", 0, "frames")
-        check_int(self.seed, "seed", 0)
         from .variations import parse_variations
 
         parse_variations(self.variations)
@@ -122,26 +115,10 @@ class StudyConfig:
         if not thresholds or not all(math.isfinite(t) and t > 0 for t in thresholds):
             raise DnemkitError(f"eval thresholds are {self.eval_thresholds!r}; expected positive numbers")
         object.__setattr__(self, "eval_thresholds", thresholds)
-        self.reconstruction  # checks device/precision/compile and the recipe once, here
 
     @property
     def selected_fold(self):
         """The training fold whose clips are reconstructed, or None when tiers select them."""
         return None if self.tiers else (0 if self.fold is None else self.fold)
 
-    @property
-    def reconstruction(self):
-        """The :class:`ReconstructionConfig` of every clip: the named recipe (the arithmetic) with this study's
-        seed and execution options."""
-        from ..natural import natural_recipe
-
-        return natural_recipe(self.recipe, self.iterations, seed=self.seed, device=self.device,
-                              precision=self.precision, compile=self.compile)
-
-    def replace(self, **changes):
-        """A copy with ``changes`` (checked again)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
 

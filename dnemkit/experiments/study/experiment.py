@@ -7,7 +7,7 @@ and the training mask: change any of them and the clip is simply computed again 
 """
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +17,11 @@ from ...analysis.study import best_matches
 from ...encoders import members_of
 from ...encoders.base import probe_encoder
 from ...errors import DnemkitError
-from ...io.results import provenance, write_dataset
+from ...io.results import provenance
 from ...masks import resolve_mask
+from ...reconstruction.config import result_key
+from ...video import EVAL_FIRST_FRAME
+from ..contract import check_config, say, write_outputs
 from ..sweeps.store import ConditionStore, remove_stale_temporaries
 from . import plan as P
 from .assemble import assemble_study
@@ -33,11 +36,6 @@ class StudyInterrupted(KeyboardInterrupt):
     def __init__(self, done, total, path):
         super().__init__(f"interrupted: {done} of {total} clips stored")
         self.done, self.total, self.path = done, total, path
-
-
-def _say(log, message):
-    if log is not None:
-        log(message)
 
 
 @dataclass
@@ -66,7 +64,7 @@ def _batch_size(config):
         return config.batch
     from ...device import resolve_device
 
-    return 8 if resolve_device(config.device).type == "cuda" else 1
+    return 8 if resolve_device(config.execution.device).type == "cuda" else 1
 
 
 def prepare(config, log=None, progress=True):
@@ -77,15 +75,15 @@ def prepare(config, log=None, progress=True):
     """
     plans = P.plan_mice(config)
     variations = parse_variations(config.variations)
-    recipe = config.reconstruction
+    recipe = config.recipe
     masks, lines, clips, units, duplicates = {}, [], [], [], {}
     for mp in plans:
-        check_variations(variations, len(members_of(mp.ref.encoder)), config.encoder)
+        check_variations(variations, len(members_of(mp.ref.encoder)), config.encoder.name)
         probe_encoder(mp.ref.encoder, need_grad=True)
         mask, line = resolve_mask(config.mask, mp.ref, data=str(mp.mouse.path), progress=progress)
         masks[mp.name] = mask
         lines.append(f"{mp.name}: {line}")
-        context = {"encoder": mp.ref.fingerprint, "recipe": P.recipe_key(recipe),
+        context = {"encoder": mp.ref.fingerprint, "recipe": result_key(recipe, config.execution),
                    "train_mask": P.mask_digest(mask.train),
                    "predictions": P.mask_digest(mask.eval) if config.input_predictions else "true+reconstruction"}
         loaded = [P.load_clip(mp.mouse, t) for t in mp.selected]
@@ -100,7 +98,7 @@ def prepare(config, log=None, progress=True):
                     units.append(Unit(c, v, P.clip_id(c, {"encoder": context["encoder"], "recipe": context["recipe"],
                                                           "mask": P.mask_digest(mask.alpha), "variation": v.key()})))
         clips.extend(loaded)
-        _say(log, f"{mp.name}: {len(loaded)} clip(s), {mp.how}")
+        say(log, f"{mp.name}: {len(loaded)} clip(s), {mp.how}")
     return plans, masks, lines, clips, units, duplicates, variations
 
 
@@ -115,7 +113,7 @@ def _unit_work(batch, recipe, masks, config):
     standard = v.name == "standard"
     options = {"targets": v.targets, "predictions": standard,
                "eval_mask": mask.eval if standard and config.input_predictions else None}
-    return replace(recipe, ensembling=v.ensembling), train, options
+    return recipe.replace(ensembling=v.ensembling), train, options
 
 
 def run(config=None, *, out=None, progress=True, log=None):
@@ -125,9 +123,7 @@ def run(config=None, *, out=None, progress=True, log=None):
     (``study.nc``, ``study*.png``, ``study.store/``); None = nothing written or resumed. log: called with one
     line per step (data, mice, masks, clips computed and reused). Returns the study Dataset.
     """
-    config = config or StudyConfig()
-    if not isinstance(config, StudyConfig):
-        raise DnemkitError(f"config is a {type(config).__name__}; expected a StudyConfig")
+    config = check_config(config, StudyConfig)
     if config.data is None:
         from .embedded import embedded_dataset
 
@@ -135,8 +131,8 @@ def run(config=None, *, out=None, progress=True, log=None):
     started = time.perf_counter()
     plans, masks, mask_lines, clips, units, duplicates, variations = prepare(config, log, progress)
     for line in mask_lines:
-        _say(log, line)
-    recipe = config.reconstruction
+        say(log, line)
+    recipe = config.recipe
 
     out = Path(out) if out is not None else None
     store = ConditionStore(out / "study.store") if out is not None else None
@@ -153,12 +149,12 @@ def run(config=None, *, out=None, progress=True, log=None):
     reused = len(stored)
     todo = [u for u in units if u.id not in stored]
     extra = f" ({len(units)} units with {len(variations) - 1} variation(s))" if len(variations) > 1 else ""
-    _say(log, f"clips: {len(clips)} selected{extra}, {reused} already stored (reused), {len(todo)} to reconstruct")
+    say(log, f"clips: {len(clips)} selected{extra}, {reused} already stored (reused), {len(todo)} to reconstruct")
     refs = {mp.name: mp.ref for mp in plans}
     batches = _batches(todo, _batch_size(config))
     bar = tqdm(total=len(units), initial=reused, desc="study", unit="clip", disable=not progress)
-    attrs = provenance("study", config, config.encoder, config.seed, data=str(config.data),
-                       recipe=f"{recipe.recipe}: {recipe.iterations} iterations", mask_source="; ".join(mask_lines),
+    attrs = provenance("study", config, config.encoder.name, recipe.seed, data=str(config.data),
+                       recipe=f"{recipe.name}: {recipe.iterations} iterations", mask_source="; ".join(mask_lines),
                        selection="; ".join(f"{mp.name}: {mp.how}" for mp in plans))
 
     def finish(batch, records):
@@ -177,8 +173,8 @@ def run(config=None, *, out=None, progress=True, log=None):
             for b in batches:
                 work_recipe, train, options = _unit_work(b, recipe, masks, config)
                 name = f"{b[0].mouse[:20]} trial {b[0].clip.trial}" + (f" (+{len(b) - 1})" if len(b) > 1 else "")
-                records = reconstruct_clips(refs[b[0].mouse].encoder, [u.clip for u in b], work_recipe, train,
-                                            progress=progress, description=f"{name} {b[0].variation.name}",
+                records = reconstruct_clips(refs[b[0].mouse].encoder, [u.clip for u in b], work_recipe,
+                                            config.execution, train, progress=progress, description=f"{name} {b[0].variation.name}",
                                             **options)
                 finish(b, records)
         else:
@@ -192,13 +188,13 @@ def run(config=None, *, out=None, progress=True, log=None):
                  seconds=round(time.perf_counter() - started, 1), models=",".join(str(n) for n in sorted(n_models)))
     by_variation = {v.name: [stored[u.id] for u in units if u.variation.name == v.name] for v in variations
                     if v.reconstructs}
-    ds = assemble_study(clips, [stored[c.id] for c in clips], masks, duplicates, config, recipe.eval_first_frame,
+    ds = assemble_study(clips, [stored[c.id] for c in clips], masks, duplicates, config, EVAL_FIRST_FRAME,
                         recipe.smoothing_sigma, attrs)
     add_variations(ds, clips, stored_standard=[stored[c.id] for c in clips], stored_variations=by_variation,
-                   variations=variations, masks=masks, first=recipe.eval_first_frame, sigma=recipe.smoothing_sigma,
+                   variations=variations, masks=masks, first=EVAL_FIRST_FRAME, sigma=recipe.smoothing_sigma,
                    thresholds=config.eval_thresholds)
     if out is not None:
-        write_dataset(ds, out / "study.nc")
+        write_outputs(ds, out)
     return ds
 
 
@@ -210,6 +206,7 @@ def _run_dask(batches, refs, recipe, masks, finish, config):
     tasks = []
     for b in batches:
         work_recipe, train, options = _unit_work(b, recipe, masks, config)
-        tasks.append((b[0].id, refs[b[0].mouse], ([u.clip for u in b], work_recipe, train, options)))
+        tasks.append((b[0].id, refs[b[0].mouse], ([u.clip for u in b], work_recipe, config.execution, train,
+                                                  options)))
     run_tasks(clips_task, tasks, lambda key, records: finish(by_key[key], records), scheduler=config.scheduler,
               workers=config.workers, name="dnemkit-study")

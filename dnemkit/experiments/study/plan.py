@@ -20,10 +20,6 @@ from .config import TRAINING_TIERS
 
 #: bump when what a stored clip holds changes (older files are then recomputed, never misread)
 STORE_VERSION = 1
-#: recipe fields that do not change a stored reconstruction: left out of a clip's id, so a study resumes on another
-#: device or pass size, and re-scoring (other first frames, evaluation masks) reuses every stored clip
-NOT_IN_ID = ("device", "subbatches_per_pass", "eval_every", "members_in_one_pass", "compile", "eval_first_frame",
-             "eval_mask_threshold", "train_mask_threshold")
 _SYNTHETIC_FOLDER = re.compile(r"synthetic(\d+)$")
 
 
@@ -115,7 +111,7 @@ def _ground_truth(seed, n_neurons, models):
 
 def readout_refs(mice, config):
     """{mouse name: (EncoderRef, how it was mapped)} for every mouse, or one error naming the unmapped folders."""
-    spec, models = config.encoder, config.models
+    spec, models, mouse = config.encoder.spec, config.encoder.models, config.encoder.mouse
     out, missing = {}, []
     listed = None if (config.mouse_map or spec.startswith("synthetic")) else _listed_mice(spec)
     mapping = dict(config.mouse_map)
@@ -140,9 +136,9 @@ def readout_refs(mice, config):
                 continue
             out[m.name] = (EncoderRef(spec, hits[0], models), f"readout {hits[0]} (encoder.json 'mice')")
         elif len(mice) == 1:
-            out[m.name] = (EncoderRef(spec, config.mouse, models),
-                           f"readout {0 if config.mouse is None else config.mouse}"
-                           + (" (--mouse)" if config.mouse is not None else " (the encoder's only/first)"))
+            out[m.name] = (EncoderRef(spec, mouse, models),
+                           f"readout {0 if mouse is None else mouse}"
+                           + (" (--mouse)" if mouse is not None else " (the encoder's only/first)"))
         else:
             missing.append(m.name)
     if missing:
@@ -202,7 +198,7 @@ def plan_mice(config):
         ref, mapped = refs[m.name]
         n = ref.encoder.n_neurons
         if n != m.n_neurons:
-            raise DnemkitError(f"encoder {config.encoder!r} ({mapped}) predicts {n} neurons but mouse {m.name} "
+            raise DnemkitError(f"encoder {config.encoder.name!r} ({mapped}) predicts {n} neurons but mouse {m.name} "
                                f"has {m.n_neurons}; expected the readout of this mouse (--mouse or --mouse-map)")
         chosen, training, first, how = select_clips(m, config)
         plans.append(MousePlan(m, ref, chosen, training, first, f"{how}; encoder {mapped}"))
@@ -232,12 +228,6 @@ def clip_id(clip, context):
     return stable_hash({"kind": "study-clip", "mouse": clip.mouse, "trial": int(clip.trial),
                         "clip": fingerprint_array(clip.video, clip.responses, clip.behavior), **context,
                         "version": STORE_VERSION})
-
-
-def recipe_key(recipe):
-    """The recipe's fields that change the numbers (execution options left out)."""
-    return {k: v for k, v in recipe.to_dict().items()
-            if k not in NOT_IN_ID and not (k == "precision" and v == "fp32")}
 
 
 def mask_digest(mask):

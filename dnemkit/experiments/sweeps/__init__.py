@@ -1,10 +1,11 @@
 """Synthetic-stimulus characterisation: grids of conditions -> batched reconstructions -> one resumable store.
 
-Python API::
+Python API (the experiment contract, :mod:`dnemkit.experiments.contract`)::
 
-    from dnemkit.experiments.sweeps import run_gratings, run_noise
-    ds = run_gratings("synthetic", sf=[0.143, 0.036], tf=[3.75, 1.875], directions=[0], repeats=1,
-                      out="results", iterations=50)
+    from dnemkit.experiments.sweeps import GratingGrid, SweepConfig, run
+    grid = GratingGrid(sf=[0.143, 0.036], tf=[3.75, 1.875], directions=[0], repeats=1)
+    config = SweepConfig(grid=grid, encoder="synthetic", recipe=SweepConfig.recipe_named("fast", 50))
+    ds = run(config, out="results")
     ds["resolution"]            # (sf, tf) ensemble video correlation, mean over direction, repeat, phase
     float(ds["cutoff_sf_best"]) # cycles/degree
 
@@ -30,7 +31,7 @@ Results (``out`` folder):
 
 Execution: ``executor='local'`` (batches in this process) or ``'dask'`` (batches as tasks on a Dask cluster: an
 existing one via ``scheduler='tcp://host:8786'``, else a LocalCluster). For SLURM, start a
-``dask_jobqueue.SLURMCluster`` and pass its ``scheduler_address`` (example in :mod:`dnemkit.experiments.sweeps.distributed`).
+``dask_jobqueue.SLURMCluster`` and pass its ``scheduler_address`` (example in :mod:`dnemkit.experiments.executor`).
 """
 
 from ...lazy import lazy_exports
@@ -43,7 +44,7 @@ _EXPORTS = {
     **dict.fromkeys(["GratingGrid", "NoiseGrid", "stimulus"], ".grids"),
     **dict.fromkeys(["PAPER_DIRECTIONS", "PAPER_SF_CPD", "PAPER_SIGMAS", "PAPER_TF_HZ", "QUICK_GRATINGS",
                      "QUICK_NOISE", "DEFAULT_BATCH", "DEFAULT_ITERATIONS", "QUICK_ITERATIONS"], ".defaults"),
-    **dict.fromkeys(["SweepInterrupted", "assemble", "run_gratings", "run_noise", "run_sweep", "summary"], ".run"),
+    **dict.fromkeys(["SweepInterrupted", "assemble", "plan", "run", "summary"], ".experiment"),
     **dict.fromkeys(["ConditionStore", "condition_id"], ".store"),
     "SweepConfig": ".config",
 }

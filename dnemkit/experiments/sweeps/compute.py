@@ -5,7 +5,7 @@ their activity is predicted by the encoder itself (an Ensemble predicts the mean
 from the models actually used, never one model repeated), and all 2B are reconstructed in ONE
 :func:`dnemkit.reconstruct` call (every sub-batch of every movie goes through the encoder in batched passes).
 
-Measures, per condition and phase (evaluation: frames >= config.eval_first_frame, pixels of the eval mask):
+Measures, per condition and phase (evaluation: frames >= 32, pixels of the eval mask):
 
 - ``video_correlation`` (model): r(stimulus, model m's reconstruction)
 - ``video_correlation_ensemble``: r(stimulus, ensemble) with ensemble = mean of the models' videos, smoothed
@@ -31,7 +31,9 @@ import xarray as xr
 
 from ...analysis import ensembling_gain, frame_entropy, motion_energy, phase_inversion, video_correlation
 from ..targets import predicted_targets
-from ...reconstruction import ReconstructionConfig, reconstruct
+from ...reconstruction import reconstruct
+from ...reconstruction.config import Execution
+from ...video import EVAL_FIRST_FRAME
 from ...device import resolve_device
 from .grids import stimulus
 
@@ -82,7 +84,7 @@ def fingerprint_array(*arrays):
     return h.hexdigest()
 
 
-def compute_batch(encoder, items, config=ReconstructionConfig(), train_mask=None, eval_mask=None, progress=False,
+def compute_batch(encoder, items, recipe, execution=Execution(), train_mask=None, eval_mask=None, progress=False,
                   description="reconstruct"):
     """Reconstruct and measure a batch of conditions.
 
@@ -94,13 +96,13 @@ def compute_batch(encoder, items, config=ReconstructionConfig(), train_mask=None
     b = len(items)
     gts = np.stack([stimulus(it["params"]) for it in items])
     videos = np.concatenate([gts, 255.0 - gts]).astype(np.float32)  # (2B, T, 36, 64): original then inverted
-    device = resolve_device(config.device)
+    device = resolve_device(execution.device)
     targets = torch.from_numpy(predicted_targets(encoder.to(device).eval(), videos, device=device))
     started = time.perf_counter()
-    result = reconstruct(encoder, targets, config=config, train_mask=train_mask, progress=progress,
-                         description=description)
+    result = reconstruct(encoder, targets, None, recipe, execution=execution, train_mask=train_mask,
+                         progress=progress, description=description)
     seconds = (time.perf_counter() - started) / b
-    first = config.eval_first_frame
+    first = EVAL_FIRST_FRAME
     n_models = result.videos.shape[0]
     rcorr = result.traces["response_correlation"][-1]  # (models, 2B)
     if rcorr.shape[0] != n_models:  # gradient ensembling: one video from all models

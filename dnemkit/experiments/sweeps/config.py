@@ -1,37 +1,39 @@
-"""The options of a gratings or noise sweep, checked once: :class:`SweepConfig`."""
+"""The options of a gratings or noise sweep, checked once: :class:`SweepConfig` (no torch import)."""
 
-import dataclasses
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ...errors import DnemkitError, check_int
-from ...reconstruction.config import ReconstructionConfig
+from ..contract import DEFAULT_ENCODER, ExperimentConfig
 from .defaults import DEFAULT_BATCH, DEFAULT_ITERATIONS
 
 EXECUTORS = ("local", "dask")
 
 
 @dataclass(frozen=True)
-class SweepConfig:
-    """How every condition of a grid is reconstructed and measured (the grid itself is a GratingGrid/NoiseGrid).
+class SweepConfig(ExperimentConfig):
+    """A grid of synthetic stimuli and how every condition of it is reconstructed and measured.
 
-    encoder: spec string ('demo', 'synthetic[:seed]', a .pth, a folder, 'file.py:factory') or an Encoder.
-    mouse: the readout (mouse index) of a multi-mouse encoder; None = the encoder's default.
-    models: use the first K members of an ensemble (None = all).
-    reconstruction: the ReconstructionConfig of every condition (default: the paper's recipe at
-        ``DEFAULT_ITERATIONS['paper']`` iterations).
+    grid: a GratingGrid or NoiseGrid (None: the paper's grating grid).
+    encoder: an EncoderRef (spec, mouse, models; a spec string is wrapped).
+    recipe: the Recipe of every condition (None: the fast recipe at ``ITERATIONS['fast']`` iterations);
+    execution: device, precision, compile, ... (an Execution; None: the defaults).
     batch: conditions per ``reconstruct`` call (and per Dask task), >= 1.
     executor: 'local' (batches in this process) or 'dask' (batches as tasks on a Dask cluster).
     scheduler: address of a running Dask scheduler (executor 'dask' only); None = a LocalCluster of ``workers``.
     threshold: correlation threshold of the resolution cut-offs, in (-1, 1).
-    seed: choice of each condition's random-stimulus baseline (and the noise seeds of a NoiseGrid), >= 0.
-    mask: 'auto' | 'alpha' | 'sensitivity' | 'none' | a mask file | an AlphaMask | a (36, 64) array.
+    seed: choice of each condition's random-stimulus baseline, >= 0 (a NoiseGrid has its own noise seed).
+    mask: 'auto' | 'alpha' | 'sensitivity' | 'none' | a mask file | a ScreenMask | a (36, 64) array.
     """
 
-    encoder: object = "demo"
-    mouse: int | None = None
-    models: int | None = None
-    reconstruction: ReconstructionConfig | None = None
+    RECIPE: ClassVar = "fast"
+    ITERATIONS: ClassVar = DEFAULT_ITERATIONS
+
+    grid: object = None
+    encoder: object = DEFAULT_ENCODER
+    recipe: object = None
+    execution: object = None
     batch: int = DEFAULT_BATCH
     executor: str = "local"
     scheduler: str | None = None
@@ -41,6 +43,13 @@ class SweepConfig:
     mask: object = "auto"
 
     def __post_init__(self):
+        from .grids import GratingGrid, NoiseGrid
+
+        self._check_common()
+        grid = GratingGrid() if self.grid is None else self.grid
+        if not isinstance(grid, (GratingGrid, NoiseGrid)):
+            raise DnemkitError(f"grid is a {type(grid).__name__}; expected a GratingGrid or a NoiseGrid")
+        object.__setattr__(self, "grid", grid)
         if self.executor not in EXECUTORS:
             raise DnemkitError(f"executor is {self.executor!r}; expected 'local' or 'dask'")
         if self.scheduler is not None and self.executor != "dask":
@@ -55,15 +64,16 @@ class SweepConfig:
             raise DnemkitError(f"threshold is {self.threshold!r}; expected a correlation between -1 and 1")
         object.__setattr__(self, "threshold", threshold)
         check_int(self.seed, "seed", 0)
-        reconstruction = self.reconstruction
-        if reconstruction is None:
-            reconstruction = ReconstructionConfig(iterations=DEFAULT_ITERATIONS["paper"])
-        if not isinstance(reconstruction, ReconstructionConfig):
-            raise DnemkitError(f"config is a {type(reconstruction).__name__}; expected a ReconstructionConfig")
-        object.__setattr__(self, "reconstruction", reconstruction)
-        if self.mask is None or (isinstance(self.mask, str) and self.mask == "quick"):
+        first = self.grid.n_frames
+        from ...video import EVAL_FIRST_FRAME
+
+        if first <= EVAL_FIRST_FRAME + 1:
+            raise DnemkitError(f"n_frames is {first}; expected more than {EVAL_FIRST_FRAME + 1} "
+                               f"(frames >= {EVAL_FIRST_FRAME} are evaluated)")
+        if self.mask is None:
             object.__setattr__(self, "mask", "auto")
 
-    def replace(self, **changes):
-        """A copy with ``changes`` (checked again)."""
-        return dataclasses.replace(self, **changes)
+    def to_dict(self):
+        out = super().to_dict()
+        out["grid"] = dict(kind=self.grid.kind, **self.grid.options())
+        return out

@@ -15,44 +15,46 @@ error maps, stacked along a ``clip`` dim (coordinates ``mouse`` and ``trial``).
 """
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
 
-from ..encoders.ref import EncoderRef
-from ..errors import DnemkitError, check_int
-from ..reconstruction import ReconstructionConfig, reconstruct
-from ..stimuli.geometry import GREY, HEIGHT, WIDTH
-from ..analysis.error_maps import error_maps, response_correlation_difference
-from ..analysis.metrics import apply_eval_mask, pixel_correlation_map, video_correlation
-from ..analysis.tracking import VideoCorrelationTracker
-from .ablation import DEFAULT_TIERS, check_data_options, paper_recipe, recorded_mice
+from ...errors import DnemkitError
+from ...reconstruction import reconstruct
+from ...reconstruction.config import Execution, Recipe
+from ...video import EVAL_FIRST_FRAME
+from ...stimuli.geometry import GREY, HEIGHT, WIDTH
+from ...analysis.error_maps import error_maps, response_correlation_difference
+from ...analysis.metrics import apply_eval_mask, pixel_correlation_map, video_correlation
+from ...analysis.tracking import VideoCorrelationTracker
+from ..contract import check_config, say, write_outputs
+from ..recorded import load_truth, recorded_mice
+from .config import ErrormapConfig
 
-__all__ = ["error_map_analysis", "run_errormap", "DEFAULT_ITERATIONS"]
+__all__ = ["error_map_analysis", "errormaps_of_clips", "run"]
 
 DEFAULT_ITERATIONS = 40  #: CPU budget of `characterize errormap` (the paper: 1000)
 
 
 def error_map_analysis(encoder, movie, recorded, behavior=None,
-                       config=ReconstructionConfig(iterations=DEFAULT_ITERATIONS), train_mask=None, eval_mask=None,
+                       recipe=Recipe(iterations=40), execution=Execution(), train_mask=None, eval_mask=None,
                        progress=True):
     """Reconstruct ``movie`` from recorded and from predicted activity and split their difference into E+ / E-.
 
     encoder: an Encoder (ensembles: every member reconstructs, videos are averaged and smoothed).
     movie: (T, 36, 64) ground truth, grey levels. recorded: (N, T) recorded responses to it. behavior: (4, T) or
-    None (the encoder's defaults); used for the prediction and both reconstructions. config: the
-    ReconstructionConfig. train_mask / eval_mask: bool (36, 64) or None (every pixel).
+    None (the encoder's defaults); used for the prediction and both reconstructions. recipe, execution: the
+    reconstruction's Recipe and Execution. train_mask / eval_mask: bool (36, 64) or None (every pixel).
 
     Returns an xr.Dataset: ground_truth, recon_recorded, recon_predicted (smoothed, grey outside eval_mask),
     e_plus, e_minus (frame, y, x); mean_e_plus, mean_e_minus, mean_abs_error (y, x), means over frames >=
-    config.eval_first_frame; responses_recorded, responses_predicted (neuron, frame); scalars
+    32; responses_recorded, responses_predicted (neuron, frame); scalars
     video_correlation_recorded, video_correlation_predicted, recorded_vs_predicted_correlation, e_plus_mean,
     e_minus_mean (over masked pixels x evaluated frames); eval_mask, train_mask (y, x); pixel_correlation (y, x),
     per pixel r(ground truth, recon_recorded) over the scored frames (NaN outside eval_mask). Fig. 6C:
     responses_reconstruction (neuron, frame), the prediction for recon_recorded (same behaviour); response_r_true,
     response_r_reconstruction and delta_r (neuron), per-neuron r with the recorded responses over frames >=
-    config.eval_first_frame and their difference; delta_r_mean (nan-mean over neurons).
+    32 and their difference; delta_r_mean (nan-mean over neurons).
     """
     movie = np.asarray(movie, dtype=np.float32)
     if movie.ndim != 3 or movie.shape[1:] != (HEIGHT, WIDTH):
@@ -74,14 +76,14 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
     predicted = predicted_targets(encoder, movie[None], None if beh is None else beh[None])[0]
     targets = np.stack([recorded, predicted.astype(np.float32)])
     started = time.perf_counter()
-    result = reconstruct(encoder, targets, None if beh is None else np.stack([beh, beh]), config,
+    result = reconstruct(encoder, targets, None if beh is None else np.stack([beh, beh]), recipe, execution=execution,
                          train_mask=train_mask, evaluate=VideoCorrelationTracker(np.stack([movie, movie]), eval_mask),
                          progress=progress, description="errormap (recorded, predicted)")
     seconds = time.perf_counter() - started
     rec = apply_eval_mask(result.ensemble[0], eval_mask)
     pred = apply_eval_mask(result.ensemble[1], eval_mask)
     e_plus, e_minus = error_maps(rec, pred, eval_mask)
-    first = min(config.eval_first_frame, t - 1)
+    first = min(EVAL_FIRST_FRAME, t - 1)
     # the reconstruction as stored (grey outside the eval mask), on the device the loop left the encoder on
     from_recon = predicted_targets(encoder, rec[None], None if beh is None else beh[None])[0].astype(np.float32)
     r_true, r_recon, delta_r = response_correlation_difference(recorded, predicted, from_recon, min(first, t - 2))
@@ -110,9 +112,9 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
                                                            f"from recon_recorded) over frames >= {first}"}),
          "delta_r": ("neuron", delta_r, {"units": "1", "long_name": "response_r_true - response_r_reconstruction "
                                          "(Fig. 6C; > 0: the true movie explains the neuron better)"}),
-         "eval_mask": (("y", "x"), inside.astype(np.uint8)),
-         "train_mask": (("y", "x"), (np.ones((HEIGHT, WIDTH), bool) if train_mask is None
-                                      else np.asarray(train_mask, bool)).astype(np.uint8))},
+         "eval_mask": (("y", "x"), inside),
+         "train_mask": (("y", "x"), np.ones((HEIGHT, WIDTH), bool) if train_mask is None
+                        else np.asarray(train_mask, bool))},
         coords={"frame": np.arange(t), "y": np.arange(HEIGHT), "x": np.arange(WIDTH), "neuron": np.arange(n)})
     for name in ("ground_truth", "recon_recorded", "recon_predicted", "e_plus", "e_minus", "responses_recorded",
                  "responses_predicted", "responses_reconstruction"):
@@ -140,101 +142,66 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
     return ds
 
 
-@dataclass(frozen=True)
-class ErrormapConfig:
-    """Options of one error-map run (`characterize errormap`), checked once here.
-
-    encoder, mouse, models: the encoder (spec or Encoder), its readout and the first K ensemble members (None =
-    all). movie_seed: the movie is natural_movie(seed=movie_seed, n_frames=frames) (>= 0); frames: its length
-    (>= one sub-batch); iterations: reconstruction iterations (the paper's recipe). ground_truth: spec of the
-    mouse whose Poisson responses (seeded by movie_seed) are the recorded activity. mask: 'auto', 'alpha',
-    'sensitivity', 'none' or a mask file (dnemkit.masks).
-
-    data: a Sensorium mouse folder or a folder of them: recorded trials replace the natural movie and the ground
-    truth (``movie_seed`` and ``ground_truth`` are then unused); each mouse uses the first ``trials`` (default 1)
-    labelled trials of ``tiers`` (by id) or the ``trial_ids``, cut to min(``frames``, the shortest one), and its
-    own encoder (:func:`dnemkit.experiments.ablation.mouse_encoders`).
-    """
-
-    encoder: object = "demo"
-    mouse: int | None = None
-    models: int | None = 1
-    movie_seed: int = 5000
-    frames: int = 300
-    iterations: int = DEFAULT_ITERATIONS
-    ground_truth: object = "synthetic"
-    mask: object = "auto"
-    data: str | None = None
-    tiers: tuple = DEFAULT_TIERS
-    trials: int | None = None
-    trial_ids: tuple = ()
-
-    def __post_init__(self):
-        for name in ("iterations", "frames"):
-            object.__setattr__(self, name, check_int(getattr(self, name), name, 1))
-        object.__setattr__(self, "movie_seed", check_int(self.movie_seed, "movie seed", 0))
-        data = None if self.data is None else str(self.data)
-        tiers, trials, ids = check_data_options(data, self.tiers, self.trials, self.trial_ids, default_trials=1)
-        for name, value in (("data", data), ("tiers", tiers), ("trials", trials), ("trial_ids", ids)):
-            object.__setattr__(self, name, value)
-        paper_recipe(self.iterations, self.frames)
-
-    @property
-    def reconstruction(self):
-        """The ReconstructionConfig of both reconstructions: the paper's recipe at ``iterations``."""
-        return paper_recipe(self.iterations, self.frames)
-
-
-def run_errormap(config=None, progress=True, log=None):
+def run(config=None, *, out=None, progress=True, log=None):
     """The `characterize errormap` pipeline; returns the dataset with provenance (kind 'errormap').
 
-    config: an :class:`ErrormapConfig` (default: the demo encoder). Recorded responses are the Poisson responses
+    config: an :class:`ErrormapConfig` (None: the demo encoder). Recorded responses are the Poisson responses
     of the ground-truth mouse (it must have the encoder's neurons) with simulated behaviour (seeded by the movie
     seed), which is also given to the prediction and both reconstructions; with ``config.data``, the recorded
-    trials and their behaviour (:func:`errormaps_of_clips`). log: called with one line saying where the mask
-    came from.
+    trials and their behaviour (:func:`errormaps_of_clips`). out: folder for errormap.nc, its figures and (with
+    ``config.video``) errormap.mp4 (None: nothing written). log: receives one line saying where the mask came from.
     """
-    from ..encoders.base import probe_encoder
-    from ..io.results import provenance
-    from ..masks import resolve_mask
-    from ..stimuli.natural import natural_movie
-    from .ablation import load_truth
-    from .targets import recorded_targets
+    config = check_config(config, ErrormapConfig)
+    ds = _run_on_data(config, progress, log) if config.data is not None else _run_on_movie(config, progress, log)
+    if out is not None:
+        write_outputs(ds, out)
+        if config.video:
+            from pathlib import Path
 
-    config = config if config is not None else ErrormapConfig()
-    if not isinstance(config, ErrormapConfig):
-        raise DnemkitError(f"config is a {type(config).__name__}; expected an ErrormapConfig")
-    if config.data is not None:
-        return _run_on_data(config, progress, log)
-    recon, movie_seed = config.reconstruction, int(config.movie_seed)
-    ref = EncoderRef(config.encoder, config.mouse, config.models)
+            from ...io.movies import write_movie
+            from ...viz.errors import errormap_movie_frames
+
+            ds.encoding["files"].append(write_movie(Path(out) / "errormap.mp4", errormap_movie_frames(ds)))
+    return ds
+
+
+def _run_on_movie(config, progress, log):
+    """run on the ground-truth mouse's Poisson responses to one held-out natural movie."""
+    from ...encoders.base import probe_encoder
+    from ...io.results import provenance
+    from ...masks import resolve_mask
+    from ...stimuli.natural import natural_movie
+    from ..targets import recorded_targets
+
+    recipe, movie_seed = config.recipe, int(config.movie_seed)
+    ref = config.encoder
     enc = ref.encoder
     truth, truth_name = load_truth(config.ground_truth, enc)
     probe_encoder(enc, need_grad=True)
     movie = natural_movie(seed=movie_seed, n_frames=int(config.frames)).values.astype(np.float32)
     responses, behavior = recorded_targets(truth, movie[None], [movie_seed])
     alpha, line = resolve_mask(config.mask, ref, progress=progress)
-    if log is not None:
-        log(line)
-    ds = error_map_analysis(enc, movie, responses[0], behavior[0], recon, alpha.train, alpha.eval, progress)
-    run_config = dict(recon.to_dict(), movie_seed=movie_seed, frames=int(config.frames), ground_truth=truth_name,
-                      models=config.models, mask=str(config.mask))
+    say(log, line)
+    ds = error_map_analysis(enc, movie, responses[0], behavior[0], recipe, config.execution, alpha.train,
+                            alpha.eval, progress)
+    run_config = dict(config.to_dict(), ground_truth=truth_name)
     ds.attrs.update(provenance("errormap", run_config, ref.name, movie_seed,
-                               mouse="" if config.mouse is None else int(config.mouse),
+                               mouse="" if ref.mouse is None else int(ref.mouse),
                                targets=f"recorded: Poisson responses of {truth_name}; predicted: the encoder's "
                                        "prediction for the ground-truth movie (same simulated behaviour)",
                                encoder_description=str(getattr(enc, "description", "")), mask_source=line))
     return ds
 
 
-def errormaps_of_clips(encoder, clips, config, train_mask=None, eval_mask=None, progress=True):
+def errormaps_of_clips(encoder, clips, recipe, execution=Execution(), train_mask=None, eval_mask=None,
+                       progress=True):
     """:func:`error_map_analysis` of every clip of one mouse (a
-    :class:`dnemkit.experiments.ablation.RecordedClips`), stacked along a new ``clip`` dim (coordinates
+    :class:`dnemkit.experiments.recorded.RecordedClips`), stacked along a new ``clip`` dim (coordinates
     ``mouse`` and ``trial``); every variable gets the clip dim."""
     parts = []
     for k, trial in enumerate(clips.trials):
-        ds = error_map_analysis(encoder, clips.videos[k], clips.responses[k], clips.behavior[k], config, train_mask,
-                                eval_mask, progress)
+        ds = error_map_analysis(encoder, clips.videos[k], clips.responses[k], clips.behavior[k], recipe, execution,
+                                train_mask, eval_mask, progress)
         parts.append(ds)
     out = xr.concat(parts, dim="clip", data_vars="all", coords="minimal", compat="override",
                     combine_attrs="override")
@@ -243,24 +210,23 @@ def errormaps_of_clips(encoder, clips, config, train_mask=None, eval_mask=None, 
 
 
 def _run_on_data(config, progress, log):
-    """run_errormap on recorded clips: error maps and delta r of every clip of every mouse (its own encoder and
+    """run on recorded clips: error maps and delta r of every clip of every mouse (its own encoder and
     mask), stacked along ``clip`` (neurons beyond a mouse's count are NaN)."""
-    from ..encoders.base import probe_encoder
-    from ..io.results import provenance
-    from ..masks import resolve_mask
+    from ...encoders.base import probe_encoder
+    from ...io.results import provenance
+    from ...masks import resolve_mask
 
-    recon = config.reconstruction
-    mice = recorded_mice(config.data, config.encoder, config.mouse, config.models, config.tiers, config.trials,
-                         config.trial_ids, config.frames, recon.subbatch_frames)
+    recipe = config.recipe
+    mice = recorded_mice(config.data, config.encoder, config.tiers, config.trials, config.trial_ids, config.frames,
+                         recipe.subbatch_frames)
     parts, lines, described = [], [], []
     for ref, clips, description in mice:
         enc = ref.encoder
         probe_encoder(enc, need_grad=True)
         alpha, line = resolve_mask(config.mask, ref, clips.folder, progress=progress)
         line = f"{clips.mouse}: {line}" if len(mice) > 1 else line
-        if log is not None:
-            log(line)
-        parts.append(errormaps_of_clips(enc, clips, recon, alpha.train, alpha.eval, progress))
+        say(log, line)
+        parts.append(errormaps_of_clips(enc, clips, recipe, config.execution, alpha.train, alpha.eval, progress))
         lines.append(line)
         described.append(f"{clips.mouse} -> {description}")
     ds = parts[0] if len(parts) == 1 else xr.concat(parts, dim="clip", join="outer", combine_attrs="override")
@@ -268,11 +234,9 @@ def _run_on_data(config, progress, log):
     ds["clip"].attrs["long_name"] = "clip (recorded trial; see the mouse and trial coordinates)"
     ds.attrs["seconds"] = round(sum(p.attrs["seconds"] for p in parts), 2)
     n_clips = ds.sizes["clip"]
-    run_config = dict(recon.to_dict(), frames=int(config.frames), models=config.models, mask=str(config.mask),
-                      data=config.data, tiers=list(config.tiers), trials=config.trials,
-                      trial_ids=list(config.trial_ids))
+    run_config = config.to_dict()
     ds.attrs.update(provenance("errormap", run_config, mice[0][0].name, None,
-                               mouse="" if config.mouse is None else int(config.mouse),
+                               mouse="" if config.encoder.mouse is None else int(config.encoder.mouse),
                                targets=f"recorded: the recorded responses of {len(mice)} mouse/mice x "
                                        f"{n_clips // len(mice)} clip(s), {ds.sizes['frame']} frames each; "
                                        "predicted: the encoder's prediction for the trial's movie (its recorded "

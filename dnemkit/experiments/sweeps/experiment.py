@@ -1,6 +1,6 @@
 """Run a grid of conditions: resolve encoder and masks, skip what is stored, execute batches, assemble results."""
 
-import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -9,12 +9,14 @@ from tqdm.auto import tqdm
 
 from ...analysis import cutoff
 from ...encoders import members_of
-from ...encoders.ref import EncoderRef
 from ...encoders.base import probe_encoder
 from ...errors import DnemkitError, warn
-from ...masks import resolve_mask
 from ...io.results import provenance, write_dataset
+from ...masks import resolve_mask
+from ...reconstruction.config import result_key
 from ...stimuli.geometry import DEG_PER_PIXEL, MS_PER_FRAME
+from ...video import EVAL_FIRST_FRAME
+from ..contract import check_config, say, write_outputs
 from .config import SweepConfig
 from .compute import (
     ANALYSIS_VERSION,
@@ -25,15 +27,7 @@ from .compute import (
     condition_dataset,
     fingerprint_array,
 )
-from .grids import PAPER_DIRECTIONS, PAPER_SF_CPD, PAPER_SIGMAS, PAPER_TF_HZ, GratingGrid, NoiseGrid
 from .store import ConditionStore, condition_id, remove_stale_temporaries, stable_hash
-
-#: config fields that do not change the numbers (beyond float round-off): left out of the condition ids, so a
-#: sweep can be resumed on another device or with another pass size
-_NOT_IN_KEY = ("device", "subbatches_per_pass", "eval_every", "members_in_one_pass", "compile")
-#: config fields left out of the condition ids while they hold these defaults (ids of older stores stay valid)
-_KEY_ONLY_IF_NOT = {"precision": "fp32"}
-
 
 class SweepInterrupted(KeyboardInterrupt):
     """Raised when a sweep is interrupted; ``done``/``total`` conditions are stored, ``path`` holds them."""
@@ -170,7 +164,7 @@ def assemble(grid, items, results, model_names, threshold, attrs, masks=None):
     coords["model_name"] = ("model", [str(n) for n in model_names])
     ds = xr.Dataset({name: (grid.dims + VARIABLE_DIMS[name], data[name], VARIABLE_ATTRS[name]) for name in data},
                     coords=coords)
-    ds["computed"] = (grid.dims, computed.astype(np.uint8), {"long_name": "1 where the condition is computed"})
+    ds["computed"] = (grid.dims, computed, {"long_name": "True where the condition is computed"})
     ds["baseline_condition"] = (grid.dims, baseline_of.astype(str),
                                 {"long_name": "the condition whose stimulus gives baseline_correlation"})
     if masks is not None:
@@ -196,74 +190,107 @@ def unfinished_measures(record):
             if name in record["values"] and not np.isfinite(np.asarray(record["values"][name], float)).all()]
 
 
-def run_sweep(grid, config=None, *, out=None, progress=True, on_batch=None):
-    """Reconstruct and measure every condition of ``grid`` (a GratingGrid or NoiseGrid) as ``config`` says.
+@dataclass
+class SweepPlan:
+    """What a sweep computes: the encoder and masks resolved, every condition with its id and baseline."""
 
-    config: a :class:`SweepConfig` (default: the demo encoder, the paper recipe). out: results folder
-    (``<kind>.nc``, ``<kind>.store/``); None = nothing is written and nothing resumed. progress: progress bars.
-    on_batch: callback(ids) after each stored batch. Returns the combined Dataset (also ``out/<kind>.nc``).
-    """
-    config = config if config is not None else SweepConfig()
-    if not isinstance(config, SweepConfig):
-        raise DnemkitError(f"config is a {type(config).__name__}; expected a SweepConfig")
-    encoder, mouse, models, batch = config.encoder, config.mouse, config.models, config.batch
-    executor, scheduler, workers, threshold = config.executor, config.scheduler, config.workers, config.threshold
-    seed, mask, config = config.seed, config.mask, config.reconstruction
-    if grid.n_frames <= config.eval_first_frame + 1:
-        raise DnemkitError(f"n_frames is {grid.n_frames}; expected more than {config.eval_first_frame + 1} "
-                           f"(frames >= {config.eval_first_frame} are evaluated)")
+    ref: object
+    masks: object
+    mask_source: str
+    model_names: list
+    context: dict
+    items: list
+    attrs: dict
 
-    ref = EncoderRef(encoder, mouse, models)
+
+def plan(config, progress=True):
+    """Resolve the encoder and masks of ``config`` and give every condition of its grid a content id (the
+    stimulus, the baseline condition, the encoder's weights, the recipe, the masks, the analysis version)."""
+    grid, recipe, ref = config.grid, config.recipe, config.encoder
     enc = ref.encoder
     probe_encoder(enc, need_grad=True)
-    fp = ref.fingerprint
-    masks, mask_source = resolve_mask(mask, ref, progress=progress)
-    n_members = len(members_of(enc))
-    model_names = ([getattr(m, "description", f"model {k}") or f"model {k}" for k, m in enumerate(members_of(enc))]
-                   if config.ensembling == "reconstruction" else ["gradient ensemble"])
-    context = {"encoder": fp,
-               "config": {k: v for k, v in config.to_dict().items()
-                          if k not in _NOT_IN_KEY and not (k in _KEY_ONLY_IF_NOT and v == _KEY_ONLY_IF_NOT[k])},
+    masks, mask_source = resolve_mask(config.mask, ref, progress=progress)
+    members = members_of(enc)
+    model_names = ([getattr(m, "description", f"model {k}") or f"model {k}" for k, m in enumerate(members)]
+                   if recipe.ensembling == "reconstruction" else ["gradient ensemble"])
+    context = {"encoder": ref.fingerprint, "recipe": result_key(recipe, config.execution),
                "train_mask": fingerprint_array(masks.train), "eval_mask": fingerprint_array(masks.eval),
                "analysis_version": ANALYSIS_VERSION}
     conditions = grid.conditions()
-    others = choose_baselines(conditions, seed)
+    others = choose_baselines(conditions, config.seed)
     items = [{"index": index, "params": params, "other": other,
               "id": condition_id(grid.kind, params, other, context)}
              for (index, params), other in zip(conditions, others)]
-
-    out = Path(out) if out is not None else None
-    store = ConditionStore(out / f"{grid.kind}.store") if out is not None else None
-    results = {}
-    if store is not None:
-        store.clean()
-        remove_stale_temporaries(out, f".{grid.kind}.*.tmp*")
-        have = store.ids()
-        for it in items:
-            if it["id"] in have:
-                rec = store.get(it["id"])
-                if rec is not None:
-                    results[it["id"]] = rec
-    reused = len(results)
-    todo = [it for it in items if it["id"] not in results]
-    batches = [todo[k:k + batch] for k in range(0, len(todo), batch)]
-
     attrs = provenance(
-        grid.kind, config={"reconstruction": config.to_dict(), "grid": grid.options(), "models": n_members,
-                           "mouse": mouse, "batch": batch, "executor": executor, "mask": mask_source},
-        encoder=ref.spec if ref.has_spec else ref.full.description, seed=seed,
-        encoder_description=enc.description, encoder_fingerprint=fp, mask_source=mask_source,
-        eval_first_frame=config.eval_first_frame, iterations=config.iterations,
+        grid.kind, config=config.to_dict(), encoder=ref.name, seed=config.seed,
+        encoder_description=enc.description, encoder_fingerprint=ref.fingerprint, mask_source=mask_source,
+        eval_first_frame=EVAL_FIRST_FRAME, iterations=recipe.iterations, models=len(members),
         ensemble_variable="video_correlation_ensemble (mean of the models' videos, smoothed); video_correlation "
                           "has one value per model",
         targets="predicted activity of the encoder used (an ensemble predicts its members' mean)",
         sf_conversion=f"cpd = cyc/px / {DEG_PER_PIXEL:.6g}; degrees = pixels x {DEG_PER_PIXEL:.6g}",
     )
+    return SweepPlan(ref, masks, mask_source, model_names, context, items, attrs)
+
+
+def load_stored(store, items):
+    """{id: stored condition Dataset} of the ``items`` already in ``store`` (None: nothing stored)."""
+    if store is None:
+        return {}
+    have = store.ids()
+    found = {}
+    for it in items:
+        if it["id"] in have:
+            rec = store.get(it["id"])
+            if rec is not None:
+                found[it["id"]] = rec
+    return found
+
+
+def execute(batches, config, sweep_plan, finish, progress=True):
+    """Reconstruct and measure every batch of conditions, here or on the Dask cluster of ``config``; call
+    ``finish(batch, records)`` as each batch finishes."""
+    masks = sweep_plan.masks
+    if config.executor == "local":
+        for k, b in enumerate(batches):
+            records = compute_batch(config.encoder.encoder, b, config.recipe, config.execution, masks.train,
+                                    masks.eval, progress=progress, description=f"batch {k + 1}/{len(batches)}")
+            finish(b, records)
+    elif batches:
+        from .distributed import run_batches
+
+        run_batches(batches, config.encoder, config.recipe, config.execution, masks.train, masks.eval, finish,
+                    scheduler=config.scheduler, workers=config.workers)
+
+
+def run(config=None, *, out=None, progress=True, log=None):
+    """Reconstruct and measure every condition of ``config.grid`` (a GratingGrid or NoiseGrid).
+
+    config: a :class:`SweepConfig` (None: the paper's grating grid, the demo encoder, the fast recipe). out:
+    results folder (``<kind>.nc`` kept up to date after every batch, ``<kind>.store/``, the heatmap); None =
+    nothing is written and nothing resumed. progress: progress bars. log: receives the mask's source and one line
+    per stored batch ("stored N condition(s) ..."). Returns the combined Dataset.
+    """
+    config = check_config(config, SweepConfig)
+    grid = config.grid
+    sweep_plan = plan(config, progress)
+    say(log, sweep_plan.mask_source)
+    items = sweep_plan.items
+    out = Path(out) if out is not None else None
+    store = ConditionStore(out / f"{grid.kind}.store") if out is not None else None
+    if store is not None:
+        store.clean()
+        remove_stale_temporaries(out, f".{grid.kind}.*.tmp*")
+    results = load_stored(store, items)
+    reused = len(results)
+    todo = [it for it in items if it["id"] not in results]
+    batches = [todo[k:k + config.batch] for k in range(0, len(todo), config.batch)]
     path = out / f"{grid.kind}.nc" if out is not None else None
     state = {"computed": 0}
 
     def combined():
-        ds = assemble(grid, items, results, model_names, threshold, attrs, masks)
+        ds = assemble(grid, items, results, sweep_plan.model_names, config.threshold, sweep_plan.attrs,
+                      sweep_plan.masks)
         ds.attrs.update(conditions_computed=state["computed"], conditions_reused=reused)
         return ds
 
@@ -279,7 +306,7 @@ def run_sweep(grid, config=None, *, out=None, progress=True, on_batch=None):
                 warn(f"condition {grid.label(it['params'])} gave NaN/inf {', '.join(bad)}; it is not stored "
                      "(a constant reconstruction or stimulus?) and stays not computed")
                 continue
-            ds = condition_dataset(rec, it["params"], it["other"], grid.kind, context)
+            ds = condition_dataset(rec, it["params"], it["other"], grid.kind, sweep_plan.context)
             if store is not None:
                 store.put(ds)
             results[rec["id"]] = ds
@@ -288,85 +315,19 @@ def run_sweep(grid, config=None, *, out=None, progress=True, on_batch=None):
         bar.update(len(records))
         if path is not None:
             write_dataset(combined(), path)
-        if on_batch is not None:
-            on_batch([r["id"] for r in records])
+        say(log, f"stored {done} condition(s) of {len(records)} ({len(results)}/{len(items)} done)")
 
     try:
-        if executor == "local":
-            for k, b in enumerate(batches):
-                records = compute_batch(enc, b, config, masks.train, masks.eval, progress=progress,
-                                        description=f"batch {k + 1}/{len(batches)}")
-                finish(b, records)
-        elif batches:
-            from .distributed import run_batches
-
-            run_batches(batches, ref, config, masks.train, masks.eval, finish, scheduler=scheduler, workers=workers)
+        execute(batches, config, sweep_plan, finish, progress)
     except KeyboardInterrupt:
         raise SweepInterrupted(len(results), len(items), path) from None
     finally:
         bar.close()
 
     ds = combined()
-    if path is not None:
-        write_dataset(ds, path)
+    if out is not None:
+        write_outputs(ds, out)
     return ds
-
-
-def run_gratings(encoder="demo", sf=None, tf=None, directions=None, repeats=1, out=None, *, sf_units="cpd",
-                 n_frames=60, **options):
-    """Drifting-grating characterisation (docs/method.md, "Stimuli"-7): reconstruct every grating and its phase-inverted twin.
-
-    encoder: spec string ('demo', 'synthetic[:seed]', a .pth, a folder, 'file.py:factory') or an Encoder.
-    sf: spatial frequencies (default the paper's 0.143, 0.071, 0.036, 0.018 cpd; ``sf_units`` 'cpd' or 'cyc/px');
-    tf: temporal frequencies in Hz (default 15, 7.5, ..., 0); directions: degrees (default 0, 90, 180, 270);
-    repeats: >= 1 (repeats differ in spatial phase). out: results folder (``gratings.nc``, ``gratings.png``,
-    ``gratings.store/``); None = nothing is written and nothing resumed.
-
-    options (keyword): mouse, models (first K members), config (ReconstructionConfig), iterations (default
-    DEFAULT_ITERATIONS), batch (conditions per reconstruct call), executor ('local' | 'dask'), scheduler (Dask
-    address), workers (LocalCluster workers when executor='dask' without a scheduler), threshold (cut-off, default
-    0.2), seed (baseline choice), mask (AlphaMask, mask file, (36, 64) array; default mask_for the encoder),
-    progress, on_batch (callback(ids) after each stored batch). These options but the last two make the
-    :class:`SweepConfig` (``config`` its ``reconstruction``, ``iterations`` overriding that config's).
-
-    Returns the combined xarray Dataset (also written to ``out/gratings.nc``).
-    """
-    grid = GratingGrid(sf=PAPER_SF_CPD if sf is None else sf, tf=PAPER_TF_HZ if tf is None else tf,
-                       directions=PAPER_DIRECTIONS if directions is None else directions,
-                       repeats=repeats, sf_units=sf_units, n_frames=n_frames)
-    sweep = _sweep_config(encoder, options)
-    return run_sweep(grid, sweep, out=out, progress=options.get("progress", True), on_batch=options.get("on_batch"))
-
-
-def run_noise(encoder="demo", sigma_space=None, sigma_time=None, repeats=5, out=None, *, patch=False, seed=0,
-              n_frames=60, **options):
-    """Gaussian-noise characterisation (docs/method.md, "Stimuli"-7): sigma_space (pixels) x sigma_time (frames) x repeats.
-
-    Defaults: the paper's sigmas 0, 1, 2, 4, 8, 16, 32 on both axes and 5 repeats (noise seeds); sigma = 0 is
-    unfiltered. patch: the paper's 36 x 36 noise patch (columns 11..46) on grey. seed: the noise seeds and the
-    baseline choice. Other options as :func:`run_gratings`. Writes ``out/noise.nc``, ``noise.png``, ``noise.store/``.
-    """
-    grid = NoiseGrid(sigma_space=PAPER_SIGMAS if sigma_space is None else sigma_space,
-                     sigma_time=PAPER_SIGMAS if sigma_time is None else sigma_time, repeats=repeats, patch=patch,
-                     seed=seed, n_frames=n_frames)
-    sweep = _sweep_config(encoder, dict(options, seed=seed))
-    return run_sweep(grid, sweep, out=out, progress=options.get("progress", True), on_batch=options.get("on_batch"))
-
-
-def _sweep_config(encoder, options):
-    """The SweepConfig of run_gratings' / run_noise's keyword options; removes them from ``options``."""
-    reconstruction = options.pop("config", None)
-    iterations = options.pop("iterations", None)
-    fields = {f.name for f in dataclasses.fields(SweepConfig)} - {"encoder", "reconstruction"}
-    chosen = {k: options.pop(k) for k in list(options) if k in fields}
-    unknown = sorted(set(options) - {"progress", "on_batch"})
-    if unknown:
-        raise DnemkitError(f"unknown option(s) {', '.join(unknown)}; expected some of "
-                           f"{', '.join(sorted(fields | {'config', 'iterations', 'progress', 'on_batch'}))}")
-    sweep = SweepConfig(encoder=encoder, reconstruction=reconstruction, **chosen)
-    if iterations is not None:
-        sweep = sweep.replace(reconstruction=dataclasses.replace(sweep.reconstruction, iterations=iterations))
-    return sweep
 
 
 # ------------------------------------------------------------------------------------------------------------------

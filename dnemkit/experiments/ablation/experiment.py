@@ -1,0 +1,240 @@
+"""Population ablation runs (`characterize ablation`): reconstruct movies from nested neuron subsets, then the
+statistics of :mod:`dnemkit.analysis.ablation`.
+
+The movies are the synthetic mouse's held-out natural movies (its Poisson responses as the recording: the embedded
+default) or recorded trials of Sensorium-layout mouse folders (``data``; :func:`recorded_mice`, shared with
+`characterize errormap`): the first ``trials`` labelled trials of the chosen tiers, or the named trial ids, of
+every mouse, each mouse with its own encoder readout (:func:`mouse_encoders`).
+"""
+
+import time
+
+import numpy as np
+import xarray as xr
+
+from ...analysis.ablation import (DEFAULT_KEEP_FRACTIONS, MOVIE_SEED_OFFSET, SUBJECTS,  # noqa: F401
+                                 ablation_statistics, check_keep_fractions, nested_subsets)
+from ...analysis.metrics import frame_correlation, video_correlation
+from ...encoders.base import members_of
+from ...errors import DnemkitError
+from ...masks import resolve_mask
+from ...reconstruction import reconstruct
+from ...reconstruction.config import Execution, Recipe
+from ...video import EVAL_FIRST_FRAME
+from ...stimuli.geometry import HEIGHT, WIDTH
+from ..contract import check_config, say, write_outputs
+from ..recorded import load_truth, recorded_mice
+from ..targets import predicted_targets, recorded_targets
+from .config import AblationConfig
+
+def population_ablation(encoder, movies, responses, behavior=None, keep_fractions=DEFAULT_KEEP_FRACTIONS,
+                        seeds=(0, 1), recipe=Recipe(iterations=20), execution=Execution(), train_mask=None,
+                        eval_mask=None, movie_ids=None, progress=True):
+    """Reconstruct every movie from every keep-fraction x seed subset of neurons.
+
+    encoder: an Encoder (an Ensemble reconstructs with every member; videos are averaged and smoothed).
+    movies: (K, T, 36, 64) ground-truth videos; responses: (K, N, T) targets (recorded or predicted);
+    behavior: (K, 4, T) or None (the encoder's defaults). keep_fractions: values in (0, 1]; seeds: subset seeds.
+    recipe, execution: the reconstruction's Recipe and Execution; train_mask / eval_mask: bool (36, 64) or None. movie_ids: labels of the
+    ``movie`` dim (default 0..K-1).
+
+    Returns an xr.Dataset with video_correlation and frame_correlation (keep_fraction, movie, seed) (of the
+    smoothed ensemble reconstruction inside eval_mask, frames >= 32), n_kept
+    (keep_fraction), kept (keep_fraction, seed, neuron) bool, and timing attrs. No statistics
+    (see :func:`ablation_statistics`).
+    """
+    fractions = check_keep_fractions(keep_fractions)
+    seeds = [int(s) for s in np.atleast_1d(seeds)]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise DnemkitError(f"seeds are {seeds}; expected one or more distinct integers")
+    movies = np.asarray(movies, dtype=np.float32)
+    if movies.ndim != 4 or movies.shape[2:] != (HEIGHT, WIDTH):
+        raise DnemkitError(f"movies have shape {movies.shape}; expected (K, T, {HEIGHT}, {WIDTH})")
+    responses = np.asarray(responses, dtype=np.float32)
+    k, t = movies.shape[:2]
+    n = int(encoder.n_neurons)
+    if responses.shape != (k, n, t):
+        raise DnemkitError(f"responses have shape {responses.shape}; expected ({k}, {n}, {t}) "
+                           "(movies, the encoder's neurons, frames)")
+    movie_ids = np.arange(k) if movie_ids is None else np.asarray(movie_ids)
+    first = min(EVAL_FIRST_FRAME, t - 1)
+
+    vcorr = np.full((len(fractions), k, len(seeds)), np.nan)
+    fcorr = np.full_like(vcorr, np.nan)
+    kept = np.zeros((len(fractions), len(seeds), n), bool)
+    subsets = {s: nested_subsets(n, fractions, s) for s in seeds}
+    runs = {}  # subset key -> (fraction index, seed index) cells it fills
+    for fi, f in enumerate(fractions):
+        for si, s in enumerate(seeds):
+            idx = subsets[s][f]
+            kept[fi, si, idx] = True
+            key = "all" if len(idx) == n else (f, s)
+            runs.setdefault(key, []).append((fi, si))
+
+    started = time.perf_counter()
+    for number, (key, cells) in enumerate(runs.items()):
+        fi, si = cells[0]
+        idx = None if key == "all" else subsets[seeds[si]][fractions[fi]]
+        label = "100 %" if key == "all" else f"{fractions[fi]:.4g} seed {seeds[si]}"
+        result = reconstruct(encoder, responses, behavior, recipe, execution=execution, train_mask=train_mask,
+                             neurons=idx, progress=progress, description=f"ablation {number + 1}/{len(runs)} ({label})")
+        for j in range(k):
+            r = video_correlation(movies[j], result.ensemble[j], eval_mask, first)
+            fr = frame_correlation(movies[j], result.ensemble[j], eval_mask, first)
+            for fi2, si2 in cells:
+                vcorr[fi2, j, si2] = r
+                fcorr[fi2, j, si2] = fr
+    seconds = time.perf_counter() - started
+
+    dims = ("keep_fraction", "movie", "seed")
+    ds = xr.Dataset(
+        {"video_correlation": (dims, vcorr), "frame_correlation": (dims, fcorr),
+         "n_kept": ("keep_fraction", kept[:, 0].sum(1).astype(np.int64)),
+         "kept": (("keep_fraction", "seed", "neuron"), kept)},
+        coords={"keep_fraction": list(fractions), "movie": movie_ids, "seed": seeds, "neuron": np.arange(n)})
+    ds["video_correlation"].attrs.update(units="1", long_name="video correlation (Pearson r over masked pixels x "
+                                         f"frames >= {first}) of the smoothed ensemble reconstruction")
+    ds["frame_correlation"].attrs.update(units="1", long_name="mean frame correlation")
+    ds["n_kept"].attrs["long_name"] = "neurons in the loss"
+    ds["kept"].attrs["long_name"] = "True where the neuron enters the loss (nested subsets per seed)"
+    ds["keep_fraction"].attrs["long_name"] = "fraction of the population in the loss"
+    ds.attrs.update(reconstruction_calls=len(runs), frames=int(t),
+                    subbatches_per_pass=execution.subbatches_per_pass or "auto", first_eval_frame=int(first),
+                    n_neurons=n, n_models=len(members_of(encoder)), seconds=round(seconds, 2),
+                    subsets="nested per seed; ablated neurons leave the loss (reconstruct(neurons=...))",
+                    batching="one reconstruct call per distinct (fraction, seed) subset, all movies batched; "
+                             "the full population is reconstructed once for all seeds")
+    return ds
+
+
+def run(config=None, *, out=None, progress=True, log=None):
+    """The `characterize ablation` pipeline; returns the dataset with statistics and provenance (kind 'ablation').
+
+    config: an :class:`AblationConfig` (None: the demo encoder). out: folder for ablation.nc and its figure
+    (None: nothing written). log: receives one line saying where the mask came from (per mouse with recorded
+    data).
+    """
+    config = check_config(config, AblationConfig)
+    ds = _run_on_data(config, progress, log) if config.data is not None else _run_on_movies(config, progress, log)
+    if out is not None:
+        write_outputs(ds, out)
+    return ds
+
+
+def _run_on_movies(config, progress, log):
+    """run on the ground-truth mouse's responses to held-out natural movies (or the encoder's predictions)."""
+    from ...encoders.base import probe_encoder
+    from ...io.results import provenance
+    from ...stimuli.natural import natural_movie
+
+    recipe = config.recipe
+    ref = config.encoder
+    enc = ref.encoder
+    truth, truth_name = (None, None) if config.predicted else load_truth(config.ground_truth, enc)
+    probe_encoder(enc, need_grad=True)
+    seeds_list = list(range(config.seeds))
+    movie_seeds = [int(config.movie_seed) + j for j in range(config.movies)]
+    videos = np.stack([natural_movie(seed=s, n_frames=config.frames).values for s in movie_seeds]).astype(np.float32)
+    if config.predicted:
+        responses, behavior = predicted_targets(enc, videos), None
+        source = "the encoder's predicted activity"
+    else:
+        responses, behavior = recorded_targets(truth, videos, movie_seeds)
+        source = f"Poisson responses of {truth_name} (simulated behaviour, seeded by the movie seed)"
+    alpha, line = resolve_mask(config.mask, ref, progress=progress)
+    say(log, line)
+    ds = population_ablation(enc, videos, responses, behavior, config.keep_fractions, seeds_list, recipe,
+                             config.execution, alpha.train, alpha.eval, movie_ids=movie_seeds, progress=progress)
+    ds = ablation_statistics(ds, config.subjects or "movie")
+    alpha.attach_to(ds)
+    ds["movie"].attrs["long_name"] = "natural_movie seed"
+    run_config = dict(config.to_dict(), ground_truth=truth_name, subjects=config.subjects or "movie")
+    ds.attrs.update(provenance("ablation", run_config, ref.name, None,
+                               mouse="" if ref.mouse is None else int(ref.mouse), targets=source,
+                               encoder_description=str(getattr(enc, "description", "")), mask_source=line))
+    return ds
+
+
+def _run_on_data(config, progress, log):
+    """run on recorded clips: one population ablation per mouse (its encoder, mask and clips), the movie dims
+    concatenated (coordinates mouse and trial), statistics over mice (or clips of one mouse)."""
+    from ...encoders.base import probe_encoder
+    from ...io.results import provenance
+
+    recipe = config.recipe
+    mice = recorded_mice(config.data, config.encoder, config.tiers, config.trials, config.trial_ids, config.frames,
+                         recipe.subbatch_frames, labelled=not config.predicted)
+    subjects = config.subjects or ("mouse" if len(mice) > 1 else "movie")
+    if subjects == "mouse" and len(mice) < 2:
+        raise DnemkitError(f"subjects is 'mouse' but --data holds 1 mouse ({mice[0][1].mouse}); expected a folder "
+                           "of several mice, or subjects movie (its clips)")
+    parts, lines, described = [], [], []
+    for ref, clips, description in mice:
+        enc = ref.encoder
+        probe_encoder(enc, need_grad=True)
+        responses = (predicted_targets(enc, clips.videos, clips.behavior) if config.predicted
+                     else clips.responses)
+        alpha, line = resolve_mask(config.mask, ref, clips.folder, progress=progress)
+        line = f"{clips.mouse}: {line}" if len(mice) > 1 else line
+        say(log, line)
+        part = population_ablation(enc, clips.videos, responses, clips.behavior, config.keep_fractions,
+                                   list(range(config.seeds)), recipe, config.execution, alpha.train, alpha.eval,
+                                   movie_ids=np.arange(len(clips.trials)), progress=progress)
+        part = part.assign_coords(mouse=("movie", [clips.mouse] * len(clips.trials)),
+                                  trial=("movie", list(clips.trials)))
+        parts.append((clips, alpha, part))
+        lines.append(line)
+        described.append(f"{clips.mouse} -> {description}")
+    ds = _combine_mice(parts)
+    ds = ablation_statistics(ds, subjects)
+    ds["movie"].attrs["long_name"] = "clip (recorded trial; see the mouse and trial coordinates)"
+    kind = "the encoder's predicted activity for the recorded trials" if config.predicted else "recorded responses"
+    source = (f"{kind} of {config.data} (tiers {', '.join(sorted(set(t for _, c, _ in mice for t in c.tiers)))}; "
+              f"{ds.attrs['frames']} frames each)")
+    run_config = dict(config.to_dict(), subjects=subjects)
+    ds.attrs.update(provenance("ablation", run_config, mice[0][0].name, None,
+                               mouse="" if config.encoder.mouse is None else int(config.encoder.mouse),
+                               targets=source, data=config.data, mice=len(mice), encoders="; ".join(described),
+                               encoder_description=str(getattr(mice[0][0].encoder, "description", "")),
+                               mask_source=" | ".join(lines)))
+    return ds
+
+
+def _combine_mice(parts):
+    """One dataset of the per-mouse ablations [(clips, AlphaMask, ds)]: the first's layout for one mouse; for
+    several, correlations concatenated along movie (its ``mouse`` coordinate names each clip's mouse), n_kept
+    (mouse_folder, keep_fraction), kept (mouse_folder, keep_fraction, seed, neuron) (False beyond a mouse's
+    neurons), masks (mouse_folder, y, x) and their sizes in degrees per mouse (variables ``<mask>_<size>``)."""
+    if len(parts) == 1:
+        clips, alpha, ds = parts[0]
+        alpha.attach_to(ds)
+        return ds
+    from ...masks.alpha import size_attrs
+
+    names = [clips.mouse for clips, _, _ in parts]
+    scores = xr.concat([ds[["video_correlation", "frame_correlation"]] for _, _, ds in parts], dim="movie")
+    scores = scores.assign_coords(movie=np.arange(scores.sizes["movie"]))
+    n = max(ds.sizes["neuron"] for _, _, ds in parts)
+    kept = np.zeros((len(parts), *parts[0][2]["kept"].shape[:2], n), bool)
+    for i, (_, _, ds) in enumerate(parts):
+        kept[i, ..., :ds.sizes["neuron"]] = ds["kept"].values
+    out = scores.assign(
+        n_kept=(("mouse_folder", "keep_fraction"), np.stack([ds["n_kept"].values for _, _, ds in parts])),
+        kept=(("mouse_folder", "keep_fraction", "seed", "neuron"), kept))
+    out = out.assign_coords(mouse_folder=names, neuron=np.arange(n))
+    for name, pick in (("alpha", lambda a: a.alpha), ("train_mask", lambda a: a.train),
+                       ("eval_mask", lambda a: a.eval)):
+        out[name] = (("mouse_folder", "y", "x"), np.stack([pick(alpha) for _, alpha, _ in parts]))
+    for name in ("train_mask", "eval_mask"):
+        for key in ("equivalent_diameter_deg", "horizontal_extent_deg", "vertical_extent_deg"):
+            values = [size_attrs(getattr(alpha, name.split("_")[0]))[key] for _, alpha, _ in parts]
+            out[f"{name}_{key}"] = ("mouse_folder", np.array(values, float), {"units": "degree"})
+    for var in ("video_correlation", "frame_correlation", "n_kept", "kept"):
+        out[var].attrs.update(parts[0][2][var].attrs)
+    first = parts[0][2].attrs
+    out.attrs.update({k: v for k, v in first.items() if k not in ("seconds", "reconstruction_calls", "n_neurons")})
+    out.attrs.update(seconds=round(sum(ds.attrs["seconds"] for _, _, ds in parts), 2),
+                     reconstruction_calls=sum(ds.attrs["reconstruction_calls"] for _, _, ds in parts),
+                     n_neurons=", ".join(str(ds.attrs["n_neurons"]) for _, _, ds in parts),
+                     frames=", ".join(dict.fromkeys(str(ds.attrs["frames"]) for _, _, ds in parts)))
+    return out

@@ -1,0 +1,166 @@
+"""Natural-movie reconstruction, end to end: pick the movie and targets, reconstruct, measure, package, write.
+
+The embedded default (no arguments): the synthetic mouse (seed 0) gives Poisson "recorded" responses to a
+held-out natural movie, and the ``demo`` encoder (trained on that mouse's simulated recordings) reconstructs it
+with the ``fast`` recipe; :meth:`NaturalConfig.paper` (``--paper``) runs the paper's exact recipe, 7 models and
+its alpha mask.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from ...analysis.metrics import ensembling_gain, evaluate, pixel_correlation_map
+from ...analysis.tracking import VideoCorrelationTracker
+from ...encoders import members_of
+from ...encoders.base import probe_encoder
+from ...errors import DnemkitError
+from ...io.results import provenance
+from ...masks import resolve_mask
+from ...reconstruction import reconstruct
+from ...stimuli.geometry import FPS, HEIGHT, WIDTH
+from ...stimuli.natural import natural_movie
+from ...video import EVAL_FIRST_FRAME, check_video
+from ..contract import check_config, say, write_outputs
+from ..targets import neuron_subset, predicted_targets, synthetic_recording
+from .config import HELD_OUT_MOVIE_SEED, PAPER_MODELS, NaturalConfig
+
+PAPER_ITERATIONS = NaturalConfig.ITERATIONS["paper"]
+BEHAVIOR_NAMES = ["pupil_dilation", "running_speed", "pupil_x", "pupil_y"]
+#: the video correlation is scored at about this many points of a run
+TRACKED_POINTS = 10
+
+
+def natural_inputs(encoder, config):
+    """(video (T,36,64), responses (N,T) or None, behavior (4,T) or None, source description)."""
+    if config.data is not None:
+        from ...data import find_mouse
+
+        mouse = find_mouse(config.data)
+        trial = config.trial
+        if trial is None:
+            trial = next((t for t in mouse.trials(["oracle", "live_test_main", "final_test_main"])
+                          if mouse.trial(t).responses is not None), mouse.trial_ids[-1])
+        tr = mouse.trial(int(trial))
+        if tr.responses is None and not config.predicted:
+            raise DnemkitError(f"trial {tr.id} of {mouse.name} has no recorded responses ({tr.tier}); "
+                               "use --predicted or pick a labelled trial")
+        if tr.responses is not None and not config.predicted and not np.isfinite(tr.responses).all():
+            bad = np.argwhere(~np.isfinite(tr.responses))
+            raise DnemkitError(
+                f"{mouse.name} trial {tr.id}: data/responses/{tr.id}.npy has {len(bad)} NaN/inf value(s) inside "
+                f"the trial (first: neuron {bad[0][0]}, frame {bad[0][1]}), not only end padding; expected finite "
+                "responses (or use --predicted)")
+        return tr.video, tr.responses, tr.behavior4, f"{mouse.name} trial {tr.id} ({tr.tier})"
+    if config.movie is not None:
+        from ...io.movies import read_movie
+
+        video = read_movie(config.movie, min_frames=config.recipe.subbatch_frames)
+        source = f"movie {config.movie}"
+    else:
+        video = natural_movie(seed=HELD_OUT_MOVIE_SEED + config.seed).values.astype(np.float32)
+        source = f"held-out natural movie (seed {HELD_OUT_MOVIE_SEED + config.seed})"
+    if config.predicted:
+        return video, None, None, source
+    responses, behavior, how = synthetic_recording(video, config.seed, encoder.n_neurons)
+    return video, responses, behavior, f"{source}; {how}"
+
+
+def run(config=None, *, out=None, progress=True, log=None):
+    """Reconstruct one natural movie (see `characterize natural --help`); returns the result Dataset.
+
+    config: a :class:`NaturalConfig` (None: the embedded demo). out: folder for natural.nc, natural.png and (with
+    ``config.video``) natural.mp4; None writes nothing. log: receives one line saying where the mask came from.
+    """
+    config = check_config(config, NaturalConfig)
+    ref = config.encoder
+    ref = ref.with_models(ref.models if ref.models is not None else min(PAPER_MODELS, len(members_of(ref.full))))
+    encoder = ref.encoder
+    n_models = len(members_of(encoder))
+    recipe = config.recipe
+    video, responses, behavior, source = natural_inputs(encoder, config)
+    check_video(video, "movie", min_frames=recipe.subbatch_frames, batched=False)
+    probe_encoder(encoder, need_grad=True)
+    if config.predicted:
+        responses = predicted_targets(encoder, video[None], None if behavior is None else behavior[None])[0]
+        source += "; targets: the encoder's predicted activity"
+    masks, mask_line = resolve_mask(config.mask, ref, config.data, progress=progress)
+    say(log, mask_line)
+    keep = neuron_subset(encoder.n_neurons, config.keep_fraction, config.seed)
+    tracker = VideoCorrelationTracker(video, masks.eval, every=max(1, recipe.iterations // TRACKED_POINTS))
+    result = reconstruct(encoder, responses, behavior, recipe, execution=config.execution, train_mask=masks.train,
+                         neurons=keep, trackers=[tracker], progress=progress)
+    ds = package(result, video, responses, behavior, masks, keep, encoder, config, dict(
+        source=source, models=n_models, mask_source=mask_line,
+        recipe=f"{recipe.name}: {n_models} model(s) x {recipe.iterations} iterations "
+        f"(the paper: {PAPER_MODELS} x {PAPER_ITERATIONS})"))
+    if out is not None:
+        write_outputs(ds, out)
+        if config.video:
+            from ...io.movies import side_by_side, write_movie
+
+            path = write_movie(Path(out) / "natural.mp4",
+                               side_by_side(ds["ground_truth"].values, ds["reconstruction"].values))
+            ds.encoding["files"].append(path)
+    return ds
+
+
+def package(result, video, responses, behavior, masks, keep, encoder, config, meta):
+    """The natural.nc Dataset: videos, masks, targets, traces, metrics, provenance."""
+    recipe = result.recipe
+    first = min(EVAL_FIRST_FRAME, video.shape[0] - 1)
+    ev_mask = masks.eval
+    ens = result.ensemble[0]
+    per_model = result.videos[:, 0]
+    metrics = evaluate(video, ens, ev_mask, first)
+    model_metrics = [evaluate(video, v, ev_mask, first) for v in per_model]
+    gain = ensembling_gain(video, per_model, ens, ev_mask, first) if len(per_model) > 1 else None
+    n_models = per_model.shape[0]
+    model_names = [f"model {k}" for k in range(n_models)] if recipe.ensembling == "reconstruction" \
+        else ["gradient ensemble"]
+    t = video.shape[0]
+    coords = {"frame": np.arange(t), "y": np.arange(HEIGHT), "x": np.arange(WIDTH), "model": model_names,
+              "neuron": np.arange(responses.shape[0]), "iteration": np.arange(1, recipe.iterations + 1),
+              "behavior_channel": BEHAVIOR_NAMES}
+    grey = {"units": "grey level"}
+    data = {
+        "ground_truth": (("frame", "y", "x"), video.astype(np.float32), grey),
+        "reconstruction": (("frame", "y", "x"), ens, {**grey, "long_name": "ensemble reconstruction (mean over "
+                           f"models, Gaussian-smoothed sigma={recipe.smoothing_sigma})"}),
+        "reconstruction_unsmoothed": (("frame", "y", "x"), result.ensemble_raw[0], grey),
+        "model_reconstruction": (("model", "frame", "y", "x"), per_model, grey),
+        "responses": (("neuron", "frame"), np.asarray(responses, np.float32),
+                      {"long_name": "reconstruction targets", "units": "counts/frame"}),
+        "loss_neuron": (("neuron",), np.isin(np.arange(responses.shape[0]), keep if keep is not None
+                                             else np.arange(responses.shape[0])),
+                        {"long_name": "1 where the neuron enters the loss (ablation)"}),
+        "loss": (("iteration", "model"), result.traces["loss"][:, :, 0], {"long_name": "Poisson loss"}),
+        "response_correlation": (("iteration", "model"), result.traces["response_correlation"][:, :, 0],
+                                 {"long_name": f"r(predicted, target responses), frames >= {first}"}),
+        "pixel_correlation": (("y", "x"), pixel_correlation_map(video, ens, ev_mask, first).astype(np.float32),
+                              {"long_name": "per-pixel temporal correlation"}),
+        "model_video_correlation": (("model",), np.array([m["video_correlation"] for m in model_metrics]), {}),
+        "model_frame_correlation": (("model",), np.array([m["frame_correlation"] for m in model_metrics]), {}),
+    }
+    if behavior is not None:
+        data["behavior"] = (("behavior_channel", "frame"), np.asarray(behavior, np.float32), {})
+    if "video_correlation" in result.traces:
+        vc = result.traces["video_correlation"][:, :, 0]
+        data["video_correlation_trace"] = (("eval_iteration", "member"), vc, {"long_name": "video correlation"})
+        coords["eval_iteration"] = result.tracked_iterations["video_correlation"]
+        coords["member"] = model_names + ["ensemble"]
+    ds = xr.Dataset({k: xr.Variable(d, v, a) for k, (d, v, a) in data.items()}, coords=coords)
+    masks.attach_to(ds)
+    for name, value in metrics.items():
+        ds[name] = float(value)
+    ds["ensembling_gain"] = np.nan if gain is None else float(gain["gain"])
+    ds["ensembling_gain"].attrs["long_name"] = "r(smoothed mean of models) - mean r(model)"
+    ds["frame"].attrs.update(units="frame", long_name=f"frame index ({FPS:g} Hz)")
+    ref = config.encoder
+    ds.attrs.update(provenance("natural", config.to_dict(), ref.name, config.seed,
+                               **{k: ("" if v is None else v) for k, v in meta.items()},
+                               mouse="" if ref.mouse is None else ref.mouse, predicted=config.predicted,
+                               keep_fraction=config.keep_fraction, encoder_description=encoder.description,
+                               seconds=round(result.seconds, 2), first_eval_frame=first))
+    return ds
