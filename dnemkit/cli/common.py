@@ -214,7 +214,7 @@ def execution_options(f):
     (defaults: the Execution dataclass's). The callback receives them as ``execution`` (an Execution)."""
     import dataclasses
 
-    from ..reconstruction.config import PRECISIONS, Execution
+    from ..reconstruction.config import COMPILE_MODES, PRECISIONS, Execution
 
     d = {x.name: x.default for x in dataclasses.fields(Execution)}
     options = [
@@ -226,15 +226,19 @@ def execution_options(f):
         click.option("--compile", "compile_encoder", is_flag=True, default=d["compile"],
                      help="torch.compile the encoder's forward (pays off on a GPU for long runs; falls back to "
                           "eager with one warning if compilation fails)."),
+        click.option("--compile-mode", type=click.Choice(COMPILE_MODES), default=d["compile_mode"],
+                     show_default=True, help="torch.compile's mode with --compile (reduce-overhead: CUDA graphs)."),
+        click.option("--cudnn-benchmark", is_flag=True, default=d["cudnn_benchmark"],
+                     help="Let cuDNN pick its fastest convolution algorithms for the fixed shapes (CUDA)."),
         click.option("--fold-batchnorm", is_flag=True, default=d["fold_batchnorm"],
                      help="Fold BatchNorm into the convolutions before reconstructing (exact up to float "
                           "round-off; faster)."),
     ]
 
     @functools.wraps(f)
-    def wrapper(*args, device, precision, compile_encoder, fold_batchnorm, **kwargs):
-        execution = Execution(device=device, precision=precision, compile=compile_encoder,
-                              fold_batchnorm=fold_batchnorm)
+    def wrapper(*args, device, precision, compile_encoder, compile_mode, cudnn_benchmark, fold_batchnorm, **kwargs):
+        execution = Execution(device=device, precision=precision, compile=compile_encoder, compile_mode=compile_mode,
+                              cudnn_benchmark=cudnn_benchmark, fold_batchnorm=fold_batchnorm)
         return f(*args, execution=execution, **kwargs)
 
     return stack_options(options)(wrapper)

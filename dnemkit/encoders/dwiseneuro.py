@@ -268,6 +268,63 @@ class DwiseNeuro(nn.Module):
         return self.readouts[index](x)
 
 
+def _bn_scale_shift(bn):
+    """(scale, shift) with bn(x) == x * scale + shift per channel, for a BatchNorm in eval mode."""
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    return scale, bn.bias - bn.running_mean * scale
+
+
+def _fold_into(conv, norm):
+    """Fold ``norm`` (a BatchNormAct) into the convolution before it: conv's weight scaled per output channel,
+    the shift as its bias, the BatchNorm replaced by the identity (the activation stays)."""
+    scale, shift = _bn_scale_shift(norm.bn)
+    shape = (-1,) + (1,) * (conv.weight.dim() - 1)
+    conv.weight.data = conv.weight.data * scale.view(shape)
+    bias = shift if conv.bias is None else conv.bias.data * scale + shift
+    conv.bias = nn.Parameter(bias.detach().clone(), requires_grad=conv.weight.requires_grad)
+    norm.bn = nn.Identity()
+
+
+class ChannelAffine(nn.Module):
+    """x * scale + shift per channel (dim 1): an eval-mode BatchNorm with no convolution before it to fold into."""
+
+    def __init__(self, bn):
+        super().__init__()
+        scale, shift = _bn_scale_shift(bn)
+        self.register_buffer("scale", scale.detach().clone())
+        self.register_buffer("shift", shift.detach().clone())
+
+    def forward(self, x):
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        return torch.addcmul(self.shift.view(shape), x, self.scale.view(shape))
+
+
+@torch.no_grad()
+def fold_batchnorm(model):
+    """Fold every eval-mode BatchNorm of a DwiseNeuro into the convolution before it, in place; returns it.
+
+    Each BatchNorm follows a convolution (stem, expansion, both depthwise convolutions, projection, cortex) except
+    the shortcut's (``bn_sc``), which becomes a per-channel affine. The arithmetic is the same up to float
+    round-off (tests/encoders/test_dwiseneuro.py); one pass over the activations less per BatchNorm, forward
+    and backward. Only for inference: the folded model is not the reference's and cannot be trained or saved as
+    a checkpoint of it.
+    """
+    if model.training:
+        raise ValueError("fold_batchnorm needs a model in eval mode (BatchNorm running statistics)")
+    core = model.core
+    _fold_into(core.stem[0], core.stem[1])
+    for block in core.blocks:
+        if isinstance(block, InvertedResidual3d):
+            for seq in (block.conv_pw, block.spat_covn_dw, block.temp_covn_dw, block.conv_pwl):
+                _fold_into(seq[0], seq[1])
+            block.bn_sc.bn = ChannelAffine(block.bn_sc.bn)
+    for layer in model.cortex.layers:
+        _fold_into(layer.conv, layer.bn)  # conv -> bn -> shuffle: the shuffle only permutes channels after it
+        layer.bn_sc.bn = ChannelAffine(layer.bn_sc.bn)
+    model.batchnorm_folded = True
+    return model
+
+
 def random_dwiseneuro(config, seed=0):
     """A DwiseNeuro with random weights and non-trivial BatchNorm statistics (running mean U(-0.5, 0.5), variance
     U(0.5, 2), affine weight U(0.5, 1.5), bias U(-0.2, 0.2)), in eval mode: for tests and benchmarks, where

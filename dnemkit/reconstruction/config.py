@@ -122,6 +122,7 @@ class Recipe:
 
 
 PRECISIONS = ("fp32", "bf16")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,12 @@ class Execution:
         changes the numbers, so stores key results computed in bf16 apart.
     compile : bool
         ``torch.compile`` the encoder's forward (falls back to eager with one line if compilation fails).
+    compile_mode : str
+        torch.compile's mode: "default", "reduce-overhead" (CUDA graphs: no launch overhead for the fixed shapes
+        of a reconstruction) or "max-autotune".
+    cudnn_benchmark : bool
+        Let cuDNN time its convolution algorithms for the (fixed) shapes of the first passes and keep the fastest
+        (CUDA only; the choice can change float round-off, never the arithmetic).
     subbatches_per_pass : int or None
         Sub-batches per encoder pass (None: chosen for the device).
     members_in_one_pass : bool or None
@@ -151,6 +158,8 @@ class Execution:
     device: str = "auto"
     precision: str = "fp32"
     compile: bool = False
+    compile_mode: str = "default"
+    cudnn_benchmark: bool = False
     subbatches_per_pass: int | None = None
     members_in_one_pass: bool | None = None
     fold_batchnorm: bool = False
@@ -160,7 +169,9 @@ class Execution:
             raise DnemkitError(f"device is {self.device!r}; expected 'auto', 'cpu' or 'cuda[:k]'")
         if self.precision not in PRECISIONS:
             raise DnemkitError(f"precision is {self.precision!r}; expected 'fp32' or 'bf16'")
-        for name in ("compile", "fold_batchnorm"):
+        if self.compile_mode not in COMPILE_MODES:
+            raise DnemkitError(f"compile_mode is {self.compile_mode!r}; expected one of {', '.join(COMPILE_MODES)}")
+        for name in ("compile", "cudnn_benchmark", "fold_batchnorm"):
             if not isinstance(getattr(self, name), bool):
                 raise DnemkitError(f"{name} is {getattr(self, name)!r}; expected True or False")
         if self.subbatches_per_pass is not None:

@@ -96,7 +96,7 @@ class EncoderPass:
     ``torch.compile`` the forward; the caller disables it with :meth:`fall_back` when compilation fails.
     """
 
-    def __init__(self, models, precision="fp32", compile=False):
+    def __init__(self, models, precision="fp32", compile=False, compile_mode="default"):
         self.models = list(models)
         self.precision = precision
         if len(self.models) == 1:
@@ -104,7 +104,7 @@ class EncoderPass:
             self._eager = lambda x, behavior: model.forward_stacked(x[0], behavior)[None]
         else:
             self._eager = self._vmapped()
-        self._compiled = torch.compile(self._eager) if compile else None
+        self._compiled = torch.compile(self._eager, mode=compile_mode) if compile else None
 
     @property
     def n_models(self):
@@ -265,7 +265,8 @@ class MemberGradients:
 
     def _build(self):
         groups = [self.models] if self.one_pass else [[m] for m in self.models]
-        self.runners = [EncoderPass(g, self.execution.precision, self.compile) for g in groups]
+        self.runners = [EncoderPass(g, self.execution.precision, self.compile, self.execution.compile_mode)
+                        for g in groups]
 
     def _shrink(self, n_jobs):
         size = min(self.pass_size, n_jobs)
@@ -437,6 +438,58 @@ def check_bf16(model, video, behavior, target, recipe, device):
                            "torch/cuDNN gives wrong bf16 results here; use precision fp32")
 
 
+class _Tracking:
+    """The trackers of one reconstruction: which are due at an iteration, their scores and iterations."""
+
+    def __init__(self, trackers, n_videos, batch, first, smoothing_sigma):
+        self.trackers, self.n_videos, self.batch = trackers, n_videos, batch
+        self.first, self.sigma = first, smoothing_sigma
+        self.scores = {tr.name: [] for tr in trackers}
+        self.iterations = {tr.name: [] for tr in trackers}
+
+    def __call__(self, i, videos, final=False):
+        """Score ``videos`` (M, B, T, 36, 64) with the trackers due at iteration ``i`` (all at 0 and at the end)."""
+        due = [tr for tr in self.trackers if (i == 0 or final or (getattr(tr, "every", 0) and i % tr.every == 0))
+               and (not self.iterations[tr.name] or self.iterations[tr.name][-1] != i)]
+        if not due:
+            return
+        raw = videos.cpu().numpy()
+        ensemble = smooth(raw.mean(0), self.sigma)
+        for tr in due:
+            values = np.asarray(tr(raw, ensemble, self.first), np.float32)
+            if values.shape != (self.n_videos + 1, self.batch):
+                raise DnemkitError(f"tracker {tr.name!r} returned scores of shape {values.shape}; expected "
+                                   f"({self.n_videos + 1}, {self.batch})")
+            self.scores[tr.name].append(values)
+            self.iterations[tr.name].append(i)
+
+
+class _cudnn_benchmark:
+    """torch.backends.cudnn.benchmark set for the loop (CUDA only) and restored after it."""
+
+    def __init__(self, execution, device):
+        self.wanted = execution.cudnn_benchmark if device.type == "cuda" else None
+
+    def __enter__(self):
+        self.was = torch.backends.cudnn.benchmark
+        if self.wanted is not None:
+            torch.backends.cudnn.benchmark = self.wanted
+
+    def __exit__(self, *exc):
+        torch.backends.cudnn.benchmark = self.was
+
+
+def _start_videos(recipe, start, n_videos, b, t, device):
+    """(V, B, T, 36, 64) grey levels: ``start`` (B, T, 36, 64) for every video, else ``recipe.start_value``."""
+    videos = torch.full((n_videos, b, t, HEIGHT, WIDTH), recipe.start_value, device=device)
+    if start is not None:
+        start = torch.as_tensor(np.asarray(start, np.float32) if not torch.is_tensor(start) else start)
+        if tuple(start.shape) != (b, t, HEIGHT, WIDTH):
+            raise DnemkitError(f"start has shape {tuple(start.shape)}; expected ({b}, {t}, {HEIGHT}, {WIDTH})")
+        videos[:] = start.to(device=device, dtype=videos.dtype)[None]
+    return videos
+
+
 def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution=Execution(), train_mask=None,
                 neurons=None, trackers=(), progress=True, description="reconstruct", objective=None, start=None,
                 precondition=None, constraint=None, stopper=None):
@@ -494,77 +547,51 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
     behavior = behavior.to(device)
     mask = None if train_mask is None else torch.as_tensor(train_mask, dtype=torch.float32, device=device)
     neurons = None if neurons is None else neurons.to(device)
-    per_pass = execution.subbatches_per_pass or auto_subbatches_per_pass(models[0], device, recipe.subbatch_frames)
-
     n_videos = len(models) if recipe.ensembling == "reconstruction" else 1
-    videos = torch.full((n_videos, b, t, HEIGHT, WIDTH), recipe.start_value, device=device)
-    if start is not None:
-        start = torch.as_tensor(np.asarray(start, np.float32) if not torch.is_tensor(start) else start)
-        if tuple(start.shape) != (b, t, HEIGHT, WIDTH):
-            raise DnemkitError(f"start has shape {tuple(start.shape)}; expected ({b}, {t}, {HEIGHT}, {WIDTH})")
-        videos[:] = start.to(device=device, dtype=videos.dtype)[None]
+    videos = _start_videos(recipe, start, n_videos, b, t, device)
     if execution.precision == "bf16":
         check_bf16(models[0], videos[0], behavior, target, recipe, device)
+    per_pass = execution.subbatches_per_pass or auto_subbatches_per_pass(models[0], device, recipe.subbatch_frames)
     gradients = MemberGradients(models, recipe, execution, device, per_pass, objective=objective)
     optimisers = [make_optimizer(recipe) for _ in range(n_videos)]
     schedule = make_schedule(recipe, recipe.seed)
     first = min(EVAL_FIRST_FRAME, t - 1)
     loss_trace = np.zeros((recipe.iterations, len(models), b), np.float32)
     rcorr_trace = np.zeros_like(loss_trace)
-    scores = {tr.name: [] for tr in trackers}
-    tracked = {tr.name: [] for tr in trackers}
+    tracking = _Tracking(trackers, n_videos, b, first, recipe.smoothing_sigma)
     tgt_used = (target if neurons is None else target[:, neurons])[..., first:].flatten(1)
 
     def response_correlation(rates):  # (M, B, N_used, T) -> (M, B) Pearson r from frame `first` on
         return torch.stack([_pearson_rows(r[..., first:].flatten(1), tgt_used) for r in rates])
 
-    def track(i, final=False):
-        due = [tr for tr in trackers if i == 0 or final or (getattr(tr, "every", 0) and i % tr.every == 0)]
-        due = [tr for tr in due if not tracked[tr.name] or tracked[tr.name][-1] != i]
-        if not due:
-            return
-        raw = videos.cpu().numpy()
-        ensemble = smooth(raw.mean(0), recipe.smoothing_sigma)
-        for tr in due:
-            values = np.asarray(tr(raw, ensemble, first), np.float32)
-            if values.shape != (n_videos + 1, b):
-                raise DnemkitError(f"tracker {tr.name!r} returned scores of shape {values.shape}; expected "
-                                   f"({n_videos + 1}, {b})")
-            scores[tr.name].append(values)
-            tracked[tr.name].append(i)
-
     started = time.perf_counter()
-    track(0)
+    tracking(0, videos)
     done = recipe.iterations
-    for i in tqdm(range(1, recipe.iterations + 1), desc=description, disable=not progress, leave=False):
-        grads, loss, rcorr = gradients(videos, behavior, target, neurons, schedule(t), response_correlation)
-        loss_trace[i - 1] = loss.cpu().numpy()
-        rcorr_trace[i - 1] = rcorr.cpu().numpy()
-        if n_videos == 1:
-            grads = grads.mean(0, keepdim=True)
-        for m, g in enumerate(grads):
-            if mask is not None:
-                g = g * mask
-            if precondition is not None:
-                g = precondition(g)
-            optimisers[m].step(videos[m], g.clamp(-recipe.grad_clip, recipe.grad_clip), i)
-            if constraint is not None:
-                constraint(videos[m])
-        if stopper is not None and stopper(i, loss_trace[i - 1]):
-            done = i
-            break
-        if i < recipe.iterations:
-            track(i)
-    if done < recipe.iterations:
-        loss_trace, rcorr_trace = loss_trace[:done], rcorr_trace[:done]
-    track(done, final=True)
+    with _cudnn_benchmark(execution, device):
+        for i in tqdm(range(1, recipe.iterations + 1), desc=description, disable=not progress, leave=False):
+            grads, loss, rcorr = gradients(videos, behavior, target, neurons, schedule(t), response_correlation)
+            loss_trace[i - 1], rcorr_trace[i - 1] = loss.cpu().numpy(), rcorr.cpu().numpy()
+            if n_videos == 1:
+                grads = grads.mean(0, keepdim=True)
+            for m, g in enumerate(grads):
+                g = g if mask is None else g * mask
+                g = g if precondition is None else precondition(g)
+                optimisers[m].step(videos[m], g.clamp(-recipe.grad_clip, recipe.grad_clip), i)
+                if constraint is not None:
+                    constraint(videos[m])
+            if stopper is not None and stopper(i, loss_trace[i - 1]):
+                done = i
+                break
+            if i < recipe.iterations:
+                tracking(i, videos)
+    tracking(done, videos, final=True)
     seconds = time.perf_counter() - started
 
     raw = videos.cpu().numpy().astype(np.float32)
-    traces = {"loss": loss_trace, "response_correlation": rcorr_trace}
-    traces.update({name: np.asarray(v, np.float32) for name, v in scores.items()})
+    traces = {"loss": loss_trace[:done], "response_correlation": rcorr_trace[:done]}
+    traces.update({name: np.asarray(v, np.float32) for name, v in tracking.scores.items()})
     names = [getattr(m, "description", f"model {k}") for k, m in enumerate(models)]
     return ReconstructionResult(videos=raw, ensemble=smooth(raw.mean(0), recipe.smoothing_sigma),
                                 ensemble_raw=raw.mean(0), traces=traces,
-                                tracked_iterations={k: np.asarray(v) for k, v in tracked.items()}, recipe=recipe,
-                                execution=execution, seconds=seconds, model_names=names)
+                                tracked_iterations={k: np.asarray(v) for k, v in tracking.iterations.items()},
+                                recipe=recipe, execution=execution, seconds=seconds, model_names=names)
