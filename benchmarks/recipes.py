@@ -28,7 +28,7 @@ import dnemkit
 from dnemkit.experiments.targets import predicted_targets, synthetic_recording
 from dnemkit.encoders.ref import EncoderRef
 from dnemkit.masks import resolve_mask
-from dnemkit.reconstruction import ReconstructionConfig, reconstruct
+from dnemkit.reconstruction import Recipe, reconstruct
 from dnemkit.analysis.tracking import VideoCorrelationTracker  # noqa: E402
 
 MOVIE_SEED = 900
@@ -47,18 +47,27 @@ def case(name, encoder_spec=None):
     return encoder, targets, behavior, movie, mask, line
 
 
-def run(encoder, targets, behavior, movie, mask, config):
-    """[(iteration, seconds, r)] of one reconstruction, r of the smoothed ensemble at every eval point."""
-    stamps = {}
-    started = time.perf_counter()
+class ClockedTracker(VideoCorrelationTracker):
+    """The video correlation, and the reconstruction's own seconds at each score (its scoring time left out)."""
 
-    def clock(i, videos):
-        stamps[i] = time.perf_counter() - started
+    def __init__(self, movie, eval_mask, every):
+        super().__init__(movie, eval_mask, every=every)
+        self.started, self.scoring, self.seconds = time.perf_counter(), 0.0, []
 
-    res = reconstruct(encoder, targets, behavior, config, train_mask=mask.train,
-                      evaluate=VideoCorrelationTracker(movie, mask.eval), progress=False, on_iteration=clock)
+    def __call__(self, videos, ensemble, first_frame):
+        now = time.perf_counter()
+        self.seconds.append(now - self.started - self.scoring)
+        scores = super().__call__(videos, ensemble, first_frame)
+        self.scoring += time.perf_counter() - now
+        return scores
+
+
+def run(encoder, targets, behavior, movie, mask, recipe, every):
+    """[(iteration, seconds, r)] of one reconstruction, r of the smoothed ensemble every ``every`` iterations."""
+    tracker = ClockedTracker(movie, mask.eval, every)
+    res = reconstruct(encoder, targets, behavior, recipe, train_mask=mask.train, trackers=[tracker], progress=False)
     r = res.traces["video_correlation"][:, -1, 0]
-    return [(int(i), stamps.get(int(i), 0.0), float(v)) for i, v in zip(res.eval_iterations, r)]
+    return [(int(i), s, float(v)) for i, s, v in zip(res.tracked_iterations["video_correlation"], tracker.seconds, r)]
 
 
 def time_to_reach(curve, level):
@@ -84,22 +93,20 @@ def main():
     names = [] if args.cases == "none" else args.cases.split(",")
     if args.encoder:
         names.append("encoder")
-    paper_cfg = ReconstructionConfig.from_recipe("paper", iterations=args.paper_iterations,
-                                                 eval_every=max(1, args.paper_iterations // 50))
-    fast_iterations = args.fast_iterations or ReconstructionConfig.from_recipe("fast").iterations
-    fast_cfg = ReconstructionConfig.from_recipe("fast", iterations=fast_iterations,
-                                                eval_every=max(1, fast_iterations // 20))
+    paper = Recipe.named("paper", iterations=args.paper_iterations)
+    fast = Recipe.named("fast", iterations=args.fast_iterations)
+    every = {"paper": max(1, paper.iterations // 50), "fast": max(1, fast.iterations // 20)}
     results = {}
     print(f"torch threads: {torch.get_num_threads()}")
     for name in names:
         encoder, targets, behavior, movie, mask, line = case(name, args.encoder)
         print(f"\n== {name}: {getattr(encoder, 'description', '')}; {line}")
         curves = {}
-        for label, cfg in (("paper", paper_cfg), ("fast", fast_cfg)):
-            curves[label] = run(encoder, targets, behavior, movie, mask, cfg)
+        for label, recipe in (("paper", paper), ("fast", fast)):
+            curves[label] = run(encoder, targets, behavior, movie, mask, recipe, every[label])
             c = curves[label]
             step = max(1, len(c) // 10)
-            print(f"  {label:5s} ({cfg.iterations} iterations, {c[-1][1]:.1f} s): " +
+            print(f"  {label:5s} ({recipe.iterations} iterations, {c[-1][1]:.1f} s): " +
                   "  ".join(f"{i}:{r:.3f}@{s:.0f}s" for i, s, r in c[step::step]))
         final = curves["paper"][-1][2]
         paper_total = curves["paper"][-1][1]

@@ -16,7 +16,7 @@ import torch
 
 from dnemkit.encoders.dwiseneuro import MAIN_CONFIG, DwiseNeuro, InvertedResidual3d
 from dnemkit.encoders.dwiseneuro_encoder import DwiseNeuroEncoder
-from dnemkit.reconstruction import ReconstructionConfig, input_gradient, subbatch_starts
+from dnemkit.reconstruction import Recipe, input_gradient, subbatch_starts
 from dnemkit.reconstruction.loop import auto_subbatches_per_pass
 from dnemkit.training import MODEL_CONFIGS
 
@@ -86,8 +86,8 @@ def main():
 
     encoder = DwiseNeuroEncoder(model, 0).to(device)
     per_pass = args.per_pass or auto_subbatches_per_pass(encoder, device)
-    cfg = ReconstructionConfig()
-    ours_s, (grad, _, _) = timed(lambda: input_gradient(encoder, video[None], behavior[None], target[None], cfg,
+    recipe = Recipe()
+    ours_s, (grad, _, _) = timed(lambda: input_gradient(encoder, video[None], behavior[None], target[None], recipe,
                                                         per_pass=per_pass), args.repeats, device)
     rel = ((grad[0] - ref_grad).norm() / ref_grad.norm()).item()
     print(f"device: {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}), "
