@@ -67,18 +67,11 @@ def mask_rows(ds):
 def sweep_rows(ds):
     """Cut-offs, random-stimulus baseline, ensembling gain and phase-inversion correlation of a gratings or noise
     sweep (the resolution table itself is :func:`dnemkit.experiments.sweeps.summary`'s)."""
-    from ..stimuli.geometry import DEG_PER_PIXEL, MS_PER_FRAME
+    from ..experiments.sweeps.grids import resolution_axes
+    from .heatmaps import cutoff_text
 
     threshold = ds.attrs.get("threshold")
-    if ds.attrs.get("dnemkit_kind") == "gratings":
-        a, b = ds["cutoff_sf_best"], ds["cutoff_tf_best"]
-        cut = (f"sf {fmt(float(a))} cpd ({a.attrs.get('status', '')}), "
-               f"tf {fmt(float(b))} Hz ({b.attrs.get('status', '')})")
-    else:
-        a, b = ds["cutoff_sigma_space_best"], ds["cutoff_sigma_time_best"]
-        cut = (f"finest sigma_s {fmt(float(a) * DEG_PER_PIXEL)} deg ({fmt(float(a), '.3g')} px, "
-               f"{a.attrs.get('status', '')}), finest sigma_t {fmt(float(b) * MS_PER_FRAME)} ms "
-               f"({fmt(float(b), '.3g')} frames, {b.attrs.get('status', '')})")
+    cut = ", ".join(cutoff_text(ds, axis) for axis in resolution_axes(ds.attrs.get("dnemkit_kind")))
 
     def mean(name):
         values = np.asarray(ds[name].values, float)

@@ -19,30 +19,29 @@ def _status(var):
     return var.attrs.get("status", "")
 
 
+def cutoff_text(ds, axis):
+    """'sf 0.071 cpd (interpolated)': the best cut-off along ``axis`` in the units the figure shows."""
+    var = ds[f"cutoff_{axis.dim}_best"]
+    return f"{axis.dim} {float(var) * axis.to_shown:.3g} {axis.unit} ({_status(var)})"
+
+
 def plot_resolution_heatmap(ds, threshold=None, title=None):
     """Draw ``ds['resolution']`` of a gratings/noise result (save it with :func:`dnemkit.viz.save.save_figure`).
 
     ds: a Dataset from run_gratings / run_noise (or read_dataset of gratings.nc / noise.nc). threshold: default
     ``ds.attrs['threshold']``. Returns the matplotlib Figure.
     """
+    from ..experiments.sweeps.grids import resolution_axes
+
     kind = ds.attrs.get("dnemkit_kind", "gratings")
     threshold = float(ds.attrs.get("threshold", 0.2) if threshold is None else threshold)
     res = ds["resolution"]
-    if kind == "gratings":
-        rows, cols = ds["sf"].values, ds["tf"].values
-        row_labels = [f"{v:.3g}\n({p:.3g} c/px)" for v, p in zip(rows, ds["sf_cyc_per_px"].values)]
-        col_labels = [f"{v:.4g}" for v in cols]
-        ylabel, xlabel = "spatial frequency (cycles/degree)", "temporal frequency (Hz)"
-        a, b = ds["cutoff_sf_best"], ds["cutoff_tf_best"]
-        cut = (f"cut-off: sf {float(a):.3g} cpd ({_status(a)}), tf {float(b):.3g} Hz ({_status(b)})")
-    else:
-        rows, cols = ds["sigma_space_deg"].values, ds["sigma_time_ms"].values
-        row_labels = [f"{v:.3g}\u00b0\n({p:g} px)" for v, p in zip(rows, ds["sigma_space"].values)]
-        col_labels = [f"{v:.4g}\n({p:g} fr)" for v, p in zip(cols, ds["sigma_time"].values)]
-        ylabel, xlabel = "spatial sigma (degrees)", "temporal sigma (ms)"
-        a, b = ds["cutoff_sigma_space_best"], ds["cutoff_sigma_time_best"]
-        cut = (f"finest sigma: space {a.attrs.get('degrees', np.nan):.3g}\u00b0 ({_status(a)}), "
-               f"time {b.attrs.get('ms', np.nan):.3g} ms ({_status(b)})")
+    row_axis, col_axis = resolution_axes(kind)
+    rows, cols = ds[row_axis.shown].values, ds[col_axis.shown].values
+    row_labels = [row_axis.tick(ds, i) for i in range(len(rows))]
+    col_labels = [col_axis.tick(ds, i) for i in range(len(cols))]
+    ylabel, xlabel = row_axis.label, col_axis.label
+    cut = "cut-off: " + ", ".join(cutoff_text(ds, axis) for axis in (row_axis, col_axis))
     ri, ci = np.argsort(rows), np.argsort(cols)
     m = np.asarray(res.values, dtype=float)[np.ix_(ri, ci)]
 

@@ -14,7 +14,7 @@ from ...errors import DnemkitError, warn
 from ...io.results import provenance, write_dataset
 from ...masks import resolve_mask
 from ...reconstruction.config import result_key
-from ...stimuli.geometry import DEG_PER_PIXEL, MS_PER_FRAME
+from ...stimuli.geometry import DEG_PER_PIXEL
 from ...video import EVAL_FIRST_FRAME
 from ..contract import check_config, say, write_outputs
 from .config import SweepConfig
@@ -27,6 +27,7 @@ from .compute import (
     condition_dataset,
     fingerprint_array,
 )
+from .grids import resolution_axes
 from .store import ConditionStore, condition_id, remove_stale_temporaries, stable_hash
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -65,66 +66,43 @@ def _cutoff(freqs, corr, threshold):
         return float("nan"), "not_computed"
 
 
-def add_resolution(ds, kind, threshold):
-    """Add ``resolution`` (the heatmap: ensemble r, mean over the other dims) and cut-off variables to ``ds``."""
-    rows, cols = ("sf", "tf") if kind == "gratings" else ("sigma_space", "sigma_time")
+def _cutoff_along(axis, values, corr, threshold):
+    """(cut-off, status) of ``corr`` along ``values`` of ``axis``: the largest frequency with r above the
+    threshold, or the smallest sigma > 0 down to which r stays above it (read on 1 / sigma: a log axis)."""
+    if axis.finer == "larger":
+        return _cutoff(values, corr, threshold)
+    keep = values > 0
+    if not keep.any():
+        return float("nan"), "not_computed"
+    v, status = _cutoff(1.0 / values[keep], np.asarray(corr)[keep], threshold)
+    return (1.0 / v if v > 0 else float("nan")), status
+
+
+def add_resolution(ds, axes, threshold):
+    """Add ``resolution`` (the heatmap: ensemble r, mean over the other dims) and the cut-offs along the grid's
+    two ``axes`` (rows, columns; :class:`~dnemkit.experiments.sweeps.grids.ResolutionAxis`) to ``ds``:
+    ``cutoff_<dim>`` over the other axis, its ``_status``, and ``cutoff_<dim>_best`` at the other axis' best."""
+    rows, cols = axes
     r = ds["video_correlation_ensemble"]
+    others = [d for d in r.dims if d not in (rows.dim, cols.dim)]
     with np.errstate(invalid="ignore"), _quiet():
-        res = r.mean([d for d in r.dims if d not in (rows, cols)], skipna=True).transpose(rows, cols)
-    res.attrs = dict(units="1", long_name="ensemble video correlation, mean over "
-                     + ", ".join(d for d in r.dims if d not in (rows, cols)), threshold=threshold)
+        res = r.mean(others, skipna=True).transpose(rows.dim, cols.dim)
+    res.attrs = dict(units="1", long_name="ensemble video correlation, mean over " + ", ".join(others),
+                     threshold=threshold)
     ds["resolution"] = res
     m = res.values
-    if kind == "gratings":
-        sf, tf = ds["sf"].values, ds["tf"].values
-        per_tf = [_cutoff(sf, m[:, j], threshold) for j in range(len(tf))]
-        per_sf = [_cutoff(tf, m[i], threshold) for i in range(len(sf))]
-        ds["cutoff_sf"] = ("tf", np.array([v for v, _ in per_tf]),
-                           dict(units="cycles/degree", threshold=threshold, long_name="highest sf with r above the "
-                                "threshold at this tf (log-sf interpolation, dnemkit.analysis.cutoff)"))
-        ds["cutoff_sf_status"] = ("tf", np.array([s for _, s in per_tf], dtype=str))
-        ds["cutoff_tf"] = ("sf", np.array([v for v, _ in per_sf]),
-                           dict(units="Hz", threshold=threshold, long_name="highest tf with r above the threshold "
-                                "at this sf (tf = 0 left out: log axis)"))
-        ds["cutoff_tf_status"] = ("sf", np.array([s for _, s in per_sf], dtype=str))
+    for axis, other, along in ((rows, cols, m.T), (cols, rows, m)):  # along: (other, axis) correlations
+        values = ds[axis.dim].values
+        per = [_cutoff_along(axis, values, corr, threshold) for corr in along]
+        ds[f"cutoff_{axis.dim}"] = (other.dim, np.array([v for v, _ in per]), dict(
+            units=axis.cutoff_unit, threshold=threshold, long_name=axis.across.format(other=other.dim)))
+        ds[f"cutoff_{axis.dim}_status"] = (other.dim, np.array([st for _, st in per], dtype=str))
         with _quiet():
-            best_sf = _cutoff(sf, np.nanmax(m, axis=1) if m.size else m, threshold)
-            best_tf = _cutoff(tf, np.nanmax(m, axis=0) if m.size else m, threshold)
-        ds["cutoff_sf_best"] = ((), best_sf[0], dict(units="cycles/degree", status=best_sf[1], threshold=threshold,
-                                long_name="sf cut-off of the best tf per sf (max over tf)",
-                                cyc_per_px=best_sf[0] * DEG_PER_PIXEL))
-        ds["cutoff_tf_best"] = ((), best_tf[0], dict(units="Hz", status=best_tf[1], threshold=threshold,
-                                long_name="tf cut-off of the best sf per tf (max over sf)"))
-    else:
-        ss, st = ds["sigma_space"].values, ds["sigma_time"].values
-
-        def finest(sigmas, corr):
-            # walk from coarse to fine: cut-off on 1/sigma (sigma = 0, unfiltered, is left out: log axis)
-            keep = sigmas > 0
-            if not keep.any():
-                return float("nan"), "not_computed"
-            v, s = _cutoff(1.0 / sigmas[keep], np.asarray(corr)[keep], threshold)
-            return (1.0 / v if v > 0 else float("nan")), s
-
-        per_st = [finest(ss, m[:, j]) for j in range(len(st))]
-        per_ss = [finest(st, m[i]) for i in range(len(ss))]
-        ds["cutoff_sigma_space"] = ("sigma_time", np.array([v for v, _ in per_st]),
-                                    dict(units="pixel", threshold=threshold, long_name="smallest sigma_space > 0 "
-                                         "down to which r stays above the threshold (log interpolation)"))
-        ds["cutoff_sigma_space_status"] = ("sigma_time", np.array([s for _, s in per_st], dtype=str))
-        ds["cutoff_sigma_time"] = ("sigma_space", np.array([v for v, _ in per_ss]),
-                                   dict(units="frame", threshold=threshold, long_name="smallest sigma_time > 0 "
-                                        "down to which r stays above the threshold (log interpolation)"))
-        ds["cutoff_sigma_time_status"] = ("sigma_space", np.array([s for _, s in per_ss], dtype=str))
-        with _quiet():
-            best_ss = finest(ss, np.nanmax(m, axis=1))
-            best_st = finest(st, np.nanmax(m, axis=0))
-        ds["cutoff_sigma_space_best"] = ((), best_ss[0], dict(
-            units="pixel", status=best_ss[1], threshold=threshold, degrees=best_ss[0] * DEG_PER_PIXEL,
-            long_name="sigma_space cut-off at the best sigma_time (max over sigma_time)"))
-        ds["cutoff_sigma_time_best"] = ((), best_st[0], dict(
-            units="frame", status=best_st[1], threshold=threshold, ms=best_st[0] * MS_PER_FRAME,
-            long_name="sigma_time cut-off at the best sigma_space (max over sigma_space)"))
+            best, status = _cutoff_along(axis, values, np.nanmax(along, axis=0), threshold)
+        ds[f"cutoff_{axis.dim}_best"] = ((), best, dict(
+            units=axis.cutoff_unit, status=status, threshold=threshold,
+            long_name=f"{axis.dim} cut-off at the best {other.dim} (max over {other.dim})",
+            **{name: best * factor for name, factor in axis.extra}))
     return ds
 
 
@@ -169,7 +147,7 @@ def assemble(grid, items, results, model_names, threshold, attrs, masks=None):
                                 {"long_name": "the condition whose stimulus gives baseline_correlation"})
     if masks is not None:
         masks.attach_to(ds)
-    add_resolution(ds, grid.kind, threshold)
+    add_resolution(ds, grid.axes, threshold)
     ds.attrs.update(attrs)
     ds.attrs.update(n_conditions=int(computed.size), n_computed=int(computed.sum()),
                     complete=int(computed.all()), threshold=float(threshold))
@@ -340,16 +318,14 @@ def _fmt(v, spec=".3f"):
 def summary(ds):
     """The resolution table (ensemble r, rows sf or sigma_s, columns tf or sigma_t) as text; the cut-offs and
     baselines are the headline numbers of :mod:`dnemkit.viz.headlines`."""
-    kind = ds.attrs.get("dnemkit_kind")
+    rows, cols = resolution_axes(ds.attrs.get("dnemkit_kind"))
     res = ds["resolution"]
-    if kind == "gratings":
-        rows, cols, head = ds["sf"].values, ds["tf"].values, "sf (cpd) \\ tf (Hz)"
-    else:
-        rows, cols, head = ds["sigma_space_deg"].values, ds["sigma_time_ms"].values, "sigma_s (deg) \\ sigma_t (ms)"
-    order_r, order_c = np.argsort(rows)[::-1], np.argsort(cols)
+    row_values, col_values = ds[rows.shown].values, ds[cols.shown].values
+    head = f"{rows.dim} ({rows.unit}) \\ {cols.dim} ({cols.unit})"
+    order_r, order_c = np.argsort(row_values)[::-1], np.argsort(col_values)
     width = max(len(head), 8)
     lines = [f"{res.attrs.get('long_name', '')} ({ds.attrs.get('n_computed')}/{ds.attrs.get('n_conditions')} "
-             "conditions)", head.ljust(width) + "".join(f"{c:>8.4g}" for c in cols[order_c])]
+             "conditions)", head.ljust(width) + "".join(f"{c:>8.4g}" for c in col_values[order_c])]
     for i in order_r:
-        lines.append(f"{rows[i]:.4g}".ljust(width) + "".join(f"{_fmt(res.values[i, j]):>8}" for j in order_c))
+        lines.append(f"{row_values[i]:.4g}".ljust(width) + "".join(f"{_fmt(res.values[i, j]):>8}" for j in order_c))
     return "\n".join(lines)
