@@ -25,14 +25,13 @@ never leaves a half-written mouse folder.
 from __future__ import annotations
 
 import os
-import secrets
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DnemkitError
+from ..io.atomic import atomic_folder
 from ..stimuli.geometry import HEIGHT, WIDTH
 
 TIERS = ("train", "oracle", "live_test_main", "live_test_bonus", "final_test_main", "final_test_bonus", "none")
@@ -430,6 +429,28 @@ def _pad(arr: np.ndarray, total: int) -> np.ndarray:
     return np.concatenate([arr, pad], axis=-1)
 
 
+def _write_layout(folder, clean, n_neurons, unit_ids, coordinates, stats, pad_to):
+    """Write checked trials, neuron metadata and statistics into the empty ``folder`` (the Sensorium layout)."""
+    for sub in _DATA_DIRS + ("meta/trials", "meta/neurons"):
+        (folder / sub).mkdir(parents=True)
+    for i, t in enumerate(clean):
+        frames = t["video"].shape[0]
+        total = pad_to or frames
+        responses = t["responses"] if t["responses"] is not None else np.full((n_neurons, frames), np.nan, np.float32)
+        _save(folder / "data/videos" / f"{i}.npy", _pad(np.ascontiguousarray(np.moveaxis(t["video"], 0, -1)), total))
+        _save(folder / "data/responses" / f"{i}.npy", _pad(responses, total))
+        _save(folder / "data/behavior" / f"{i}.npy", _pad(t["behavior"], total))
+        _save(folder / "data/pupil_center" / f"{i}.npy", _pad(t["pupil_center"], total))
+    _save(folder / _TIERS_FILE, np.array([t["tier"] for t in clean], dtype=str))
+    _save(folder / _UNIT_IDS_FILE, unit_ids)
+    _save(folder / _COORDS_FILE, coordinates)
+    for kind, d in stats.items():
+        sub = folder / "meta/statistics" / kind / "all"
+        sub.mkdir(parents=True)
+        for s in STATS:
+            _save(sub / f"{s}.npy", d[s])
+
+
 def write_mouse(root, name, trials, unit_ids=None, coordinates=None, pad_to=None, overwrite=False) -> Path:
     """Write a mouse folder ``<root>/<name>`` in the Sensorium 2023 layout; return its path.
 
@@ -439,8 +460,8 @@ def write_mouse(root, name, trials, unit_ids=None, coordinates=None, pad_to=None
     frames (must be >= the longest trial). All arrays are float32; the video is stored as (36, 64, T).
     Statistics are computed over the train-tier labeled trials (all labeled trials if none is train); when no
     trial is labeled the response statistics are NaN.
-    The folder is built as ``<root>/.<name>.tmp-XXXX`` and renamed into place; an existing folder is replaced
-    only with ``overwrite=True``.
+    The folder is built as ``<root>/.<name>.tmp-XXXX`` and renamed into place
+    (:func:`dnemkit.io.atomic.atomic_folder`); an existing folder is replaced only with ``overwrite=True``.
     """
     root = Path(root)
     name = str(name)
@@ -476,55 +497,10 @@ def write_mouse(root, name, trials, unit_ids=None, coordinates=None, pad_to=None
         everything = [dict(t, responses=np.full((n_neurons, t["video"].shape[0]), np.nan, np.float32)) for t in clean]
         stats = _statistics(everything)
 
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = None
-    for _ in range(100):
-        candidate = root / f".{name}.tmp-{secrets.token_hex(4)}"
-        try:
-            candidate.mkdir()  # default permissions (umask), unlike tempfile.mkdtemp's 0700
-        except FileExistsError:
-            continue
-        tmp = candidate
-        break
-    if tmp is None:  # pragma: no cover
-        raise DnemkitError(f"cannot create a temporary folder in {root}")
-
     try:
-        for sub in _DATA_DIRS + ("meta/trials", "meta/neurons"):
-            (tmp / sub).mkdir(parents=True)
-        for i, t in enumerate(clean):
-            T = t["video"].shape[0]
-            total = pad_to or T
-            responses = t["responses"] if t["responses"] is not None else np.full((n_neurons, T), np.nan, np.float32)
-            _save(tmp / "data/videos" / f"{i}.npy", _pad(np.ascontiguousarray(np.moveaxis(t["video"], 0, -1)), total))
-            _save(tmp / "data/responses" / f"{i}.npy", _pad(responses, total))
-            _save(tmp / "data/behavior" / f"{i}.npy", _pad(t["behavior"], total))
-            _save(tmp / "data/pupil_center" / f"{i}.npy", _pad(t["pupil_center"], total))
-        _save(tmp / _TIERS_FILE, np.array([t["tier"] for t in clean], dtype=str))
-        _save(tmp / _UNIT_IDS_FILE, unit_ids)
-        _save(tmp / _COORDS_FILE, coordinates)
-        for kind, d in stats.items():
-            folder = tmp / "meta/statistics" / kind / "all"
-            folder.mkdir(parents=True)
-            for s in STATS:
-                _save(folder / f"{s}.npy", d[s])
-
-        old = None
-        if target.exists():
-            if not overwrite:
-                raise DnemkitError(f"mouse folder {target} already exists; expected a new folder, or --overwrite "
-                                   "(overwrite=True in Python) to replace it")
-            old = root / f".{name}.old-{secrets.token_hex(4)}"
-            os.replace(target, old)
-        try:
-            os.replace(tmp, target)
-        except BaseException:
-            if old is not None:
-                os.replace(old, target)
-            raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        with atomic_folder(target, replace=overwrite) as tmp:
+            _write_layout(tmp, clean, n_neurons, unit_ids, coordinates, stats, pad_to)
+    except FileExistsError:  # another writer made the folder meanwhile
+        raise DnemkitError(f"mouse folder {target} already exists; expected a new folder, or --overwrite "
+                           "(overwrite=True in Python) to replace it") from None
     return target
