@@ -6,6 +6,7 @@ import click
 
 from .common import (execution_options, mask_option, parse_list, print_results, quiet_option, recipe_options,
                      user_errors)
+from .executor import executor_options
 
 
 
@@ -59,10 +60,7 @@ def register(main):
     @mask_option
     @click.option("--batch", type=click.IntRange(min=1), default=d["batch"],
                   help="Clips of one mouse per reconstruct call (default: 1 on a CPU, 8 on a GPU).")
-    @click.option("--executor", type=click.Choice(EXECUTORS), default=d["executor"], show_default=True)
-    @click.option("--scheduler", default=d["scheduler"], help="Dask scheduler address (executor dask).")
-    @click.option("--workers", type=click.IntRange(min=1), default=d["workers"], show_default=True,
-                  help="LocalCluster workers when --executor dask has no --scheduler.")
+    @executor_options(EXECUTORS, d["executor"], d["scheduler"], d["workers"])
     @click.option("--duplicate-threshold", type=float, default=d["duplicate_threshold"], show_default=True,
                   help="A clip whose first frame correlates above this with a training clip's is a duplicate.")
     @click.option("--keep-duplicates", is_flag=True, help="Keep duplicates in the statistics (they are listed "

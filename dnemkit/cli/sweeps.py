@@ -6,6 +6,7 @@ import click
 
 from .common import (encoder_options, execution_options, mask_option, parse_list, print_results, quiet_option,
                      recipe_options, stack_options, user_errors)
+from .executor import executor_options
 
 EPILOG = """\b
 Results in --out: <kind>.nc (xarray Dataset), <kind>.png (heatmap), <kind>.store/ (one file per
@@ -17,11 +18,9 @@ never reused. A condition whose result is NaN is never stored as done.
 
 \b
 Dask: --executor dask starts a LocalCluster (--workers processes); --scheduler tcp://host:8786 uses a
-running cluster. On SLURM (pip install dask-jobqueue), in Python:
-    from dask_jobqueue import SLURMCluster
-    cluster = SLURMCluster(cores=8, memory="32GB", walltime="04:00:00"); cluster.scale(jobs=4)
-    print(cluster.scheduler_address)
-then: characterize gratings --executor dask --scheduler <that address> --out results/
+running cluster. SLURM, 4 jobs of one GPU each (a pre-empted job is replaced; rerun to finish):
+    characterize gratings --executor slurm --workers 4
+        --slurm gres=gpu:1,memory=32GB,walltime=04:00:00,partition=gpu --out results/
 """
 
 
@@ -43,12 +42,7 @@ def sweep_options(f):
                           "options win."),
         click.option("--batch", type=click.IntRange(min=1), default=d["batch"], show_default=True,
                      help="Conditions per reconstruct call (and per Dask task)."),
-        click.option("--executor", type=click.Choice(EXECUTORS), default=d["executor"], show_default=True,
-                     help="Run batches here, or as Dask tasks."),
-        click.option("--scheduler", default=d["scheduler"], metavar="ADDRESS",
-                     help="Address of a running Dask scheduler (with --executor dask), e.g. tcp://host:8786."),
-        click.option("--workers", type=click.IntRange(min=1), default=d["workers"], show_default=True,
-                     help="Worker processes of the LocalCluster started by --executor dask without --scheduler."),
+        executor_options(EXECUTORS, d["executor"], d["scheduler"], d["workers"]),
         click.option("--threshold", type=float, default=d["threshold"], show_default=True,
                      help="Correlation threshold of the resolution cut-offs."),
         click.option("--seed", type=click.IntRange(min=0), default=d["seed"], show_default=True,
