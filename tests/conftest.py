@@ -142,11 +142,12 @@ def box_mask():
 @pytest.fixture(scope="session")
 def ablation(results_mouse):
     """A tiny population ablation (3 keep fractions x 3 movies x 2 seeds, 2 iterations) of ``results_mouse``."""
-    from dnemkit.experiments.ablation import AblationConfig, run_ablation
+    from dnemkit.experiments.ablation import AblationConfig, run
 
     mouse = results_mouse
-    return run_ablation(AblationConfig(encoder=mouse, keep_fractions=(1, 0.5, 0.25), movies=3, seeds=2, iterations=2,
-                                       frames=40, ground_truth=mouse, mask="none"), progress=False)
+    return run(AblationConfig(encoder=mouse, keep_fractions=(1, 0.5, 0.25), movies=3, seeds=2,
+                              recipe=AblationConfig.recipe_named("paper", 2), frames=40, ground_truth=mouse,
+                              mask="none"), progress=False)
 
 
 @pytest.fixture(scope="session")
@@ -157,14 +158,14 @@ def errormap(results_mouse, box_mask):
     from dnemkit.encoders import sample_responses
     from dnemkit.experiments.errormap import error_map_analysis
     from dnemkit.io.results import provenance
-    from dnemkit.reconstruction import ReconstructionConfig
+    from dnemkit.reconstruction import Execution, Recipe
     from dnemkit.stimuli import natural_movie
 
     mouse = results_mouse
     movie = natural_movie(seed=5100, n_frames=40).values
     with torch.no_grad():
         recorded = sample_responses(mouse(torch.from_numpy(movie)[None])[0], 1)
-    ds = error_map_analysis(mouse, movie, recorded, None, ReconstructionConfig(iterations=3), box_mask, box_mask,
+    ds = error_map_analysis(mouse, movie, recorded, None, Recipe(iterations=3), Execution(), box_mask, box_mask,
                             progress=False)
     ds.attrs.update(provenance("errormap", {"iterations": 3}, "synthetic-40", 0))
     return ds

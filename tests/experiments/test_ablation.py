@@ -10,7 +10,8 @@ from statsmodels.stats.anova import AnovaRM
 
 from dnemkit.analysis.ablation import ablation_statistics, nested_subsets
 from dnemkit.encoders import sample_responses
-from dnemkit.reconstruction import ReconstructionConfig, reconstruct
+from dnemkit.reconstruction import Execution, Recipe, reconstruct
+from dnemkit.video import EVAL_FIRST_FRAME
 from dnemkit.io.results import read_dataset, write_dataset
 from dnemkit.stimuli import natural_movie
 
@@ -32,7 +33,8 @@ def test_ablation_dataset_dims_and_subsets(ablation, mouse):
     # the full population is one reconstruction shared by every seed; each other subset is its own call
     np.testing.assert_array_equal(ds["video_correlation"].values[0, :, 0], ds["video_correlation"].values[0, :, 1])
     assert ds.attrs["reconstruction_calls"] == 1 + 2 * 2
-    kept = ds["kept"].values.astype(bool)
+    assert ds["kept"].dtype == bool
+    kept = ds["kept"].values
     assert (kept[2] <= kept[1]).all() and (kept[1] <= kept[0]).all()  # nested subsets per seed
     assert not np.array_equal(kept[1, 0], kept[1, 1])  # different seeds, different subsets
     assert ds.attrs["dnemkit_kind"] == "ablation"
@@ -45,13 +47,14 @@ def test_ablated_neurons_leave_the_loss(mouse):
     movies = np.stack([natural_movie(seed=7000 + k, n_frames=40).values for k in range(2)])
     with torch.no_grad():
         responses = sample_responses(mouse(torch.from_numpy(movies)), 3)
-    config = ReconstructionConfig(iterations=2, subbatches_per_pass=64)
-    ds = population_ablation(mouse, movies, responses, None, (1, 0.5), (4,), config, progress=False)
+    recipe, execution = Recipe(iterations=2), Execution(subbatches_per_pass=64)
+    ds = population_ablation(mouse, movies, responses, None, (1, 0.5), (4,), recipe, execution, progress=False)
     subset = nested_subsets(40, (1, 0.5), 4)[0.5]
-    direct = reconstruct(mouse, responses, config=config, neurons=subset, progress=False).ensemble
+    direct = reconstruct(mouse, responses, recipe=recipe, execution=execution, neurons=subset,
+                         progress=False).ensemble
     from dnemkit.analysis import video_correlation
 
-    r = [video_correlation(movies[j], direct[j], None, config.eval_first_frame) for j in range(2)]
+    r = [video_correlation(movies[j], direct[j], None, EVAL_FIRST_FRAME) for j in range(2)]
     np.testing.assert_allclose(ds["video_correlation"].sel(keep_fraction=0.5, seed=4).values, r, rtol=1e-6)
 
 
@@ -122,12 +125,12 @@ def two_mice(tmp_path_factory):
 def test_ablation_on_recorded_data_equals_the_synthetic_ground_truth_path(recorded_copy, mouse):
     """The same movies, responses and behaviour through --data (read back from disk, the encoder found from the
     folder's name) and through the synthetic mouse's own path give the same numbers."""
-    from dnemkit.experiments.ablation import AblationConfig, run_ablation
+    from dnemkit.experiments.ablation import AblationConfig, run
 
-    common = dict(keep_fractions=(1, 0.5), seeds=2, iterations=2, frames=40, mask="none")
-    synthetic = run_ablation(AblationConfig(encoder=mouse, ground_truth=mouse, movies=2, **common), progress=False)
-    recorded = run_ablation(AblationConfig(encoder="synthetic", data=str(recorded_copy), trials=2, **common),
-                            progress=False)
+    common = dict(keep_fractions=(1, 0.5), seeds=2, recipe=AblationConfig.recipe_named("paper", 2), frames=40,
+                  mask="none")
+    synthetic = run(AblationConfig(encoder=mouse, ground_truth=mouse, movies=2, **common), progress=False)
+    recorded = run(AblationConfig(encoder="synthetic", data=str(recorded_copy), trials=2, **common), progress=False)
     for name in ("video_correlation", "frame_correlation", "subject_correlation", "test_t", "test_p"):
         a, b = synthetic[name].values, recorded[name].values
         assert a.shape == b.shape and np.isfinite(a).all()
@@ -147,12 +150,12 @@ def test_ablation_over_mice_uses_each_mouse_and_tests_across_mice(two_mice):
     statistics' subjects are the mice (mean over their clips and seeds), as in the paper's Fig. 5."""
     from dnemkit.data import find_mouse
     from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig
-    from dnemkit.experiments.ablation import AblationConfig, population_ablation, run_ablation
+    from dnemkit.experiments.ablation import AblationConfig, population_ablation, run
     from dnemkit.experiments.simulate import mouse_folder_name
 
     config = AblationConfig(encoder="synthetic", data=str(two_mice), tiers="train", trials=2, keep_fractions=(1, 0.5),
-                            seeds=1, iterations=2, frames=82, mask="none")
-    ds = run_ablation(config, progress=False)
+                            seeds=1, recipe=AblationConfig.recipe_named("paper", 2), frames=82, mask="none")
+    ds = run(config, progress=False)
     assert ds.attrs["subjects"] == "mouse" and ds.attrs["n_subjects"] == 2
     assert list(ds["mouse_folder"].values) == [mouse_folder_name(0), mouse_folder_name(1)]
     assert ds["video_correlation"].shape == (2, 4, 1)
@@ -161,7 +164,7 @@ def test_ablation_over_mice_uses_each_mouse_and_tests_across_mice(two_mice):
     trials = [m1.trial(t) for t in (0, 1)]
     direct = population_ablation(SyntheticMouse(1, SyntheticMouseConfig(n_neurons=40)),
                                  np.stack([t.video for t in trials]), np.stack([t.responses for t in trials]),
-                                 np.stack([t.behavior4 for t in trials]), (1, 0.5), (0,), config.reconstruction,
+                                 np.stack([t.behavior4 for t in trials]), (1, 0.5), (0,), config.recipe,
                                  progress=False)
     np.testing.assert_allclose(ds["video_correlation"].values[:, 2:], direct["video_correlation"].values, atol=1e-6)
     # the subject table: per mouse, the mean over its clips; the t-test across mice
@@ -182,18 +185,19 @@ def test_ablation_over_mice_uses_each_mouse_and_tests_across_mice(two_mice):
 def test_recorded_data_errors_come_before_any_work(recorded_copy, two_mice):
     from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig
     from dnemkit.errors import DnemkitError
-    from dnemkit.experiments.ablation import AblationConfig, run_ablation
+    from dnemkit.encoders.ref import EncoderRef
+    from dnemkit.experiments.ablation import AblationConfig, run
 
     small = SyntheticMouse(0, SyntheticMouseConfig(n_neurons=12))
     with pytest.raises(DnemkitError, match="predicts 12 neurons but mouse .* has 40"):
-        run_ablation(AblationConfig(encoder=small, data=str(recorded_copy), trials=1, frames=40), progress=False)
+        run(AblationConfig(encoder=small, data=str(recorded_copy), trials=1, frames=40), progress=False)
     with pytest.raises(DnemkitError, match="has 2 labelled trial"):
-        run_ablation(AblationConfig(encoder="synthetic", data=str(recorded_copy), trials=3, frames=40))
+        run(AblationConfig(encoder="synthetic", data=str(recorded_copy), trials=3, frames=40))
     with pytest.raises(DnemkitError, match="no recorded responses"):
-        run_ablation(AblationConfig(encoder="synthetic", data=str(recorded_copy), trial_ids=(2,), frames=40))
+        run(AblationConfig(encoder="synthetic", data=str(recorded_copy), trial_ids=(2,), frames=40))
     with pytest.raises(DnemkitError, match="without --data"):
         AblationConfig(trials=2)
     with pytest.raises(DnemkitError, match="--mouse 0 picks one readout"):
-        run_ablation(AblationConfig(encoder="demo", mouse=0, data=str(two_mice), tiers="train", trials=1))
+        run(AblationConfig(encoder=EncoderRef("demo", 0, 1), data=str(two_mice), tiers="train", trials=1))
     with pytest.raises(DnemkitError, match="holds 2 mice but encoder 'demo' does not name them"):
-        run_ablation(AblationConfig(encoder="demo", data=str(two_mice), tiers="train", trials=1))
+        run(AblationConfig(encoder="demo", data=str(two_mice), tiers="train", trials=1))

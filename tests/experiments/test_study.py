@@ -32,8 +32,8 @@ def study(two_mice, tmp_path_factory):
     """A study of both mice with their own ground-truth models (fast recipe, 20 iterations, sensitivity masks)
     and three variations."""
     out = tmp_path_factory.mktemp("study-out")
-    config = StudyConfig(data=str(two_mice), encoder="synthetic", iterations=20, mask="sensitivity",
-                         variations=("predicted", "unsmoothed", "train-mask=1"))
+    config = StudyConfig(data=str(two_mice), encoder="synthetic", recipe=StudyConfig.recipe_named("fast", 20),
+                         mask="sensitivity", variations=("predicted", "unsmoothed", "train-mask=1"))
     return config, out, run(config, out=out, progress=False)
 
 
@@ -183,7 +183,7 @@ def _write_planted(root, n_neurons=40):
 def test_a_planted_duplicate_is_flagged_and_excluded_and_a_near_miss_is_not(tmp_path):
     _write_planted(tmp_path / "data")
     ds = run(StudyConfig(data=str(tmp_path / "data"), encoder="synthetic", tiers=("live_test_main",),
-                         iterations=2, mask="none"), progress=False)
+                         recipe=StudyConfig.recipe_named("fast", 2), mask="none"), progress=False)
     assert list(ds["trial"].values) == [6, 7, 8]
     assert list(ds["duplicate"].values) == [True, False, False]
     assert int(ds["duplicate_trial"].values[0]) == 0 and float(ds["duplicate_correlation"].values[0]) == \
@@ -192,7 +192,8 @@ def test_a_planted_duplicate_is_flagged_and_excluded_and_a_near_miss_is_not(tmp_
     assert list(ds["included"].values) == [False, True, True]
     assert float(ds["mean_video_correlation"]) == pytest.approx(ds["video_correlation"].values[1:].mean())
     kept = run(StudyConfig(data=str(tmp_path / "data"), encoder="synthetic", tiers=("live_test_main",),
-                           iterations=2, mask="none", keep_duplicates=True), progress=False)
+                           recipe=StudyConfig.recipe_named("fast", 2), mask="none", keep_duplicates=True),
+               progress=False)
     assert kept["included"].values.all()
     assert float(kept["mean_video_correlation"]) == pytest.approx(kept["video_correlation"].values.mean())
 
@@ -213,8 +214,8 @@ def three_models(tmp_path_factory, perturbed_dwiseneuro):
 
 def test_ensemble_sizes_equal_natural_with_k_models_and_the_anova_is_by_hand(three_models, run_cli, tmp_path):
     data, models = three_models / "data" / mouse_folder_name(3), three_models / "models"
-    ds = run(StudyConfig(data=str(data), encoder=str(models), iterations=3, mask="none", trials=2,
-                         variations=("gradient",), input_predictions=False), progress=False)
+    ds = run(StudyConfig(data=str(data), encoder=str(models), recipe=StudyConfig.recipe_named("fast", 3), mask="none",
+                         trials=2, variations=("gradient",), input_predictions=False), progress=False)
     assert ds.sizes["ensemble_size"] == 3 and ds.attrs["ensemble_subjects"] == "clips"
     gradient = ds["variation_video_correlation"].sel(variation="gradient").values
     assert np.isfinite(gradient).all() and not np.allclose(gradient, ds["video_correlation"].values)

@@ -9,20 +9,22 @@ from scipy.stats import spearmanr
 from dnemkit.cli import main
 from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig
 from dnemkit.errors import DnemkitError
-from dnemkit.reconstruction import ReconstructionConfig
+from dnemkit.reconstruction import Recipe
+from dnemkit.reconstruction.config import result_key
 from dnemkit.io.results import read_dataset
 from dnemkit.stimuli.geometry import DEG_PER_PIXEL, MS_PER_FRAME
 from dnemkit.experiments.sweeps import (
     GratingGrid,
     NoiseGrid,
+    SweepConfig,
     SweepInterrupted,
     condition_id,
-    run_gratings,
-    run_noise,
+    plan,
+    run,
     stimulus,
     synthetic_sf_sensitivity,
 )
-from dnemkit.experiments.sweeps.run import choose_baselines
+from dnemkit.experiments.sweeps.experiment import choose_baselines
 from dnemkit.experiments.sweeps.grids import QUICK_GRATINGS
 
 QUICK_CONDITIONS = (len(QUICK_GRATINGS["sf"]) * len(QUICK_GRATINGS["tf"]) * len(QUICK_GRATINGS["directions"])
@@ -38,6 +40,12 @@ def alpha_mask():
     alpha[6:30, 16:48] = 0.7
     alpha[9:27, 20:44] = 1.2
     return alpha
+
+
+def paper_sweep(grid, encoder, iterations, **options):
+    """The SweepConfig of ``grid`` reconstructed with the paper's recipe at ``iterations`` (``options``: the other
+    SweepConfig fields)."""
+    return SweepConfig(grid=grid, encoder=encoder, recipe=SweepConfig.recipe_named("paper", iterations), **options)
 
 
 @pytest.fixture(scope="module")
@@ -90,15 +98,31 @@ def test_condition_ids_and_baseline_choice():
     assert all(o is not None and o != p for (_, p), o in zip(conds, others))
     assert others == choose_baselines(conds, seed=0)  # seeded
     assert others != choose_baselines(conds, seed=1)
-    ctx = {"encoder": "abc", "config": ReconstructionConfig(iterations=5).to_dict()}
+    ctx = {"encoder": "abc", "recipe": result_key(Recipe(iterations=5))}
     a = condition_id("gratings", conds[0][1], others[0], ctx)
     assert a == condition_id("gratings", dict(conds[0][1]), others[0], dict(ctx))
     assert a != condition_id("gratings", conds[0][1], others[0], dict(ctx, encoder="abd"))
-    cfg6 = dict(ctx, config=ReconstructionConfig(iterations=6).to_dict())
+    cfg6 = dict(ctx, recipe=result_key(Recipe(iterations=6)))
     assert a != condition_id("gratings", conds[0][1], others[0], cfg6)
+    # the execution is not part of the key, but for bf16 (it changes the numbers)
+    from dnemkit.reconstruction import Execution
+
+    assert result_key(Recipe(iterations=5), Execution(device="cpu", compile=True)) == ctx["recipe"]
+    assert result_key(Recipe(iterations=5), Execution(precision="bf16")) != ctx["recipe"]
     # cpd and cyc/px spellings of the same grating are the same condition
     px = GratingGrid(sf=[0.5], tf=[1.875], directions=[0], sf_units="cyc/px").conditions()[0][1]
     assert condition_id("gratings", px, None, ctx) == condition_id("gratings", conds[0][1], None, ctx)
+
+
+def test_sweep_config_defaults_to_the_fast_recipe():
+    """Python and the command line default to the same recipe: the fast one at 60 iterations."""
+    config = SweepConfig(grid=GratingGrid(sf=[0.036], tf=[1], directions=[0]), encoder="synthetic")
+    assert config.recipe == Recipe.named("fast", iterations=60)
+    assert SweepConfig.recipe_named("paper").iterations == 100
+    with pytest.raises(DnemkitError, match="expected a Recipe"):
+        SweepConfig(recipe=Recipe().to_dict())
+    with pytest.raises(DnemkitError, match="n_frames is 33"):
+        SweepConfig(grid=GratingGrid(sf=[0.036], tf=[1], directions=[0], n_frames=33))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -117,8 +141,8 @@ def test_grating_resolution_follows_synthetic_sf_tuning():
     torch.manual_seed(0)
     mouse = SyntheticMouse(0, SyntheticMouseConfig(n_neurons=300))
     sf = [0.143, 0.071, 0.036, 0.018]
-    ds = run_gratings(mouse, sf=sf, tf=[1.875], directions=[0], repeats=1, iterations=30, mask=alpha_mask(),
-                      n_frames=FRAMES, batch=4, progress=False)
+    grid = GratingGrid(sf=sf, tf=[1.875], directions=[0], repeats=1, n_frames=FRAMES)
+    ds = run(paper_sweep(grid, mouse, 30, mask=alpha_mask(), batch=4), progress=False)
     r = ds["resolution"].sel(tf=1.875).values  # ensemble r, mean over direction, repeat, phase; order of sf
     expected = synthetic_sf_sensitivity(mouse, sf)
     order = np.argsort(sf)  # ascending sf
@@ -140,44 +164,47 @@ def test_grating_resolution_follows_synthetic_sf_tuning():
 # ----------------------------------------------------------------------------------------------------------------
 def test_resume_after_interrupt_recomputes_nothing_stored(tmp_path, tiny_mouse):
     out = tmp_path / "res"
-    kw = dict(sf=[0.143, 0.036], tf=[3.75, 1.875], directions=[0], repeats=1, out=out, iterations=2,
-              mask=alpha_mask(), n_frames=FRAMES, batch=2, progress=False)
+    grid = GratingGrid(sf=[0.143, 0.036], tf=[3.75, 1.875], directions=[0], repeats=1, n_frames=FRAMES)
+    config = paper_sweep(grid, tiny_mouse, 2, mask=alpha_mask(), batch=2)
     calls = []
 
-    def interrupt(ids):
-        calls.append(ids)
-        raise KeyboardInterrupt
+    def interrupt(line):  # Ctrl-C as the first batch is stored
+        calls.append(line)
+        if line.startswith("stored "):
+            raise KeyboardInterrupt
 
     with pytest.raises(SweepInterrupted) as info:
-        run_gratings(tiny_mouse, on_batch=interrupt, **kw)
+        run(config, out=out, progress=False, log=interrupt)
     assert info.value.done == 2 and info.value.total == 4
+    assert calls[-1] == "stored 2 condition(s) of 2 (2/4 done)"
     store = out / "gratings.store"
-    assert sorted(p.stem for p in store.glob("*.nc")) == sorted(calls[0])
+    first_batch = [it["id"] for it in plan(config, progress=False).items[:2]]
+    assert sorted(p.stem for p in store.glob("*.nc")) == sorted(first_batch)
     partial = read_dataset(out / "gratings.nc", kind="gratings")  # valid file of what is done
     assert int(partial["computed"].sum()) == 2 and partial.attrs["complete"] == 0
     assert np.isfinite(partial["video_correlation_ensemble"]).sum() == 2 * 2  # 2 conditions x 2 phases
 
     # a killed writer's temporary is ignored; a damaged stored file is recomputed, not trusted
     (store / ".junk.abc123.tmp.nc").write_bytes(b"half a file")
-    ds = run_gratings(tiny_mouse, **kw)
+    ds = run(config, out=out, progress=False)
     assert ds.attrs["conditions_computed"] == 2 and ds.attrs["conditions_reused"] == 2
     assert ds.attrs["complete"] == 1 and int(ds["computed"].sum()) == 4
-    again = run_gratings(tiny_mouse, **kw)
+    again = run(config, out=out, progress=False)
     assert again.attrs["conditions_computed"] == 0
     np.testing.assert_array_equal(again["video_correlation"].values, ds["video_correlation"].values)
     victim = sorted(p for p in store.glob("*.nc") if not p.name.startswith("."))[0]
     victim.write_bytes(b"not netcdf")
     with pytest.warns(UserWarning, match="unreadable"):
-        healed = run_gratings(tiny_mouse, **kw)
+        healed = run(config, out=out, progress=False)
     assert healed.attrs["conditions_computed"] == 1
     # a changed config never reuses stale conditions
-    changed = run_gratings(tiny_mouse, **dict(kw, iterations=3))
+    changed = run(config.replace(recipe=config.recipe.replace(iterations=3)), out=out, progress=False)
     assert changed.attrs["conditions_computed"] == 4
 
 
 def test_noise_results_layout(tmp_path, tiny_mouse):
-    ds = run_noise(tiny_mouse, sigma_space=[0, 2], sigma_time=[0, 4], repeats=1, out=tmp_path, iterations=2,
-                   mask=alpha_mask(), n_frames=FRAMES, batch=4, progress=False)
+    grid = NoiseGrid(sigma_space=[0, 2], sigma_time=[0, 4], repeats=1, n_frames=FRAMES)
+    ds = run(paper_sweep(grid, tiny_mouse, 2, mask=alpha_mask(), batch=4), out=tmp_path, progress=False)
     on_disk = read_dataset(tmp_path / "noise.nc", kind="noise")
     v = on_disk["video_correlation"]
     assert v.dims == ("sigma_space", "sigma_time", "repeat", "phase", "model")
@@ -196,8 +223,10 @@ def test_noise_results_layout(tmp_path, tiny_mouse):
     from dnemkit.viz.heatmaps import plot_resolution_heatmap
     from dnemkit.viz.save import save_figure
 
-    assert not (tmp_path / "noise.png").exists()  # figures are the CLI's (viz), not the experiment's
-    png = save_figure(plot_resolution_heatmap(on_disk), tmp_path / "noise.png").read_bytes()
+    # the experiment writes its own figures (the heatmap) beside the dataset, and lists them
+    assert (tmp_path / "noise.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert {tmp_path / "noise.nc", tmp_path / "noise.png"} <= set(ds.encoding["files"])
+    png = save_figure(plot_resolution_heatmap(on_disk), tmp_path / "again.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert ds.attrs["complete"] == 1
 
@@ -228,7 +257,7 @@ def test_cli_quick_gratings_writes_heatmap_and_resumes(tmp_path, tiny_spec):
 
 
 def test_cli_interrupted_sweep_resumes(tmp_path, tiny_spec, monkeypatch):
-    import dnemkit.experiments.sweeps.run as run_module
+    import dnemkit.experiments.sweeps.experiment as run_module
 
     spec, mask = tiny_spec
     out = tmp_path / "out"
@@ -282,12 +311,12 @@ def test_dask_executor_matches_local(tmp_path, tiny_spec):
     from distributed import LocalCluster
 
     spec, mask = tiny_spec
-    kw = dict(sf=[0.143, 0.036], tf=[1.875], directions=[0], repeats=1, iterations=2, mask=mask, n_frames=FRAMES,
-              batch=1, progress=False)
-    local = run_gratings(spec, out=tmp_path / "local", **kw)
+    grid = GratingGrid(sf=[0.143, 0.036], tf=[1.875], directions=[0], repeats=1, n_frames=FRAMES)
+    config = paper_sweep(grid, spec, 2, mask=mask, batch=1)
+    local = run(config, out=tmp_path / "local", progress=False)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        remote = run_gratings(spec, out=tmp_path / "dask", executor="dask", scheduler=cluster.scheduler_address,
-                              **kw)
+        remote = run(config.replace(executor="dask", scheduler=cluster.scheduler_address), out=tmp_path / "dask",
+                     progress=False)
     assert remote.attrs["conditions_computed"] == 2
     for name in ("video_correlation", "video_correlation_ensemble", "baseline_correlation",
                  "phase_inversion_correlation", "entropy_reconstruction", "motion_energy_reconstruction"):

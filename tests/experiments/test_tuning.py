@@ -12,7 +12,7 @@ from dnemkit.analysis.tuning import orientation_error
 from dnemkit.encoders import Ensemble, SyntheticMouse, SyntheticMouseConfig
 from dnemkit.encoders.base import Encoder
 from dnemkit.errors import DnemkitError
-from dnemkit.experiments.tuning import DEFAULT_DIRECTIONS, DEFAULT_SF, DEFAULT_TF, TuningConfig, run_tuning
+from dnemkit.experiments.tuning import DEFAULT_DIRECTIONS, DEFAULT_N_FRAMES, DEFAULT_SF, DEFAULT_TF, TuningConfig, run
 from dnemkit.stimuli.geometry import GREY, HEIGHT, WIDTH, cpd_to_cyc_per_px
 
 
@@ -45,8 +45,9 @@ TRUTH_GRID = TuningConfig(sf=(0.018, 0.036, 0.071, 0.143), tf=(0.5, 1.0, 2.0, 4.
 def test_atlas_matches_the_synthetic_truth(seed):
     mouse = SyntheticMouse(seed, SyntheticMouseConfig(n_neurons=300))
     truth = mouse.properties()
-    ds = run_tuning(mouse, TRUTH_GRID, progress=False, examples=0)
-    ok = ds["responsive"].values.astype(bool)
+    ds = run(TRUTH_GRID.replace(encoder=mouse, examples=0), progress=False)
+    assert ds["responsive"].dtype == bool
+    ok = ds["responsive"].values
     assert ok.mean() >= 0.9  # every synthetic cell is driven by some grating at contrast 0.8
 
     # orientation: the Gabor's wave-vector angle is the grating's drift axis (same u = x cos - y sin); on a 30 deg
@@ -119,8 +120,8 @@ def test_preferred_direction_follows_the_grating_convention():
     prefs = [0.0, 45.0, 90.0, 135.0, 210.0, 300.0]
     enc = _DirectionSelective(prefs)
     cfg = TuningConfig(sf=(0.036, 0.071, 0.143), tf=(2.0, 4.0), directions=tuple(range(0, 360, 15)), n_frames=40)
-    ds = run_tuning(enc, cfg, progress=False, examples=0)
-    assert ds["responsive"].values.astype(bool).all()
+    ds = run(cfg.replace(encoder=enc, examples=0), progress=False)
+    assert ds["responsive"].values.all()
     np.testing.assert_allclose(ds["preferred_direction"].values, [p % 360 for p in prefs])
     np.testing.assert_allclose(ds["preferred_orientation"].values, [p % 180 for p in prefs])
     assert (ds["dsi"].values > 0.9).all() and (ds["gdsi"].values > 0.5).all()
@@ -136,7 +137,7 @@ SMALL_GRID = TuningConfig(sf=(0.036, 0.071), tf=(1.0, 4.0), directions=(0, 90, 1
 def test_every_model_is_kept_and_averaged_explicitly():
     cfg = SyntheticMouseConfig(n_neurons=20)
     enc = Ensemble([SyntheticMouse(0, cfg), SyntheticMouse(1, cfg)])
-    ds = run_tuning(enc, SMALL_GRID, progress=False, examples=2)
+    ds = run(SMALL_GRID.replace(encoder=enc, examples=2), progress=False)
     assert ds.sizes["model"] == 2 and ds["model_response"].dims[0] == "model"
     np.testing.assert_allclose(ds["response"].values, ds["model_response"].values.mean(0), rtol=1e-6)
     assert not np.allclose(ds["model_response"].values[0], ds["model_response"].values[1])
@@ -157,31 +158,44 @@ def test_a_killed_run_recomputes_only_the_missing_conditions(tmp_path):
         return real_forward(video, behavior)
 
     mouse.forward = dying_forward
+    config = SMALL_GRID.replace(encoder=mouse, examples=0)
     with pytest.raises(KeyboardInterrupt):
-        run_tuning(mouse, SMALL_GRID, out=tmp_path, progress=False, examples=0)
+        run(config, out=tmp_path, progress=False)
     stored = len(list((tmp_path / "tuning.store").glob("*.nc")))
     assert stored == 2 * SMALL_GRID.batch  # grey + 16 gratings = 17 movies; two passes of 3 finished
     del mouse.forward
-    ds = run_tuning(mouse, SMALL_GRID, out=tmp_path, progress=False, examples=0)
+    ds = run(config, out=tmp_path, progress=False)
     assert ds.attrs["conditions_reused"] == stored and ds.attrs["conditions_computed"] == 17 - stored
-    fresh = run_tuning(mouse, SMALL_GRID, progress=False, examples=0)
+    fresh = run(config, progress=False)
     np.testing.assert_allclose(ds["response"].values, fresh["response"].values, rtol=1e-6)
     assert (tmp_path / "tuning.nc").exists()
     # another contrast makes other gratings: only the grey movie is reused
-    other = TuningConfig(**{**SMALL_GRID.to_dict(), "contrast": 0.5})
-    assert run_tuning(mouse, other, out=tmp_path, progress=False, examples=0).attrs["conditions_reused"] == 1
+    other = config.replace(contrast=0.5)
+    assert run(other, out=tmp_path, progress=False).attrs["conditions_reused"] == 1
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # CLI and report
 # ---------------------------------------------------------------------------------------------------------------
-def test_cli_defaults_match_the_experiment():
-    from dnemkit.cli import tuning as cli
+def test_cli_help_shows_the_experiments_defaults(run_cli):
+    """The CLI reads its defaults from TuningConfig (no copies): what --help shows is the config's."""
+    import re
 
-    assert tuple(float(v) for v in cli.DEFAULT_SF.split(",")) == DEFAULT_SF
-    assert tuple(float(v) for v in cli.DEFAULT_TF.split(",")) == DEFAULT_TF
-    assert tuple(float(v) for v in cli.DEFAULT_DIRECTIONS.split(",")) == DEFAULT_DIRECTIONS
-    assert cli.DEFAULT_N_FRAMES == TuningConfig().n_frames
+    from click.testing import CliRunner
+
+    from dnemkit.cli import main
+
+    text = CliRunner().invoke(main, ["tuning", "--help"], terminal_width=400, max_content_width=400).output
+
+    def shown(option):
+        found = re.search(rf"^\s*{option}\b.*\[default: ([^\]]+)\]", text, re.M)
+        assert found, (option, text)
+        return found.group(1)
+
+    assert tuple(float(v) for v in shown("--sf").split(",")) == DEFAULT_SF == TuningConfig().sf
+    assert tuple(float(v) for v in shown("--tf").split(",")) == DEFAULT_TF == TuningConfig().tf
+    assert tuple(float(v) for v in shown("--directions").split(",")) == DEFAULT_DIRECTIONS == TuningConfig().directions
+    assert int(shown("--n-frames")) == DEFAULT_N_FRAMES == TuningConfig().n_frames
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -7,7 +7,7 @@ import torch
 
 from dnemkit.encoders import DwiseNeuroEncoder, Ensemble, SyntheticMouse, SyntheticMouseConfig
 from dnemkit.errors import DnemkitError
-from dnemkit.reconstruction import PaperAdam, ReconstructionConfig, input_gradient, reconstruct
+from dnemkit.reconstruction import PaperAdam, Recipe, input_gradient, reconstruct
 from dnemkit.analysis.tracking import VideoCorrelationTracker
 
 
@@ -49,7 +49,7 @@ def test_batched_gradient_equals_sequential_schedule(per_pass, perturbed_dwisene
     video = torch.rand(2, t, 36, 64, generator=gen) * 255
     behavior = torch.randn(2, 4, t, generator=gen)
     target = torch.poisson(torch.rand(2, model.readout_outputs[0], t, generator=gen) * 2)
-    cfg = ReconstructionConfig()
+    cfg = Recipe()
     grad, loss, rates = input_gradient(enc, video, behavior, target, cfg, per_pass=per_pass)
     for b in range(2):
         ref = sequential_gradient(model, 0, video[b], behavior[b], target[b])
@@ -65,7 +65,7 @@ def test_neurons_outside_the_subset_leave_the_loss(perturbed_dwiseneuro):
     changed = target.clone()
     changed[:, 10:] = 0.0  # the reference's defect would silence them; here they must not matter
     keep = torch.arange(10)
-    cfg = ReconstructionConfig()
+    cfg = Recipe()
     g1 = input_gradient(enc, video, torch.zeros(1, 4, 40), target, cfg, keep)[0]
     g2 = input_gradient(enc, video, torch.zeros(1, 4, 40), changed, cfg, keep)[0]
     g_all = input_gradient(enc, video, torch.zeros(1, 4, 40), changed, cfg)[0]
@@ -87,9 +87,10 @@ def test_reconstruction_recovers_a_movie_from_predicted_activity():
         target = mouse(torch.tensor(gt)[None])[0]
     mask = np.zeros((36, 64), bool)
     mask[6:30, 14:50] = True
-    res = reconstruct(mouse, target, config=ReconstructionConfig(iterations=40, eval_every=10), train_mask=mask,
-                      evaluate=VideoCorrelationTracker(gt, mask), progress=False)
+    res = reconstruct(mouse, target, recipe=Recipe(iterations=40), train_mask=mask,
+                      trackers=[VideoCorrelationTracker(gt, mask, every=10)], progress=False)
     vc = res.traces["video_correlation"]
+    assert list(res.tracked_iterations["video_correlation"]) == [0, 10, 20, 30, 40]
     assert vc[0, -1, 0] != vc[0, -1, 0] or abs(vc[0, -1, 0]) < 0.1  # grey start: NaN or ~0
     assert vc[-1, -1, 0] > 0.5
     assert res.traces["loss"][-1, 0, 0] < res.traces["loss"][0, 0, 0]
@@ -102,8 +103,8 @@ def test_gradient_ensembling_averages_member_gradients():
     b.gain.mul_(2.0)
     ens = Ensemble([a, b])
     target = torch.rand(1, 50, 40)
-    cfg = ReconstructionConfig(iterations=1, ensembling="gradient", smoothing_sigma=0)
-    res = reconstruct(ens, target, config=cfg, progress=False)
+    cfg = Recipe(iterations=1, ensembling="gradient", smoothing_sigma=0)
+    res = reconstruct(ens, target, None, cfg, progress=False)
     ga = input_gradient(a, torch.full((1, 40, 36, 64), 127.5), a.default_behavior().view(1, 4, 1).expand(1, 4, 40),
                         target, cfg)[0]
     gb = input_gradient(b, torch.full((1, 40, 36, 64), 127.5), b.default_behavior().view(1, 4, 1).expand(1, 4, 40),
@@ -118,9 +119,9 @@ def test_gradient_ensembling_averages_member_gradients():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(responses=np.zeros((7, 40))), "responses have 7 neurons; the encoder predicts 30"),
     (dict(responses=np.full((30, 40), np.nan)), "NaN"),
-    (dict(responses=np.zeros((30, 40)), evaluate=VideoCorrelationTracker(np.zeros((50, 36, 64)))), "40 frames"),
+    (dict(responses=np.zeros((30, 40)), trackers=[VideoCorrelationTracker(np.zeros((50, 36, 64)))]), "40 frames"),
     (dict(responses=np.zeros((30, 40)), train_mask=np.ones((36, 36), bool)), r"mask has shape \(36, 36\)"),
 ])
 def test_bad_inputs_give_one_clear_error(kwargs, message):
     with pytest.raises(DnemkitError, match=message):
-        reconstruct(small_synthetic(0, 30), config=ReconstructionConfig(iterations=1), progress=False, **kwargs)
+        reconstruct(small_synthetic(0, 30), recipe=Recipe(iterations=1), progress=False, **kwargs)

@@ -9,8 +9,10 @@ import torch
 from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig
 from dnemkit.errors import DnemkitError
 from dnemkit.masks import sensitivity_mask
-from dnemkit.reconstruction import ReconstructionConfig, reconstruct
-from dnemkit.reconstruction.recipes import PixelAdam, dense_schedule, tiled_schedule
+from dnemkit.reconstruction import Recipe, reconstruct
+from dnemkit.reconstruction.optimizers import PixelAdam
+from dnemkit.reconstruction.recipes import recipe_defaults
+from dnemkit.reconstruction.schedule import dense_schedule, tiled_schedule
 from dnemkit.stimuli import natural_movie
 from dnemkit.analysis.tracking import VideoCorrelationTracker
 
@@ -48,14 +50,18 @@ def test_tiled_schedule_covers_every_frame_and_is_sparse():
 
 
 def test_recipes_by_name():
-    paper = ReconstructionConfig.from_recipe("paper")
-    assert paper == ReconstructionConfig()  # the paper's recipe is the unchanged default
-    fast = ReconstructionConfig.from_recipe("fast", iterations=7)
-    assert (fast.recipe, fast.optimizer, fast.schedule, fast.iterations) == ("fast", "adam", "tiled", 7)
+    paper = Recipe.named("paper")
+    assert paper == Recipe()  # the paper's recipe is the unchanged default
+    fast = Recipe.named("fast", iterations=7)
+    assert (fast.name, fast.optimizer, fast.schedule, fast.iterations) == ("fast", "adam", "tiled", 7)
+    assert Recipe.named("fast", iterations=None).iterations == 40  # None keeps the recipe's
+    assert recipe_defaults("fast")["name"] == "fast" and recipe_defaults("paper") == {"name": "paper"}
     with pytest.raises(DnemkitError, match="recipe is 'slow'"):
-        ReconstructionConfig.from_recipe("slow")
-    with pytest.raises(DnemkitError, match="unknown reconstruction option"):
-        ReconstructionConfig.from_recipe("fast", learning_rate=3)
+        Recipe.named("slow")
+    with pytest.raises(DnemkitError, match="recipe is 'slow'"):
+        Recipe(name="slow")
+    with pytest.raises(DnemkitError, match="unknown recipe option"):
+        Recipe.named("fast", learning_rate=3)
 
 
 @pytest.fixture(scope="module")
@@ -67,16 +73,16 @@ def small_problem():
     return mouse, movie, target, sensitivity_mask(mouse)
 
 
-def _trace(problem, config):
+def _trace(problem, recipe, every):
     mouse, movie, target, mask = problem
-    res = reconstruct(mouse, target, config=config, evaluate=VideoCorrelationTracker(movie, mask.eval),
+    res = reconstruct(mouse, target, recipe=recipe, trackers=[VideoCorrelationTracker(movie, mask.eval, every=every)],
                       train_mask=mask.train, progress=False)
     return res.traces["video_correlation"][:, -1, 0]
 
 
 def test_fast_recipe_beats_paper_at_equal_iterations_and_improves_steadily(small_problem):
-    paper = _trace(small_problem, ReconstructionConfig(iterations=20, eval_every=5))
-    fast = _trace(small_problem, ReconstructionConfig.from_recipe("fast", iterations=20, eval_every=5))
+    paper = _trace(small_problem, Recipe(iterations=20), every=5)
+    fast = _trace(small_problem, Recipe.named("fast", iterations=20), every=5)
     # measured: paper 0.75, fast 0.84 at 20 iterations (a fast iteration also costs ~1/3 of a paper one)
     assert fast[-1] > paper[-1] + 0.04, (fast, paper)
     # from predicted (noise-free) targets the fast recipe's r rises at every evaluation after the start
@@ -86,7 +92,7 @@ def test_fast_recipe_beats_paper_at_equal_iterations_and_improves_steadily(small
 
 def test_fast_recipe_is_seeded(small_problem):
     mouse, movie, target, _ = small_problem
-    config = ReconstructionConfig.from_recipe("fast", iterations=4)
-    a = reconstruct(mouse, target, config=config, progress=False).videos
-    b = reconstruct(mouse, target, config=config, progress=False).videos
+    recipe = Recipe.named("fast", iterations=4)
+    a = reconstruct(mouse, target, recipe=recipe, progress=False).videos
+    b = reconstruct(mouse, target, recipe=recipe, progress=False).videos
     np.testing.assert_array_equal(a, b)
