@@ -125,3 +125,20 @@ def test_gradient_ensembling_averages_member_gradients():
 def test_bad_inputs_give_one_clear_error(kwargs, message):
     with pytest.raises(DnemkitError, match=message):
         reconstruct(small_synthetic(0, 30), recipe=Recipe(iterations=1), progress=False, **kwargs)
+
+
+def test_the_objectives_share_one_poisson_nll():
+    """The reconstruction's loss per sub-batch is the mean of dnemkit.losses.poisson_nll (the training's formula)."""
+    from dnemkit.losses import poisson_nll
+    from dnemkit.reconstruction.objectives import OBJECTIVES, make_objective, negative_activation, poisson_loss
+
+    gen = torch.Generator().manual_seed(0)
+    rates, target = torch.rand(2, 3, 4, 5, generator=gen) + 0.1, torch.rand(3, 4, 5, generator=gen) * 2
+    recipe = Recipe()
+    expected = (rates - target * torch.log(rates + recipe.loss_eps)).mean(dim=(2, 3))
+    torch.testing.assert_close(poisson_loss(rates, target, recipe), expected, rtol=0, atol=0)
+    torch.testing.assert_close(poisson_nll(rates, target, recipe.loss_eps).mean(dim=(2, 3)), expected, rtol=0, atol=0)
+    assert make_objective(None) is poisson_loss is OBJECTIVES["poisson"]
+    assert make_objective("activation") is negative_activation
+    with pytest.raises(DnemkitError, match="objective is 'fancy'"):
+        make_objective("fancy")
