@@ -16,7 +16,8 @@ given as ``--encoder``) holds an ``encoder.json`` that *declares* the call, and 
       "frame_size": [36, 64],              the model's frame [H, W]; other sizes are resized (bilinear)
       "behavior": "none",                  "none" | "channels" | "keywords"
       "behavior_channels": [0, 1, 2, 3],   "channels": which behaviour rows become constant input planes
-      "behavior_keywords": {"behaviors": [0, 1], "pupil_centers": [2, 3]},   "keywords": argument -> rows
+      "behavior_keywords": {"behaviors": [0, 1], "pupil_centers": [2, 3]},   argument -> rows ("keywords", or
+                                           beside "channels": a shifter's pupil_center=)
       "behavior_scale": {"mean": [4 numbers], "std": [4 numbers]},           optional, before the model
       "readout_key": {"name": "data_key", "value": "session_a"},   or "values": [...] picked by --mouse
       "scale": "0-255",                    "0-255" | "0-1" | {"mean": m, "std": s} in grey levels
@@ -35,9 +36,8 @@ names what encoder.json says and what the model did. docs/method.md, "Foreign en
 """
 
 import inspect
-import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -81,8 +81,10 @@ class Declaration:
     are the value scaling in grey levels (the model sees ``(video - mean) / std``).
     """
 
-    source: str
-    folder: Path | None = None
+    # where the declaration came from: not part of repr, which fingerprint_encoder hashes (the predictions do not
+    # depend on where the folder is)
+    source: str = field(repr=False)
+    folder: Path | None = field(default=None, repr=False)
     factory: str | None = None
     kwargs: dict = field(default_factory=dict)
     weights: str | None = None
@@ -105,9 +107,10 @@ class Declaration:
     first_valid_frame: int | None = None
     n_neurons: int | None = None
     behavior_mean: tuple | None = None
-    description: str = ""
-    #: the keys encoder.json gave (messages say "(the default)" for the others)
-    given: frozenset = frozenset()
+    description: str = field(default="", repr=False)
+    #: the keys encoder.json gave (messages say "(the default)" for the others); a frozenset's repr changes order
+    #: from one process to the next, so it stays out of repr
+    given: frozenset = field(default=frozenset(), repr=False)
 
     def says(self, key, value):
         """'KEY VALUE' as a message quotes it, with '(the default)' when encoder.json did not give KEY."""
@@ -280,12 +283,9 @@ def parse_declaration(meta, source="encoder.json", folder=None):
             _fail(source, f"behavior_scale is {bs!r}; expected {{\"mean\": [4 numbers], \"std\": [4 numbers]}}")
         out["behavior_scale"] = (_four_numbers(bs["mean"], source, "behavior_scale.mean"),
                                  _four_numbers(bs["std"], source, "behavior_scale.std", positive=True))
-    if "input_layout" in meta and "C" not in out["input_layout"]:
-        if channels != 1 or mode == "channels":
-            _fail(source, f"input_layout {out['input_layout']} has no C axis, but the declaration gives "
-                          f"{channels} video channel(s) and behavior {mode!r}; expected a C axis (e.g. BCTHW)")
-    elif "C" not in out["input_layout"] and mode == "channels":
-        _fail(source, "behavior 'channels' needs a C axis in input_layout")
+    if "C" not in out["input_layout"] and (channels != 1 or mode == "channels"):
+        _fail(source, f"input_layout {out['input_layout']} has no C axis, but the declaration gives {channels} video "
+                      f"channel(s) and behavior {mode!r}; expected a C axis (e.g. BCTHW)")
 
     if "readout_key" in meta:
         rk = meta["readout_key"]
@@ -387,9 +387,20 @@ def _kwargs(decl):
     return {k: resolve(k, v) for k, v in decl.kwargs.items()}
 
 
+def _path_kwargs(decl):
+    return [k for k, v in decl.kwargs.items() if isinstance(v, dict) and set(v) == {"path"}]
+
+
 def build_model(decl, weights=None):
-    """The foreign module a declaration names, on the CPU, weights loaded. ``weights`` (a path) overrides the
-    declared "weights" (with a factory) or "module" (without one)."""
+    """The foreign module a declaration names, on the CPU, weights loaded.
+
+    ``weights`` (a file given as the encoder spec) replaces, in this order, the declared "weights", the factory's
+    only {"path": ...} argument (e.g. openretina's checkpoint), "module"; with a factory and neither, it is
+    loaded as a state dict.
+    """
+    if weights is not None and decl.factory is not None and decl.weights is None and len(_path_kwargs(decl)) == 1:
+        decl = replace(decl, kwargs=dict(decl.kwargs, **{_path_kwargs(decl)[0]: {"path": str(weights)}}))
+        weights = None
     if decl.module is not None or (weights is not None and decl.factory is None):
         path = Path(weights) if weights is not None else _resolve(decl.folder, decl.module, decl.source, "module")
         try:  # a whole pickled module: unpickling runs the model's code, as importing a factory does
@@ -738,9 +749,10 @@ class ForeignEncoder(Encoder):
         time = [k for k in range(3) if s2[k] - s1[k] == t2 - t1 and 0 < s1[k] <= t1 and k not in batch]
         neurons = [k for k in range(3) if s1[k] == s2[k] and k not in batch and k not in time]
         if len(batch) != 1 or len(time) != 1 or len(neurons) != 1:
+            said = decl.says("output", decl.output)
             raise DnemkitError(f"{decl.source}: the model returned rates {seen}; no axis follows the frames (or the "
-                               f"videos) one to one; expected batch, neurons and frames ({decl.says('output', decl.output)}; a "
-                               "model that needs more history than that: declare first_valid_frame)")
+                               f"videos) one to one; expected batch, neurons and frames ({said}; a model that needs "
+                               "more history than that: declare first_valid_frame)")
         found = "".join(sorted("BTN", key=lambda a: {"B": batch[0], "T": time[0], "N": neurons[0]}[a]))
         n = s1[neurons[0]]
         frames_out = s1[time[0]]
@@ -764,9 +776,10 @@ class ForeignEncoder(Encoder):
         self.first_valid_frame = decl.first_valid_frame if decl.first_valid_frame is not None else lag
         # the full path once, at the length of a reconstruction's sub-batch: finite, >= 0, differentiable
         video = (torch.rand((1, 32, HEIGHT, WIDTH), generator=gen) * 255).requires_grad_(True)
-        rates = self(video)
-        check_rates(rates, self, video, need_grad=True)
-        (grad,) = torch.autograd.grad(rates.sum(), video, allow_unused=True)
+        with torch.enable_grad():  # also when the encoder is loaded inside a caller's torch.no_grad()
+            rates = self(video)
+            check_rates(rates, self, video, need_grad=True)
+            (grad,) = torch.autograd.grad(rates.sum(), video, allow_unused=True)
         if grad is None or not bool(torch.isfinite(grad).all()):
             raise DnemkitError(f"{self.description}: the gradient of its rates w.r.t. the video is "
                                f"{'missing' if grad is None else 'not finite'}; expected rates computed from the "
@@ -791,10 +804,3 @@ class ForeignEncoder(Encoder):
         )
         return out
 
-
-def read_json(path):
-    """The content of a JSON file, or DnemkitError in one line."""
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise DnemkitError(f"{path} is not valid JSON ({_text(exc)})") from None
