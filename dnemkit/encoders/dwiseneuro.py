@@ -329,13 +329,19 @@ def random_dwiseneuro(config, seed=0):
     """A DwiseNeuro with random weights and non-trivial BatchNorm statistics (running mean U(-0.5, 0.5), variance
     U(0.5, 2), affine weight U(0.5, 1.5), bias U(-0.2, 0.2)), in eval mode: for tests and benchmarks, where
     default BatchNorm statistics would hide mistakes in how they are applied."""
-    torch.manual_seed(seed)
-    model = DwiseNeuro(**config)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm3d)):
-                module.running_mean.uniform_(-0.5, 0.5)
-                module.running_var.uniform_(0.5, 2.0)
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.2, 0.2)
+    with torch.random.fork_rng(devices=[]):  # seeded without touching the caller's generator
+        torch.manual_seed(seed)
+        model = DwiseNeuro(**config)
+        return _random_statistics(model)
+
+
+@torch.no_grad()
+def _random_statistics(model):
+    """Draw the BatchNorm statistics of :func:`random_dwiseneuro` (from the current generator); eval mode."""
+    for module in model.modules():
+        if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm3d)):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.uniform_(0.5, 1.5)
+            module.bias.uniform_(-0.2, 0.2)
     return model.eval()
