@@ -38,7 +38,7 @@ def gradient_call(encoder, execution, recipe, movie, targets, behavior):
     videos = torch.from_numpy(movie)[None, None]
     target = torch.from_numpy(targets)[None]
     beh = torch.from_numpy(behavior)[None]
-    return lambda: gradients(videos, beh, target, None, starts, lambda rates: rates.sum())[0]
+    return lambda: gradients(videos, beh, target, None, starts, lambda rates: rates.sum((2, 3)))[0]
 
 
 def main():

@@ -2,7 +2,7 @@
 
 - metrics: correlations, RMSE/PSNR/SSIM, motion energy, entropy, contrast matching, ensembling gain, evaluate
 - receptive_fields: RF maps from on/off sparse noise, centres, Gaussian fits, population RFs
-- error_maps: E+ / E- between reconstructions from recorded and predicted activity
+- errormaps: E+ / E- between reconstructions from recorded and predicted activity
 - stats: paired t-tests, repeated-measures ANOVA, Bonferroni-corrected adjacent-level tests
 - cutoffs: resolution cut-off of a correlation-vs-frequency curve
 """
@@ -12,8 +12,8 @@ from ..lazy import lazy_exports
 #: names are imported on first use: importing one analysis module (the CLI reads a few constants) does not load
 #: scipy, scikit-image and statsmodels
 _EXPORTS = {
+    **dict.fromkeys(["error_maps"], ".errormaps"),
     **dict.fromkeys(["CUTOFF_STATUSES", "cutoff"], ".cutoffs"),
-    **dict.fromkeys(["error_maps"], ".error_maps"),
     **dict.fromkeys(["apply_eval_mask", "ensembling_gain", "evaluate", "frame_correlation", "frame_correlation_trace", "frame_entropy", "frame_entropy_trace", "match_contrast", "motion_energy", "motion_energy_trace", "phase_inversion", "pixel_correlation_map", "psnr", "rmse", "ssim", "ssim_simplified", "video_correlation"], ".metrics"),
     **dict.fromkeys(["fit_gaussian_2d", "fit_gaussians", "on_off_maps", "population_rf", "rf_centres", "rf_maps", "unresponsive_neurons"], ".receptive_fields"),
     **dict.fromkeys(["adjacent_level_tests", "paired_ttest", "repeated_measures_anova"], ".stats"),

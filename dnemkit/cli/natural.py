@@ -49,6 +49,9 @@ def register(main):
         from ..encoders.ref import EncoderRef
         from ..experiments.natural import run
 
+        if not 0 < keep_fraction <= 1:
+            raise click.BadParameter(f"is {keep_fraction}; expected a value in (0, 1]", param_hint="--keep-fraction")
+
         if paper:
             from click.core import ParameterSource
 

@@ -15,14 +15,10 @@ def test_reexports():
             or name == "CUTOFF_STATUSES"
 
 
-@pytest.mark.xfail(strict=True, raises=(AssertionError, TypeError),
-                   reason="lead: dnemkit.analysis.error_maps is the submodule, not the function: lazy.py returns the "
-                          "submodule when a name equals its module's name ('.error_maps'), and importing the "
-                          "submodule sets the package attribute to it as well")
 def test_error_maps_is_the_function():
     import numpy as np
 
-    from dnemkit.analysis.error_maps import error_maps
+    from dnemkit.analysis.errormaps import error_maps
 
     assert A.error_maps is error_maps
     e_plus, e_minus = A.error_maps(np.ones((36, 64)), np.zeros((36, 64)))

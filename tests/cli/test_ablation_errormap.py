@@ -4,11 +4,6 @@ import pytest
 
 from dnemkit.io.results import read_dataset
 
-#: a library bug blocks every error-map run (the lead's, to fix); the tests below are ported and pass once it is fixed
-ERRORMAP_BUG = pytest.mark.xfail(
-    raises=(ModuleNotFoundError, TypeError), strict=False,
-    reason="lead: dnemkit/experiments/errormap/experiment.py:73 imports .targets (no such module; ..targets) and "
-           ":80 calls reconstruct(evaluate=...) (now trackers=[...]): every error-map run fails")
 
 
 def test_ablation_cli_tiny_run(tmp_path, run_cli, factories_file):
@@ -22,7 +17,6 @@ def test_ablation_cli_tiny_run(tmp_path, run_cli, factories_file):
     assert (tmp_path / "a" / "ablation.png").exists()
 
 
-@ERRORMAP_BUG
 def test_errormap_cli_tiny_run(tmp_path, run_cli, factories_file):
     spec = f"{factories_file}:tiny"
     result = run_cli("errormap", "--encoder", spec, "--ground-truth", spec, "--frames", 32, "--iterations", 1,
@@ -65,7 +59,6 @@ def test_ablation_cli_on_a_simulated_mouse(tmp_path, run_cli, simulated_mouse):
     assert ds["video_correlation"].shape == (2, 2, 1) and list(ds["trial"].values) == [0, 1]
 
 
-@ERRORMAP_BUG
 def test_errormap_cli_on_a_simulated_mouse(tmp_path, run_cli, simulated_mouse):
     """The same folder through errormap: the output names the mean delta r; the delta r figure is written."""
     result = run_cli("errormap", "--encoder", "synthetic", "--data", simulated_mouse, "--tier", "train", "--trial", 1,

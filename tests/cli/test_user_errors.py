@@ -249,10 +249,7 @@ ALL_CASES = CASES + (TUNING_CASES if _has_tuning() else [])
 
 
 #: cases a library bug breaks (the lead's, to fix): id -> reason
-KNOWN_BUGS = {
-    "natural-keep-fraction": "lead: dnemkit/cli/natural.py no longer checks --keep-fraction itself; the error comes "
-                             "from NaturalConfig ('keep fraction is 0.0; ...') without naming the option",
-}
+KNOWN_BUGS = {}
 
 
 @pytest.mark.parametrize("line, phrase", [

@@ -22,11 +22,6 @@ from dnemkit.reconstruction import Execution
 
 EXPERIMENTS = ("natural", "sweeps", "tuning", "rf", "ablation", "errormap", "study", "mei")
 
-#: a library bug blocks every error-map run (the lead's, to fix); the cases below are ported and pass once it is fixed
-ERRORMAP_BUG = pytest.mark.xfail(
-    raises=(ModuleNotFoundError, TypeError), strict=False,
-    reason="lead: dnemkit/experiments/errormap/experiment.py:73 imports .targets (no such module; ..targets) and "
-           ":80 calls reconstruct(evaluate=...) (now trackers=[...]): every error-map run fails")
 
 
 # ---------------------------------------------------------------------------------------------------- (a) run()
@@ -214,7 +209,7 @@ CASES = [
     ("rf", "rf", _rf, ()),
     ("ablation", "ablation", _ablation, ()),
     ("ablation-data", "ablation", _ablation_data, ()),
-    ("errormap", "errormap", _errormap, (ERRORMAP_BUG,)),
+    ("errormap", "errormap", _errormap, ()),
     ("tuning", "tuning", _tuning, ()),
     ("study", "study", _study, ()),
     ("mei", "mei", _mei, ()),

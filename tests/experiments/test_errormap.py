@@ -4,14 +4,8 @@
 import numpy as np
 import pytest
 
-#: a library bug blocks every error-map run (the lead's, to fix); the tests below are ported and pass once it is fixed
-ERRORMAP_BUG = pytest.mark.xfail(
-    raises=(ModuleNotFoundError, TypeError), strict=False,
-    reason="lead: dnemkit/experiments/errormap/experiment.py:73 imports .targets (no such module; ..targets) and "
-           ":80 calls reconstruct(evaluate=...) (now trackers=[...]): every error-map run fails")
 
 
-@ERRORMAP_BUG
 def test_error_maps_are_the_difference_of_the_stored_reconstructions(errormap, box_mask):
     ds = errormap
     diff = ds["recon_recorded"].values.astype(float) - ds["recon_predicted"].values.astype(float)
@@ -26,7 +20,6 @@ def test_error_maps_are_the_difference_of_the_stored_reconstructions(errormap, b
     np.testing.assert_array_equal(ds["eval_mask"].values, box_mask)
 
 
-@ERRORMAP_BUG
 def test_delta_r_is_the_difference_of_per_neuron_correlations(errormap, results_mouse):
     """Fig. 6C: per neuron, r(recorded, predicted from the true movie) - r(recorded, predicted from the stored
     reconstruction), over the scored frames; the prediction for the reconstruction is the encoder's."""
@@ -74,7 +67,6 @@ def test_errormap_budget():
     assert ErrormapConfig().recipe.iterations == 40 and ErrormapConfig().recipe.name == "paper"
 
 
-@ERRORMAP_BUG
 def test_errormap_on_recorded_data_equals_the_synthetic_ground_truth_path(recorded_movie, results_mouse, box_mask):
     from dnemkit.experiments.errormap import ErrormapConfig, run
     from dnemkit.viz.errors import errormap_figures, errormap_movie_frames

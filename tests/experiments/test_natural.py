@@ -68,7 +68,5 @@ def test_natural_user_mistakes(tmp_path, sim_root, run_cli, assert_one_line_erro
                           "no recorded responses")
 
 
-@pytest.mark.xfail(strict=True, reason="lead: dnemkit/cli/natural.py no longer checks --keep-fraction itself; the "
-                   "error comes from NaturalConfig ('keep fraction is 1.5; ...') without naming the option")
 def test_natural_keep_fraction_error_names_the_option(run_cli, assert_one_line_error):
     assert_one_line_error(run_cli("natural", "--keep-fraction", 1.5), "--keep-fraction")

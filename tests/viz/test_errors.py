@@ -3,14 +3,8 @@
 import numpy as np
 import pytest
 
-#: a library bug blocks every error-map run (the lead's, to fix); the tests below are ported and pass once it is fixed
-ERRORMAP_BUG = pytest.mark.xfail(
-    raises=(ModuleNotFoundError, TypeError), strict=False,
-    reason="lead: dnemkit/experiments/errormap/experiment.py:73 imports .targets (no such module; ..targets) and "
-           ":80 calls reconstruct(evaluate=...) (now trackers=[...]): every error-map run fails")
 
 
-@ERRORMAP_BUG
 def test_rgb_overlay_movie(errormap, tmp_path):
     from dnemkit.io.movies import read_movie, write_movie
     from dnemkit.viz.errors import errormap_movie_frames, overlay_frames
@@ -36,7 +30,6 @@ def _eccentricity_levels(fig):
     return found
 
 
-@ERRORMAP_BUG
 def test_screen_maps_carry_eccentricity_contours(errormap):
     """The error maps, the pixel correlation map and the alpha-mask figure draw 10-degree eccentricity steps."""
     from dnemkit.masks.alpha import AlphaMask

@@ -11,11 +11,6 @@ import xarray as xr
 from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig
 from dnemkit.io.results import provenance, write_dataset
 
-#: a library bug blocks every error-map run (the lead's, to fix); the tests below are ported and pass once it is fixed
-ERRORMAP_BUG = pytest.mark.xfail(
-    raises=(ModuleNotFoundError, TypeError), strict=False,
-    reason="lead: dnemkit/experiments/errormap/experiment.py:73 imports .targets (no such module; ..targets) and "
-           ":80 calls reconstruct(evaluate=...) (now trackers=[...]): every error-map run fails")
 
 
 def _generic_result(path):
@@ -26,7 +21,6 @@ def _generic_result(path):
     return write_dataset(ds, path)
 
 
-@ERRORMAP_BUG
 def test_report_embeds_every_figure_and_the_provenance(tmp_path, ablation, errormap, run_cli):
     from dnemkit.analysis.receptive_fields import receptive_fields
     from dnemkit.experiments.rf import sparse_noise_responses

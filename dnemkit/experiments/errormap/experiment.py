@@ -4,7 +4,7 @@ One movie is reconstructed twice in one batched :func:`dnemkit.reconstruct` call
 responses, item 1: the encoder's own prediction for the ground-truth movie, with the same behaviour). Both
 reconstructions are the smoothed ensemble videos (mean over models, Gaussian sigma 0.5), set to grey outside the
 evaluation mask; then E = recon_from_recorded - recon_from_predicted, E+ = max(E, 0) (the recorded-activity
-reconstruction is brighter), E- = max(-E, 0) (darker), via :func:`dnemkit.analysis.error_maps`. The paper's
+reconstruction is brighter), E- = max(-E, 0) (darker), via :func:`dnemkit.analysis.errormaps`. The paper's
 Fig. 6C follows: the encoder predicts the activity for the reconstruction from recorded activity (as stored, grey
 outside the evaluation mask, same behaviour), and per neuron delta r = r(recorded, predicted from the true movie)
 - r(recorded, predicted from the reconstruction) over the scored frames.
@@ -24,7 +24,7 @@ from ...reconstruction import reconstruct
 from ...reconstruction.config import Execution, Recipe
 from ...video import EVAL_FIRST_FRAME
 from ...stimuli.geometry import GREY, HEIGHT, WIDTH
-from ...analysis.error_maps import error_maps, response_correlation_difference
+from ...analysis.errormaps import error_maps, response_correlation_difference
 from ...analysis.metrics import apply_eval_mask, pixel_correlation_map, video_correlation
 from ...analysis.tracking import VideoCorrelationTracker
 from ..contract import check_config, say, write_outputs
@@ -33,7 +33,6 @@ from .config import ErrormapConfig
 
 __all__ = ["error_map_analysis", "errormaps_of_clips", "run"]
 
-DEFAULT_ITERATIONS = 40  #: CPU budget of `characterize errormap` (the paper: 1000)
 
 
 def error_map_analysis(encoder, movie, recorded, behavior=None,
@@ -70,14 +69,14 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
         beh = np.asarray(behavior, dtype=np.float32)
         if beh.shape != (4, t):
             raise DnemkitError(f"behavior has shape {beh.shape}; expected (4, {t})")
-    from .targets import predicted_targets
+    from ..targets import predicted_targets
 
     # on the encoder's device (a reconstruction before this one may have moved it)
     predicted = predicted_targets(encoder, movie[None], None if beh is None else beh[None])[0]
     targets = np.stack([recorded, predicted.astype(np.float32)])
     started = time.perf_counter()
     result = reconstruct(encoder, targets, None if beh is None else np.stack([beh, beh]), recipe, execution=execution,
-                         train_mask=train_mask, evaluate=VideoCorrelationTracker(np.stack([movie, movie]), eval_mask),
+                         train_mask=train_mask, trackers=[VideoCorrelationTracker(np.stack([movie, movie]), eval_mask)],
                          progress=progress, description="errormap (recorded, predicted)")
     seconds = time.perf_counter() - started
     rec = apply_eval_mask(result.ensemble[0], eval_mask)

@@ -1,9 +1,9 @@
-"""Tests of dnemkit.analysis.error_maps: positive and negative error maps, identities and errors."""
+"""Tests of dnemkit.analysis.errormaps: positive and negative error maps, identities and errors."""
 
 import numpy as np
 import pytest
 
-from dnemkit.analysis.error_maps import error_maps
+from dnemkit.analysis.errormaps import error_maps
 from dnemkit.errors import DnemkitError
 
 
