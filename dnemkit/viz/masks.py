@@ -1,18 +1,16 @@
 """Figure of an alpha mask with its two thresholds and eccentricity contours."""
 
-import matplotlib
+from matplotlib.figure import Figure
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ..stimuli.geometry import ECCENTRICITY_STEP_DEG, mask_size_deg  # noqa: E402
-from .screen import eccentricity_contours  # noqa: E402
+from ..stimuli.geometry import ECCENTRICITY_STEP_DEG, mask_size_deg
+from .screen import eccentricity_contours
 
 
 def mask_figure(ds):
     """alpha as an image with the train (alpha >= 0.5) and eval (alpha >= 1) outlines."""
-    fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
+    fig = Figure(figsize=(6, 3.8), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
     im = ax.imshow(ds["alpha"].values, cmap="viridis")
     fig.colorbar(im, ax=ax, label="alpha")
     for name, color in (("train_mask", "white"), ("eval_mask", "tab:red")):

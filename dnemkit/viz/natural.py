@@ -1,12 +1,9 @@
 """Figures of a natural-movie reconstruction (natural.nc)."""
 
-import matplotlib
+from matplotlib.figure import Figure
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ..video import EVAL_FIRST_FRAME  # noqa: E402
+from ..video import EVAL_FIRST_FRAME
 
 
 def _outline(ax, mask, color):
@@ -38,7 +35,7 @@ def natural_summary(ds, n_frames=6):
     shown = match_contrast(gt, rec, eval_mask) if eval_mask.any() else rec
     ys, xs = _view(eval_mask)
     frames = np.linspace(first, gt.shape[0] - 1, n_frames).astype(int)
-    fig = plt.figure(figsize=(2.1 * n_frames, 9.0), layout="constrained")
+    fig = Figure(figsize=(2.1 * n_frames, 9.0), layout="constrained")
     grid = fig.add_gridspec(4, n_frames)
     rows = ((gt, "ground truth", False), (gt, "ground truth,\nwhere the neurons look", True),
             (shown, "reconstruction\n(contrast-matched)", True))
