@@ -10,9 +10,9 @@ from .common import (encoder_options, execution_options, mask_option, movie_run_
 
 def data_options(config_cls, default_trials):
     """--data, --tier, --trials and --trial: recorded trials of Sensorium mouse folders (ablation, errormap)."""
-    import dataclasses
+    from ..experiments.contract import field_defaults
 
-    defaults = {f.name: f.default for f in dataclasses.fields(config_cls)}
+    defaults = field_defaults(config_cls)
     options = [
         click.option("--data", type=click.Path(), default=defaults["data"],
                      help="A Sensorium-layout mouse folder, or a folder of them: reconstruct recorded trials "

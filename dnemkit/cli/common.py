@@ -212,11 +212,10 @@ def _check_device_options(cmd):
 def execution_options(f):
     """--device, --precision, --compile and --fold-batchnorm: the Execution of every command that reconstructs
     (defaults: the Execution dataclass's). The callback receives them as ``execution`` (an Execution)."""
-    import dataclasses
-
+    from ..experiments.contract import field_defaults
     from ..reconstruction.config import COMPILE_MODES, PRECISIONS, Execution
 
-    d = {x.name: x.default for x in dataclasses.fields(Execution)}
+    d = field_defaults(Execution)
     options = [
         click.option("--device", default=d["device"], show_default=True,
                      help="Where the reconstruction runs: auto (a GPU when there is one) | cpu | cuda | cuda:K."),
@@ -295,9 +294,9 @@ def movie_run_options(config_cls):
     """--recipe, --iterations, --frames, --movie-seed, --ground-truth and --models of the commands that reconstruct
     held-out natural movies from a ground-truth mouse's Poisson responses (ablation, errormap); the defaults are
     ``config_cls``'s."""
-    import dataclasses
+    from ..experiments.contract import field_defaults
 
-    d = {f.name: f.default for f in dataclasses.fields(config_cls)}
+    d = field_defaults(config_cls)
     options = [
         recipe_options(config_cls),
         click.option("--frames", type=click.IntRange(min=32), default=d["frames"], show_default=True,
