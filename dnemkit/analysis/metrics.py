@@ -6,7 +6,7 @@ Conventions
 -----------
 - Videos are float arrays of shape (T, H, W) in grey levels 0..255 (normally (T, 36, 64), 30 Hz). Torch tensors
   are accepted and converted with ``.detach().cpu().numpy()``. All arithmetic is done in float64.
-- A mask is a boolean (H, W) array selecting the evaluated pixels (the evaluation mask, alpha >= 1); ``None``
+- A mask is a boolean (H, W) array selecting the evaluated pixels (the evaluation mask, level >= 1); ``None``
   means every pixel. Integer masks holding only 0/1 are accepted; any other values (for example a raw alpha
   mask) are rejected: threshold it first.
 - ``first_frame``: frames ``first_frame .. T-1`` are evaluated (default 30: the first 30 frames of a trial lack a

@@ -14,7 +14,7 @@ def register(main):
     @click.argument("gt", type=click.Path())
     @click.argument("recon", type=click.Path())
     @click.option("--mask", type=click.Path(), default=None,
-                  help="mask.nc from `characterize mask` (its eval mask, alpha >= 1) or a (36, 64) .npy.")
+                  help="mask.nc from `characterize mask` (its eval mask, level >= 1) or a (36, 64) .npy.")
     @click.option("--first-frame", type=click.IntRange(min=0), default=EVAL_FIRST_FRAME, show_default=True,
                   help="First evaluated frame (the reference skips 32; frames before 30 lack a full encoder window).")
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

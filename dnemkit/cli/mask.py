@@ -24,7 +24,7 @@ def register(main):
         """Make the encoder's mask (the paper's alpha training, or input sensitivity); later commands reuse it
         from the cache (their --mask auto).
 
-        Writes OUT/mask.nc (alpha, train mask = alpha >= 0.5, eval mask = alpha >= 1) and OUT/mask.png.
+        Writes OUT/mask.nc (mask_level, train mask = level >= 0.5, eval mask = level >= 1) and OUT/mask.png.
         """
         from ..encoders.ref import EncoderRef
         from ..masks import make_mask

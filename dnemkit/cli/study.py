@@ -69,9 +69,9 @@ def register(main):
                   help="Clips drawn in the ethogram (those nearest the median video r).")
     @click.option("--variations", default="", help="Method variations beside the standard run, comma-separated: "
                   "predicted (targets: predicted activity), gradient (gradient ensembling; 2+ models), unsmoothed "
-                  "(no final filter; re-scores), train-mask=T (training mask alpha >= T).")
+                  "(no final filter; re-scores), train-mask=T (training mask level >= T).")
     @click.option("--eval-thresholds", default=",".join(f"{t:g}" for t in d["eval_thresholds"]), show_default=True,
-                  help="Evaluation masks alpha >= t of the threshold sweep (re-scores the stored videos).")
+                  help="Evaluation masks level >= t of the threshold sweep (re-scores the stored videos).")
     @click.option("--input-predictions/--no-input-predictions", default=d["input_predictions"], show_default=True,
                   help="Also predict the activity from the eval-masked true movie and the contrast-matched "
                        "reconstruction (two more encoder passes per clip).")

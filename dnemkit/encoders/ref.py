@@ -128,7 +128,7 @@ class EncoderRef:
         return self.spec if self.has_spec else (getattr(self.spec, "description", "") or type(self.spec).__name__)
 
     @property
-    def cache_key(self):
+    def mask_key(self):
         """The name masks are cached under: the spec string, or a digest of an object's weights."""
         return self.spec if self.has_spec else f"encoder-{self.full_fingerprint[:16]}"
 

@@ -4,31 +4,22 @@ A mask alpha (36 x 64, unbounded) is learned so that showing ``video * a + other
 (a = clip(alpha, 0, 1)) still gives the responses to ``video``: pixels the neurons see must stay, the rest may
 be replaced. Training mask = alpha >= 0.5 (gradients outside are zeroed during reconstruction); evaluation
 mask = alpha >= 1 (metrics are computed inside it). Every mask, however it was made (the paper's training here,
-the input-gradient sensitivity of :mod:`dnemkit.masks.sensitivity`), is an :class:`AlphaMask`.
+the input-gradient sensitivity of :mod:`dnemkit.masks.sensitivity`), is a :class:`dnemkit.masks.screen.ScreenMask`.
 
 The reference trains the 64 x 64 input plane; rows outside the movie (padding) never carry a stimulus, so
 dnemkit learns the 36 x 64 movie region only.
 """
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
-import xarray as xr
 from scipy.ndimage import gaussian_filter
 from tqdm.auto import tqdm
 
 from ..errors import DnemkitError
-from ..io.results import read_dataset
-from ..stimuli.geometry import HEIGHT, WIDTH, mask_size_deg
-
-
-def size_attrs(mask):
-    """Attributes of a boolean (36, 64) mask variable: its sizes in visual degrees (:func:`mask_size_deg`: the
-    equivalent-circle diameter, the horizontal and vertical extents through the screen centre; NaN when empty)."""
-    sizes = mask_size_deg(mask)
-    return {key: round(value, 3) for key, value in sizes.items() if key != "area_deg2"}
+from ..stimuli.geometry import HEIGHT, WIDTH
+from .screen import ScreenMask
 
 
 @dataclass(frozen=True)
@@ -54,71 +45,8 @@ class MaskConfig:
         return asdict(self)
 
 
-@dataclass
-class AlphaMask:
-    """alpha (36, 64) float32 and its two thresholds."""
-
-    alpha: np.ndarray
-    train_threshold: float = 0.5
-    eval_threshold: float = 1.0
-
-    @property
-    def train(self):
-        return self.alpha >= self.train_threshold
-
-    @property
-    def eval(self):
-        return self.alpha >= self.eval_threshold
-
-    def to_dataset(self, **attrs):
-        ds = xr.Dataset(
-            {"alpha": (("y", "x"), self.alpha.astype(np.float32)),
-             "train_mask": (("y", "x"), self.train.astype(np.uint8)),
-             "eval_mask": (("y", "x"), self.eval.astype(np.uint8))},
-            coords={"y": np.arange(HEIGHT), "x": np.arange(WIDTH)})
-        ds["alpha"].attrs["long_name"] = "transparency mask (unbounded)"
-        ds["train_mask"].attrs.update(threshold=self.train_threshold, **size_attrs(self.train))
-        ds["eval_mask"].attrs.update(threshold=self.eval_threshold, **size_attrs(self.eval))
-        ds.attrs.update(attrs)
-        ds.attrs.update(train_threshold=self.train_threshold, eval_threshold=self.eval_threshold)
-        return ds
-
-    @property
-    def selects_pixels(self):
-        """True when both masks select at least one pixel and alpha is finite (a mask worth using or caching)."""
-        return bool(np.isfinite(self.alpha).all() and self.train.any() and self.eval.any())
-
-    def attach_to(self, ds):
-        """Add ``alpha``, ``train_mask`` and ``eval_mask`` (dims y, x) to the result Dataset ``ds`` (in place); the
-        masks carry their threshold and sizes in degrees (:func:`size_attrs`) as attributes."""
-        ds["alpha"] = (("y", "x"), self.alpha.astype(np.float32), {"long_name": "alpha (transparency) mask"})
-        ds["train_mask"] = (("y", "x"), self.train.astype(np.uint8),
-                            {"threshold": self.train_threshold, **size_attrs(self.train)})
-        ds["eval_mask"] = (("y", "x"), self.eval.astype(np.uint8),
-                           {"threshold": self.eval_threshold, **size_attrs(self.eval)})
-        return ds
-
-    @classmethod
-    def from_dataset(cls, ds):
-        return cls(np.asarray(ds["alpha"].values, np.float32), float(ds.attrs.get("train_threshold", 0.5)),
-                   float(ds.attrs.get("eval_threshold", 1.0)))
-
-
-def load_mask_file(path):
-    """An AlphaMask from a mask.nc written by `characterize mask` (or a (36, 64) .npy alpha/bool array)."""
-    path = Path(path)
-    if path.suffix == ".npy":
-        if not path.exists():
-            raise DnemkitError(f"mask file {path} does not exist")
-        arr = np.load(path)
-        if arr.shape != (HEIGHT, WIDTH):
-            raise DnemkitError(f"mask {path} has shape {arr.shape}; expected ({HEIGHT}, {WIDTH})")
-        return AlphaMask(arr.astype(np.float32))
-    return AlphaMask.from_dataset(read_dataset(path, kind="mask"))
-
-
 def train_alpha_mask(encoder, clips, targets, behaviors=None, config=MaskConfig(), progress=True):
-    """Learn an alpha mask.
+    """Learn the paper's alpha mask (a :class:`ScreenMask` with method 'alpha').
 
     clips: (K, F, 36, 64) movies (frames 50..81 of K trials); targets: (K, N, F) responses to them (recorded, or
     the encoder's predictions); behaviors: (K, 4, F) or None. Each iteration draws one clip and a second one
@@ -143,7 +71,7 @@ def train_alpha_mask(encoder, clips, targets, behaviors=None, config=MaskConfig(
         (g,) = torch.autograd.grad(loss, a)
         g = (g / (g.norm() + 1e-12)).clamp(-1, 1).mean(0).cpu().numpy()
         alpha -= config.lr * torch.from_numpy(gaussian_filter(g, config.blur_sigma)).float()
-    return AlphaMask(alpha.numpy(), config.train_threshold, config.eval_threshold)
+    return ScreenMask(alpha.numpy(), "alpha", config.train_threshold, config.eval_threshold)
 
 
 def builtin_clips(encoder, config=MaskConfig()):

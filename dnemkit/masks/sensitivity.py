@@ -11,7 +11,7 @@ over the whole screen (pooling, padding, strides) that would otherwise take most
 median level is subtracted first (a population whose RFs cover less than half the screen has a median of ~0).
 The training mask is the smallest set of pixels holding ``train_mass`` of the total sensitivity above that
 floor, the evaluation mask the one holding ``eval_mass``. The map is
-returned as an :class:`AlphaMask` whose alpha is 0.5 at the training threshold and 1 at the evaluation
+returned as a :class:`ScreenMask` (method 'sensitivity') whose level is 0.5 at the training threshold and 1 at the evaluation
 threshold (linear in s), so it is used exactly like a trained alpha mask.
 """
 
@@ -22,7 +22,7 @@ import torch
 from scipy.ndimage import gaussian_filter
 
 from ..errors import DnemkitError
-from .alpha import AlphaMask
+from .screen import ScreenMask
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _mass_threshold(values, mass):
 
 
 def sensitivity_mask(encoder, config=SensitivityConfig()):
-    """An :class:`AlphaMask` from the encoder's input sensitivity to built-in natural movies (see module doc)."""
+    """A :class:`ScreenMask` from the encoder's input sensitivity to built-in natural movies (see module doc)."""
     from ..stimuli.natural import natural_movie
 
     first = int(getattr(encoder, "first_valid_frame", 0))
@@ -87,5 +87,5 @@ def sensitivity_mask(encoder, config=SensitivityConfig()):
         raise DnemkitError(f"{getattr(encoder, 'description', 'the encoder')}: its responses do not depend on "
                            "the movie (input gradient zero or not finite); expected an encoder that sees the video")
     s_train, s_eval = _mass_threshold(s, config.train_mass), _mass_threshold(s, config.eval_mass)
-    alpha = 0.5 + 0.5 * (s - s_train) / max(s_eval - s_train, 1e-12 * s.max())
-    return AlphaMask(alpha.astype(np.float32), 0.5, 1.0)
+    level = 0.5 + 0.5 * (s - s_train) / max(s_eval - s_train, 1e-12 * s.max())
+    return ScreenMask(level.astype(np.float32), "sensitivity", 0.5, 1.0)

@@ -54,13 +54,13 @@ def _extent(mask):
 
 
 def mask_rows(ds):
-    """Method, alpha range, and the pixels and extent of the training and evaluation masks."""
-    alpha = ds["alpha"].values
+    """Method, level range, and the pixels and extent of the training and evaluation masks."""
+    level = (ds["mask_level"] if "mask_level" in ds else ds["alpha"]).values
     rows = [("method", str(ds.attrs.get("method", ""))),
-            ("alpha range", f"{np.nanmin(alpha):.2f}..{np.nanmax(alpha):.2f}")]
+            ("level range", f"{np.nanmin(level):.2f}..{np.nanmax(level):.2f}")]
     for name, label in (("train_mask", "train mask"), ("eval_mask", "eval mask")):
         threshold = ds[name].attrs.get("threshold", ds.attrs.get(name.replace("mask", "threshold"), ""))
-        rows.append((f"{label} (alpha >= {fmt(threshold)})", _extent(ds[name].values.astype(bool))))
+        rows.append((f"{label} (level >= {fmt(threshold)})", _extent(ds[name].values.astype(bool))))
     return rows
 
 

@@ -1,4 +1,4 @@
-"""Figure of an alpha mask with its two thresholds and eccentricity contours."""
+"""Figure of a screen mask with its two thresholds and eccentricity contours."""
 
 from matplotlib.figure import Figure
 import numpy as np
@@ -8,11 +8,12 @@ from .screen import eccentricity_contours
 
 
 def mask_figure(ds):
-    """alpha as an image with the train (alpha >= 0.5) and eval (alpha >= 1) outlines."""
+    """The mask level as an image with the train (level >= 0.5) and eval (level >= 1) outlines."""
     fig = Figure(figsize=(6, 3.8), layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
-    im = ax.imshow(ds["alpha"].values, cmap="viridis")
-    fig.colorbar(im, ax=ax, label="alpha")
+    level = ds["mask_level"] if "mask_level" in ds else ds["alpha"]
+    im = ax.imshow(level.values, cmap="viridis")
+    fig.colorbar(im, ax=ax, label=f"{ds.attrs.get('method', 'alpha')} level")
     for name, color in (("train_mask", "white"), ("eval_mask", "tab:red")):
         m = ds[name].values.astype(float)
         if 0 < m.sum() < m.size:
@@ -23,7 +24,7 @@ def mask_figure(ds):
         d = mask_size_deg(ds[name].values)["equivalent_diameter_deg"]
         if np.isfinite(d):
             sizes.append(f"{label} {d:.0f}°")
-    ax.set_title(f"alpha mask: white = train (>= {ds.attrs['train_threshold']}), "
+    ax.set_title(f"{ds.attrs.get('method', 'alpha')} mask: white = train (>= {ds.attrs['train_threshold']}), "
                  f"red = eval (>= {ds.attrs['eval_threshold']})\ndotted: eccentricity every "
                  f"{ECCENTRICITY_STEP_DEG:g}°" + (f"; equivalent diameters {', '.join(sizes)}" if sizes else ""),
                  fontsize=9)

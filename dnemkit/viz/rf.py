@@ -14,7 +14,7 @@ from .screen import eccentricity_contours
 __all__ = ["rf_figures", "example_rfs_figure", "population_rf_figure", "centre_density_figure",
            "mask_outline_figure"]
 
-MASK_STYLE = (("train_mask", "white", "train mask (alpha >= 0.5)"), ("eval_mask", "tab:red", "eval mask (alpha >= 1)"))
+MASK_STYLE = (("train_mask", "white", "train mask (level >= 0.5)"), ("eval_mask", "tab:red", "eval mask (level >= 1)"))
 
 
 def _clean(ax):
@@ -92,7 +92,7 @@ def example_rfs_figure(ds, n=8):
 
 
 def population_rf_figure(ds):
-    """Population ON, OFF, ON - OFF and ON + OFF maps with the alpha-mask outlines."""
+    """Population ON, OFF, ON - OFF and ON + OFF maps with the mask outlines."""
     fig = Figure(figsize=(10, 5.4), layout="constrained")
     axes = fig.subplots(2, 2)
     panels = (("population_rf_on", "population RF, ON", "magma", None),
@@ -156,7 +156,7 @@ def mask_outline_figure(ds):
     if "train_mask" not in ds:
         ax.text(0.5, 0.02, "no alpha mask stored with this result", transform=ax.transAxes, ha="center",
                 color="white", fontsize=8)
-    ax.set_title("alpha-mask outlines over the population RF (ON + OFF)\ndotted: eccentricity every "
+    ax.set_title("mask outlines over the population RF (ON + OFF)\ndotted: eccentricity every "
                  f"{ECCENTRICITY_STEP_DEG:g}°", fontsize=9)
     ax.set_xlabel("x (pixels)", fontsize=8)
     ax.set_ylabel("y (pixels)", fontsize=8)

@@ -196,7 +196,7 @@ def study_variations(ds):
     diam = np.nanmean(ds["eval_mask_diameter_deg"].values, 0)
     for tt, dd in zip(t, diam):
         ax.annotate(f"{dd:.0f} deg", (tt, ax.get_ylim()[0]), fontsize=6, ha="center", va="bottom")
-    ax.set_xlabel("evaluation mask: alpha >= t")
+    ax.set_xlabel("evaluation mask: level >= t")
     ax.set_ylabel("video correlation (re-scored)")
     ax.legend(fontsize=7, frameon=False)
     ax.set_title("evaluation-mask threshold (diameter in degrees)", fontsize=9)

@@ -3,7 +3,7 @@
 import numpy as np
 import xarray as xr
 
-from dnemkit.masks import cache_dir, cache_key
+from dnemkit.masks import cache_dir, mask_key
 
 
 def test_mask_command_writes_and_caches(tmp_path, run_cli, assert_one_line_error):
@@ -11,10 +11,10 @@ def test_mask_command_writes_and_caches(tmp_path, run_cli, assert_one_line_error
     result = run_cli("mask", "--encoder", "synthetic:5", "--iterations", 30, "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
     ds = xr.open_dataset(out / "mask.nc", engine="h5netcdf")
-    np.testing.assert_array_equal(ds["train_mask"].values, (ds["alpha"].values >= 0.5).astype(np.uint8))
-    np.testing.assert_array_equal(ds["eval_mask"].values, (ds["alpha"].values >= 1.0).astype(np.uint8))
+    np.testing.assert_array_equal(ds["train_mask"].values, (ds["mask_level"].values >= 0.5))
+    np.testing.assert_array_equal(ds["eval_mask"].values, (ds["mask_level"].values >= 1.0))
     assert ds.attrs["train_threshold"] == 0.5 and ds.attrs["eval_threshold"] == 1.0
-    assert (cache_dir() / f"{cache_key('synthetic:5')}.nc").exists()
+    assert (cache_dir() / f"{mask_key('synthetic:5')}.nc").exists()
     assert (out / "mask.png").read_bytes()[:4] == b"\x89PNG"
     assert_one_line_error(run_cli("mask", "--encoder", "synthetic", "--data", tmp_path / "nowhere"),
                           "does not exist")

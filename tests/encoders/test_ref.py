@@ -12,7 +12,7 @@ from dnemkit.errors import DnemkitError
 def test_a_spec_is_loaded_once_and_pickles_without_its_weights():
     ref = EncoderRef("synthetic:3")
     assert ref.full is ref.full and ref.encoder is ref.full  # loaded once; all models
-    assert ref.name == "synthetic:3" and ref.cache_key == "synthetic:3" and ref.has_spec
+    assert ref.name == "synthetic:3" and ref.mask_key == "synthetic:3" and ref.has_spec
     clone = pickle.loads(pickle.dumps(ref))
     assert clone == ref and "full" not in clone.__dict__  # a Dask task gets the spec, not the weights
     assert len(pickle.dumps(ref)) < 500
@@ -26,8 +26,8 @@ def test_models_select_members_and_share_the_loaded_encoder():
     assert two.full is ref.full and members_of(two.encoder) == members[:2]
     assert EncoderRef(ref.full, models=1).encoder is members[0]
     # an object is cached under a digest of its weights: the same weights give the same key
-    assert ref.cache_key == EncoderRef(Ensemble([SyntheticMouse(0), SyntheticMouse(1), SyntheticMouse(2)])).cache_key
-    assert ref.cache_key != EncoderRef(Ensemble([SyntheticMouse(0), SyntheticMouse(1)])).cache_key
+    assert ref.mask_key == EncoderRef(Ensemble([SyntheticMouse(0), SyntheticMouse(1), SyntheticMouse(2)])).mask_key
+    assert ref.mask_key != EncoderRef(Ensemble([SyntheticMouse(0), SyntheticMouse(1)])).mask_key
     assert EncoderRef.of(two) is two
 
 

@@ -99,13 +99,13 @@ def test_rescoring_another_eval_threshold_equals_a_fresh_run(study, tmp_path):
     from dnemkit.encoders.ref import EncoderRef
     from dnemkit.io.results import write_dataset
     from dnemkit.masks import resolve_mask
-    from dnemkit.masks.alpha import AlphaMask
+    from dnemkit.masks import ScreenMask
 
     config, _, ds = study
     one = mouse_folder_name(0)
     mask, _ = resolve_mask("sensitivity", EncoderRef("synthetic:0"))
     path = tmp_path / "mask.nc"
-    write_dataset(AlphaMask(mask.alpha, 0.5, 0.75).to_dataset(dnemkit_kind="mask"), path)
+    write_dataset(ScreenMask(mask.level, mask.method, 0.5, 0.75).to_dataset(dnemkit_kind="mask"), path)
     fresh = run(config.replace(mice=(one,), mask=str(path), variations=()), progress=False)
     mine = ds["mouse_of_clip"].values == one
     rescored = ds["threshold_clip_video_correlation"].sel(training_mask="standard", eval_threshold=0.75).values

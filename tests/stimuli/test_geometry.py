@@ -67,10 +67,10 @@ def test_mask_sizes_in_degrees():
 def test_masks_carry_their_sizes_in_degrees():
     import xarray as xr
 
-    from dnemkit.masks.alpha import AlphaMask
+    from dnemkit.masks import ScreenMask
 
     alpha = np.clip(1.4 - eccentricity_map() / 25, 0, None).astype(np.float32)  # eval: ecc <= 10, train: <= 22.5
-    mask = AlphaMask(alpha)
+    mask = ScreenMask(alpha)
     for ds in (mask.to_dataset(), mask.attach_to(xr.Dataset())):
         for name, selected in (("train_mask", alpha >= 0.5), ("eval_mask", alpha >= 1)):
             expected = mask_size_deg(selected)

@@ -32,7 +32,7 @@ def _eccentricity_levels(fig):
 
 def test_screen_maps_carry_eccentricity_contours(errormap):
     """The error maps, the pixel correlation map and the alpha-mask figure draw 10-degree eccentricity steps."""
-    from dnemkit.masks.alpha import AlphaMask
+    from dnemkit.masks import ScreenMask
     from dnemkit.viz.errors import errormap_figures
     from dnemkit.viz.masks import mask_figure
 
@@ -40,7 +40,7 @@ def test_screen_maps_carry_eccentricity_contours(errormap):
     assert len(_eccentricity_levels(figures["errormap"])) == 4  # E+, E-, |E| and the pixel correlation map
     alpha = np.zeros((36, 64), np.float32)
     alpha[10:26, 20:44] = 1.2
-    assert _eccentricity_levels(mask_figure(AlphaMask(alpha).to_dataset()))[0][:6] == [10, 20, 30, 40, 50, 60]
+    assert _eccentricity_levels(mask_figure(ScreenMask(alpha).to_dataset()))[0][:6] == [10, 20, 30, 40, 50, 60]
     delta = figures["errormap_delta_r"]
     assert "Δr" in delta.axes[0].get_xlabel()
     assert sum(p.get_height() for p in delta.axes[0].patches) == np.isfinite(errormap["delta_r"].values).sum()

@@ -141,12 +141,12 @@ def _run_on_movies(config, progress, log):
     else:
         responses, behavior = recorded_targets(truth, videos, movie_seeds)
         source = f"Poisson responses of {truth_name} (simulated behaviour, seeded by the movie seed)"
-    alpha, line = resolve_mask(config.mask, ref, progress=progress)
+    mask, line = resolve_mask(config.mask, ref, progress=progress)
     say(log, line)
     ds = population_ablation(enc, videos, responses, behavior, config.keep_fractions, seeds_list, recipe,
-                             config.execution, alpha.train, alpha.eval, movie_ids=movie_seeds, progress=progress)
+                             config.execution, mask.train, mask.eval, movie_ids=movie_seeds, progress=progress)
     ds = ablation_statistics(ds, config.subjects or "movie")
-    alpha.attach_to(ds)
+    mask.attach_to(ds)
     ds["movie"].attrs["long_name"] = "natural_movie seed"
     run_config = dict(config.to_dict(), ground_truth=truth_name, subjects=config.subjects or "movie")
     ds.attrs.update(provenance("ablation", run_config, ref.name, None,
@@ -174,15 +174,15 @@ def _run_on_data(config, progress, log):
         probe_encoder(enc, need_grad=True)
         responses = (predicted_targets(enc, clips.videos, clips.behavior) if config.predicted
                      else clips.responses)
-        alpha, line = resolve_mask(config.mask, ref, clips.folder, progress=progress)
+        mask, line = resolve_mask(config.mask, ref, clips.folder, progress=progress)
         line = f"{clips.mouse}: {line}" if len(mice) > 1 else line
         say(log, line)
         part = population_ablation(enc, clips.videos, responses, clips.behavior, config.keep_fractions,
-                                   list(range(config.seeds)), recipe, config.execution, alpha.train, alpha.eval,
+                                   list(range(config.seeds)), recipe, config.execution, mask.train, mask.eval,
                                    movie_ids=np.arange(len(clips.trials)), progress=progress)
         part = part.assign_coords(mouse=("movie", [clips.mouse] * len(clips.trials)),
                                   trial=("movie", list(clips.trials)))
-        parts.append((clips, alpha, part))
+        parts.append((clips, mask, part))
         lines.append(line)
         described.append(f"{clips.mouse} -> {description}")
     ds = _combine_mice(parts)
@@ -201,15 +201,15 @@ def _run_on_data(config, progress, log):
 
 
 def _combine_mice(parts):
-    """One dataset of the per-mouse ablations [(clips, AlphaMask, ds)]: the first's layout for one mouse; for
+    """One dataset of the per-mouse ablations [(clips, ScreenMask, ds)]: the first's layout for one mouse; for
     several, correlations concatenated along movie (its ``mouse`` coordinate names each clip's mouse), n_kept
     (mouse_folder, keep_fraction), kept (mouse_folder, keep_fraction, seed, neuron) (False beyond a mouse's
     neurons), masks (mouse_folder, y, x) and their sizes in degrees per mouse (variables ``<mask>_<size>``)."""
     if len(parts) == 1:
-        clips, alpha, ds = parts[0]
-        alpha.attach_to(ds)
+        clips, mask, ds = parts[0]
+        mask.attach_to(ds)
         return ds
-    from ...masks.alpha import size_attrs
+    from ...masks.screen import size_attrs
 
     names = [clips.mouse for clips, _, _ in parts]
     scores = xr.concat([ds[["video_correlation", "frame_correlation"]] for _, _, ds in parts], dim="movie")
@@ -222,12 +222,12 @@ def _combine_mice(parts):
         n_kept=(("mouse_folder", "keep_fraction"), np.stack([ds["n_kept"].values for _, _, ds in parts])),
         kept=(("mouse_folder", "keep_fraction", "seed", "neuron"), kept))
     out = out.assign_coords(mouse_folder=names, neuron=np.arange(n))
-    for name, pick in (("alpha", lambda a: a.alpha), ("train_mask", lambda a: a.train),
+    for name, pick in (("mask_level", lambda a: a.level), ("train_mask", lambda a: a.train),
                        ("eval_mask", lambda a: a.eval)):
-        out[name] = (("mouse_folder", "y", "x"), np.stack([pick(alpha) for _, alpha, _ in parts]))
+        out[name] = (("mouse_folder", "y", "x"), np.stack([pick(mask) for _, mask, _ in parts]))
     for name in ("train_mask", "eval_mask"):
         for key in ("equivalent_diameter_deg", "horizontal_extent_deg", "vertical_extent_deg"):
-            values = [size_attrs(getattr(alpha, name.split("_")[0]))[key] for _, alpha, _ in parts]
+            values = [size_attrs(getattr(mask, name.split("_")[0]))[key] for _, mask, _ in parts]
             out[f"{name}_{key}"] = ("mouse_folder", np.array(values, float), {"units": "degree"})
     for var in ("video_correlation", "frame_correlation", "n_kept", "kept"):
         out[var].attrs.update(parts[0][2][var].attrs)

@@ -209,9 +209,9 @@ def run(config=None, *, out=None, progress=True, log=None):
     # the mask ('auto' may compute one) differentiates the encoder; the flashes only need its rates
     probe_encoder(encoder, need_grad=want_mask and str(config.mask).lower() in ("auto", "alpha", "sensitivity"))
     truth, truth_name = truth_for(config.ground_truth, encoder, ref.name)
-    alpha = None
+    mask = None
     if want_mask:
-        alpha, line = resolve_mask(config.mask, ref, progress=progress)
+        mask, line = resolve_mask(config.mask, ref, progress=progress)
         say(log, line)
     ds = map_receptive_fields(encoder, chunk=config.chunk, lead_in=config.lead_in, fit=config.fit,
                               fit_max=config.fit_max, positions=config.positions(), device=config.device,
@@ -221,8 +221,8 @@ def run(config=None, *, out=None, progress=True, log=None):
                     ground_truth=truth_name)
     if truth is not None:
         ds = compare_to_truth(ds, truth)
-    if alpha is not None:
-        alpha.attach_to(ds)
+    if mask is not None:
+        mask.attach_to(ds)
     if out is not None:
         write_outputs(ds, out)
     return ds

@@ -40,7 +40,7 @@ class StudyConfig(ExperimentConfig):
     ethogram_clips: clips drawn in the ethogram (those nearest the median video r).
     max_lag: lags of the prediction-accuracy x frame-correlation cross-correlation, frames (30 = 1 s).
     variations: method variations reconstructed beside the standard run ('predicted', 'gradient', 'unsmoothed',
-        'train-mask=T'; :mod:`dnemkit.experiments.study.variations`). eval_thresholds: evaluation masks alpha >= t
+        'train-mask=T'; :mod:`dnemkit.experiments.study.variations`). eval_thresholds: evaluation masks level >= t
         of the threshold sweep (re-scores stored videos). input_predictions: the activity predicted from the
         eval-masked true movie and from the contrast-matched reconstruction as well (two more encoder passes over
         each clip).

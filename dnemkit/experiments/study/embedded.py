@@ -10,7 +10,7 @@ are the method's, not the paper's (see the README for the paper-sized run).
 import shutil
 from pathlib import Path
 
-from ...masks.cache import cache_dir
+from ...masks.resolve import cache_dir
 from ..simulate import mouse_folder_name, simulate
 
 MOUSE_SEED = 0              #: the demo encoder's mouse

@@ -96,7 +96,7 @@ def prepare(config, log=None, progress=True):
             for v in variations:
                 if v.reconstructs:
                     units.append(Unit(c, v, P.clip_id(c, {"encoder": context["encoder"], "recipe": context["recipe"],
-                                                          "mask": P.mask_digest(mask.alpha), "variation": v.key()})))
+                                                          "mask": P.mask_digest(mask.level), "variation": v.key()})))
         clips.extend(loaded)
         say(log, f"{mp.name}: {len(loaded)} clip(s), {mp.how}")
     return plans, masks, lines, clips, units, duplicates, variations
@@ -105,10 +105,10 @@ def prepare(config, log=None, progress=True):
 def _unit_work(batch, recipe, masks, config):
     """(recipe, training mask, keyword options of reconstruct_clips) of a batch's variation."""
     v, mask = batch[0].variation, masks[batch[0].mouse]
-    train = mask.train if v.train_threshold is None else mask.alpha >= v.train_threshold
+    train = mask.train if v.train_threshold is None else mask.at(v.train_threshold)
     if not train.any():
-        raise DnemkitError(f"variation {v.name}: the training mask alpha >= {v.train_threshold} selects no pixel of "
-                           f"{batch[0].mouse}'s mask (alpha up to {float(np.nanmax(mask.alpha)):.2f}); expected a "
+        raise DnemkitError(f"variation {v.name}: the training mask level >= {v.train_threshold} selects no pixel of "
+                           f"{batch[0].mouse}'s mask (level up to {float(np.nanmax(mask.level)):.2f}); expected a "
                            "lower threshold")
     standard = v.name == "standard"
     options = {"targets": v.targets, "predictions": standard,

@@ -5,7 +5,7 @@ the evaluation-mask threshold sweep that only re-scores stored videos.
 Names (``--variations``): ``predicted`` (targets: the ensemble's activity predicted from the true movie instead of
 the recorded responses), ``gradient`` (gradient ensembling: the models' normalised gradients are averaged each
 step; needs two or more models), ``unsmoothed`` (the standard videos without the final Gaussian filter: no
-reconstruction), ``train-mask=T`` (the training mask is alpha >= T instead of 0.5).
+reconstruction), ``train-mask=T`` (the training mask is level >= T instead of 0.5).
 """
 
 from dataclasses import dataclass
@@ -147,25 +147,25 @@ def add_variations(ds, clips, *, stored_standard, stored_variations, variations,
 
 
 def _add_threshold_sweep(ds, clips, videos, variations, masks, first, thresholds, included, mask_size_deg):
-    """r of each training-mask variation's videos under evaluation masks alpha >= t, and the masks' diameters."""
+    """r of each training-mask variation's videos under evaluation masks level >= t, and the masks' diameters."""
     trained = [v for v in variations if v.name == "standard" or v.train_threshold is not None]
     per_clip = np.full((len(trained), len(thresholds), len(clips)), np.nan)
     for j, t in enumerate(thresholds):
         for i, v in enumerate(trained):
-            per_clip[i, j], _ = _scores(clips, videos[v.name], masks, first, lambda m: masks[m].alpha >= t)
+            per_clip[i, j], _ = _scores(clips, videos[v.name], masks, first, lambda m: masks[m].at(t))
     with np.errstate(invalid="ignore"):
         table = np.nanmean(np.where(included, per_clip, np.nan), axis=2) if included.any() \
             else np.full(per_clip.shape[:2], np.nan)
     ds.coords["training_mask"] = [v.name for v in trained]
     ds.coords["eval_threshold"] = ("eval_threshold", list(thresholds), {"units": "1",
-                                                                         "long_name": "evaluation mask alpha >= t"})
+                                                                         "long_name": "evaluation mask level >= t"})
     ds["threshold_clip_video_correlation"] = (("training_mask", "eval_threshold", "clip"), per_clip,
                                               {"units": "1", "long_name": "video r per clip, re-scored from the "
-                                               "stored videos with the evaluation mask alpha >= t"})
+                                               "stored videos with the evaluation mask level >= t"})
     ds["threshold_video_correlation"] = (("training_mask", "eval_threshold"), table,
                                          {"units": "1", "long_name": "mean video r over clips, re-scored from the "
                                           "stored videos"})
-    diam = np.array([[mask_size_deg(masks[m].alpha >= t)["equivalent_diameter_deg"] for t in thresholds]
+    diam = np.array([[mask_size_deg(masks[m].at(t))["equivalent_diameter_deg"] for t in thresholds]
                      for m in ds["mouse"].values])
     ds["eval_mask_diameter_deg"] = (("mouse", "eval_threshold"), diam,
                                     {"units": "degree", "long_name": "equivalent-disc diameter of the evaluation mask"})

@@ -22,7 +22,8 @@ import numpy as np
 from ..errors import DnemkitError
 from ..io.results import provenance, write_dataset
 from ..stimuli.geometry import HEIGHT, WIDTH
-from .alpha import AlphaMask, MaskConfig, builtin_clips, dataset_clips, load_mask_file, train_alpha_mask
+from .alpha import MaskConfig, builtin_clips, dataset_clips, train_alpha_mask
+from .screen import ScreenMask, load_mask_file
 from .sensitivity import SensitivityConfig, sensitivity_mask
 
 SHIPPED_MASKS = Path(__file__).resolve().parent.parent / "assets" / "masks"
@@ -35,7 +36,7 @@ def cache_dir():
     return Path(root) / "masks"
 
 
-def cache_key(spec, mouse=None, data=None):
+def mask_key(spec, mouse=None, data=None):
     """A file-name-safe key for an encoder spec; files enter with their size and modification time."""
     parts = [str(spec), f"mouse={mouse}", f"data={Path(data).resolve() if data else None}"]
     path = Path(str(spec).rsplit(":", 1)[0])
@@ -49,7 +50,7 @@ def cache_key(spec, mouse=None, data=None):
 
 def cached_path(spec, mouse=None, data=None, method="alpha"):
     """The cache file of an encoder's mask made by ``method`` ('alpha' keeps the historical name)."""
-    key = cache_key(spec, mouse, data)
+    key = mask_key(spec, mouse, data)
     return cache_dir() / (f"{key}.nc" if method == "alpha" else f"{key}-{method}.nc")
 
 
@@ -129,24 +130,24 @@ def _describe(mask):
 
 
 def resolve_mask(choice, ref, data=None, progress=True):
-    """(AlphaMask, one line saying what was done and how long it took) for ``--mask CHOICE`` (module doc).
+    """(ScreenMask, one line saying what was done and how long it took) for ``--mask CHOICE`` (module doc).
 
     ref: the :class:`dnemkit.encoders.ref.EncoderRef` (its full encoder, all models: a mask belongs to the
-    encoder, not to a subset; its cache key and mouse). data: a Sensorium mouse folder whose recorded responses
+    encoder, not to a subset; its mask key and mouse). data: a Sensorium mouse folder whose recorded responses
     train an alpha mask. 'none' gives a mask of ones (every pixel).
     """
     started = time.perf_counter()
-    encoder, spec, mouse = ref.full, ref.cache_key, ref.mouse
+    encoder, spec, mouse = ref.full, ref.mask_key, ref.mouse
     choice = "auto" if choice is None else choice
-    if isinstance(choice, AlphaMask):
+    if isinstance(choice, ScreenMask):
         return choice, "mask: given"
     if isinstance(choice, np.ndarray):
         if choice.shape != (HEIGHT, WIDTH):
             raise DnemkitError(f"mask has shape {choice.shape}; expected ({HEIGHT}, {WIDTH}) (alpha or boolean)")
-        return AlphaMask(choice.astype(np.float32)), "mask: given array"
+        return ScreenMask(choice.astype(np.float32), "given"), "mask: given array"
     choice = str(choice)
     if choice == "none":
-        mask = AlphaMask(np.ones((HEIGHT, WIDTH), np.float32))
+        mask = ScreenMask(np.ones((HEIGHT, WIDTH), np.float32), "given")
         return mask, "mask: none (every pixel trains and is evaluated)"
     if choice not in CHOICES:
         mask = load_mask_file(choice)
@@ -192,11 +193,11 @@ def make_mask(ref, method="alpha", data=None, iterations=None, seed=0, progress=
     started = time.perf_counter()
     if method == "alpha":
         config = replace(MaskConfig(), seed=seed, **({} if iterations is None else {"iterations": iterations}))
-        mask = mask_for(encoder, ref.cache_key, ref.mouse, data, config, use_cache=False, progress=progress)
+        mask = mask_for(encoder, ref.mask_key, ref.mouse, data, config, use_cache=False, progress=progress)
     else:
         config = SensitivityConfig(seed=seed)
         mask = sensitivity_mask(encoder, config)
     ds = mask.to_dataset(**provenance("mask", config, ref.name, seed, data=str(data or ""), method=method,
                                       seconds=round(time.perf_counter() - started, 2)))
-    store_mask(mask, cached_path(ref.cache_key, ref.mouse, data, method), f"{method} mask of {ref.name}", **ds.attrs)
+    store_mask(mask, cached_path(ref.mask_key, ref.mouse, data, method), f"{method} mask of {ref.name}", **ds.attrs)
     return ds

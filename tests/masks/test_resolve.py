@@ -1,4 +1,4 @@
-"""Tests of dnemkit.masks.cache: the resolver computes, caches and names its masks; no empty or NaN mask is
+"""Tests of dnemkit.masks.resolve: the resolver computes, caches and names its masks; no empty or NaN mask is
 cached."""
 
 import numpy as np
