@@ -33,7 +33,7 @@ def gradient_call(encoder, execution, recipe, movie, targets, behavior):
     device = torch.device("cpu")
     per_pass = auto_subbatches_per_pass(models[0], device, recipe.subbatch_frames)
     gradients = MemberGradients(models, recipe, execution, device, per_pass)
-    schedule = make_schedule(recipe, recipe.seed)
+    schedule = make_schedule(recipe, np.random.default_rng(recipe.seed))
     starts = schedule(movie.shape[0])  # the same sub-batches for every option
     videos = torch.from_numpy(movie)[None, None]
     target = torch.from_numpy(targets)[None]

@@ -9,7 +9,7 @@ Public API (stable names)::
     VideoCorrelationTracker(ground_truth)     scores a reconstruction while it runs (reconstruct(trackers=[...]))
     EncoderRef(spec, mouse, models)           an encoder as a command names it: load, fingerprint, mask key
     gaussian_noise, drifting_grating, sparse_noise, natural_movie     stimuli (xarray, 36 x 64, 30 Hz, 0..255)
-    video_correlation, frame_correlation, motion_energy, frame_entropy   metrics
+    video_correlation, frame_correlation, motion_energy, frame_entropy, quality_metrics   metrics
     map_receptive_fields(encoder, ...)        ON/OFF RF maps from sparse noise
 """
 
@@ -20,7 +20,7 @@ from .lazy import lazy_exports
 #: public name -> the module defining it, imported on first use: `characterize --help` and `import dnemkit`
 #: stay fast (torch, xarray and scipy load only when something needs them)
 _EXPORTS = {
-    **dict.fromkeys(["frame_correlation", "frame_entropy", "motion_energy", "video_correlation"],
+    **dict.fromkeys(["frame_correlation", "frame_entropy", "motion_energy", "quality_metrics", "video_correlation"],
                     ".analysis.metrics"),
     "map_receptive_fields": ".experiments.rf.experiment",
     "VideoCorrelationTracker": ".analysis.tracking",

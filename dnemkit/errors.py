@@ -39,3 +39,16 @@ def check_number(value, name, expected="a finite number"):
     if isinstance(value, bool) or not math.isfinite(out):
         raise DnemkitError(f"{name} is {value!r}; expected {expected}")
     return out
+
+
+def check_generator(rng, name="rng"):
+    """``rng`` if it is a ``numpy.random.Generator``, else DnemkitError naming it.
+
+    Randomness below the boundary of a run takes a Generator: a seed is turned into one once, where the run is
+    configured (``np.random.default_rng(config.seed)``), so a caller can share or split one stream.
+    """
+    import numpy as np
+
+    if not isinstance(rng, np.random.Generator):
+        raise DnemkitError(f"{name} is {rng!r}; expected a numpy Generator (np.random.default_rng(seed))")
+    return rng

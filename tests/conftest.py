@@ -164,7 +164,7 @@ def errormap(results_mouse, box_mask):
     mouse = results_mouse
     movie = natural_movie(seed=5100, n_frames=40).values
     with torch.no_grad():
-        recorded = sample_responses(mouse(torch.from_numpy(movie)[None])[0], 1)
+        recorded = sample_responses(mouse(torch.from_numpy(movie)[None])[0], np.random.default_rng(1))
     ds = error_map_analysis(mouse, movie, recorded, None, Recipe(iterations=3), Execution(), box_mask, box_mask,
                             progress=False)
     ds.attrs.update(provenance("errormap", {"iterations": 3}, "synthetic-40", 0))

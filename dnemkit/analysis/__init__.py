@@ -14,7 +14,7 @@ from ..lazy import lazy_exports
 _EXPORTS = {
     **dict.fromkeys(["error_maps"], ".errormaps"),
     **dict.fromkeys(["CUTOFF_STATUSES", "cutoff"], ".cutoffs"),
-    **dict.fromkeys(["apply_eval_mask", "ensembling_gain", "evaluate", "frame_correlation", "frame_correlation_trace", "frame_entropy", "frame_entropy_trace", "match_contrast", "motion_energy", "motion_energy_trace", "phase_inversion", "pixel_correlation_map", "psnr", "rmse", "ssim", "ssim_simplified", "video_correlation"], ".metrics"),
+    **dict.fromkeys(["apply_eval_mask", "ensembling_gain", "frame_correlation", "frame_correlation_trace", "frame_entropy", "frame_entropy_trace", "match_contrast", "motion_energy", "motion_energy_trace", "phase_inversion", "pixel_correlation_map", "psnr", "quality_metrics", "rmse", "ssim", "ssim_simplified", "video_correlation"], ".metrics"),
     **dict.fromkeys(["fit_gaussian_2d", "fit_gaussians", "on_off_maps", "population_rf", "rf_centres", "rf_maps", "unresponsive_neurons"], ".receptive_fields"),
     **dict.fromkeys(["adjacent_level_tests", "paired_ttest", "repeated_measures_anova"], ".stats"),
 }

@@ -19,7 +19,7 @@ movie x seed pairs, or mice (the paper's Fig. 5: the correlation averaged over a
 
 import numpy as np
 
-from ..errors import DnemkitError
+from ..errors import DnemkitError, check_generator
 
 __all__ = ["DEFAULT_KEEP_FRACTIONS", "MOVIE_SEED_OFFSET", "ablation_statistics", "check_keep_fractions",
            "nested_subsets", "subject_table"]
@@ -44,13 +44,14 @@ def check_keep_fractions(fractions):
     return tuple(sorted(set(values), reverse=True))
 
 
-def nested_subsets(n_neurons, fractions, seed):
-    """{fraction: sorted int64 neuron indices} for one seed; nested (smaller subsets inside larger ones).
+def nested_subsets(n_neurons, fractions, rng):
+    """{fraction: sorted int64 neuron indices}, nested (smaller subsets inside larger ones).
 
-    The first round(fraction * n_neurons) (at least 1) of one seeded permutation of the neurons.
+    The first round(fraction * n_neurons) (at least 1) of one permutation of the neurons drawn from the numpy
+    Generator ``rng`` (one ablation seed: ``np.random.default_rng(seed)``).
     """
     fractions = check_keep_fractions(fractions)
-    order = np.random.default_rng(int(seed)).permutation(int(n_neurons))
+    order = check_generator(rng).permutation(int(n_neurons))
     return {f: np.sort(order[:max(1, int(round(f * n_neurons)))]).astype(np.int64) for f in fractions}
 
 

@@ -9,8 +9,9 @@ Conventions
 - A mask is a boolean (H, W) array selecting the evaluated pixels (the evaluation mask, level >= 1); ``None``
   means every pixel. Integer masks holding only 0/1 are accepted; any other values (for example a raw alpha
   mask) are rejected: threshold it first.
-- ``first_frame``: frames ``first_frame .. T-1`` are evaluated (default 30: the first 30 frames of a trial lack a
-  full encoder window, docs/method.md, "Recipe").
+- ``first_frame``: frames ``first_frame .. T-1`` are evaluated (default 32, as the reference scores: the first
+  frames of a trial lack a full encoder window, docs/method.md, "Recipe").
+- ``mask``, ``first_frame`` and the other options are keyword-only: ``video_correlation(gt, recon, mask=m)``.
 - Bad input raises :class:`dnemkit.errors.DnemkitError` with one line naming the argument.
 """
 
@@ -39,7 +40,7 @@ __all__ = [
     "match_contrast",
     "ensembling_gain",
     "phase_inversion",
-    "evaluate",
+    "quality_metrics",
     "apply_eval_mask",
 ]
 
@@ -157,7 +158,7 @@ def _nanmean(values):
     return float(values[ok].mean()) if ok.any() else float("nan")
 
 
-def video_correlation(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAME):
+def video_correlation(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """Pearson r over all (frame, pixel) pairs inside the mask, frames ``first_frame .. T-1`` (docs/method.md, "Analyses").
 
     gt, recon: (T, H, W) float, grey levels 0..255. mask: bool (H, W) or None (all pixels).
@@ -167,22 +168,22 @@ def video_correlation(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     return _pearson(g.ravel(), r.ravel())
 
 
-def frame_correlation_trace(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAME):
+def frame_correlation_trace(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """Per-frame Pearson r over the masked pixels: float64 (T - first_frame,); NaN for constant frames."""
     g, r, _ = _prepare(gt, recon, mask, first_frame)
     return pearson_along(g, r, axis=1)
 
 
-def frame_correlation(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAME):
+def frame_correlation(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """Mean frame correlation: per-frame Pearson r over the masked pixels, nan-mean over frames (docs/method.md, "Analyses").
 
     Frames where gt or recon is constant inside the mask have no correlation (NaN) and are left out of the mean
     (no warning). Returns a float; NaN when every frame is constant.
     """
-    return _nanmean(frame_correlation_trace(gt, recon, mask, first_frame))
+    return _nanmean(frame_correlation_trace(gt, recon, mask=mask, first_frame=first_frame))
 
 
-def pixel_correlation_map(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAME):
+def pixel_correlation_map(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """Temporal correlation map: per pixel, Pearson r over frames ``first_frame .. T-1``.
 
     Returns float64 (H, W); NaN outside the mask and at pixels constant in time in either video.
@@ -206,15 +207,15 @@ def _psnr_from_rmse(e):
     return float("inf") if e == 0 else float(20.0 * np.log10(MAX_GREY / e))
 
 
-def rmse(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAME):
+def rmse(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """Root-mean-square error in grey levels over the masked pixels x evaluated frames. Returns a float."""
     g, r, _ = _prepare(gt, recon, mask, first_frame)
     return _rmse(g, r)
 
 
-def psnr(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAME):
+def psnr(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """Peak signal-to-noise ratio in dB, peak 255: ``20 log10(255 / rmse)`` (inf for identical videos)."""
-    return _psnr_from_rmse(rmse(gt, recon, mask, first_frame))
+    return _psnr_from_rmse(rmse(gt, recon, mask=mask, first_frame=first_frame))
 
 
 def _bbox(m):
@@ -263,7 +264,7 @@ def _ssim(g_full, r_full, m):
     return float(_ssim_frames(g, r, win_size=win).mean())
 
 
-def ssim(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAME):
+def ssim(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """Standard structural similarity (Wang et al. 2004, scikit-image's definition), mean over frames.
 
     Each evaluated frame is cropped to the bounding box of the mask (pixels inside the box but outside the mask
@@ -288,7 +289,7 @@ def _ssim_simplified(g, r, k1=1.0, k2=1.0, data_range=MAX_GREY):
     return float(((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2)))
 
 
-def ssim_simplified(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAME):
+def ssim_simplified(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """PARITY VARIANT - the reference analysis' simplified global SSIM; report :func:`ssim` instead.
 
     One SSIM over all masked pixels x evaluated frames taken together (no sliding window)::
@@ -311,7 +312,7 @@ def _motion_trace(v_masked):
     return np.abs(np.diff(v_masked, axis=0)).mean(axis=1)
 
 
-def motion_energy_trace(video, mask=None, first_frame=0):
+def motion_energy_trace(video, *, mask=None, first_frame=0):
     """Motion energy per frame step: ME(t) = mean over masked pixels of |v(t+1) - v(t)|, grey levels per frame.
 
     video: (T, H, W). Returns float64 (T - first_frame - 1,) for t = first_frame .. T-2.
@@ -322,9 +323,9 @@ def motion_energy_trace(video, mask=None, first_frame=0):
     return _motion_trace(v[f:][:, m])
 
 
-def motion_energy(video, mask=None, first_frame=0):
+def motion_energy(video, *, mask=None, first_frame=0):
     """Mean motion energy over t (docs/method.md, "Analyses"): mean of :func:`motion_energy_trace`. Grey levels per frame; float."""
-    return float(motion_energy_trace(video, mask, first_frame).mean())
+    return float(motion_energy_trace(video, mask=mask, first_frame=first_frame).mean())
 
 
 def _entropy_trace(v_masked):
@@ -340,14 +341,14 @@ def _entropy_trace(v_masked):
     return terms.sum(axis=1)
 
 
-def frame_entropy_trace(video, mask=None):
+def frame_entropy_trace(video, *, mask=None):
     """Shannon entropy (bits) of each frame's grey-level histogram: float64 (T,). See :func:`frame_entropy`."""
     v = _video(video, "video")
     m = _mask(mask, v.shape[1:])
     return _entropy_trace(v[:, m])
 
 
-def frame_entropy(video, mask=None):
+def frame_entropy(video, *, mask=None):
     """Mean Shannon entropy of the frames' grey-level histograms, in bits (docs/method.md, "Analyses").
 
     For each frame the masked pixels are counted in 25 equal bins over [0, 256) (bin width 10.24 grey levels;
@@ -357,13 +358,13 @@ def frame_entropy(video, mask=None):
     constant frames, log2(25) ~ 4.64 (the maximum) when the pixels spread evenly over the 25 bins.
     video: (T, H, W) grey levels; mask: bool (H, W) or None. Returns a float.
     """
-    return float(frame_entropy_trace(video, mask).mean())
+    return float(frame_entropy_trace(video, mask=mask).mean())
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # transformations
 # ----------------------------------------------------------------------------------------------------------------
-def apply_eval_mask(video, mask, fill=GREY):
+def apply_eval_mask(video, mask, *, fill=GREY):
     """Return a float32 copy of ``video`` (..., H, W) with every pixel outside ``mask`` (bool (H, W)) set to
     ``fill`` (default grey 127.5). ``mask=None`` returns an unchanged float32 copy."""
     v = as_float_array(video, "video")
@@ -375,7 +376,7 @@ def apply_eval_mask(video, mask, fill=GREY):
     return out
 
 
-def match_contrast(gt, recon, mask=None, first_frame=0):
+def match_contrast(gt, recon, *, mask=None, first_frame=0):
     """Contrast & luminance matching (docs/method.md, "Analyses"): give ``recon`` the mean and std of ``gt`` inside the mask.
 
     z = (recon - mean_r) / std_r and out = z * std_g + mean_g, where the means and (population) stds are taken
@@ -399,7 +400,7 @@ def match_contrast(gt, recon, mask=None, first_frame=0):
 # ----------------------------------------------------------------------------------------------------------------
 # composite analyses
 # ----------------------------------------------------------------------------------------------------------------
-def ensembling_gain(gt, recons, ensemble_recon=None, mask=None, first_frame=DEFAULT_FIRST_FRAME):
+def ensembling_gain(gt, recons, *, ensemble_recon=None, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """Ensembling gain (docs/method.md, "Analyses"): r(ensemble) - mean over models of r(model's own reconstruction).
 
     gt: (T, H, W); recons: (M, T, H, W), one reconstruction per model; ensemble_recon: (T, H, W), by default the
@@ -436,20 +437,21 @@ def ensembling_gain(gt, recons, ensemble_recon=None, mask=None, first_frame=DEFA
     }
 
 
-def phase_inversion(recon, gt, recon_inverted, mask=None, first_frame=DEFAULT_FIRST_FRAME):
+def phase_inversion(gt, recon, recon_inverted, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """Phase-inversion control (docs/method.md, "Analyses") for a stimulus v and its twin 255 - v.
 
-    recon: reconstruction of v; gt: v; recon_inverted: reconstruction of 255 - v; all (T, H, W).
+    gt: v; recon: reconstruction of v; recon_inverted: reconstruction of 255 - v; all (T, H, W). The argument
+    order is (gt, recon, ...) as in every metric here.
     Returns a dict: ``r_gt`` = r(recon, gt) and ``r_inverted`` = r(recon, recon_inverted). ``r_inverted`` near -1
     means the reconstruction follows the stimulus rather than a fixed pattern.
     """
     return {
-        "r_gt": video_correlation(gt, recon, mask, first_frame),
-        "r_inverted": video_correlation(recon_inverted, recon, mask, first_frame),
+        "r_gt": video_correlation(gt, recon, mask=mask, first_frame=first_frame),
+        "r_inverted": video_correlation(recon_inverted, recon, mask=mask, first_frame=first_frame),
     }
 
 
-def evaluate(gt, recon, mask=None, first_frame=DEFAULT_FIRST_FRAME):
+def quality_metrics(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """All scalar quality metrics of one reconstruction in one cheap pass (a few ms for 300 frames).
 
     gt, recon: (T, H, W) grey levels; mask: bool (H, W) or None; frames ``first_frame .. T-1``.

@@ -34,8 +34,8 @@ def ensemble_size_scores(gt, model_videos, mask, first_frame=DEFAULT_FIRST_FRAME
     video_r, frame_r = [], []
     for mean in running:
         ens = smooth_video(mean.astype(np.float32), sigma)
-        video_r.append(video_correlation(gt, ens, mask, first_frame))
-        frame_r.append(frame_correlation(gt, ens, mask, first_frame))
+        video_r.append(video_correlation(gt, ens, mask=mask, first_frame=first_frame))
+        frame_r.append(frame_correlation(gt, ens, mask=mask, first_frame=first_frame))
     return np.asarray(video_r), np.asarray(frame_r)
 
 
@@ -52,7 +52,7 @@ def cross_scores(recons, gts, mask, first_frame=DEFAULT_FIRST_FRAME):
     for i in range(n):
         for j in range(n):
             t = min(len(recons[i]), len(gts[j]))
-            out[i, j] = video_correlation(gts[j][:t], recons[i][:t], mask, first_frame)
+            out[i, j] = video_correlation(gts[j][:t], recons[i][:t], mask=mask, first_frame=first_frame)
     return out
 
 
@@ -95,7 +95,7 @@ def clip_descriptors(gt, behavior, mask, first_frame=DEFAULT_FIRST_FRAME):
     pix = g[:, m]
     b = np.asarray(behavior, np.float64)[:, first_frame:]
     return {"contrast": float(pix.std(axis=1).mean()), "luminance": float(pix.mean()),
-            "motion_energy": float(motion_energy(gt, m, first_frame)),
+            "motion_energy": float(motion_energy(gt, mask=m, first_frame=first_frame)),
             "pupil_diameter": float(b[0].mean()), "running_speed": float(b[1].mean()),
             "pupil_x": float(b[2].mean()), "pupil_y": float(b[3].mean())}
 
@@ -189,5 +189,5 @@ def raster_order(activity, first_frame=0):
 def frame_correlation_series(gt, recon, mask, first_frame=DEFAULT_FIRST_FRAME):
     """(T,) frame-by-frame correlation, NaN before ``first_frame`` (so it aligns with other (T,) traces)."""
     out = np.full(len(gt), np.nan)
-    out[first_frame:] = frame_correlation_trace(gt, recon, mask, first_frame)
+    out[first_frame:] = frame_correlation_trace(gt, recon, mask=mask, first_frame=first_frame)
     return out

@@ -49,6 +49,6 @@ class VideoCorrelationTracker:
     def __call__(self, videos, ensemble, first_frame):
         self.check(ensemble.shape[0], ensemble.shape[1])
         truth = self.ground_truth
-        rows = [[video_correlation(truth[k], v[k], self.eval_mask, first_frame) for k in range(len(truth))]
+        rows = [[video_correlation(truth[k], v[k], mask=self.eval_mask, first_frame=first_frame) for k in range(len(truth))]
                 for v in list(videos) + [ensemble]]
         return np.asarray(rows, np.float32)

@@ -186,6 +186,20 @@ def members_of(encoder):
     return list(encoder.members) if isinstance(encoder, Ensemble) else [encoder]
 
 
+def model_names(models, ensembling="reconstruction"):
+    """The names results give the reconstructed videos of an ensemble's ``models`` (a list, or an encoder).
+
+    One per model, its ``description`` (``model k`` when it has none), under reconstruction ensembling (one video
+    per model); ``['gradient ensemble']`` under gradient ensembling (one video from all models). Names are labels
+    (a ``model_name`` coordinate beside the integer ``model``), not unique keys: an ensemble of one architecture's
+    folds may share a description.
+    """
+    if ensembling != "reconstruction":
+        return ["gradient ensemble"]
+    models = models if isinstance(models, (list, tuple)) else members_of(models)
+    return [str(getattr(m, "description", "") or f"model {k}") for k, m in enumerate(models)]
+
+
 def select_models(encoder, models):
     """The first ``models`` members of an ensemble (all when None) as one encoder (`--models K`)."""
     if models is None:

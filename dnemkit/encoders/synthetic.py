@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 import xarray as xr
 
-from ..errors import DnemkitError
+from ..errors import DnemkitError, check_generator
 from ..stimuli.geometry import DEG_PER_PIXEL, FPS, GREY, HEIGHT, WIDTH, cpd_to_cyc_per_px
 from .base import Encoder
 
@@ -215,7 +215,8 @@ def simulate_behavior(n_frames, rng, config=SyntheticMouseConfig()):
     return np.vstack([pupil, speed, centre]).astype(np.float32)
 
 
-def sample_responses(rates, seed):
-    """Poisson counts with the given rates (any shape, numpy or tensor), seeded."""
+def sample_responses(rates, rng):
+    """Poisson counts (float32, the shape of ``rates``: any shape, numpy or tensor, counts/frame) drawn from the
+    numpy Generator ``rng``."""
     rates = rates.detach().cpu().numpy() if torch.is_tensor(rates) else np.asarray(rates)
-    return np.random.default_rng(seed).poisson(np.clip(rates, 0, None)).astype(np.float32)
+    return check_generator(rng).poisson(np.clip(rates, 0, None)).astype(np.float32)

@@ -67,7 +67,7 @@ def evaluate_files(gt, recon, mask=None, first_frame=EVAL_FIRST_FRAME):
     Raises DnemkitError when the shapes differ, too few frames are evaluated, or the video correlation is
     undefined (a constant video).
     """
-    from ..analysis.metrics import evaluate
+    from ..analysis.metrics import quality_metrics
 
     g, r = read_video(gt, "ground_truth"), read_video(recon, "reconstruction")
     if g.shape != r.shape:
@@ -77,7 +77,7 @@ def evaluate_files(gt, recon, mask=None, first_frame=EVAL_FIRST_FRAME):
             f"GT and RECON have {g.shape[0]} frames; expected at least {first_frame + MIN_EVALUATED} (frames "
             f">= --first-frame {first_frame} are evaluated, and the metrics need {MIN_EVALUATED} of them)")
     m, mask_source = evaluation_mask(mask, gt, recon)
-    metrics = {k: float(v) for k, v in evaluate(g, r, m, first_frame).items()}
+    metrics = {k: float(v) for k, v in quality_metrics(g, r, mask=m, first_frame=first_frame).items()}
     if not np.isfinite(metrics["video_correlation"]):
         constant = [name for name, v in (("GT", g), ("RECON", r)) if _constant(v, m, first_frame)]
         what = " and ".join(constant) or "GT or RECON"

@@ -71,7 +71,7 @@ def simulate(out, seed=0, trials=20, n_neurons=None, frames=300, overwrite=False
         behavior = simulate_behavior(length, rng, config)
         with torch.no_grad():
             rates = mouse(torch.from_numpy(video)[None], torch.from_numpy(behavior)[None])[0].numpy()
-        counts = sample_responses(rates, seed=seed * 100_003 + k)
+        counts = sample_responses(rates, np.random.default_rng(seed * 100_003 + k))
         if not unlabeled:
             all_rates.append(rates[:, :frames])
             all_counts.append(counts[:, :frames])

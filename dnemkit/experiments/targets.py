@@ -11,14 +11,15 @@ from ..encoders.synthetic import SyntheticMouse, sample_responses, simulate_beha
 from ..errors import DnemkitError
 
 
-def neuron_subset(n_neurons, keep_fraction, seed):
-    """Sorted int64 indices of the first round(keep_fraction * n) (at least 1) neurons of one seeded permutation,
-    or None for keep_fraction 1 (every neuron). Subsets of one seed are nested: smaller ones lie inside larger."""
+def neuron_subset(n_neurons, keep_fraction, rng):
+    """Sorted int64 indices of the first round(keep_fraction * n) (at least 1) neurons of one permutation drawn from
+    the numpy Generator ``rng``, or None for keep_fraction 1 (every neuron). Subsets drawn from equal generators are
+    nested: smaller ones lie inside larger."""
     if not 0 < keep_fraction <= 1:
         raise DnemkitError(f"keep fraction is {keep_fraction}; expected a value in (0, 1]")
     if keep_fraction == 1:
         return None
-    return nested_subsets(n_neurons, [keep_fraction], seed)[keep_fraction]
+    return nested_subsets(n_neurons, [keep_fraction], rng)[keep_fraction]
 
 
 def predicted_targets(encoder, videos, behavior=None, device=None):
@@ -38,7 +39,9 @@ def predicted_targets(encoder, videos, behavior=None, device=None):
 
 def synthetic_recording(video, seed, n_neurons, mouse_seed=0):
     """Poisson responses (N, T) of the synthetic mouse ``mouse_seed`` to ``video`` (T, 36, 64), with simulated
-    behaviour (4, T): what the embedded demo treats as a recording. Returns (responses, behavior, description)."""
+    behaviour (4, T): what the embedded demo treats as a recording. Returns (responses, behavior, description).
+
+    seed: the recording's identity (an int): the behaviour and the Poisson draw each come from a Generator of it."""
     truth = SyntheticMouse(mouse_seed)
     if truth.n_neurons != n_neurons:
         raise DnemkitError(
@@ -46,7 +49,7 @@ def synthetic_recording(video, seed, n_neurons, mouse_seed=0):
             f"recorded responses) has {truth.n_neurons}; use --predicted, or --data DIR --trial ID")
     behavior = simulate_behavior(len(video), np.random.default_rng(seed))
     rates = predicted_targets(truth, np.asarray(video)[None], behavior[None])[0]
-    return sample_responses(rates, seed), behavior, f"synthetic:{mouse_seed} Poisson responses"
+    return sample_responses(rates, np.random.default_rng(seed)), behavior, f"synthetic:{mouse_seed} Poisson responses"
 
 
 def recorded_targets(truth, movies, movie_seeds):
@@ -56,5 +59,5 @@ def recorded_targets(truth, movies, movie_seeds):
     with torch.no_grad():
         video = torch.from_numpy(np.asarray(movies, np.float32))
         rates = check_rates(truth(video, torch.from_numpy(behavior)), truth, video).numpy()
-    responses = np.stack([sample_responses(rates[j], int(s)) for j, s in enumerate(movie_seeds)])
+    responses = np.stack([sample_responses(rates[j], np.random.default_rng(int(s))) for j, s in enumerate(movie_seeds)])
     return responses, behavior

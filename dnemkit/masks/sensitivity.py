@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter
 
-from ..errors import DnemkitError
+from ..errors import DnemkitError, check_generator
 from .screen import ScreenMask
 
 
@@ -47,12 +47,13 @@ class SensitivityConfig:
         return asdict(self)
 
 
-def sensitivity_map(encoder, movies, first_frame=0, seed=0):
+def sensitivity_map(encoder, movies, rng, first_frame=0):
     """Population input sensitivity (36, 64) float64 of ``encoder`` around ``movies`` (K, T, 36, 64) 0..255.
 
-    Frames before ``first_frame`` (no full input history) leave the objective.
+    rng: the numpy Generator of the random neuron signs. Frames before ``first_frame`` (no full input history)
+    leave the objective.
     """
-    rng = np.random.default_rng(seed)
+    check_generator(rng)
     device = next((b.device for b in encoder.buffers()), torch.device("cpu"))
     energy = torch.zeros(movies.shape[-2:], dtype=torch.float64, device=device)
     for movie in movies:
@@ -81,7 +82,7 @@ def sensitivity_mask(encoder, config=SensitivityConfig()):
     frames = max(config.frames, first + 32)
     movies = np.stack([natural_movie(seed=20_000 + config.seed * 100 + k, n_frames=frames).values
                        for k in range(config.n_movies)])
-    s = gaussian_filter(sensitivity_map(encoder, movies, first, config.seed), config.blur_sigma)
+    s = gaussian_filter(sensitivity_map(encoder, movies, np.random.default_rng(config.seed), first), config.blur_sigma)
     s = np.clip(s - np.median(s), 0, None) if np.isfinite(s).all() else s
     if not np.isfinite(s).all() or s.max() <= 0:
         raise DnemkitError(f"{getattr(encoder, 'description', 'the encoder')}: its responses do not depend on "

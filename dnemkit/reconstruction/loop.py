@@ -17,7 +17,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..device import resolve_device
-from ..encoders.base import members_of
+from ..encoders.base import members_of, model_names
 from ..errors import DnemkitError
 from ..stimuli.geometry import HEIGHT, WIDTH
 from .config import Execution, Recipe
@@ -340,7 +340,8 @@ class ReconstructionResult:
     gradient-ensembled video. ensemble: (B, T, 36, 64) the mean over models, smoothed. ensemble_raw: before
     smoothing. traces: 'loss' and 'response_correlation' (iteration, model, item) for iterations 1..n, and each
     tracker's scores (evaluation, model + ensemble, item) under its name; tracked_iterations: name -> the
-    iterations (0 = the start) at which that tracker scored. recipe, execution: what ran.
+    iterations (0 = the start) at which that tracker scored. recipe, execution: what ran. model_names: one per
+    row of ``videos`` (:func:`dnemkit.encoders.base.model_names`).
     """
 
     videos: np.ndarray
@@ -554,7 +555,7 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
     per_pass = execution.subbatches_per_pass or auto_subbatches_per_pass(models[0], device, recipe.subbatch_frames)
     gradients = MemberGradients(models, recipe, execution, device, per_pass, objective=objective)
     optimisers = [make_optimizer(recipe) for _ in range(n_videos)]
-    schedule = make_schedule(recipe, recipe.seed)
+    schedule = make_schedule(recipe, np.random.default_rng(recipe.seed))
     first = min(EVAL_FIRST_FRAME, t - 1)
     loss_trace = np.zeros((recipe.iterations, len(models), b), np.float32)
     rcorr_trace = np.zeros_like(loss_trace)
@@ -590,8 +591,8 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
     raw = videos.cpu().numpy().astype(np.float32)
     traces = {"loss": loss_trace[:done], "response_correlation": rcorr_trace[:done]}
     traces.update({name: np.asarray(v, np.float32) for name, v in tracking.scores.items()})
-    names = [getattr(m, "description", f"model {k}") for k, m in enumerate(models)]
     return ReconstructionResult(videos=raw, ensemble=smooth(raw.mean(0), recipe.smoothing_sigma),
                                 ensemble_raw=raw.mean(0), traces=traces,
                                 tracked_iterations={k: np.asarray(v) for k, v in tracking.iterations.items()},
-                                recipe=recipe, execution=execution, seconds=seconds, model_names=names)
+                                recipe=recipe, execution=execution, seconds=seconds,
+                                model_names=model_names(models, recipe.ensembling))

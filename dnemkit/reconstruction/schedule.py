@@ -6,7 +6,7 @@ exactly one: 3.5x fewer encoder windows per iteration)."""
 
 import numpy as np
 
-from ..errors import DnemkitError
+from ..errors import DnemkitError, check_generator
 
 
 def subbatch_starts(n_frames, size=32, stride=8):
@@ -48,8 +48,9 @@ def tiled_schedule(n_frames, size, stride, rng):
 SCHEDULES = {"dense": dense_schedule, "tiled": tiled_schedule}
 
 
-def make_schedule(recipe, seed=0):
-    """A callable ``starts(n_frames)`` for one reconstruction (seeded, so runs repeat exactly)."""
-    rng = np.random.default_rng(seed)
+def make_schedule(recipe, rng):
+    """A callable ``starts(n_frames)`` for one reconstruction, drawing its random offsets from the numpy Generator
+    ``rng`` (the loop seeds it with ``recipe.seed``, so runs repeat exactly)."""
+    check_generator(rng)
     part = SCHEDULES[recipe.schedule]
     return lambda n_frames: part(n_frames, recipe.subbatch_frames, recipe.subbatch_stride, rng)

@@ -32,7 +32,7 @@ def natural_summary(ds, n_frames=6):
     gt, rec = ds["ground_truth"].values, ds["reconstruction"].values
     first = int(ds.attrs.get("first_eval_frame", EVAL_FIRST_FRAME))
     eval_mask = ds["eval_mask"].values.astype(bool)
-    shown = match_contrast(gt, rec, eval_mask) if eval_mask.any() else rec
+    shown = match_contrast(gt, rec, mask=eval_mask) if eval_mask.any() else rec
     ys, xs = _view(eval_mask)
     frames = np.linspace(first, gt.shape[0] - 1, n_frames).astype(int)
     fig = Figure(figsize=(2.1 * n_frames, 9.0), layout="constrained")

@@ -50,7 +50,7 @@ def _r_by_frame_sums(gt, recon, mask, first):
 # ------------------------------------------------------------------------------------------------ correlations
 def test_video_correlation_matches_independent_sums(pair, mask):
     gt, recon = pair
-    got = M.video_correlation(gt, recon, mask, first_frame=30)
+    got = M.video_correlation(gt, recon, mask=mask, first_frame=30)
     assert got == pytest.approx(_r_by_frame_sums(gt, recon, mask, 30), abs=1e-10)
     flat_g = np.concatenate([gt[t][mask] for t in range(30, T)])
     flat_r = np.concatenate([recon[t][mask] for t in range(30, T)])
@@ -71,20 +71,20 @@ def test_video_correlation_defaults_full_frame_from_frame_32(pair):
 def test_correlations_scale_offset_invariant(pair, mask):
     gt, recon = pair
     for fn in (M.video_correlation, M.frame_correlation):
-        a = fn(gt, recon, mask, 10)
-        b = fn(gt, 3.0 * recon - 40.0, mask, 10)
-        c = fn(0.5 * gt + 7.0, recon, mask, 10)
+        a = fn(gt, recon, mask=mask, first_frame=10)
+        b = fn(gt, 3.0 * recon - 40.0, mask=mask, first_frame=10)
+        c = fn(0.5 * gt + 7.0, recon, mask=mask, first_frame=10)
         assert a == pytest.approx(b, abs=1e-12) and a == pytest.approx(c, abs=1e-12)
-        assert fn(gt, -recon, mask, 10) == pytest.approx(-a, abs=1e-12)
-    pm = M.pixel_correlation_map(gt, recon, mask, 10)
-    np.testing.assert_allclose(M.pixel_correlation_map(gt, 2 * recon + 5, mask, 10), pm, atol=1e-12)
+        assert fn(gt, -recon, mask=mask, first_frame=10) == pytest.approx(-a, abs=1e-12)
+    pm = M.pixel_correlation_map(gt, recon, mask=mask, first_frame=10)
+    np.testing.assert_allclose(M.pixel_correlation_map(gt, 2 * recon + 5, mask=mask, first_frame=10), pm, atol=1e-12)
 
 
 def test_frame_correlation_matches_loop(pair, mask):
     gt, recon = pair
     per = [np.corrcoef(gt[t][mask], recon[t][mask])[0, 1] for t in range(F, T)]
-    assert M.frame_correlation(gt, recon, mask) == pytest.approx(np.mean(per), abs=1e-12)
-    np.testing.assert_allclose(M.frame_correlation_trace(gt, recon, mask), per, atol=1e-12)
+    assert M.frame_correlation(gt, recon, mask=mask) == pytest.approx(np.mean(per), abs=1e-12)
+    np.testing.assert_allclose(M.frame_correlation_trace(gt, recon, mask=mask), per, atol=1e-12)
 
 
 def test_frame_correlation_ignores_constant_frames_without_warning(pair, mask):
@@ -96,17 +96,17 @@ def test_frame_correlation_ignores_constant_frames_without_warning(pair, mask):
     per = [np.corrcoef(gt2[t][mask], recon[t][mask])[0, 1] for t in range(F, T) if t not in (35, 40)]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        trace = M.frame_correlation_trace(gt2, recon, mask)
-        got = M.frame_correlation(gt2, recon, mask)
-        assert math.isnan(M.frame_correlation(np.full((T, H, W), 5.0), recon, mask))
-        assert math.isnan(M.video_correlation(np.full((T, H, W), 5.0), recon, mask))
+        trace = M.frame_correlation_trace(gt2, recon, mask=mask)
+        got = M.frame_correlation(gt2, recon, mask=mask)
+        assert math.isnan(M.frame_correlation(np.full((T, H, W), 5.0), recon, mask=mask))
+        assert math.isnan(M.video_correlation(np.full((T, H, W), 5.0), recon, mask=mask))
     assert np.isnan(trace[35 - F]) and np.isnan(trace[40 - F])
     assert got == pytest.approx(np.mean(per), abs=1e-12)
 
 
 def test_pixel_correlation_map_matches_loop(pair, mask):
     gt, recon = pair
-    got = M.pixel_correlation_map(gt, recon, mask, first_frame=30)
+    got = M.pixel_correlation_map(gt, recon, mask=mask, first_frame=30)
     assert got.shape == (H, W)
     assert np.isnan(got[~mask]).all()
     for y, x in [(10, 20), (29, 51), (6, 30), (15, 40)]:
@@ -117,29 +117,29 @@ def test_pixel_correlation_map_matches_loop(pair, mask):
 def test_torch_input_accepted(pair, mask):
     torch = pytest.importorskip("torch")
     gt, recon = pair
-    a = M.video_correlation(torch.tensor(gt, dtype=torch.float32), torch.tensor(recon, dtype=torch.float32), mask)
-    assert a == pytest.approx(M.video_correlation(gt, recon, mask), abs=1e-5)
+    a = M.video_correlation(torch.tensor(gt, dtype=torch.float32), torch.tensor(recon, dtype=torch.float32), mask=mask)
+    assert a == pytest.approx(M.video_correlation(gt, recon, mask=mask), abs=1e-5)
 
 
 # ------------------------------------------------------------------------------------------------ errors
 def test_rmse_psnr_known_values(pair, mask):
     gt, _ = pair
-    assert M.rmse(gt, gt + 5.0, mask) == pytest.approx(5.0)
-    assert M.psnr(gt, gt + 5.0, mask) == pytest.approx(20 * math.log10(255 / 5.0))
-    assert M.psnr(gt, gt, mask) == math.inf
+    assert M.rmse(gt, gt + 5.0, mask=mask) == pytest.approx(5.0)
+    assert M.psnr(gt, gt + 5.0, mask=mask) == pytest.approx(20 * math.log10(255 / 5.0))
+    assert M.psnr(gt, gt, mask=mask) == math.inf
     other = gt.copy()
     other[:30] += 100.0  # frames before first_frame are not evaluated
-    assert M.rmse(gt, other, mask, first_frame=30) == 0.0
+    assert M.rmse(gt, other, mask=mask, first_frame=30) == 0.0
     noisy = gt.copy()
     noisy[40, mask] += 3.0  # one evaluated frame off by 3 inside the mask
-    assert M.rmse(gt, noisy, mask, 30) == pytest.approx(math.sqrt(9.0 / (T - 30)))
+    assert M.rmse(gt, noisy, mask=mask, first_frame=30) == pytest.approx(math.sqrt(9.0 / (T - 30)))
     noisy[40, ~mask] += 50.0  # outside the mask: ignored
-    assert M.rmse(gt, noisy, mask, 30) == pytest.approx(math.sqrt(9.0 / (T - 30)))
+    assert M.rmse(gt, noisy, mask=mask, first_frame=30) == pytest.approx(math.sqrt(9.0 / (T - 30)))
 
 
 def test_ssim_identical_is_one(pair, mask):
     gt, _ = pair
-    assert M.ssim(gt, gt, mask) == pytest.approx(1.0, abs=1e-12)
+    assert M.ssim(gt, gt, mask=mask) == pytest.approx(1.0, abs=1e-12)
     assert M.ssim(gt, gt) == pytest.approx(1.0, abs=1e-12)
 
 
@@ -149,7 +149,7 @@ def test_ssim_equals_skimage_per_frame_on_bounding_box(pair, mask):
     ref = np.mean(
         [structural_similarity(gt[t, 6:30, 12:52], recon[t, 6:30, 12:52], data_range=255) for t in range(F, T)]
     )
-    assert M.ssim(gt, recon, mask) == pytest.approx(ref, abs=1e-10)
+    assert M.ssim(gt, recon, mask=mask) == pytest.approx(ref, abs=1e-10)
     full = np.mean([structural_similarity(gt[t], recon[t], data_range=255) for t in range(F, T)])
     assert M.ssim(gt, recon) == pytest.approx(full, abs=1e-10)
 
@@ -162,11 +162,11 @@ def test_ssim_narrow_mask_uses_smaller_window(pair):
         [structural_similarity(gt[t, 10:15, 10:40], recon[t, 10:15, 10:40], data_range=255, win_size=5)
          for t in range(F, T)]
     )
-    assert M.ssim(gt, recon, m) == pytest.approx(ref, abs=1e-10)
+    assert M.ssim(gt, recon, mask=m) == pytest.approx(ref, abs=1e-10)
     m2 = np.zeros((H, W), bool)
     m2[10:12, 10:40] = True
     with pytest.raises(DnemkitError, match=r"mask bounding box is 2 x 30 pixels; expected at least 3 x 3"):
-        M.ssim(gt, recon, m2)
+        M.ssim(gt, recon, mask=m2)
 
 
 def test_ssim_simplified_hand_formula(pair, mask):
@@ -179,8 +179,8 @@ def test_ssim_simplified_hand_formula(pair, mask):
     ref = (2 * x.mean() * y.mean() + c1) * (2 * c[0, 1] + c2) / (
         (x.mean() ** 2 + y.mean() ** 2 + c1) * (c[0, 0] + c[1, 1] + c2)
     )
-    assert M.ssim_simplified(gt, recon, mask) == pytest.approx(ref, rel=1e-12)
-    assert M.ssim_simplified(gt, gt, mask) == pytest.approx(1.0)
+    assert M.ssim_simplified(gt, recon, mask=mask) == pytest.approx(ref, rel=1e-12)
+    assert M.ssim_simplified(gt, gt, mask=mask) == pytest.approx(1.0)
 
 
 # ------------------------------------------------------------------------------------------------ single video
@@ -188,13 +188,13 @@ def test_motion_energy_linear_ramp(mask):
     t = np.arange(20, dtype=np.float64)[:, None, None]
     video = np.broadcast_to(10.0 + 2.5 * t, (20, H, W)).copy()
     video[:, ~mask] = 10.0 + 7.0 * t[:, :, 0]  # a faster ramp outside the mask
-    assert M.motion_energy(video, mask) == pytest.approx(2.5)
-    trace = M.motion_energy_trace(video, mask, first_frame=5)
+    assert M.motion_energy(video, mask=mask) == pytest.approx(2.5)
+    trace = M.motion_energy_trace(video, mask=mask, first_frame=5)
     assert trace.shape == (14,)
     np.testing.assert_allclose(trace, 2.5)
     assert M.motion_energy(video) == pytest.approx((2.5 * mask.sum() + 7.0 * (~mask).sum()) / mask.size)
     # decreasing ramp: absolute differences
-    assert M.motion_energy(video[::-1], mask) == pytest.approx(2.5)
+    assert M.motion_energy(video[::-1], mask=mask) == pytest.approx(2.5)
 
 
 def test_motion_energy_alternating():
@@ -223,7 +223,7 @@ def test_entropy_hand_value_and_mask():
     assert M.frame_entropy(video) == pytest.approx(0.75)
     m = np.zeros((4, 4), bool)
     m[:, 2:] = True  # 100 and 250 equally -> 1 bit
-    assert M.frame_entropy(video, m) == pytest.approx(0.5)
+    assert M.frame_entropy(video, mask=m) == pytest.approx(0.5)
     # bin edges: 10.23 and 10.25 fall into different bins (width 10.24)
     assert M.frame_entropy(np.array([[[10.23, 10.25]]])) == pytest.approx(1.0)
     assert M.frame_entropy(np.array([[[10.25, 20.47]]])) == pytest.approx(0.0)
@@ -234,15 +234,15 @@ def test_match_contrast(mask):
     rng = np.random.default_rng(3)
     gt = rng.uniform(60, 200, (T, H, W))
     recon = 0.2 * gt + rng.uniform(-5, 5, (T, H, W)) + 90  # bounded: no clipping after matching
-    out = M.match_contrast(gt, recon, mask)
+    out = M.match_contrast(gt, recon, mask=mask)
     assert out.dtype == np.float32 and out.shape == gt.shape
     assert (out[:, ~mask] == 127.5).all()
     inside = out[:, mask].astype(np.float64)
     assert inside.mean() == pytest.approx(gt[:, mask].mean(), rel=1e-5)
     assert inside.std() == pytest.approx(gt[:, mask].std(), rel=1e-5)
-    assert M.video_correlation(gt, out, mask) == pytest.approx(M.video_correlation(gt, recon, mask), abs=1e-6)
+    assert M.video_correlation(gt, out, mask=mask) == pytest.approx(M.video_correlation(gt, recon, mask=mask), abs=1e-6)
     # clipping to 0..255
-    clipped = M.match_contrast(gt * 0 + rng.uniform(0, 255, gt.shape), recon * 50, mask)
+    clipped = M.match_contrast(gt * 0 + rng.uniform(0, 255, gt.shape), recon * 50, mask=mask)
     assert clipped.min() >= 0 and clipped.max() <= 255
 
 
@@ -261,9 +261,9 @@ def test_ensembling_gain(pair, mask):
     rng = np.random.default_rng(5)
     recons = np.stack([gt + rng.normal(0, 80, gt.shape) for _ in range(4)])
     res = M.ensembling_gain(gt, recons, mask=mask, first_frame=30)
-    singles = [M.video_correlation(gt, r, mask, 30) for r in recons]
+    singles = [M.video_correlation(gt, r, mask=mask, first_frame=30) for r in recons]
     np.testing.assert_allclose(res["model_r"], singles, atol=1e-12)
-    ens = M.video_correlation(gt, recons.mean(0), mask, 30)
+    ens = M.video_correlation(gt, recons.mean(0), mask=mask, first_frame=30)
     assert res["ensemble_r"] == pytest.approx(ens, abs=1e-12)
     assert res["gain"] == pytest.approx(ens - np.mean(singles), abs=1e-12)
     assert res["gain"] > 0.1  # averaging independent noise helps
@@ -273,28 +273,28 @@ def test_ensembling_gain(pair, mask):
 
 def test_phase_inversion(pair, mask):
     gt, recon = pair
-    res = M.phase_inversion(recon, gt, 255 - recon, mask)
+    res = M.phase_inversion(gt, recon, 255 - recon, mask=mask)
     assert res["r_inverted"] == pytest.approx(-1.0)
-    assert res["r_gt"] == pytest.approx(M.video_correlation(gt, recon, mask))
+    assert res["r_gt"] == pytest.approx(M.video_correlation(gt, recon, mask=mask))
 
 
 def test_evaluate_keys_and_values(mask):
     rng = np.random.default_rng(7)
     gt = rng.uniform(0, 255, (300, H, W)).astype(np.float32)
     recon = (0.5 * gt + rng.normal(0, 40, gt.shape)).astype(np.float32)
-    res = M.evaluate(gt, recon, mask)
+    res = M.quality_metrics(gt, recon, mask=mask)
     assert set(res) == {
         "video_correlation", "frame_correlation", "rmse", "psnr", "ssim", "ssim_simplified",
         "motion_energy", "motion_energy_gt",
     }
-    assert res["video_correlation"] == pytest.approx(M.video_correlation(gt, recon, mask))
-    assert res["frame_correlation"] == pytest.approx(M.frame_correlation(gt, recon, mask))
-    assert res["rmse"] == pytest.approx(M.rmse(gt, recon, mask))
-    assert res["psnr"] == pytest.approx(M.psnr(gt, recon, mask))
-    assert res["ssim"] == pytest.approx(M.ssim(gt, recon, mask))
-    assert res["ssim_simplified"] == pytest.approx(M.ssim_simplified(gt, recon, mask))
-    assert res["motion_energy"] == pytest.approx(M.motion_energy(recon, mask, first_frame=F))
-    assert res["motion_energy_gt"] == pytest.approx(M.motion_energy(gt, mask, first_frame=F))
+    assert res["video_correlation"] == pytest.approx(M.video_correlation(gt, recon, mask=mask))
+    assert res["frame_correlation"] == pytest.approx(M.frame_correlation(gt, recon, mask=mask))
+    assert res["rmse"] == pytest.approx(M.rmse(gt, recon, mask=mask))
+    assert res["psnr"] == pytest.approx(M.psnr(gt, recon, mask=mask))
+    assert res["ssim"] == pytest.approx(M.ssim(gt, recon, mask=mask))
+    assert res["ssim_simplified"] == pytest.approx(M.ssim_simplified(gt, recon, mask=mask))
+    assert res["motion_energy"] == pytest.approx(M.motion_energy(recon, mask=mask, first_frame=F))
+    assert res["motion_energy_gt"] == pytest.approx(M.motion_energy(gt, mask=mask, first_frame=F))
 
 
 # ------------------------------------------------------------------------------------------------ bad input
@@ -305,21 +305,21 @@ def test_errors_name_the_argument(pair, mask):
     with pytest.raises(DnemkitError, match=r"gt has shape \(36, 64\); expected \(T, H, W\)"):
         M.frame_correlation(gt[0], recon[0])
     with pytest.raises(DnemkitError, match=r"mask has shape \(64, 36\); expected \(36, 64\)"):
-        M.video_correlation(gt, recon, mask.T)
+        M.video_correlation(gt, recon, mask=mask.T)
     with pytest.raises(DnemkitError, match=r"mask selects no pixel"):
-        M.rmse(gt, recon, np.zeros((H, W), bool))
+        M.rmse(gt, recon, mask=np.zeros((H, W), bool))
     with pytest.raises(DnemkitError, match=r"mask must be boolean \(or 0/1\).*threshold an alpha mask"):
-        M.ssim(gt, recon, np.full((H, W), 0.7))
+        M.ssim(gt, recon, mask=np.full((H, W), 0.7))
     with pytest.raises(DnemkitError, match=r"first_frame is 60 but the video has 60 frames"):
-        M.video_correlation(gt, recon, mask, first_frame=60)
+        M.video_correlation(gt, recon, mask=mask, first_frame=60)
     with pytest.raises(DnemkitError, match=r"first_frame is -1; expected a non-negative frame index"):
-        M.evaluate(gt, recon, mask, first_frame=-1)
+        M.quality_metrics(gt, recon, mask=mask, first_frame=-1)
     with pytest.raises(DnemkitError, match=r"first_frame must be an integer frame index; got 2.5"):
-        M.psnr(gt, recon, mask, first_frame=2.5)
+        M.psnr(gt, recon, mask=mask, first_frame=2.5)
     bad = recon.copy()
     bad[3, 4, 5] = np.nan
     with pytest.raises(DnemkitError, match=r"recon contains non-finite values"):
-        M.evaluate(gt, bad)
+        M.quality_metrics(gt, bad)
     with pytest.raises(DnemkitError, match=r"first_frame is 59 but the video has 60 frames; expected first_frame <= 58"):
         M.motion_energy(gt, first_frame=59)
     with pytest.raises(DnemkitError, match=r"recons has shape \(60, 36, 64\); expected \(M, T, H, W\)"):

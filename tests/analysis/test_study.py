@@ -39,7 +39,7 @@ def test_cross_scores_diagonal_is_each_clip_and_off_diagonal_the_others(clips):
     m = A.cross_scores(recons, gts, None, 32)
     for i in range(3):
         for j in range(3):
-            assert m[i, j] == pytest.approx(video_correlation(gts[j], recons[i], None, 32), abs=1e-12)
+            assert m[i, j] == pytest.approx(video_correlation(gts[j], recons[i], mask=None, first_frame=32), abs=1e-12)
     assert (np.diag(m) > 0.5).all() and (np.abs(m[~np.eye(3, dtype=bool)]) < 0.1).all()
 
 

@@ -27,8 +27,8 @@ def test_tracker_scores_every_model_and_the_ensemble_against_video_correlation()
     assert scores.shape == (4, 2)
     for b in range(2):
         for k in range(3):
-            assert scores[k, b] == pytest.approx(video_correlation(truth[b], videos[k, b], mask, 30), abs=1e-6)
-        assert scores[3, b] == pytest.approx(video_correlation(truth[b], ensemble[b], mask, 30), abs=1e-6)
+            assert scores[k, b] == pytest.approx(video_correlation(truth[b], videos[k, b], mask=mask, first_frame=30), abs=1e-6)
+        assert scores[3, b] == pytest.approx(video_correlation(truth[b], ensemble[b], mask=mask, first_frame=30), abs=1e-6)
     assert scores[0, 0] > scores[2, 0]  # less noise, higher r
 
 

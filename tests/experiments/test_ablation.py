@@ -46,15 +46,15 @@ def test_ablated_neurons_leave_the_loss(mouse):
 
     movies = np.stack([natural_movie(seed=7000 + k, n_frames=40).values for k in range(2)])
     with torch.no_grad():
-        responses = sample_responses(mouse(torch.from_numpy(movies)), 3)
+        responses = sample_responses(mouse(torch.from_numpy(movies)), np.random.default_rng(3))
     recipe, execution = Recipe(iterations=2), Execution(subbatches_per_pass=64)
     ds = population_ablation(mouse, movies, responses, None, (1, 0.5), (4,), recipe, execution, progress=False)
-    subset = nested_subsets(40, (1, 0.5), 4)[0.5]
+    subset = nested_subsets(40, (1, 0.5), np.random.default_rng(4))[0.5]
     direct = reconstruct(mouse, responses, recipe=recipe, execution=execution, neurons=subset,
                          progress=False).ensemble
     from dnemkit.analysis import video_correlation
 
-    r = [video_correlation(movies[j], direct[j], None, EVAL_FIRST_FRAME) for j in range(2)]
+    r = [video_correlation(movies[j], direct[j], mask=None, first_frame=EVAL_FIRST_FRAME) for j in range(2)]
     np.testing.assert_allclose(ds["video_correlation"].sel(keep_fraction=0.5, seed=4).values, r, rtol=1e-6)
 
 

@@ -174,7 +174,7 @@ def _write_planted(root, n_neurons=40):
         behavior = np.tile(np.array([[15.0], [0.0], [0.0], [0.0]], np.float32), (1, FRAMES))
         with torch.no_grad():
             rates = mouse(torch.from_numpy(video)[None], torch.from_numpy(behavior)[None])[0].numpy()
-        trials.append(dict(video=video, responses=sample_responses(rates, k), behavior=behavior[:2],
+        trials.append(dict(video=video, responses=sample_responses(rates, np.random.default_rng(k)), behavior=behavior[:2],
                            pupil_center=behavior[2:], tier=tier))
     write_mouse(root, mouse_folder_name(0), trials)
     return mouse

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from dnemkit.encoders import DwiseNeuroEncoder, Ensemble, SyntheticMouse, SyntheticMouseConfig
+from dnemkit.encoders import DwiseNeuroEncoder, Ensemble, SyntheticMouse, SyntheticMouseConfig, model_names
 from dnemkit.errors import DnemkitError
 from dnemkit.reconstruction import PaperAdam, Recipe, input_gradient, reconstruct
 from dnemkit.analysis.tracking import VideoCorrelationTracker
@@ -113,7 +113,16 @@ def test_gradient_ensembling_averages_member_gradients():
     expected = torch.full((1, 40, 36, 64), 127.5)
     opt.step(expected, ((ga + gb) / 2).clamp(-1, 1), 1)
     np.testing.assert_allclose(res.ensemble[0], expected[0].numpy(), rtol=1e-5, atol=1e-4)
-    assert res.videos.shape[0] == 1
+    assert res.videos.shape[0] == 1 and res.model_names == ["gradient ensemble"]
+
+
+def test_model_names_label_one_video_each():
+    a, b = small_synthetic(1, 50), small_synthetic(2, 50)
+    b.description = ""
+    res = reconstruct(Ensemble([a, b]), torch.rand(1, 50, 40), None, Recipe(iterations=1), progress=False)
+    assert res.videos.shape[0] == 2 and res.model_names == [a.description, "model 1"]
+    assert model_names(Ensemble([a, b]), "gradient") == ["gradient ensemble"]
+    assert model_names(a) == [a.description]
 
 
 @pytest.mark.parametrize("kwargs, message", [

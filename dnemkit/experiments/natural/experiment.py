@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ...analysis.metrics import ensembling_gain, evaluate, pixel_correlation_map
+from ...analysis.metrics import ensembling_gain, pixel_correlation_map, quality_metrics
 from ...analysis.tracking import VideoCorrelationTracker
 from ...encoders import members_of
 from ...encoders.base import probe_encoder
@@ -87,7 +87,7 @@ def run(config=None, *, out=None, progress=True, log=None):
         source += "; targets: the encoder's predicted activity"
     masks, mask_line = resolve_mask(config.mask, ref, config.data, progress=progress)
     say(log, mask_line)
-    keep = neuron_subset(encoder.n_neurons, config.keep_fraction, config.seed)
+    keep = neuron_subset(encoder.n_neurons, config.keep_fraction, np.random.default_rng(config.seed))
     tracker = VideoCorrelationTracker(video, masks.eval, every=max(1, recipe.iterations // TRACKED_POINTS))
     result = reconstruct(encoder, responses, behavior, recipe, execution=config.execution, train_mask=masks.train,
                          neurons=keep, trackers=[tracker], progress=progress)
@@ -113,14 +113,14 @@ def package(result, video, responses, behavior, masks, keep, encoder, config, me
     ev_mask = masks.eval
     ens = result.ensemble[0]
     per_model = result.videos[:, 0]
-    metrics = evaluate(video, ens, ev_mask, first)
-    model_metrics = [evaluate(video, v, ev_mask, first) for v in per_model]
-    gain = ensembling_gain(video, per_model, ens, ev_mask, first) if len(per_model) > 1 else None
+    metrics = quality_metrics(video, ens, mask=ev_mask, first_frame=first)
+    model_metrics = [quality_metrics(video, v, mask=ev_mask, first_frame=first) for v in per_model]
+    gain = ensembling_gain(video, per_model, ensemble_recon=ens, mask=ev_mask, first_frame=first) if len(per_model) > 1 else None
     n_models = per_model.shape[0]
-    model_names = [f"model {k}" for k in range(n_models)] if recipe.ensembling == "reconstruction" \
-        else ["gradient ensemble"]
+    names = list(result.model_names)
+    labels = [f"model {k}" for k in range(n_models)] if recipe.ensembling == "reconstruction" else names
     t = video.shape[0]
-    coords = {"frame": np.arange(t), "y": np.arange(HEIGHT), "x": np.arange(WIDTH), "model": model_names,
+    coords = {"frame": np.arange(t), "y": np.arange(HEIGHT), "x": np.arange(WIDTH), "model": labels, "model_name": ("model", names),
               "neuron": np.arange(responses.shape[0]), "iteration": np.arange(1, recipe.iterations + 1),
               "behavior_channel": BEHAVIOR_NAMES}
     grey = {"units": "grey level"}
@@ -138,7 +138,7 @@ def package(result, video, responses, behavior, masks, keep, encoder, config, me
         "loss": (("iteration", "model"), result.traces["loss"][:, :, 0], {"long_name": "Poisson loss"}),
         "response_correlation": (("iteration", "model"), result.traces["response_correlation"][:, :, 0],
                                  {"long_name": f"r(predicted, target responses), frames >= {first}"}),
-        "pixel_correlation": (("y", "x"), pixel_correlation_map(video, ens, ev_mask, first).astype(np.float32),
+        "pixel_correlation": (("y", "x"), pixel_correlation_map(video, ens, mask=ev_mask, first_frame=first).astype(np.float32),
                               {"long_name": "per-pixel temporal correlation"}),
         "model_video_correlation": (("model",), np.array([m["video_correlation"] for m in model_metrics]), {}),
         "model_frame_correlation": (("model",), np.array([m["frame_correlation"] for m in model_metrics]), {}),
@@ -149,7 +149,7 @@ def package(result, video, responses, behavior, masks, keep, encoder, config, me
         vc = result.traces["video_correlation"][:, :, 0]
         data["video_correlation_trace"] = (("eval_iteration", "member"), vc, {"long_name": "video correlation"})
         coords["eval_iteration"] = result.tracked_iterations["video_correlation"]
-        coords["member"] = model_names + ["ensemble"]
+        coords["member"] = labels + ["ensemble"]
     ds = xr.Dataset({k: xr.Variable(d, v, a) for k, (d, v, a) in data.items()}, coords=coords)
     masks.attach_to(ds)
     for name, value in metrics.items():

@@ -50,7 +50,7 @@ def reconstruct_clips(encoder, clips, recipe, execution, train_mask, *, targets=
         if eval_mask is not None:
             masked = predicted_targets(encoder, apply_eval_mask(videos, eval_mask), behavior)
             first = min(EVAL_FIRST_FRAME, videos.shape[1] - 1)
-            matched = np.stack([match_contrast(videos[b], result.ensemble[b], eval_mask, first)
+            matched = np.stack([match_contrast(videos[b], result.ensemble[b], mask=eval_mask, first_frame=first)
                                 for b in range(len(clips))])
             matched_rates = predicted_targets(encoder, matched, behavior)
             for b, rec in enumerate(records):
@@ -81,7 +81,7 @@ def clip_dataset(clip, record, attrs):
     m, t = record["model_videos"].shape[:2]
     grey = {"units": "grey level"}
     rate = {"units": "counts/frame"}
-    names = record["model_names"] if len(record["model_names"]) == m else [f"model {k}" for k in range(m)]
+    names = record["model_names"]
     ds = xr.Dataset(
         {"model_reconstruction": (("model", "frame", "y", "x"), record["model_videos"].astype(np.float32),
                                   {**grey, "long_name": "each model's reconstruction, unsmoothed"}),

@@ -100,9 +100,9 @@ def _scores(clips, videos, masks, first, eval_of=None):
     from ...analysis.metrics import frame_correlation, video_correlation
 
     pick = eval_of or (lambda mouse: masks[mouse].eval)
-    v = np.array([video_correlation(c.video, r, pick(c.mouse), first) if pick(c.mouse).any() else np.nan
+    v = np.array([video_correlation(c.video, r, mask=pick(c.mouse), first_frame=first) if pick(c.mouse).any() else np.nan
                   for c, r in zip(clips, videos)])
-    f = np.array([frame_correlation(c.video, r, pick(c.mouse), first) if pick(c.mouse).any() else np.nan
+    f = np.array([frame_correlation(c.video, r, mask=pick(c.mouse), first_frame=first) if pick(c.mouse).any() else np.nan
                   for c, r in zip(clips, videos)])
     return v, f
 

@@ -116,23 +116,22 @@ def compute_batch(encoder, items, recipe, execution=Execution(), train_mask=None
         for p in range(2):
             k = p * b + i
             gt, ens = videos[k], result.ensemble[k]
-            gain = ensembling_gain(gt, result.videos[:, k], ens, eval_mask, first)
+            gain = ensembling_gain(gt, result.videos[:, k], ensemble_recon=ens, mask=eval_mask, first_frame=first)
             values["video_correlation"][p] = gain["model_r"]
             values["video_correlation_ensemble"][p] = gain["ensemble_r"]
             values["ensembling_gain"][p] = gain["gain"]
-            values["entropy_stimulus"][p] = frame_entropy(gt[first:], eval_mask)
-            values["entropy_reconstruction"][p] = frame_entropy(ens[first:], eval_mask)
-            values["motion_energy_stimulus"][p] = motion_energy(gt, eval_mask, first)
-            values["motion_energy_reconstruction"][p] = motion_energy(ens, eval_mask, first)
+            values["entropy_stimulus"][p] = frame_entropy(gt[first:], mask=eval_mask)
+            values["entropy_reconstruction"][p] = frame_entropy(ens[first:], mask=eval_mask)
+            values["motion_energy_stimulus"][p] = motion_energy(gt, mask=eval_mask, first_frame=first)
+            values["motion_energy_reconstruction"][p] = motion_energy(ens, mask=eval_mask, first_frame=first)
             if other is not None:
                 other_gt = other if p == 0 else 255.0 - other
-                values["baseline_correlation"][p] = video_correlation(other_gt, ens, eval_mask, first)
+                values["baseline_correlation"][p] = video_correlation(other_gt, ens, mask=eval_mask, first_frame=first)
             values["response_correlation"][p] = rcorr[:, k]
-        inv = phase_inversion(result.ensemble[i], videos[i], result.ensemble[b + i], eval_mask, first)
+        inv = phase_inversion(videos[i], result.ensemble[i], result.ensemble[b + i], mask=eval_mask, first_frame=first)
         values["phase_inversion_correlation"][()] = inv["r_inverted"]
         values["seconds"][()] = seconds
-        out.append({"id": it["id"], "values": values, "model_names": list(result.model_names)[:n_models]
-                    if n_models == len(result.model_names) else ["gradient ensemble"]})
+        out.append({"id": it["id"], "values": values, "model_names": list(result.model_names)})
     return out
 
 

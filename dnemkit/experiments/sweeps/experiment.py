@@ -9,7 +9,7 @@ from tqdm.auto import tqdm
 
 from ...analysis import cutoff
 from ...encoders import members_of
-from ...encoders.base import probe_encoder
+from ...encoders.base import model_names, probe_encoder
 from ...errors import DnemkitError, warn
 from ...io.results import provenance, write_dataset
 from ...masks import resolve_mask
@@ -120,10 +120,10 @@ class _quiet:
         self._w.__exit__(*exc)
 
 
-def assemble(grid, items, results, model_names, threshold, attrs, masks=None):
+def assemble(grid, items, results, names, threshold, attrs, masks=None):
     """The combined Dataset of a grid: every condition, NaN where not (yet) computed, ``computed`` flags."""
     shape = grid.shape
-    n_models = len(model_names)
+    n_models = len(names)
     data = {name: np.full(shape + tuple({"phase": 2, "model": n_models}[d] for d in dims), np.nan)
             for name, dims in VARIABLE_DIMS.items()}
     computed = np.zeros(shape, bool)
@@ -139,7 +139,7 @@ def assemble(grid, items, results, model_names, threshold, attrs, masks=None):
     coords = {k: (d, v, a) for k, (d, v, a) in grid.coords().items()}
     coords["phase"] = ("phase", list(PHASES), {"long_name": "stimulus v or its phase-inverted twin 255 - v"})
     coords["model"] = ("model", np.arange(n_models), {"long_name": "ensemble member (first K of the encoder)"})
-    coords["model_name"] = ("model", [str(n) for n in model_names])
+    coords["model_name"] = ("model", [str(n) for n in names])
     ds = xr.Dataset({name: (grid.dims + VARIABLE_DIMS[name], data[name], VARIABLE_ATTRS[name]) for name in data},
                     coords=coords)
     ds["computed"] = (grid.dims, computed, {"long_name": "True where the condition is computed"})
@@ -189,8 +189,7 @@ def plan(config, progress=True):
     probe_encoder(enc, need_grad=True)
     masks, mask_source = resolve_mask(config.mask, ref, progress=progress)
     members = members_of(enc)
-    model_names = ([getattr(m, "description", f"model {k}") or f"model {k}" for k, m in enumerate(members)]
-                   if recipe.ensembling == "reconstruction" else ["gradient ensemble"])
+    names = model_names(members, recipe.ensembling)
     context = {"encoder": ref.fingerprint, "recipe": result_key(recipe, config.execution),
                "train_mask": fingerprint_array(masks.train), "eval_mask": fingerprint_array(masks.eval),
                "analysis_version": ANALYSIS_VERSION}
@@ -208,7 +207,7 @@ def plan(config, progress=True):
         targets="predicted activity of the encoder used (an ensemble predicts its members' mean)",
         sf_conversion=f"cpd = cyc/px / {DEG_PER_PIXEL:.6g}; degrees = pixels x {DEG_PER_PIXEL:.6g}",
     )
-    return SweepPlan(ref, masks, mask_source, model_names, context, items, attrs)
+    return SweepPlan(ref, masks, mask_source, names, context, items, attrs)
 
 
 def load_stored(store, items):
