@@ -6,8 +6,6 @@ stack trace deep inside an encoder. Arrays given to the metrics are checked ther
 (:func:`dnemkit.analysis.metrics.as_float_array`), stimuli are made valid.
 """
 
-import numpy as np
-
 from .errors import DnemkitError
 from .stimuli.geometry import HEIGHT, WIDTH
 
@@ -22,6 +20,8 @@ def check_video(video, name="video", min_frames=1, batched=None):
     video: array or tensor of shape (T, 36, 64) or (B, T, 36, 64) (``batched`` forces one of the two).
     Raises DnemkitError naming ``name`` when the shape is wrong, a pixel is NaN/inf, or T < min_frames.
     """
+    import numpy as np  # here, not at import: `characterize --help` reads EVAL_FIRST_FRAME without numpy
+
     dtype = str(video.dtype)
     if "bool" in dtype or "complex" in dtype:
         raise DnemkitError(f"{name} has dtype {dtype}; expected real grey levels 0..255 (float or integer)")
@@ -45,6 +45,8 @@ def check_grey_range(video, name="video"):
     movie: multiply by 255) or values outside 0..255. Returns the video unchanged."""
     from .errors import warn
 
+    import numpy as np
+
     v = np.asarray(video)
     if v.size == 0:
         return video
@@ -61,6 +63,7 @@ def check_grey_range(video, name="video"):
 def smooth_video(videos, sigma):
     """The ensemble's final Gaussian filter: float32 copy of (..., T, 36, 64) numpy videos filtered over (frame,
     y, x) with sigma in frames and pixels (0 = none); leading dims are not mixed."""
+    import numpy as np
     from scipy.ndimage import gaussian_filter
 
     if sigma <= 0:

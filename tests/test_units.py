@@ -8,7 +8,7 @@ from dnemkit.cli import main
 from dnemkit.encoders import SyntheticMouse
 from dnemkit.io.results import read_dataset
 from dnemkit.stimuli import drifting_grating, gaussian_noise, natural_movie, sparse_noise
-from dnemkit.units import VOCABULARY, stray_units
+from dnemkit.units import VOCABULARY, missing_units, per, stray_units
 
 
 def test_stray_units_names_what_is_outside_the_vocabulary():
@@ -17,6 +17,16 @@ def test_stray_units_names_what_is_outside_the_vocabulary():
                     coords={"x": ("x", [0, 1], {"units": "pixels"})})
     assert sorted(stray_units(ds)) == [("b", "grey level (0-255)"), ("x", "pixels")]
     assert "grey level" in VOCABULARY and "1" in VOCABULARY
+
+
+def test_per_element_units_and_missing_units():
+    ds = xr.Dataset({"slope": ("p", [0.1, 0.2], {"units_from": "slope_units"}),
+                     "bad_slope": ("p", [0.1, 0.2], {"units_from": "bad_units"}),
+                     "bare": ("p", [1.0, 2.0]), "flag": ("p", [True, False]), "count": ("p", [1, 2])},
+                    coords={"slope_units": ("p", ["1/grey level", "1"]), "bad_units": ("p", ["1/furlong", "1"])})
+    assert stray_units(ds) == [("bad_slope", "1/furlong")]
+    assert missing_units(ds) == ["bare"]  # floats need a unit; bools and integers (flags, counts) do not
+    assert per("1") == "1" and per("grey level") == "1/grey level"
 
 
 def test_stimuli_and_the_synthetic_mouse_use_the_vocabulary():

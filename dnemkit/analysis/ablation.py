@@ -20,29 +20,10 @@ movie x seed pairs, or mice (the paper's Fig. 5: the correlation averaged over a
 import numpy as np
 
 from ..errors import DnemkitError, check_generator
+from .ablation_levels import DEFAULT_KEEP_FRACTIONS, MOVIE_SEED_OFFSET, SUBJECTS, check_keep_fractions
 
 __all__ = ["DEFAULT_KEEP_FRACTIONS", "MOVIE_SEED_OFFSET", "ablation_statistics", "check_keep_fractions",
            "nested_subsets", "subject_table"]
-
-DEFAULT_KEEP_FRACTIONS = (1.0, 0.5, 0.25, 0.125)
-MOVIE_SEED_OFFSET = 5000  #: ablation movies are natural_movie(seed=5000 + k): held out from training and masks
-SUBJECTS = ("movie", "movie_seed", "mouse")
-
-
-def check_keep_fractions(fractions):
-    """Keep fractions as a tuple of distinct floats in (0, 1], sorted from large to small."""
-    try:
-        values = [float(f) for f in np.atleast_1d(np.asarray(fractions, dtype=object))]
-    except (TypeError, ValueError):
-        raise DnemkitError(f"keep fractions {fractions!r} are not numbers; expected values in (0, 1]") from None
-    if not values:
-        raise DnemkitError("keep fractions are empty; expected at least one value in (0, 1]")
-    bad = [f for f in values if not (0 < f <= 1)]
-    if bad:
-        raise DnemkitError(f"keep fraction {bad[0]:g} is outside (0, 1]; expected fractions of the population, "
-                           "e.g. 1,0.5,0.25,0.125")
-    return tuple(sorted(set(values), reverse=True))
-
 
 def nested_subsets(n_neurons, fractions, rng):
     """{fraction: sorted int64 neuron indices}, nested (smaller subsets inside larger ones).
@@ -129,5 +110,8 @@ def ablation_statistics(ds, subjects="movie"):
     out["test_n"] = ("comparison", np.full(n_cmp, table.shape[0], np.int64))
     out["test_p_bonferroni"].attrs["long_name"] = f"paired t-test p x {n_cmp} (Bonferroni), capped at 1"
     out["test_mean_difference"].attrs["long_name"] = "mean over subjects of r(level_b) - r(level_a)"
+    for name in ("subject_correlation", "level_a", "level_b", *(f"anova_{k}" for k in anova),
+                 *(f"test_{k}" for k in tests)):
+        out[name].attrs["units"] = "1"  # correlations, fractions, test statistics, p-values, degrees of freedom
     out.attrs.update(subjects=subjects, statistics=status, n_subjects=int(table.shape[0]))
     return out

@@ -47,6 +47,9 @@ __all__ = [
 MAX_GREY = 255.0  #: peak signal for PSNR and the SSIM data range
 ENTROPY_BINS = 25  #: histogram bins over [0, 256) for the frame entropy
 DEFAULT_FIRST_FRAME = EVAL_FIRST_FRAME  #: the reference skips 32 frames (dnemkit.video)
+#: the unit (dnemkit.units) of each value :func:`quality_metrics` returns
+QUALITY_UNITS = {"video_correlation": "1", "frame_correlation": "1", "rmse": "grey level", "psnr": "dB", "ssim": "1",
+                 "ssim_simplified": "1", "motion_energy": "grey level/frame", "motion_energy_gt": "grey level/frame"}
 
 
 # ----------------------------------------------------------------------------------------------------------------

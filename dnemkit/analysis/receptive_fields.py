@@ -351,7 +351,7 @@ def _add_population(ds, maps):
     combos = on_off_maps(pop_on, pop_off)
     for name, values in (("population_rf_on", pop_on), ("population_rf_off", pop_off),
                          ("on_minus_off", combos["on_minus_off"]), ("on_plus_off", combos["on_plus_off"])):
-        ds[name] = (("y", "x"), values, {"long_name": name.replace("_", " ") + " (nan-mean of the neurons' maps)"})
+        ds[name] = (("y", "x"), values, {"units": "1", "long_name": name.replace("_", " ") + " (nan-mean of the neurons' maps)"})
 
 
 def compare_to_truth(ds, truth):
@@ -365,8 +365,8 @@ def compare_to_truth(ds, truth):
         raise DnemkitError(f"the ground truth has {truth.sizes.get('neuron')} neurons; the encoder predicts "
                            f"{ds.sizes['neuron']}; expected the same neurons")
     ds = ds.copy()
-    ds["true_center_y"] = ("neuron", np.asarray(truth["center_y"].values, np.float64))
-    ds["true_center_x"] = ("neuron", np.asarray(truth["center_x"].values, np.float64))
+    ds["true_center_y"] = ("neuron", np.asarray(truth["center_y"].values, np.float64), {"units": "pixel"})
+    ds["true_center_x"] = ("neuron", np.asarray(truth["center_x"].values, np.float64), {"units": "pixel"})
     if "cell_type" in truth:
         ds["true_cell_type"] = ("neuron", np.asarray(truth["cell_type"].values).astype(str))
     err = np.hypot(ds["center_y"].values - ds["true_center_y"].values,

@@ -1,9 +1,9 @@
 """characterize evaluate GT RECON"""
 
 import json
+import math
 
 import click
-import numpy as np
 
 from ..video import EVAL_FIRST_FRAME
 from .common import user_errors
@@ -36,4 +36,4 @@ def register(main):
             return
         click.echo(f"frames {first_frame}..{result['frames'] - 1}, mask: {mask_source}")
         for k, v in metrics.items():
-            click.echo(f"{k:>20}: {v:.4f}" if np.isfinite(v) else f"{k:>20}: {v} ({reasons[k]})")
+            click.echo(f"{k:>20}: {v:.4f}" if math.isfinite(v) else f"{k:>20}: {v} ({reasons[k]})")

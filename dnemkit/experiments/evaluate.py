@@ -59,7 +59,7 @@ def _reason(name, value):
 
 
 def evaluate_files(gt, recon, mask=None, first_frame=EVAL_FIRST_FRAME):
-    """The metrics of :func:`dnemkit.analysis.metrics.evaluate` between the movie files ``gt`` and ``recon``.
+    """The metrics of :func:`dnemkit.analysis.metrics.quality_metrics` between the movie files ``gt`` and ``recon``.
 
     mask: a mask file (its eval mask), or None (a results .nc's eval_mask, else every pixel). Frames >=
     ``first_frame`` are evaluated. Returns a dict: ``metrics`` {name: float}, ``reasons`` {name: why it is not

@@ -1,12 +1,16 @@
 """Recorded clips of Sensorium-layout mice for the experiments that reconstruct them (ablation, errormap): the
 data options, the trials chosen, the clips cut to one length, and each mouse's encoder readout."""
 
+from __future__ import annotations  # the array annotations below need no numpy at import
+
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..errors import DnemkitError, check_int
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: tiers the recorded clips are drawn from by default: the held-out ones (as `characterize natural` picks)
 DEFAULT_TIERS = ("oracle", "live_test_main", "final_test_main")
@@ -104,6 +108,8 @@ def load_clips(mouse, trial_ids, frames, min_frames, labelled=True):
         short = min(trials, key=lambda tr: tr.length)
         raise DnemkitError(f"trial {short.id} of {mouse.name} has {short.length} frames; expected at least "
                            f"{min_frames} (one sub-batch)")
+    import numpy as np  # here, not at import: the configs read this module's checks at `characterize --help`
+
     responses = None
     if labelled:
         responses = np.stack([tr.responses[:, :t] for tr in trials])

@@ -19,6 +19,7 @@ from dnemkit.encoders.ref import EncoderRef
 from dnemkit.experiments.contract import field_defaults
 from dnemkit.io.results import read_dataset
 from dnemkit.reconstruction import Execution
+from dnemkit.units import missing_units, stray_units
 
 EXPERIMENTS = ("natural", "sweeps", "tuning", "rf", "ablation", "errormap", "study", "mei")
 
@@ -237,8 +238,18 @@ def test_the_command_line_equals_python(kind, build, tmp_path, factories_file, s
         assert sorted(Path(p).name for p in ds.encoding["files"]) == sorted(
             p.name for p in py_out.iterdir() if p.is_file())
     assert sorted(p.name for p in cli_out.iterdir()) == sorted(p.name for p in py_out.iterdir())
-    _assert_same_dataset(read_dataset(cli_out / f"{kind}.nc", kind=kind), read_dataset(py_out / f"{kind}.nc",
-                                                                                         kind=kind))
+    stored = read_dataset(cli_out / f"{kind}.nc", kind=kind)
+    _assert_same_dataset(stored, read_dataset(py_out / f"{kind}.nc", kind=kind))
+    # every number of every result kind has a unit, from the one vocabulary
+    assert (stray_units(stored), missing_units(stored)) == ([], []), kind
+
+
+def test_every_result_kind_is_run_above_or_by_characterize_mask():
+    """The units check above (and CLI == Python) covers every registered result kind; 'mask' is
+    tests/cli/test_mask.py's."""
+    from dnemkit.viz.kinds import KINDS
+
+    assert {kind for _, kind, _, _ in CASES} | {"mask"} == set(KINDS)
 
 
 # ------------------------------------------------------------------------------------------- (c) --help defaults

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ...analysis.ablation import DEFAULT_KEEP_FRACTIONS, MOVIE_SEED_OFFSET, SUBJECTS, check_keep_fractions
+from ...analysis.ablation_levels import DEFAULT_KEEP_FRACTIONS, MOVIE_SEED_OFFSET, SUBJECTS, check_keep_fractions
 from ...errors import DnemkitError, check_int
 from ..contract import DEFAULT_ENCODER, ExperimentConfig
 from ..recorded import DEFAULT_TIERS, check_data_options, check_frames

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ...analysis.metrics import ensembling_gain, pixel_correlation_map, quality_metrics
+from ...analysis.metrics import QUALITY_UNITS, ensembling_gain, pixel_correlation_map, quality_metrics
 from ...analysis.tracking import VideoCorrelationTracker
 from ...encoders import members_of
 from ...encoders.base import probe_encoder
@@ -135,27 +135,31 @@ def package(result, video, responses, behavior, masks, keep, encoder, config, me
         "loss_neuron": (("neuron",), np.isin(np.arange(responses.shape[0]), keep if keep is not None
                                              else np.arange(responses.shape[0])),
                         {"long_name": "1 where the neuron enters the loss (ablation)"}),
-        "loss": (("iteration", "model"), result.traces["loss"][:, :, 0], {"long_name": "Poisson loss"}),
+        "loss": (("iteration", "model"), result.traces["loss"][:, :, 0],
+                 {"long_name": "Poisson negative log-likelihood per neuron and frame", "units": "1"}),
         "response_correlation": (("iteration", "model"), result.traces["response_correlation"][:, :, 0],
-                                 {"long_name": f"r(predicted, target responses), frames >= {first}"}),
+                                 {"long_name": f"r(predicted, target responses), frames >= {first}", "units": "1"}),
         "pixel_correlation": (("y", "x"), pixel_correlation_map(video, ens, mask=ev_mask, first_frame=first).astype(np.float32),
-                              {"long_name": "per-pixel temporal correlation"}),
-        "model_video_correlation": (("model",), np.array([m["video_correlation"] for m in model_metrics]), {}),
-        "model_frame_correlation": (("model",), np.array([m["frame_correlation"] for m in model_metrics]), {}),
+                              {"long_name": "per-pixel temporal correlation", "units": "1"}),
+        "model_video_correlation": (("model",), np.array([m["video_correlation"] for m in model_metrics]),
+                                    {"units": "1"}),
+        "model_frame_correlation": (("model",), np.array([m["frame_correlation"] for m in model_metrics]),
+                                    {"units": "1"}),
     }
     if behavior is not None:
-        data["behavior"] = (("behavior_channel", "frame"), np.asarray(behavior, np.float32), {})
+        data["behavior"] = (("behavior_channel", "frame"), np.asarray(behavior, np.float32),
+                            {"units": "a.u.", "long_name": "behaviour given to the encoder, as recorded"})
     if "video_correlation" in result.traces:
         vc = result.traces["video_correlation"][:, :, 0]
-        data["video_correlation_trace"] = (("eval_iteration", "member"), vc, {"long_name": "video correlation"})
+        data["video_correlation_trace"] = (("eval_iteration", "member"), vc, {"long_name": "video correlation", "units": "1"})
         coords["eval_iteration"] = result.tracked_iterations["video_correlation"]
         coords["member"] = labels + ["ensemble"]
     ds = xr.Dataset({k: xr.Variable(d, v, a) for k, (d, v, a) in data.items()}, coords=coords)
     masks.attach_to(ds)
     for name, value in metrics.items():
-        ds[name] = float(value)
-    ds["ensembling_gain"] = np.nan if gain is None else float(gain["gain"])
-    ds["ensembling_gain"].attrs["long_name"] = "r(smoothed mean of models) - mean r(model)"
+        ds[name] = xr.Variable((), float(value), {"units": QUALITY_UNITS[name]})
+    ds["ensembling_gain"] = xr.Variable((), np.nan if gain is None else float(gain["gain"]),
+                                        {"long_name": "r(smoothed mean of models) - mean r(model)", "units": "1"})
     ds["frame"].attrs.update(units="frame", long_name=f"frame index ({FPS:g} Hz)")
     ref = config.encoder
     ds.attrs.update(provenance("natural", config.to_dict(), ref.name, config.seed,

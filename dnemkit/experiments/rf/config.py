@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 
-import numpy as np
 
 from ...errors import check_int
 from ...stimuli.geometry import HEIGHT, WIDTH
@@ -38,5 +37,7 @@ class RFConfig(ExperimentConfig):
         """(K, 2) (row, col) pixels flashed, or None for every pixel."""
         if self.step == 1:
             return None
+        import numpy as np  # here, not at import: the config is read by `characterize --help`
+
         return np.array([[r, c] for r in range(self.step // 2, HEIGHT, self.step)
                          for c in range(self.step // 2, WIDTH, self.step)])

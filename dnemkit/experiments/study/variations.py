@@ -136,7 +136,7 @@ def add_variations(ds, clips, *, stored_standard, stored_variations, variations,
         ok = np.isfinite(table[:, j]) & np.isfinite(base)
         if ok.sum() >= 2:
             p[j] = paired_ttest(table[ok, j], base[ok])["p"]
-    ds["variation_change_percent"] = ("variation", change, {"long_name": "100 x (mean r - mean r standard) / mean "
+    ds["variation_change_percent"] = ("variation", change, {"units": "%", "long_name": "100 x (mean r - mean r standard) / mean "
                                                             f"r standard, means over {kind}"})
     ds["variation_p"] = ("variation", p, {"units": "1", "long_name": f"paired t-test against standard over {kind}"})
     ds["variation_subject_video_correlation"] = (("variation_subject", "variation"), table,
@@ -192,7 +192,7 @@ def _add_input_predictions(ds, clips, stored, first, included, response_fit):
     m_loss, m_corr = loss[included].mean(0), corr[included].mean(0)
     ds["input_change_percent"] = (("input",), [
         np.nan, 100 * (m_corr[1] - m_corr[0]) / abs(m_corr[0]), np.nan, 100 * (m_corr[3] - m_corr[2]) / abs(m_corr[2])],
-        {"long_name": "change of mean r: masked vs true movie, matched vs reconstruction (percent)"})
+        {"units": "%", "long_name": "change of mean r: masked vs true movie, matched vs reconstruction"})
     ds["input_loss_change_percent"] = (("input",), [
         np.nan, 100 * (m_loss[1] - m_loss[0]) / abs(m_loss[0]), np.nan, 100 * (m_loss[3] - m_loss[2]) / abs(m_loss[2])],
-        {"long_name": "change of mean Poisson loss: masked vs true movie, matched vs reconstruction (percent)"})
+        {"units": "%", "long_name": "change of mean Poisson loss: masked vs true movie, matched vs reconstruction"})

@@ -1,9 +1,8 @@
 """What `characterize tuning` shows the encoder: :class:`TuningConfig` (no torch import)."""
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-
-import numpy as np
 
 from ...errors import DnemkitError, check_int
 from ...stimuli.geometry import FPS, NYQUIST_CYC_PER_PX, NYQUIST_HZ, cpd_to_cyc_per_px, cyc_per_px_to_cpd
@@ -29,7 +28,7 @@ _TOL = 1e-9
 def _values(values, name, unit):
     if values is None or isinstance(values, (str, bytes)):
         raise DnemkitError(f"{name} is {values!r}; expected a list of numbers in {unit}")
-    values = [values] if np.isscalar(values) else list(values)
+    values = list(values) if isinstance(values, Iterable) else [values]
     if not values:
         raise DnemkitError(f"{name} is empty; expected at least one value in {unit}")
     out = []
@@ -110,9 +109,7 @@ class TuningConfig(ExperimentConfig):
         if not (math.isfinite(contrast) and 0 < contrast <= 1):
             raise DnemkitError(f"contrast is {self.contrast!r}; expected a number in (0, 1]")
         for name, minimum in (("n_frames", 32), ("batch", 1)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-                raise DnemkitError(f"{name} is {v!r}; expected an integer >= {minimum}")
+            object.__setattr__(self, name, check_int(getattr(self, name), name, minimum))
         if not isinstance(self.device, str) or not self.device.strip():
             raise DnemkitError(f"device is {self.device!r}; expected 'auto', 'cpu' or 'cuda[:k]'")
         object.__setattr__(self, "sf", tuple(sorted(sf)))
