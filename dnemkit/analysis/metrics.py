@@ -19,7 +19,7 @@ Conventions
 import numpy as np
 from scipy.ndimage import uniform_filter
 
-from ..errors import DnemkitError
+from ..errors import DnemkitError, check_int
 from ..stimuli.geometry import GREY
 from ..video import EVAL_FIRST_FRAME
 
@@ -111,11 +111,7 @@ def _mask(mask, hw, name="mask"):
 
 
 def _first(first_frame, n_frames, name="first_frame", min_left=1):
-    if isinstance(first_frame, bool) or not isinstance(first_frame, (int, np.integer)):
-        raise DnemkitError(f"{name} must be an integer frame index; got {first_frame!r}")
-    first_frame = int(first_frame)
-    if first_frame < 0:
-        raise DnemkitError(f"{name} is {first_frame}; expected a non-negative frame index")
+    first_frame = check_int(first_frame, name, 0, "a frame index")
     if n_frames - first_frame < min_left:
         raise DnemkitError(
             f"{name} is {first_frame} but the video has {n_frames} frames; expected first_frame <= "

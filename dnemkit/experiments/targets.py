@@ -15,9 +15,7 @@ def neuron_subset(n_neurons, keep_fraction, rng):
     """Sorted int64 indices of the first round(keep_fraction * n) (at least 1) neurons of one permutation drawn from
     the numpy Generator ``rng``, or None for keep_fraction 1 (every neuron). Subsets drawn from equal generators are
     nested: smaller ones lie inside larger."""
-    if not 0 < keep_fraction <= 1:
-        raise DnemkitError(f"keep fraction is {keep_fraction}; expected a value in (0, 1]")
-    if keep_fraction == 1:
+    if keep_fraction == 1:  # nested_subsets checks the fraction
         return None
     return nested_subsets(n_neurons, [keep_fraction], rng)[keep_fraction]
 

@@ -17,7 +17,7 @@ import tifffile
 import xarray as xr
 
 from .atomic import atomic_path
-from ..errors import DnemkitError
+from ..errors import DnemkitError, check_int
 from ..stimuli.geometry import FPS, GREY, HEIGHT, WIDTH
 from ..video import check_grey_range, check_video
 
@@ -167,8 +167,7 @@ def _frames_uint8(video, scale):
                            "or (T, H, W, 3) RGB")
     if not np.isfinite(video).all():
         raise DnemkitError("video contains non-finite pixels (NaN or inf); expected grey levels 0..255")
-    if not isinstance(scale, (int, np.integer)) or scale < 1:
-        raise DnemkitError(f"scale is {scale!r}; expected an integer >= 1 (nearest-neighbour upscaling factor)")
+    scale = check_int(scale, "scale", 1, "nearest-neighbour upscaling factor")
     frames = np.clip(np.rint(video), 0, 255).astype(np.uint8)
     return np.ascontiguousarray(frames.repeat(scale, axis=1).repeat(scale, axis=2))
 
@@ -229,8 +228,7 @@ def side_by_side(*videos, gap=2):
     """
     if not videos:
         raise DnemkitError("videos is empty; expected at least one (T, 36, 64) video")
-    if not isinstance(gap, (int, np.integer)) or gap < 0:
-        raise DnemkitError(f"gap is {gap!r}; expected an integer >= 0 (columns)")
+    gap = check_int(gap, "gap", 0, "columns")
     arrays = [
         check_video(np.asarray(v, dtype=np.float32), name=f"videos[{i}]", batched=False) for i, v in enumerate(videos)
     ]

@@ -4,8 +4,6 @@
 sub-batches) and ``"tiled"`` (non-overlapping sub-batches at a random offset drawn each iteration, every frame in
 exactly one: 3.5x fewer encoder windows per iteration)."""
 
-import numpy as np
-
 from ..errors import DnemkitError, check_generator
 
 

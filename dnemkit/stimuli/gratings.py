@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..errors import DnemkitError, check_number
+from ..errors import DnemkitError, check_int, check_number
 from .geometry import (
     FPS,
     GREY,
@@ -65,8 +65,7 @@ def drifting_grating(sf, tf, direction, n_frames=60, units="cpd", phase=0.0, con
         raise DnemkitError(f"tf is {tf!r} Hz; expected 0 <= tf <= {NYQUIST_HZ:g} Hz (Nyquist at {FPS:g} frames/s)")
     if not 0 <= contrast <= 1:
         raise DnemkitError(f"contrast is {contrast!r}; expected a number in [0, 1]")
-    if not isinstance(n_frames, (int, np.integer)) or n_frames < 1:
-        raise DnemkitError(f"n_frames is {n_frames!r}; expected an integer >= 1")
+    n_frames = check_int(n_frames, "n_frames", 1)
 
     theta = math.radians(direction)
     t = np.arange(n_frames)[:, None, None] / FPS

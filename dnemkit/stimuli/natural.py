@@ -18,7 +18,7 @@ import functools
 import numpy as np
 import scipy.ndimage as ndi
 
-from ..errors import DnemkitError
+from ..errors import DnemkitError, check_int
 from .geometry import FPS, HEIGHT, WIDTH, video_dataarray
 
 #: skimage.data photographs that load without a network download (checked with scikit-image 0.26)
@@ -146,10 +146,7 @@ def natural_movie(seed=0, n_frames=300, kind="mixed"):
     """
     if kind not in KINDS:
         raise DnemkitError(f"kind is {kind!r}; expected one of {KINDS}")
-    if not isinstance(n_frames, (int, np.integer)) or n_frames < 1:
-        raise DnemkitError(f"n_frames is {n_frames!r}; expected an integer >= 1")
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise DnemkitError(f"seed is {seed!r}; expected an integer >= 0")
+    n_frames, seed = check_int(n_frames, "n_frames", 1), check_int(seed, "seed", 0)
 
     rng = np.random.default_rng(seed)
     shots = _shots(rng, n_frames, kind)

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import scipy.fft
 
-from ..errors import DnemkitError
+from ..errors import DnemkitError, check_int
 from .geometry import GREY, HEIGHT, WIDTH, frames_to_ms, px_to_deg, video_dataarray
 
 NOISE_STD = 255.0 / 5.0  #: target standard deviation of the grey levels (51)
@@ -82,10 +82,7 @@ def gaussian_noise(sigma_space, sigma_time, n_frames=60, seed=0, patch_columns=N
     """
     sigma_space = _check_sigma(sigma_space, "sigma_space")
     sigma_time = _check_sigma(sigma_time, "sigma_time")
-    if not isinstance(n_frames, (int, np.integer)) or n_frames < 1:
-        raise DnemkitError(f"n_frames is {n_frames!r}; expected an integer >= 1")
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise DnemkitError(f"seed is {seed!r}; expected an integer >= 0")
+    n_frames, seed = check_int(n_frames, "n_frames", 1), check_int(seed, "seed", 0)
     c0, c1 = _check_columns(patch_columns)
 
     rng = np.random.default_rng(seed)

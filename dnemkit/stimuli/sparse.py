@@ -10,7 +10,7 @@ Memory: a clip is 45 x 36 x 64 float32 = 415 kB, so every position in both polar
 import numpy as np
 import xarray as xr
 
-from ..errors import DnemkitError
+from ..errors import DnemkitError, check_int
 from .geometry import GREY, HEIGHT, WIDTH
 
 FLASH_VALUE = {"on": 255.0, "off": 0.0}
@@ -43,9 +43,7 @@ def _check_polarities(polarities):
 
 
 def _check_frames(value, name, minimum):
-    if not isinstance(value, (int, np.integer)) or value < minimum:
-        raise DnemkitError(f"{name} is {value!r}; expected an integer >= {minimum} (frames)")
-    return int(value)
+    return check_int(value, name, minimum, "frames")
 
 
 def sparse_noise(positions=None, polarities=("on", "off"), pre=15, flash=15, post=15):

@@ -312,9 +312,9 @@ def test_errors_name_the_argument(pair, mask):
         M.ssim(gt, recon, mask=np.full((H, W), 0.7))
     with pytest.raises(DnemkitError, match=r"first_frame is 60 but the video has 60 frames"):
         M.video_correlation(gt, recon, mask=mask, first_frame=60)
-    with pytest.raises(DnemkitError, match=r"first_frame is -1; expected a non-negative frame index"):
+    with pytest.raises(DnemkitError, match=r"first_frame is -1; expected an integer >= 0 \(a frame index\)"):
         M.quality_metrics(gt, recon, mask=mask, first_frame=-1)
-    with pytest.raises(DnemkitError, match=r"first_frame must be an integer frame index; got 2.5"):
+    with pytest.raises(DnemkitError, match=r"first_frame is 2.5; expected an integer >= 0 \(a frame index\)"):
         M.psnr(gt, recon, mask=mask, first_frame=2.5)
     bad = recon.copy()
     bad[3, 4, 5] = np.nan

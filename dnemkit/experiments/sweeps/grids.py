@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...errors import DnemkitError
+from ...errors import DnemkitError, check_int
 from ...stimuli import drifting_grating, gaussian_noise
 from ...stimuli.geometry import (
     DEG_PER_PIXEL,
@@ -126,15 +126,11 @@ def _numbers(values, name, allow_empty=False):
 
 
 def _repeats(repeats):
-    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
-        raise DnemkitError(f"repeats is {repeats!r}; expected an integer >= 1")
-    return int(repeats)
+    return check_int(repeats, "repeats", 1)
 
 
 def _frames(n_frames):
-    if isinstance(n_frames, bool) or not isinstance(n_frames, (int, np.integer)) or n_frames < 32:
-        raise DnemkitError(f"n_frames is {n_frames!r}; expected an integer >= 32 (one 32-frame sub-batch)")
-    return int(n_frames)
+    return check_int(n_frames, "n_frames", 32, "one 32-frame sub-batch")
 
 
 def grating_phase(repeat):
@@ -244,9 +240,7 @@ class NoiseGrid:
                     raise DnemkitError(f"{name} holds {v:g} {unit}; expected sigmas >= 0 (0 = unfiltered)")
         self.repeats = _repeats(repeats)
         self.patch = bool(patch)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise DnemkitError(f"seed is {seed!r}; expected an integer >= 0")
-        self.seed = int(seed)
+        self.seed = check_int(seed, "seed", 0)
         self.n_frames = _frames(n_frames)
 
     @property
