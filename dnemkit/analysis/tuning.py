@@ -353,63 +353,106 @@ def tuning_measures(responses, baseline, f1_cos=None, f1_sin=None, *, relative=R
     attrs: responsive_relative, responsive_absolute, responsive_criterion, n_responsive.
     """
     responses = _check_responses(responses)
+    r, base = _checked_grid(responses, baseline)
+    n = r.shape[0]
+    sf, tf, directions = (np.asarray(responses[k].values, np.float64) for k in ("sf", "tf", "direction"))
+
+    ds = tuning_curves(responses)
+    i_sf, i_tf, i_dir = (ds[k].values for k in ("pref_sf_index", "pref_tf_index", "pref_direction_index"))
+    peak = r[np.arange(n), i_sf, i_tf, i_dir]
+    ok = responsive_neurons(peak, base, relative, absolute)
+    units = responses.attrs.get("units", "counts/frame")
+    _put(ds, "peak_response", peak, units, "largest mean response over the grid")
+    _put(ds, "baseline", base, units, "mean response to uniform grey")
+    ds["responsive"] = ("neuron", ok)
+    ds["responsive"].attrs["long_name"] = (f"peak >= (1 + {relative:g}) x baseline and peak - baseline >= "
+                                           f"{absolute:g} {units}")
+    _add_direction_measures(ds, directions, i_dir, base)
+    _add_frequency_measures(ds, sf, tf, i_sf, i_tf, base, ok, fit, units)
+    ratio = _add_f1_f0(ds, r, base, sf, tf, directions, f1_cos, f1_sin, units)
+    cls = np.where(~ok | ~np.isfinite(ratio), "", np.where(ratio > 1.0, "simple", "complex"))
+    ds["cell_class"] = ("neuron", cls.astype(str))
+    ds["cell_class"].attrs["long_name"] = "simple (F1/F0 > 1) or complex (F1/F0 <= 1); '' unresponsive/undefined"
+    ds.attrs.update(responsive_relative=float(relative), responsive_absolute=float(absolute),
+                    responsive_criterion=f"peak response >= (1 + {relative:g}) x grey baseline and peak - baseline "
+                                         f">= {absolute:g} {units}",
+                    n_responsive=int(ok.sum()))
+    return ds
+
+
+def _put(ds, name, values, unit, long_name, dims="neuron"):
+    ds[name] = (dims, values)
+    ds[name].attrs.update(units=unit, long_name=long_name)
+
+
+def _checked_grid(responses, baseline):
+    """The checked grid's responses (neuron, sf, tf, direction) and baseline (neuron,) as float64 arrays.
+
+    Raises DnemkitError for a baseline of another length or a grid of fewer than 4 directions.
+    """
     r = np.asarray(responses.values, np.float64)
     base = np.asarray(baseline, np.float64).reshape(-1)
     n = r.shape[0]
     if base.shape != (n,):
         raise DnemkitError(f"baseline has {base.size} values; expected one per neuron ({n})")
-    sf = np.asarray(responses["sf"].values, np.float64)
-    tf = np.asarray(responses["tf"].values, np.float64)
     directions = np.asarray(responses["direction"].values, np.float64)
     if directions.size < 4:
         raise DnemkitError(f"the grid has {directions.size} directions; expected at least 4 (OSI and DSI need the "
                            "orthogonal and opposite directions)")
+    return r, base
 
-    ds = tuning_curves(responses)
-    idx = np.arange(n)
-    i_sf, i_tf, i_dir = (ds[k].values for k in ("pref_sf_index", "pref_tf_index", "pref_direction_index"))
-    peak = r[idx, i_sf, i_tf, i_dir]
-    ok = responsive_neurons(peak, base, relative, absolute)
+
+def _add_direction_measures(ds, directions, i_dir, base):
+    """Add the direction and orientation measures of ``ds["direction_tuning"]`` (neuron, direction) to ``ds``.
+
+    directions: the grid's (degree); i_dir: (neuron,) index of each neuron's preferred grid direction;
+    base: (neuron,) grey baseline, subtracted (and the rest clipped at 0) by the selectivity indices.
+    """
     dcurve = ds["direction_tuning"].values
-    units = responses.attrs.get("units", "counts/frame")
-
-    def put(name, values, unit, long_name, dims="neuron"):
-        ds[name] = (dims, values)
-        ds[name].attrs.update(units=unit, long_name=long_name)
-
-    put("peak_response", peak, units, "largest mean response over the grid")
-    put("baseline", base, units, "mean response to uniform grey")
-    ds["responsive"] = ("neuron", ok)
-    ds["responsive"].attrs["long_name"] = (f"peak >= (1 + {relative:g}) x baseline and peak - baseline >= "
-                                           f"{absolute:g} {units}")
     pref_dir = directions[i_dir] % 360.0
-    put("preferred_direction", pref_dir, "degree", "drift direction of the largest response at the preferred sf "
-        "and tf (0 = rightwards, 90 = upwards; a tie, as for DSI = 0, goes to the first grid direction)")
-    put("preferred_orientation", pref_dir % 180.0, "degree", "preferred direction mod 180 (axis of drift)")
+    _put(ds, "preferred_direction", pref_dir, "degree", "drift direction of the largest response at the preferred "
+         "sf and tf (0 = rightwards, 90 = upwards; a tie, as for DSI = 0, goes to the first grid direction)")
+    _put(ds, "preferred_orientation", pref_dir % 180.0, "degree", "preferred direction mod 180 (axis of drift)")
     vdir, vori = vector_sum_angles(dcurve, directions, base)
-    put("vector_direction", vdir, "degree", "angle of sum R(theta) exp(i theta), R = response - baseline >= 0")
-    put("vector_orientation", vori, "degree", "angle of sum R(theta) exp(2 i theta) / 2")
-    put("osi", peak_osi(dcurve, directions, base), "1", "(R_pref - R_orth) / (R_pref + R_orth), R_orth = mean at "
-        "pref +- 90 deg, R = response - baseline clipped at 0 (AllenSDK-style)")
-    put("dsi", peak_dsi(dcurve, directions, base), "1", "(R_pref - R_null) / (R_pref + R_null), R_null at pref + "
-        "180 deg, R = response - baseline clipped at 0 (AllenSDK-style)")
-    put("gosi", global_osi(dcurve, directions, base), "1",
-        "|sum R(theta) exp(2 i theta)| / sum R(theta), R = response - baseline clipped at 0 (global OSI)")
-    put("gdsi", global_dsi(dcurve, directions, base), "1",
-        "|sum R(theta) exp(i theta)| / sum R(theta), R = response - baseline clipped at 0 (global DSI)")
-    put("preferred_sf", sf[i_sf], "cycles/degree", "spatial frequency of the largest response (grid)")
-    put("preferred_tf", tf[i_tf], "Hz", "temporal frequency of the largest response (grid)")
-    nan = np.full(n, np.nan)
+    _put(ds, "vector_direction", vdir, "degree", "angle of sum R(theta) exp(i theta), R = response - baseline >= 0")
+    _put(ds, "vector_orientation", vori, "degree", "angle of sum R(theta) exp(2 i theta) / 2")
+    _put(ds, "osi", peak_osi(dcurve, directions, base), "1", "(R_pref - R_orth) / (R_pref + R_orth), R_orth = mean "
+         "at pref +- 90 deg, R = response - baseline clipped at 0 (AllenSDK-style)")
+    _put(ds, "dsi", peak_dsi(dcurve, directions, base), "1", "(R_pref - R_null) / (R_pref + R_null), R_null at pref "
+         "+ 180 deg, R = response - baseline clipped at 0 (AllenSDK-style)")
+    _put(ds, "gosi", global_osi(dcurve, directions, base), "1",
+         "|sum R(theta) exp(2 i theta)| / sum R(theta), R = response - baseline clipped at 0 (global OSI)")
+    _put(ds, "gdsi", global_dsi(dcurve, directions, base), "1",
+         "|sum R(theta) exp(i theta)| / sum R(theta), R = response - baseline clipped at 0 (global DSI)")
+
+
+def _add_frequency_measures(ds, sf, tf, i_sf, i_tf, base, ok, fit, units):
+    """Add the preferred grid SF (cycles/degree) and TF (Hz) and, with ``fit``, the log-Gaussian fits of the
+    ``ok`` (responsive) neurons' SF and TF curves to ``ds`` (NaN where not fitted)."""
+    _put(ds, "preferred_sf", sf[i_sf], "cycles/degree", "spatial frequency of the largest response (grid)")
+    _put(ds, "preferred_tf", tf[i_tf], "Hz", "temporal frequency of the largest response (grid)")
+    nan = np.full(len(base), np.nan)
     for dim, freqs, unit in (("sf", sf, "cycles/degree"), ("tf", tf, "Hz")):
         pref, bw, amp = fit_log_gaussians(freqs, ds[f"{dim}_tuning"].values, base, ok) if fit else (nan,) * 3
         only = " (tf > 0 only)" if dim == "tf" else ""
-        put(f"preferred_{dim}_fit", pref, unit,
-            f"peak of a log-Gaussian fit to the {dim.upper()} tuning curve{only} (responsive neurons)")
-        put(f"{dim}_bandwidth", bw, "octave", f"full width at half maximum of the {dim.upper()} log-Gaussian fit")
-        put(f"{dim}_fit_amplitude", amp, units, f"height of the {dim.upper()} log-Gaussian fit above the baseline")
+        _put(ds, f"preferred_{dim}_fit", pref, unit,
+             f"peak of a log-Gaussian fit to the {dim.upper()} tuning curve{only} (responsive neurons)")
+        _put(ds, f"{dim}_bandwidth", bw, "octave", f"full width at half maximum of the {dim.upper()} log-Gaussian "
+             "fit")
+        _put(ds, f"{dim}_fit_amplitude", amp, units, f"height of the {dim.upper()} log-Gaussian fit above the "
+             "baseline")
 
-    # F1/F0 at the preferred drifting condition
-    f1, f0, ratio, f1_sf, f1_tf, f1_dir = (nan.copy() for _ in range(6))
+
+def _add_f1_f0(ds, r, base, sf, tf, directions, f1_cos, f1_sin, units):
+    """Add F1, F0 and F1/F0 at each neuron's preferred drifting condition (the largest response among tf > 0)
+    and that condition to ``ds``; return F1/F0 (neuron,).
+
+    r: (neuron, sf, tf, direction) mean responses; f1_cos, f1_sin: DataArrays like it, the Fourier coefficients
+    at each condition's tf. Everything is NaN without them or without a drifting condition.
+    """
+    n = r.shape[0]
+    idx = np.arange(n)
+    f1, f0, ratio, f1_sf, f1_tf, f1_dir = (np.full(n, np.nan) for _ in range(6))
     drifting = tf > 0
     if f1_cos is not None and f1_sin is not None and drifting.any():
         a_all = np.asarray(_check_responses(f1_cos).values, np.float64)
@@ -421,21 +464,14 @@ def tuning_measures(responses, baseline, f1_cos=None, f1_sin=None, *, relative=R
         f0 = r[idx, j_sf, j_tf, j_dir] - base
         ratio = f1_f0_from_components(r[idx, j_sf, j_tf, j_dir], a, b, base)
         f1_sf, f1_tf, f1_dir = sf[j_sf], tf[j_tf], directions[j_dir] % 360.0
-    put("f1", f1, units, "amplitude of the response's Fourier component at the grating's tf (preferred drifting "
-        "condition)")
-    put("f0", f0, units, "mean response - baseline at the preferred drifting condition")
-    put("f1_f0", ratio, "1", "F1 / F0 at the preferred drifting condition (> 1: simple, <= 1: complex)")
-    put("f1_f0_sf", f1_sf, "cycles/degree", "spatial frequency of the condition F1/F0 is measured at")
-    put("f1_f0_tf", f1_tf, "Hz", "temporal frequency of the condition F1/F0 is measured at")
-    put("f1_f0_direction", f1_dir, "degree", "drift direction of the condition F1/F0 is measured at")
-    cls = np.where(~ok | ~np.isfinite(ratio), "", np.where(ratio > 1.0, "simple", "complex"))
-    ds["cell_class"] = ("neuron", cls.astype(str))
-    ds["cell_class"].attrs["long_name"] = "simple (F1/F0 > 1) or complex (F1/F0 <= 1); '' unresponsive/undefined"
-    ds.attrs.update(responsive_relative=float(relative), responsive_absolute=float(absolute),
-                    responsive_criterion=f"peak response >= (1 + {relative:g}) x grey baseline and peak - baseline "
-                                         f">= {absolute:g} {units}",
-                    n_responsive=int(ok.sum()))
-    return ds
+    _put(ds, "f1", f1, units, "amplitude of the response's Fourier component at the grating's tf (preferred "
+         "drifting condition)")
+    _put(ds, "f0", f0, units, "mean response - baseline at the preferred drifting condition")
+    _put(ds, "f1_f0", ratio, "1", "F1 / F0 at the preferred drifting condition (> 1: simple, <= 1: complex)")
+    _put(ds, "f1_f0_sf", f1_sf, "cycles/degree", "spatial frequency of the condition F1/F0 is measured at")
+    _put(ds, "f1_f0_tf", f1_tf, "Hz", "temporal frequency of the condition F1/F0 is measured at")
+    _put(ds, "f1_f0_direction", f1_dir, "degree", "drift direction of the condition F1/F0 is measured at")
+    return ratio
 
 
 def orientation_error(found_deg, true_deg):

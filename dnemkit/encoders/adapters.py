@@ -197,6 +197,9 @@ def _scale(value, source):
 def parse_declaration(meta, source="encoder.json", folder=None):
     """Check an encoder.json's content and return its :class:`Declaration`.
 
+    The sections are checked in the order of the module docstring (keys, how the model is built, its input,
+    behaviour, readout, value scale, output, the sidecar keys), so that the message names the first bad key.
+
     Parameters
     ----------
     meta : dict
@@ -211,6 +214,20 @@ def parse_declaration(meta, source="encoder.json", folder=None):
     DnemkitError
         One line naming the first bad key and what was expected.
     """
+    _check_keys(meta, source)
+    out = {"source": source, "folder": None if folder is None else Path(folder), "given": frozenset(meta)}
+    out.update(_parse_build(meta, source))
+    out.update(_parse_input(meta, source))
+    out.update(_parse_behavior(meta, source, out["input_layout"], out["video_channels"]))
+    out.update(_parse_readout(meta, source))
+    out["mean"], out["std"] = _scale(meta.get("scale", "0-255"), source)
+    out.update(_parse_output(meta, source))
+    out.update(_parse_sidecar(meta, source))
+    return Declaration(**out)
+
+
+def _check_keys(meta, source):
+    """Refuse a non-object, an unknown key, and a declaration with both or neither of "factory" and "module"."""
     if not isinstance(meta, dict):
         _fail(source, f"holds a {type(meta).__name__}; expected a JSON object")
     unknown = sorted(set(meta) - set(ADAPTER_KEYS) - set(SIDECAR_KEYS))
@@ -220,8 +237,12 @@ def parse_declaration(meta, source="encoder.json", folder=None):
     if has_factory == has_module:
         _fail(source, "declares both \"factory\" and \"module\"; expected one way to build the model" if has_factory
               else "declares no model; expected \"factory\": \"package.module:callable\" or \"module\": \"model.pt\"")
-    out = {"source": source, "folder": None if folder is None else Path(folder), "given": frozenset(meta)}
-    if has_factory:
+
+
+def _parse_build(meta, source):
+    """How the model is built: {"factory", "kwargs"} or {"module"}, and "weights" (Declaration fields)."""
+    out = {}
+    if "factory" in meta:
         target = meta["factory"]
         if not isinstance(target, str) or target.count(":") < 1 or not target.rpartition(":")[2]:
             _fail(source, f"factory is {target!r}; expected \"package.module:callable\" or \"file.py:callable\"")
@@ -237,13 +258,16 @@ def parse_declaration(meta, source="encoder.json", folder=None):
             if not isinstance(meta[key], str) or not meta[key]:
                 _fail(source, f"{key} is {meta[key]!r}; expected a file name (relative to the folder)")
             out[key] = meta[key]
-    if has_module and "weights" in meta:
+    if "module" in meta and "weights" in meta:
         _fail(source, "gives both \"module\" and \"weights\"; a saved module holds its weights (\"weights\" goes "
                       "with \"factory\")")
+    return out
 
-    out["input_layout"] = _layout(meta.get("input_layout", "BCTHW"), "BTHW", "C", source, "input_layout")
-    channels = _whole(meta.get("video_channels", 1), source, "video_channels", 1)
-    out["video_channels"] = channels
+
+def _parse_input(meta, source):
+    """The video's way in: input_layout, video_channels and frame_size (warns on another aspect ratio)."""
+    out = {"input_layout": _layout(meta.get("input_layout", "BCTHW"), "BTHW", "C", source, "input_layout"),
+           "video_channels": _whole(meta.get("video_channels", 1), source, "video_channels", 1)}
     if "frame_size" in meta:
         size = meta["frame_size"]
         if not (isinstance(size, list) and len(size) == 2 and all(isinstance(s, int) and not isinstance(s, bool)
@@ -254,7 +278,16 @@ def parse_declaration(meta, source="encoder.json", folder=None):
         if abs(size[0] / size[1] / (HEIGHT / WIDTH) - 1) > 0.02:
             warn(f"{source}: frame_size {size} has another aspect ratio than the {HEIGHT} x {WIDTH} movie; the "
                  "movie is stretched to it")
+    return out
 
+
+def _parse_behavior(meta, source, input_layout, channels):
+    """The behaviour's way in: behavior, behavior_channels, behavior_keywords and behavior_scale.
+
+    ``input_layout`` and ``channels`` (video_channels) are the checked input section's: video copies or
+    behaviour planes need a C axis.
+    """
+    out = {}
     mode = meta.get("behavior", "none")
     if mode not in BEHAVIOR_MODES:
         _fail(source, f"behavior is {mode!r}; expected one of {', '.join(BEHAVIOR_MODES)}")
@@ -283,29 +316,40 @@ def parse_declaration(meta, source="encoder.json", folder=None):
             _fail(source, f"behavior_scale is {bs!r}; expected {{\"mean\": [4 numbers], \"std\": [4 numbers]}}")
         out["behavior_scale"] = (_four_numbers(bs["mean"], source, "behavior_scale.mean"),
                                  _four_numbers(bs["std"], source, "behavior_scale.std", positive=True))
-    if "C" not in out["input_layout"] and (channels != 1 or mode == "channels"):
-        _fail(source, f"input_layout {out['input_layout']} has no C axis, but the declaration gives {channels} video "
+    if "C" not in input_layout and (channels != 1 or mode == "channels"):
+        _fail(source, f"input_layout {input_layout} has no C axis, but the declaration gives {channels} video "
                       f"channel(s) and behavior {mode!r}; expected a C axis (e.g. BCTHW)")
+    return out
 
-    if "readout_key" in meta:
-        rk = meta["readout_key"]
-        if not isinstance(rk, dict) or not isinstance(rk.get("name"), str) or not rk["name"].isidentifier() \
-                or len(set(rk) & {"value", "values"}) != 1 or set(rk) - {"name", "value", "values"}:
-            _fail(source, f"readout_key is {rk!r}; expected {{\"name\": \"data_key\", \"value\": ...}} or "
-                          "{\"name\": ..., \"values\": [one per --mouse]}")
-        if "values" in rk:
-            values = rk["values"]
-            if not isinstance(values, list) or not values:
-                _fail(source, f"readout_key.values is {values!r}; expected a non-empty list (--mouse K picks "
-                              "the K-th)")
-            out.update(readout_values=tuple(values), readout_list=True)
-        else:
-            if rk["value"] is None or rk["value"] == "":
-                _fail(source, f"readout_key.value is {rk['value']!r}; expected the readout's key (e.g. the "
-                              "session or mouse name)")
-            out["readout_values"] = (rk["value"],)
-        out["readout_name"] = rk["name"]
-    out["mean"], out["std"] = _scale(meta.get("scale", "0-255"), source)
+
+def _parse_readout(meta, source):
+    """readout_key: {"name", "value"} (one readout) or {"name", "values"} (one per --mouse)."""
+    if "readout_key" not in meta:
+        return {}
+    out = {}
+    rk = meta["readout_key"]
+    if not isinstance(rk, dict) or not isinstance(rk.get("name"), str) or not rk["name"].isidentifier() \
+            or len(set(rk) & {"value", "values"}) != 1 or set(rk) - {"name", "value", "values"}:
+        _fail(source, f"readout_key is {rk!r}; expected {{\"name\": \"data_key\", \"value\": ...}} or "
+                      "{\"name\": ..., \"values\": [one per --mouse]}")
+    if "values" in rk:
+        values = rk["values"]
+        if not isinstance(values, list) or not values:
+            _fail(source, f"readout_key.values is {values!r}; expected a non-empty list (--mouse K picks "
+                          "the K-th)")
+        out.update(readout_values=tuple(values), readout_list=True)
+    else:
+        if rk["value"] is None or rk["value"] == "":
+            _fail(source, f"readout_key.value is {rk['value']!r}; expected the readout's key (e.g. the "
+                          "session or mouse name)")
+        out["readout_values"] = (rk["value"],)
+    out["readout_name"] = rk["name"]
+    return out
+
+
+def _parse_output(meta, source):
+    """The rates' way out: output, output_index, output_frames, first_valid_frame and n_neurons."""
+    out = {}
     if "output" in meta:
         out["output"] = _layout(meta["output"], "BNT", "", source, "output")
     if "output_index" in meta:
@@ -323,13 +367,19 @@ def parse_declaration(meta, source="encoder.json", folder=None):
         out["first_valid_frame"] = _whole(meta["first_valid_frame"], source, "first_valid_frame", 0)
     if "n_neurons" in meta:
         out["n_neurons"] = _whole(meta["n_neurons"], source, "n_neurons", 1)
+    return out
+
+
+def _parse_sidecar(meta, source):
+    """The sidecar keys a declaration may carry: behavior_mean and description."""
+    out = {}
     if meta.get("behavior_mean") is not None:
         out["behavior_mean"] = _four_numbers(meta["behavior_mean"], source, "behavior_mean")
     description = meta.get("description", "")
     if not isinstance(description, str):
         _fail(source, f"description is {description!r}; expected a string")
     out["description"] = description
-    return Declaration(**out)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ building the model

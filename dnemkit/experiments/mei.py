@@ -367,18 +367,53 @@ def run(config=MeiConfig(), *, out=None, progress=True, log=None):
     cycles/degree: sf_cpd); the atlas' values for comparison (atlas_orientation, atlas_sf, atlas_tf,
     atlas_direction, atlas_osi, atlas_responsive); provenance and timing in attrs.
     """
-    from ..reconstruction import Execution, Recipe, reconstruct
-
     if not isinstance(config, MeiConfig):
         raise DnemkitError(f"config is a {type(config).__name__}; expected a MeiConfig")
     started = time.perf_counter()
     device = resolve_device(config.device)
-    tuning_path = config.tuning
-    if tuning_path is not None:
+    encoder, n, first, t = _plan(config)
+
+    # comparison stimuli, every one projected to the budget; their responses rank the neurons and give the atlas
+    comparison = _compare(encoder, config, t, first, device, progress, log)
+    atlas = (_atlas_from_file(config.tuning, n) if config.tuning is not None else
+             _grid_atlas(comparison.grid, comparison.grating, comparison.grey, n))
+    chosen = select_neurons(config, n, comparison.grating.max(0), comparison.grey, atlas)
+    _log(log, f"MEIs of {len(chosen)} neuron(s) ({config.kind}, {t} frames, frames {first}-{t - 1} analysed)")
+
+    meis, trace, stopped, mei_seconds = _optimise(encoder, config, chosen, n, t, first, progress)
+    model_act = _activations(encoder, meis, first, device, comparison.batch)[:, np.arange(len(chosen)), chosen]
+    ds = _mei_dataset(config, meis, chosen, model_act, trace, comparison, t)
+    _add_descriptors(ds, meis, config.kind == "image", atlas, chosen)
+    seconds = time.perf_counter() - started
+    from ..io.results import provenance
+
+    ds.attrs.update(provenance(KIND, config, encoder=config.encoder.describe(), seed=config.seed))
+    ds.attrs.update(
+        mei_kind=config.kind, contrast_budget=config.contrast, n_frames=t, first_frame=first,
+        selection=("given" if config.neurons is not None else
+                   f"top {len(chosen)} by {config.top_by}" if config.n_top else "all"),
+        atlas=(f"tuning.nc {config.tuning}" if config.tuning is not None else
+               f"comparison grid at RMS contrast {config.contrast:g}, best of {len(PHASES)} phases, frames "
+               f"{first}-{t - 1}"),
+        iterations_run=json.dumps(stopped), seconds=round(seconds, 2), mei_seconds=round(mei_seconds, 2),
+        meis_per_second=round(len(chosen) / max(mei_seconds, 1e-9), 4), device=str(device),
+        comparison_gratings=len(comparison.grid), comparison_natural_clips=comparison.n_natural_clips)
+    if out is not None:
+        _write(ds, out)
+    return ds
+
+
+def _plan(config):
+    """Check what needs no compute and fix the clip: (encoder, n neurons, first analysed frame, frames T).
+
+    Raises DnemkitError for a missing tuning.nc, an encoder that fails the probe (with gradients), a given
+    neuron index out of range, or ``n_frames`` not beyond the encoder's first valid frame.
+    """
+    if config.tuning is not None:
         from pathlib import Path
 
-        if not Path(tuning_path).is_file():
-            raise DnemkitError(f"tuning {tuning_path} does not exist; expected a tuning.nc from `characterize "
+        if not Path(config.tuning).is_file():
+            raise DnemkitError(f"tuning {config.tuning} does not exist; expected a tuning.nc from `characterize "
                                "tuning`")
     encoder = config.encoder.encoder
     probe_encoder(encoder, need_grad=True)
@@ -389,9 +424,29 @@ def run(config=MeiConfig(), *, out=None, progress=True, log=None):
     t = config.n_frames if config.n_frames is not None else max(first + 2, 32)
     if t <= first:
         raise DnemkitError(f"n_frames is {t}; expected more than the encoder's first valid frame ({first})")
-    static = config.kind == "image"
+    return encoder, n, first, t
 
-    # comparison stimuli, every one projected to the budget; their responses rank the neurons and give the atlas
+
+@dataclass(frozen=True)
+class _Comparison:
+    """The comparison stimuli's mean activations over the analysed frames (counts/frame, mean over models).
+
+    grid: [(sf cpd, tf Hz, direction deg, phase rad)] of the gratings (:func:`_grid`); grating: (len(grid), N);
+    grey: (N,), uniform grey; natural: (clips, N), the natural clips; n_natural_clips: their number; batch:
+    clips per no-grad pass (:func:`_clip_batch`).
+    """
+
+    grid: list
+    grating: np.ndarray
+    grey: np.ndarray
+    natural: np.ndarray
+    n_natural_clips: int
+    batch: int
+
+
+def _compare(encoder, config, t, first, device, progress, log):
+    """Every model's activations by the comparison gratings, uniform grey and the natural clips of ``t``
+    frames, each projected to the contrast budget; the :class:`_Comparison` of their means over models."""
     grid = _grid(config.kind)
 
     def gratings(a, b):
@@ -407,19 +462,29 @@ def run(config=MeiConfig(), *, out=None, progress=True, log=None):
     nat_clips = np.stack([m[k:k + t] for m in movies for k in range(0, len(m) - t + 1, t)])  # within a movie
     nat_clips = project_to_budget(torch.from_numpy(np.ascontiguousarray(nat_clips)), config.contrast).numpy()
     natural = _activations(encoder, nat_clips, first, device, batch, progress, "natural clips").mean(0)
+    return _Comparison(grid, grating, grey, natural, len(nat_clips), batch)
 
-    # the atlas: the drifting part of the grid, each condition's best phase
-    params = np.asarray(grid)
-    drifting = params[:, 1] > 0
+
+def _grid_atlas(grid, grating, grey, n):
+    """The tuning atlas (:func:`tuning_measures`, no fits) of the drifting part of the comparison grid, each
+    condition's best phase. grating: (len(grid), n) activations; grey: (n,) baseline."""
+    drifting = np.asarray(grid)[:, 1] > 0
     g = grating[drifting].reshape(len(DEFAULT_SF), len(DEFAULT_TF), len(DEFAULT_DIRECTIONS), len(PHASES), n)
     resp = xr.DataArray(g.max(3).transpose(3, 0, 1, 2), dims=("neuron", "sf", "tf", "direction"),
                         coords={"sf": list(DEFAULT_SF), "tf": list(DEFAULT_TF), "direction": list(DEFAULT_DIRECTIONS)},
                         attrs={"units": "counts/frame"})
-    atlas = _atlas_from_file(tuning_path, n) if tuning_path is not None else tuning_measures(resp, grey, fit=False)
-    chosen = select_neurons(config, n, grating.max(0), grey, atlas)
-    _log(log, f"MEIs of {len(chosen)} neuron(s) ({config.kind}, {t} frames, frames {first}-{t - 1} analysed)")
+    return tuning_measures(resp, grey, fit=False)
 
-    # the MEIs, ``batch`` neurons per reconstruction
+
+def _optimise(encoder, config, chosen, n, t, first, progress):
+    """The MEIs of the ``chosen`` neurons, ``config.batch`` neurons per reconstruction.
+
+    Returns (meis (len(chosen), t, 36, 64) float32 grey levels, trace (iterations, len(chosen)): the mean
+    activation over models per iteration, NaN after the stop; stopped: iterations run per batch; seconds).
+    """
+    from ..reconstruction import Execution, Recipe, reconstruct
+
+    static = config.kind == "image"
     recipe = Recipe.named("fast", iterations=config.iterations, lr=config.lr, adam_rel_eps=config.adam_rel_eps,
                           subbatch_frames=t, schedule="dense", smoothing_sigma=0.0, ensembling="gradient",
                           seed=config.seed)
@@ -428,33 +493,46 @@ def run(config=MeiConfig(), *, out=None, progress=True, log=None):
     meis = np.zeros((len(chosen), t, HEIGHT, WIDTH), np.float32)
     trace = np.full((config.iterations, len(chosen)), np.nan)
     stopped = []
-    gen = torch.Generator().manual_seed(config.seed)
-    mei_started = time.perf_counter()
+    gen = torch.Generator().manual_seed(config.seed)  # one stream for every batch's noise start
+    started = time.perf_counter()
     bar = tqdm(total=len(chosen), desc="MEIs", unit="neuron", disable=not progress, leave=False)
     for k in range(0, len(chosen), config.batch):
         part = chosen[k:k + config.batch]
         b = len(part)
         weights = torch.zeros((b, n, t))
         weights[torch.arange(b), torch.as_tensor(part), first:] = 1.0
-        if config.initial == "noise":
-            noise = torch.randn((b, 1 if static else t, HEIGHT, WIDTH), generator=gen).expand(b, t, HEIGHT, WIDTH)
-            start = project_to_budget(GREY + noise.contiguous(), 0.1 * config.contrast)
-        else:
-            start = torch.full((b, t, HEIGHT, WIDTH), GREY)
         stopper = PlateauStopper(config.patience, config.tolerance)
-        res = reconstruct(encoder, weights, None, recipe, execution=execution, neurons=part, objective="activation", start=start,
-                          precondition=transform, constraint=lambda v: project_to_budget(v, config.contrast),
-                          stopper=stopper, progress=False)
+        res = reconstruct(encoder, weights, None, recipe, execution=execution, neurons=part, objective="activation",
+                          start=_start(config, b, t, gen), precondition=transform,
+                          constraint=lambda v: project_to_budget(v, config.contrast), stopper=stopper, progress=False)
         meis[k:k + b] = res.ensemble_raw
         loss = res.traces["loss"].mean(1)  # (iterations run, B): minus the activation, mean over models
         trace[:len(loss), k:k + b] = -loss
         stopped.append(len(loss))
         bar.update(b)
     bar.close()
-    mei_seconds = time.perf_counter() - mei_started
+    return meis, trace, stopped, time.perf_counter() - started
 
-    model_act = _activations(encoder, meis, first, device, batch)[:, np.arange(len(chosen)), chosen]  # (M, K)
-    best = grating[:, chosen].argmax(0)
+
+def _start(config, b, t, gen):
+    """The ``b`` initial inputs (b, t, 36, 64) grey levels: uniform grey, or white noise from ``gen`` (one frame
+    held for image MEIs) projected to a tenth of the budget."""
+    if config.initial == "noise":
+        static = config.kind == "image"
+        noise = torch.randn((b, 1 if static else t, HEIGHT, WIDTH), generator=gen).expand(b, t, HEIGHT, WIDTH)
+        return project_to_budget(GREY + noise.contiguous(), 0.1 * config.contrast)
+    return torch.full((b, t, HEIGHT, WIDTH), GREY)
+
+
+def _mei_dataset(config, meis, chosen, model_act, trace, comparison, t):
+    """The Dataset of the MEIs and their activations next to the comparison stimuli's (see :func:`run`).
+
+    meis: (K, t, 36, 64) grey levels of the K ``chosen`` neurons; model_act: (models, K) activation of each
+    neuron by its MEI; trace: (iterations, K).
+    """
+    static = config.kind == "image"
+    best = comparison.grating[:, chosen].argmax(0)
+    params = np.asarray(comparison.grid)
     ds = xr.Dataset(coords={"neuron": ("neuron", chosen, {"long_name": "neuron index of the encoder"})})
     mei_values = meis[:, 0] if static else meis
     ds["mei"] = (("neuron", "y", "x") if static else ("neuron", "frame", "y", "x"), mei_values)
@@ -466,19 +544,24 @@ def run(config=MeiConfig(), *, out=None, progress=True, log=None):
         "the neuron's mean rate over the analysed frames for its MEI, mean over models")
     ds["model_activation"] = (("model", "neuron"), model_act, {"units": "counts/frame",
                               "long_name": "activation by the MEI, each model"})
-    put("grating_activation", grating[best, chosen], "counts/frame",
+    put("grating_activation", comparison.grating[best, chosen], "counts/frame",
         "the best grating of the comparison grid at the same contrast budget")
     for j, (name, unit, label) in enumerate((("grating_sf", "cycles/degree", "spatial frequency"),
                                              ("grating_tf", "Hz", "temporal frequency (0 = static)"),
                                              ("grating_direction", "degree", "drift direction"),
                                              ("grating_phase", "radian", "phase at pixel (0, 0), frame 0"))):
         put(name, params[best, j], unit, f"the best grating's {label}")
-    put("natural_activation", natural[:, chosen].max(0), "counts/frame",
+    put("natural_activation", comparison.natural[:, chosen].max(0), "counts/frame",
         f"the best {t}-frame clip of natural movies (seeds {', '.join(map(str, NATURAL_SEEDS))}) at the same budget")
-    put("grey_activation", grey[chosen], "counts/frame", "response to uniform grey")
+    put("grey_activation", comparison.grey[chosen], "counts/frame", "response to uniform grey")
     ds["activation_trace"] = (("iteration", "neuron"), trace, {"units": "counts/frame", "long_name":
                               "activation during the optimisation (mean over models; NaN after the stop)"})
-    ds = ds.assign_coords(iteration=("iteration", np.arange(1, config.iterations + 1), {"units": "1"}))
+    return ds.assign_coords(iteration=("iteration", np.arange(1, config.iterations + 1), {"units": "1"}))
+
+
+def _add_descriptors(ds, meis, static, atlas, chosen):
+    """Add the MEIs' descriptors (:func:`mei_descriptors`, sf also in cycles/degree) and the ``chosen``
+    neurons' values of the tuning atlas to ``ds``."""
     put = _putter(ds)
     desc = mei_descriptors(meis, video=not static)
     for name in desc.data_vars:
@@ -491,30 +574,18 @@ def run(config=MeiConfig(), *, out=None, progress=True, log=None):
         put(name, np.asarray(atlas[source].values, np.float64)[chosen], unit,
             f"the tuning atlas' {source.replace('_', ' ')}")
     ds["atlas_responsive"] = ("neuron", np.asarray(atlas["responsive"].values).astype(bool)[chosen])
-    seconds = time.perf_counter() - started
-    from ..io.results import provenance
 
-    ds.attrs.update(provenance(KIND, config, encoder=config.encoder.describe(), seed=config.seed))
-    ds.attrs.update(
-        mei_kind=config.kind, contrast_budget=config.contrast, n_frames=t, first_frame=first,
-        selection=("given" if config.neurons is not None else
-                   f"top {len(chosen)} by {config.top_by}" if config.n_top else "all"),
-        atlas=(f"tuning.nc {tuning_path}" if tuning_path is not None else
-               f"comparison grid at RMS contrast {config.contrast:g}, best of {len(PHASES)} phases, frames "
-               f"{first}-{t - 1}"),
-        iterations_run=json.dumps(stopped), seconds=round(seconds, 2), mei_seconds=round(mei_seconds, 2),
-        meis_per_second=round(len(chosen) / max(mei_seconds, 1e-9), 4), device=str(device),
-        comparison_gratings=len(grid), comparison_natural_clips=len(nat_clips))
-    if out is not None:
-        from pathlib import Path
 
-        from ..io.results import write_dataset
-        from ..viz.kinds import write_figures
+def _write(ds, out):
+    """``OUT/mei.nc`` and the figures of the mei kind."""
+    from pathlib import Path
 
-        Path(out).mkdir(parents=True, exist_ok=True)
-        write_dataset(ds, Path(out) / f"{KIND}.nc")
-        write_figures(ds, out)
-    return ds
+    from ..io.results import write_dataset
+    from ..viz.kinds import write_figures
+
+    Path(out).mkdir(parents=True, exist_ok=True)
+    write_dataset(ds, Path(out) / f"{KIND}.nc")
+    write_figures(ds, out)
 
 
 def _putter(ds):

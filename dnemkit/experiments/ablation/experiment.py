@@ -44,6 +44,43 @@ def population_ablation(encoder, movies, responses, behavior=None, keep_fraction
     (see :func:`ablation_statistics`).
     """
     fractions = check_keep_fractions(keep_fractions)
+    seeds, movies, responses = _checked_inputs(encoder, seeds, movies, responses)
+    k, t = movies.shape[:2]
+    n = int(encoder.n_neurons)
+    movie_ids = np.arange(k) if movie_ids is None else np.asarray(movie_ids)
+    first = min(EVAL_FIRST_FRAME, t - 1)
+    subsets, kept, runs = _plan_subsets(n, fractions, seeds)
+
+    vcorr = np.full((len(fractions), k, len(seeds)), np.nan)
+    fcorr = np.full_like(vcorr, np.nan)
+    started = time.perf_counter()
+    for number, (key, cells) in enumerate(runs.items()):
+        fi, si = cells[0]
+        idx = None if key == "all" else subsets[seeds[si]][fractions[fi]]
+        label = "100 %" if key == "all" else f"{fractions[fi]:.4g} seed {seeds[si]}"
+        result = reconstruct(encoder, responses, behavior, recipe, execution=execution, train_mask=train_mask,
+                             neurons=idx, progress=progress, description=f"ablation {number + 1}/{len(runs)} ({label})")
+        for j in range(k):
+            r = video_correlation(movies[j], result.ensemble[j], mask=eval_mask, first_frame=first)
+            fr = frame_correlation(movies[j], result.ensemble[j], mask=eval_mask, first_frame=first)
+            for fi2, si2 in cells:  # the full population's one run fills every seed's cell
+                vcorr[fi2, j, si2] = r
+                fcorr[fi2, j, si2] = fr
+    seconds = time.perf_counter() - started
+
+    ds = _ablation_dataset(vcorr, fcorr, kept, fractions, movie_ids, seeds, first)
+    ds.attrs.update(reconstruction_calls=len(runs), frames=int(t),
+                    subbatches_per_pass=execution.subbatches_per_pass or "auto", first_eval_frame=int(first),
+                    n_neurons=n, n_models=len(members_of(encoder)), seconds=round(seconds, 2),
+                    subsets="nested per seed; ablated neurons leave the loss (reconstruct(neurons=...))",
+                    batching="one reconstruct call per distinct (fraction, seed) subset, all movies batched; "
+                             "the full population is reconstructed once for all seeds")
+    return ds
+
+
+def _checked_inputs(encoder, seeds, movies, responses):
+    """(seeds [int], movies (K, T, 36, 64) float32, responses (K, N, T) float32); DnemkitError for repeated or no
+    seeds and for shapes that do not fit (N: the encoder's neurons)."""
     seeds = [int(s) for s in np.atleast_1d(seeds)]
     if not seeds or len(set(seeds)) != len(seeds):
         raise DnemkitError(f"seeds are {seeds}; expected one or more distinct integers")
@@ -56,13 +93,18 @@ def population_ablation(encoder, movies, responses, behavior=None, keep_fraction
     if responses.shape != (k, n, t):
         raise DnemkitError(f"responses have shape {responses.shape}; expected ({k}, {n}, {t}) "
                            "(movies, the encoder's neurons, frames)")
-    movie_ids = np.arange(k) if movie_ids is None else np.asarray(movie_ids)
-    first = min(EVAL_FIRST_FRAME, t - 1)
+    return seeds, movies, responses
 
-    vcorr = np.full((len(fractions), k, len(seeds)), np.nan)
-    fcorr = np.full_like(vcorr, np.nan)
+
+def _plan_subsets(n, fractions, seeds):
+    """The neuron subsets of every (fraction, seed) and the reconstructions they need.
+
+    Returns (subsets {seed: {fraction: neuron indices}}, kept (fraction, seed, n) bool, runs {key: [(fraction
+    index, seed index)]}): one run per distinct subset, keyed "all" for the full population (the same for every
+    seed, so reconstructed once) and (fraction, seed) otherwise.
+    """
     kept = np.zeros((len(fractions), len(seeds), n), bool)
-    subsets = {s: nested_subsets(n, fractions, s) for s in seeds}
+    subsets = {s: nested_subsets(n, fractions, np.random.default_rng(int(s))) for s in seeds}
     runs = {}  # subset key -> (fraction index, seed index) cells it fills
     for fi, f in enumerate(fractions):
         for si, s in enumerate(seeds):
@@ -70,40 +112,25 @@ def population_ablation(encoder, movies, responses, behavior=None, keep_fraction
             kept[fi, si, idx] = True
             key = "all" if len(idx) == n else (f, s)
             runs.setdefault(key, []).append((fi, si))
+    return subsets, kept, runs
 
-    started = time.perf_counter()
-    for number, (key, cells) in enumerate(runs.items()):
-        fi, si = cells[0]
-        idx = None if key == "all" else subsets[seeds[si]][fractions[fi]]
-        label = "100 %" if key == "all" else f"{fractions[fi]:.4g} seed {seeds[si]}"
-        result = reconstruct(encoder, responses, behavior, recipe, execution=execution, train_mask=train_mask,
-                             neurons=idx, progress=progress, description=f"ablation {number + 1}/{len(runs)} ({label})")
-        for j in range(k):
-            r = video_correlation(movies[j], result.ensemble[j], eval_mask, first)
-            fr = frame_correlation(movies[j], result.ensemble[j], eval_mask, first)
-            for fi2, si2 in cells:
-                vcorr[fi2, j, si2] = r
-                fcorr[fi2, j, si2] = fr
-    seconds = time.perf_counter() - started
 
+def _ablation_dataset(vcorr, fcorr, kept, fractions, movie_ids, seeds, first):
+    """The Dataset of the correlations (keep_fraction, movie, seed) and the subsets (``kept``: (keep_fraction,
+    seed, neuron) bool), scored over frames >= ``first``."""
     dims = ("keep_fraction", "movie", "seed")
     ds = xr.Dataset(
         {"video_correlation": (dims, vcorr), "frame_correlation": (dims, fcorr),
          "n_kept": ("keep_fraction", kept[:, 0].sum(1).astype(np.int64)),
          "kept": (("keep_fraction", "seed", "neuron"), kept)},
-        coords={"keep_fraction": list(fractions), "movie": movie_ids, "seed": seeds, "neuron": np.arange(n)})
+        coords={"keep_fraction": list(fractions), "movie": movie_ids, "seed": seeds,
+                "neuron": np.arange(kept.shape[2])})
     ds["video_correlation"].attrs.update(units="1", long_name="video correlation (Pearson r over masked pixels x "
                                          f"frames >= {first}) of the smoothed ensemble reconstruction")
     ds["frame_correlation"].attrs.update(units="1", long_name="mean frame correlation")
     ds["n_kept"].attrs["long_name"] = "neurons in the loss"
     ds["kept"].attrs["long_name"] = "True where the neuron enters the loss (nested subsets per seed)"
-    ds["keep_fraction"].attrs["long_name"] = "fraction of the population in the loss"
-    ds.attrs.update(reconstruction_calls=len(runs), frames=int(t),
-                    subbatches_per_pass=execution.subbatches_per_pass or "auto", first_eval_frame=int(first),
-                    n_neurons=n, n_models=len(members_of(encoder)), seconds=round(seconds, 2),
-                    subsets="nested per seed; ablated neurons leave the loss (reconstruct(neurons=...))",
-                    batching="one reconstruct call per distinct (fraction, seed) subset, all movies batched; "
-                             "the full population is reconstructed once for all seeds")
+    ds["keep_fraction"].attrs.update(long_name="fraction of the population in the loss", units="1")
     return ds
 
 

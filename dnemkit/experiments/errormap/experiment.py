@@ -55,20 +55,8 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
     response_r_reconstruction and delta_r (neuron), per-neuron r with the recorded responses over frames >=
     32 and their difference; delta_r_mean (nan-mean over neurons).
     """
-    movie = np.asarray(movie, dtype=np.float32)
-    if movie.ndim != 3 or movie.shape[1:] != (HEIGHT, WIDTH):
-        raise DnemkitError(f"movie has shape {movie.shape}; expected (T, {HEIGHT}, {WIDTH})")
-    t = movie.shape[0]
-    n = int(encoder.n_neurons)
-    recorded = np.asarray(recorded, dtype=np.float32)
-    if recorded.shape != (n, t):
-        raise DnemkitError(f"recorded responses have shape {recorded.shape}; expected ({n}, {t}) "
-                           "(the encoder's neurons, the movie's frames)")
-    beh = None
-    if behavior is not None:
-        beh = np.asarray(behavior, dtype=np.float32)
-        if beh.shape != (4, t):
-            raise DnemkitError(f"behavior has shape {beh.shape}; expected (4, {t})")
+    movie, recorded, beh = _checked_inputs(encoder, movie, recorded, behavior)
+    t, n = movie.shape[0], int(encoder.n_neurons)
     from ..targets import predicted_targets
 
     # on the encoder's device (a reconstruction before this one may have moved it)
@@ -88,29 +76,9 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
     r_true, r_recon, delta_r = response_correlation_difference(recorded, predicted, from_recon, min(first, t - 2))
     inside = np.ones((HEIGHT, WIDTH), bool) if eval_mask is None else np.asarray(eval_mask, bool)
 
-    frame3 = ("frame", "y", "x")
-    grey = {"units": "grey level"}
     ds = xr.Dataset(
-        {"ground_truth": (frame3, movie, grey),
-         "recon_recorded": (frame3, rec, {**grey, "long_name": "reconstruction from recorded activity "
-                                          "(smoothed ensemble, grey outside the eval mask)"}),
-         "recon_predicted": (frame3, pred, {**grey, "long_name": "reconstruction from predicted activity "
-                                            "(smoothed ensemble, grey outside the eval mask)"}),
-         "e_plus": (frame3, e_plus.astype(np.float32),
-                    {**grey, "long_name": "E+ = max(recon_recorded - recon_predicted, 0) inside the mask"}),
-         "e_minus": (frame3, e_minus.astype(np.float32),
-                     {**grey, "long_name": "E- = max(recon_predicted - recon_recorded, 0) inside the mask"}),
-         "responses_recorded": (("neuron", "frame"), recorded, {"units": "counts/frame"}),
-         "responses_predicted": (("neuron", "frame"), predicted.astype(np.float32),
-                                 {"units": "counts/frame", "long_name": "predicted rate"}),
-         "responses_reconstruction": (("neuron", "frame"), from_recon,
-                                      {"units": "counts/frame", "long_name": "rate predicted for recon_recorded"}),
-         "response_r_true": ("neuron", r_true, {"units": "1", "long_name": "r(recorded, predicted from the true "
-                                                f"movie) over frames >= {first}"}),
-         "response_r_reconstruction": ("neuron", r_recon, {"units": "1", "long_name": "r(recorded, predicted "
-                                                           f"from recon_recorded) over frames >= {first}"}),
-         "delta_r": ("neuron", delta_r, {"units": "1", "long_name": "response_r_true - response_r_reconstruction "
-                                         "(Fig. 6C; > 0: the true movie explains the neuron better)"}),
+        {**_frame_variables(movie, rec, pred, e_plus, e_minus),
+         **_neuron_variables(recorded, predicted, from_recon, r_true, r_recon, delta_r, first),
          "eval_mask": (("y", "x"), inside),
          "train_mask": (("y", "x"), np.ones((HEIGHT, WIDTH), bool) if train_mask is None
                         else np.asarray(train_mask, bool))},
@@ -118,15 +86,83 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
     for name in ("ground_truth", "recon_recorded", "recon_predicted", "e_plus", "e_minus", "responses_recorded",
                  "responses_predicted", "responses_reconstruction"):
         ds[name].encoding.update(zlib=True, complevel=4)  # gzip in the netCDF file: E+/E- are mostly zeros
+    _add_summaries(ds, movie, rec, pred, e_plus, e_minus, delta_r, eval_mask, inside, first)
+    ds["frame"].attrs.update(units="frame", long_name="frame index (30 Hz)")
+    ds.attrs.update(first_eval_frame=int(first), seconds=round(seconds, 2), grey_outside_mask=GREY,
+                    n_models=int(result.videos.shape[0]), batch="one reconstruct call, B=2 (recorded, predicted)")
+    return ds
+
+
+def _checked_inputs(encoder, movie, recorded, behavior):
+    """``movie`` (T, 36, 64), ``recorded`` (N, T) and ``behavior`` (4, T) or None as float32 arrays.
+
+    Raises DnemkitError naming the shape expected (N: the encoder's neurons, T: the movie's frames).
+    """
+    movie = np.asarray(movie, dtype=np.float32)
+    if movie.ndim != 3 or movie.shape[1:] != (HEIGHT, WIDTH):
+        raise DnemkitError(f"movie has shape {movie.shape}; expected (T, {HEIGHT}, {WIDTH})")
+    t = movie.shape[0]
+    n = int(encoder.n_neurons)
+    recorded = np.asarray(recorded, dtype=np.float32)
+    if recorded.shape != (n, t):
+        raise DnemkitError(f"recorded responses have shape {recorded.shape}; expected ({n}, {t}) "
+                           "(the encoder's neurons, the movie's frames)")
+    beh = None
+    if behavior is not None:
+        beh = np.asarray(behavior, dtype=np.float32)
+        if beh.shape != (4, t):
+            raise DnemkitError(f"behavior has shape {beh.shape}; expected (4, {t})")
+    return movie, recorded, beh
+
+
+def _frame_variables(movie, rec, pred, e_plus, e_minus):
+    """The (frame, y, x) variables in grey levels: the ground truth, both reconstructions, E+ and E-."""
+    frame3 = ("frame", "y", "x")
+    grey = {"units": "grey level"}
+    return {
+        "ground_truth": (frame3, movie, grey),
+        "recon_recorded": (frame3, rec, {**grey, "long_name": "reconstruction from recorded activity "
+                                         "(smoothed ensemble, grey outside the eval mask)"}),
+        "recon_predicted": (frame3, pred, {**grey, "long_name": "reconstruction from predicted activity "
+                                           "(smoothed ensemble, grey outside the eval mask)"}),
+        "e_plus": (frame3, e_plus.astype(np.float32),
+                   {**grey, "long_name": "E+ = max(recon_recorded - recon_predicted, 0) inside the mask"}),
+        "e_minus": (frame3, e_minus.astype(np.float32),
+                    {**grey, "long_name": "E- = max(recon_predicted - recon_recorded, 0) inside the mask"})}
+
+
+def _neuron_variables(recorded, predicted, from_recon, r_true, r_recon, delta_r, first):
+    """The per-neuron variables: the three (neuron, frame) responses (counts/frame) and Fig. 6C's r's (neuron),
+    correlations over frames >= ``first``."""
+    return {
+        "responses_recorded": (("neuron", "frame"), recorded, {"units": "counts/frame"}),
+        "responses_predicted": (("neuron", "frame"), predicted.astype(np.float32),
+                                {"units": "counts/frame", "long_name": "predicted rate"}),
+        "responses_reconstruction": (("neuron", "frame"), from_recon,
+                                     {"units": "counts/frame", "long_name": "rate predicted for recon_recorded"}),
+        "response_r_true": ("neuron", r_true, {"units": "1", "long_name": "r(recorded, predicted from the true "
+                                               f"movie) over frames >= {first}"}),
+        "response_r_reconstruction": ("neuron", r_recon, {"units": "1", "long_name": "r(recorded, predicted "
+                                                          f"from recon_recorded) over frames >= {first}"}),
+        "delta_r": ("neuron", delta_r, {"units": "1", "long_name": "response_r_true - response_r_reconstruction "
+                                        "(Fig. 6C; > 0: the true movie explains the neuron better)"})}
+
+
+def _add_summaries(ds, movie, rec, pred, e_plus, e_minus, delta_r, eval_mask, inside, first):
+    """Add the summaries over the scored frames (>= ``first``) to ``ds``: the mean error maps (y, x), the video
+    correlations, the per-pixel correlation map (y, x) and the scalar means (``inside``: bool (36, 64), the
+    eval mask with None as every pixel)."""
     ds["mean_e_plus"] = (("y", "x"), e_plus[first:].mean(0))
     ds["mean_e_minus"] = (("y", "x"), e_minus[first:].mean(0))
     ds["mean_abs_error"] = (("y", "x"), (e_plus[first:] + e_minus[first:]).mean(0))
     for name in ("mean_e_plus", "mean_e_minus", "mean_abs_error"):
         ds[name].attrs.update(units="grey level", long_name=f"{name.replace('_', ' ')} over frames >= {first}")
-    ds["video_correlation_recorded"] = video_correlation(movie, rec, eval_mask, first)
-    ds["video_correlation_predicted"] = video_correlation(movie, pred, eval_mask, first)
-    ds["recorded_vs_predicted_correlation"] = video_correlation(pred, rec, eval_mask, first)
-    ds["pixel_correlation"] = (("y", "x"), pixel_correlation_map(movie, rec, eval_mask, first),
+    ds["video_correlation_recorded"] = video_correlation(movie, rec, mask=eval_mask, first_frame=first)
+    ds["video_correlation_predicted"] = video_correlation(movie, pred, mask=eval_mask, first_frame=first)
+    ds["recorded_vs_predicted_correlation"] = video_correlation(pred, rec, mask=eval_mask, first_frame=first)
+    for name in ("video_correlation_recorded", "video_correlation_predicted", "recorded_vs_predicted_correlation"):
+        ds[name].attrs["units"] = "1"
+    ds["pixel_correlation"] = (("y", "x"), pixel_correlation_map(movie, rec, mask=eval_mask, first_frame=first),
                                {"units": "1", "long_name": f"per pixel r(ground truth, recon_recorded) over frames "
                                                            f">= {first}"})
     ds["delta_r_mean"] = float(np.nanmean(delta_r)) if np.isfinite(delta_r).any() else np.nan
@@ -135,10 +171,6 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
     ds["e_minus_mean"] = float(e_minus[first:][:, inside].mean())
     ds["e_plus_mean"].attrs.update(units="grey level", long_name="mean E+ over masked pixels x evaluated frames")
     ds["e_minus_mean"].attrs.update(units="grey level", long_name="mean E- over masked pixels x evaluated frames")
-    ds["frame"].attrs.update(units="frame", long_name="frame index (30 Hz)")
-    ds.attrs.update(first_eval_frame=int(first), seconds=round(seconds, 2), grey_outside_mask=GREY,
-                    n_models=int(result.videos.shape[0]), batch="one reconstruct call, B=2 (recorded, predicted)")
-    return ds
 
 
 def run(config=None, *, out=None, progress=True, log=None):
@@ -179,10 +211,10 @@ def _run_on_movie(config, progress, log):
     probe_encoder(enc, need_grad=True)
     movie = natural_movie(seed=movie_seed, n_frames=int(config.frames)).values.astype(np.float32)
     responses, behavior = recorded_targets(truth, movie[None], [movie_seed])
-    alpha, line = resolve_mask(config.mask, ref, progress=progress)
+    mask, line = resolve_mask(config.mask, ref, progress=progress)
     say(log, line)
-    ds = error_map_analysis(enc, movie, responses[0], behavior[0], recipe, config.execution, alpha.train,
-                            alpha.eval, progress)
+    ds = error_map_analysis(enc, movie, responses[0], behavior[0], recipe, config.execution, mask.train,
+                            mask.eval, progress)
     run_config = dict(config.to_dict(), ground_truth=truth_name)
     ds.attrs.update(provenance("errormap", run_config, ref.name, movie_seed,
                                mouse="" if ref.mouse is None else int(ref.mouse),
@@ -222,10 +254,10 @@ def _run_on_data(config, progress, log):
     for ref, clips, description in mice:
         enc = ref.encoder
         probe_encoder(enc, need_grad=True)
-        alpha, line = resolve_mask(config.mask, ref, clips.folder, progress=progress)
+        mask, line = resolve_mask(config.mask, ref, clips.folder, progress=progress)
         line = f"{clips.mouse}: {line}" if len(mice) > 1 else line
         say(log, line)
-        parts.append(errormaps_of_clips(enc, clips, recipe, config.execution, alpha.train, alpha.eval, progress))
+        parts.append(errormaps_of_clips(enc, clips, recipe, config.execution, mask.train, mask.eval, progress))
         lines.append(line)
         described.append(f"{clips.mouse} -> {description}")
     ds = parts[0] if len(parts) == 1 else xr.concat(parts, dim="clip", join="outer", combine_attrs="override")

@@ -11,11 +11,13 @@ from ...analysis import study as A
 from ...analysis.metrics import frame_correlation, motion_energy_trace, video_correlation
 from ...analysis.stats import adjacent_level_tests, repeated_measures_anova
 from ...errors import DnemkitError
+from ...units import per
 from ...video import smooth_video
 
 DESCRIPTORS = ("contrast", "luminance", "motion_energy", "pupil_diameter", "running_speed", "pupil_x", "pupil_y")
 DESCRIPTOR_UNITS = {"contrast": "grey level", "luminance": "grey level", "motion_energy": "grey level/frame",
-                    "pupil_diameter": "1", "running_speed": "1", "pupil_x": "1", "pupil_y": "1"}
+                    "pupil_diameter": "a.u.", "running_speed": "a.u.", "pupil_x": "a.u.", "pupil_y": "a.u.",
+                    "prediction_correlation_true": "1"}
 
 
 def score_clips(clips, stored, masks, first, sigma):
@@ -38,7 +40,7 @@ def score_clips(clips, stored, masks, first, sigma):
         out["ensemble_video_correlation"][i, :len(vr)] = vr
         out["ensemble_frame_correlation"][i, :len(fr)] = fr
         out["video_correlation"][i], out["frame_correlation"][i] = vr[-1], fr[-1]
-        out["model_video_correlation"][i, :len(videos)] = [video_correlation(clip.video, v, mask, first) for v in videos]
+        out["model_video_correlation"][i, :len(videos)] = [video_correlation(clip.video, v, mask=mask, first_frame=first) for v in videos]
         ens = smooth_video(videos.mean(0), sigma)
         ensembles.append(ens)
         for name, value in A.clip_descriptors(clip.video, clip.behavior, mask, first).items():
@@ -67,8 +69,8 @@ def random_scores(clips, ensembles, masks, first):
             others = [j for j in idx if j != i]
             pairs = [(clips[j].video[:min(len(clips[j].video), len(ensembles[i]))],
                       ensembles[i][:min(len(clips[j].video), len(ensembles[i]))]) for j in others]
-            video_r[i] = np.mean([video_correlation(g, r, mask, first) for g, r in pairs])
-            frame_r[i] = np.mean([frame_correlation(g, r, mask, first) for g, r in pairs])
+            video_r[i] = np.mean([video_correlation(g, r, mask=mask, first_frame=first) for g, r in pairs])
+            frame_r[i] = np.mean([frame_correlation(g, r, mask=mask, first_frame=first) for g, r in pairs])
     return video_r, frame_r
 
 
@@ -118,8 +120,8 @@ def ethogram(clips, stored, ensembles, masks, first, chosen):
         rasters["recorded"][row, :nn, :tt] = clip.responses[order]
         rasters["true"][row, :nn, :tt] = true[order]
         rasters["reconstruction"][row, :nn, :tt] = ds["predicted_reconstruction"].values[order]
-        traces["motion_energy"][row, 1:tt] = motion_energy_trace(clip.video, mask)
-        traces["motion_energy_reconstruction"][row, 1:tt] = motion_energy_trace(ensembles[i], mask)
+        traces["motion_energy"][row, 1:tt] = motion_energy_trace(clip.video, mask=mask)
+        traces["motion_energy_reconstruction"][row, 1:tt] = motion_energy_trace(ensembles[i], mask=mask)
         traces["pupil_diameter"][row, :tt] = clip.behavior[0]
         traces["running_speed"][row, :tt] = clip.behavior[1]
         traces["frame_correlation"][row, :tt] = A.frame_correlation_series(clip.video, ensembles[i], mask, first)
@@ -167,8 +169,31 @@ def assemble_study(clips, stored, masks, duplicates, config, first, sigma, attrs
     coords = {"clip": np.arange(len(clips)), "mouse_of_clip": ("clip", mice),
               "trial": ("clip", [int(c.trial) for c in clips]), "tier": ("clip", [c.tier for c in clips]),
               "model": np.arange(k_max), "ensemble_size": np.arange(1, k_max + 1), "lag": lags}
+    data = {**_score_variables(scores, rand_v, rand_f),
+            **_duplicate_variables(dup_trial, dup_r, is_dup, included, config.duplicate_threshold),
+            "prediction_cross_correlation": (("clip", "lag"), cross, {"units": "1", "long_name": "r of "
+                                             "frame-by-frame prediction accuracy (t) and frame correlation (t + "
+                                             "lag)"}),
+            **_prediction_and_descriptor_variables(scores)}
+    ds = xr.Dataset({k: xr.Variable(*v) for k, v in data.items()}, coords=coords)
+    ds["lag"].attrs.update(units="frame", long_name="lag of the frame correlation behind the prediction accuracy")
+    _add_pooled(ds, included, config)
+    _add_mice(ds, included)
+    _add_ensemble(ds, mice, included)
+    _add_predictors(ds, included)
+    ds = _add_ethogram(ds, clips, stored, ensembles, masks, first, scores, included, config.ethogram_clips)
+    ds.attrs.update(attrs, first_eval_frame=int(first), n_clips=len(clips), n_included=int(included.sum()),
+                    n_duplicates=int(is_dup.sum()), n_mice=len(set(mice)), n_models=int(k_max),
+                    duplicate_threshold=float(config.duplicate_threshold),
+                    duplicates_excluded=int(not config.keep_duplicates))
+    return ds
+
+
+def _score_variables(scores, rand_v, rand_f):
+    """{name: (dims, values, attrs)} of the reconstruction scores (correlations, unit 1): per clip, against the
+    other clips' movies (``rand_v``, ``rand_f``: (clip,)), per model and per ensemble size."""
     r1 = {"units": "1"}
-    data = {
+    return {
         "video_correlation": (("clip",), scores["video_correlation"], {**r1, "long_name": "video r of the "
                               "ensemble reconstruction (mean of the models, smoothed), eval mask"}),
         "frame_correlation": (("clip",), scores["frame_correlation"], {**r1, "long_name": "mean frame r"}),
@@ -181,40 +206,45 @@ def assemble_study(clips, stored, masks, duplicates, config, first, sigma, attrs
         "ensemble_video_correlation": (("clip", "ensemble_size"), scores["ensemble_video_correlation"],
                                        {**r1, "long_name": "video r of the smoothed mean of the first k models"}),
         "ensemble_frame_correlation": (("clip", "ensemble_size"), scores["ensemble_frame_correlation"],
-                                       {**r1, "long_name": "frame r of the smoothed mean of the first k models"}),
+                                       {**r1, "long_name": "frame r of the smoothed mean of the first k models"})}
+
+
+def _duplicate_variables(dup_trial, dup_r, is_dup, included, threshold):
+    """{name: (dims, values, attrs)} of the duplicate check (clip,): each clip's best-matching training trial,
+    the first frames' r, whether it is above ``threshold`` and whether the clip enters the statistics."""
+    return {
         "duplicate_trial": (("clip",), dup_trial, {"long_name": "training trial whose first frame correlates most "
                             "with the clip's (-1: none)"}),
-        "duplicate_correlation": (("clip",), dup_r, {**r1, "long_name": "r of the first frames (clip vs that "
-                                  "training trial)"}),
-        "duplicate": (("clip",), is_dup, {"long_name": f"first-frame r above {config.duplicate_threshold}"}),
-        "included": (("clip",), included, {"long_name": "clip enters the statistics"}),
-        "prediction_cross_correlation": (("clip", "lag"), cross, {**r1, "long_name": "r of frame-by-frame "
-                                         "prediction accuracy (t) and frame correlation (t + lag)"}),
-    }
+        "duplicate_correlation": (("clip",), dup_r, {"units": "1", "long_name": "r of the first frames (clip vs "
+                                  "that training trial)"}),
+        "duplicate": (("clip",), is_dup, {"long_name": f"first-frame r above {threshold}"}),
+        "included": (("clip",), included, {"long_name": "clip enters the statistics"})}
+
+
+def _prediction_and_descriptor_variables(scores):
+    """{name: (dims, values, attrs)} per clip: the prediction correlations and losses (from the true movie and
+    from the reconstruction), then the clip descriptors of ``DESCRIPTORS``."""
+    data = {}
     for key in ("true", "reconstruction"):
         data[f"prediction_correlation_{key}"] = (("clip",), scores[f"prediction_correlation_{key}"], {
-            **r1, "long_name": f"r(recorded, predicted from the {'true movie' if key == 'true' else 'reconstruction'})"
-            ", all neurons x frames"})
+            "units": "1", "long_name": f"r(recorded, predicted from the "
+            f"{'true movie' if key == 'true' else 'reconstruction'}), all neurons x frames"})
         data[f"prediction_loss_{key}"] = (("clip",), scores[f"prediction_loss_{key}"], {
             "units": "1", "long_name": f"Poisson loss of the activity predicted from the {key} movie"})
     for name in DESCRIPTORS:
         data[name] = (("clip",), scores[name], {"units": DESCRIPTOR_UNITS[name], "long_name": f"clip {name}"})
-    ds = xr.Dataset({k: xr.Variable(*v) for k, v in data.items()}, coords=coords)
-    ds["lag"].attrs.update(units="frame", long_name="lag of the frame correlation behind the prediction accuracy")
-    _add_pooled(ds, included, config)
-    _add_mice(ds, included)
-    _add_ensemble(ds, mice, included)
-    _add_predictors(ds, included)
-    chosen = _pick_ethogram(scores["video_correlation"], included, config.ethogram_clips)
+    return data
+
+
+def _add_ethogram(ds, clips, stored, ensembles, masks, first, scores, included, n_clips):
+    """``ds`` with the ethogram variables of up to ``n_clips`` included clips (:func:`_pick_ethogram`) and, when
+    any was chosen, their ethogram_mouse and ethogram_trial coordinates."""
+    chosen = _pick_ethogram(scores["video_correlation"], included, n_clips)
     for name, var in ethogram(clips, stored, ensembles, masks, first, chosen).items():
         ds[name] = var
     if chosen:
-        ds = ds.assign_coords(ethogram_mouse=("ethogram_clip", [mice[i] for i in chosen]),
+        ds = ds.assign_coords(ethogram_mouse=("ethogram_clip", [clips[i].mouse for i in chosen]),
                               ethogram_trial=("ethogram_clip", [int(clips[i].trial) for i in chosen]))
-    ds.attrs.update(attrs, first_eval_frame=int(first), n_clips=len(clips), n_included=int(included.sum()),
-                    n_duplicates=int(is_dup.sum()), n_mice=len(set(mice)), n_models=int(k_max),
-                    duplicate_threshold=float(config.duplicate_threshold),
-                    duplicates_excluded=int(not config.keep_duplicates))
     return ds
 
 
@@ -280,11 +310,13 @@ def _add_predictors(ds, included):
     names = list(DESCRIPTORS) + ["prediction_correlation_true"]
     table = A.predictor_table({n: ds[n].values[included] for n in names}, ds["frame_correlation"].values[included])
     ds.coords["predictor"] = names
+    ds.coords["predictor_slope_units"] = ("predictor", [per(DESCRIPTOR_UNITS[n]) for n in names])
     for key in ("r", "p", "slope", "intercept"):
+        units = {"units_from": "predictor_slope_units"} if key == "slope" else {"units": "1"}
         ds[f"predictor_{key}"] = ("predictor", [table[n][key] for n in names],
-                                  {**({"units": "1"} if key in ("r", "p") else {}), "long_name": f"{key} of mean "
-                                   "frame correlation against each clip property (Pearson r and p, least-squares "
-                                   "line; slope in 1 per the predictor's unit)"})
+                                  {**units, "long_name": f"{key} of mean frame correlation against each clip "
+                                   "property (Pearson r and p, least-squares line; slope in 1 per the predictor's "
+                                   "unit)"})
     ds["predictor_n"] = ("predictor", [table[n]["n"] for n in names])
     ds["mean_prediction_cross_correlation"] = ("lag", np.nanmean(np.where(
         included[:, None], ds["prediction_cross_correlation"].values, np.nan), 0) if included.any()

@@ -135,17 +135,7 @@ def run(config=None, *, out=None, progress=True, log=None):
     recipe = config.recipe
 
     out = Path(out) if out is not None else None
-    store = ConditionStore(out / "study.store") if out is not None else None
-    stored = {}
-    if store is not None:
-        store.clean()
-        remove_stale_temporaries(out, ".study.*.tmp*")
-        have = store.ids()
-        for u in units:
-            if u.id in have:
-                ds = store.get(u.id)
-                if ds is not None:
-                    stored[u.id] = ds
+    store, stored = _open_store(out, units)
     reused = len(stored)
     todo = [u for u in units if u.id not in stored]
     extra = f" ({len(units)} units with {len(variations) - 1} variation(s))" if len(variations) > 1 else ""
@@ -156,27 +146,10 @@ def run(config=None, *, out=None, progress=True, log=None):
     attrs = provenance("study", config, config.encoder.name, recipe.seed, data=str(config.data),
                        recipe=f"{recipe.name}: {recipe.iterations} iterations", mask_source="; ".join(mask_lines),
                        selection="; ".join(f"{mp.name}: {mp.how}" for mp in plans))
-
-    def finish(batch, records):
-        for unit, record in zip(batch, records):
-            if not np.isfinite(record["model_videos"]).all():
-                raise DnemkitError(f"{unit.mouse} trial {unit.clip.trial} ({unit.variation.name}): the "
-                                   "reconstruction holds NaN/inf; it is not stored (check the encoder and responses)")
-            ds = clip_dataset(unit.clip, record, {"condition_id": unit.id, "variation": unit.variation.name})
-            if store is not None:
-                store.put(ds)
-            stored[unit.id] = ds
-        bar.update(len(batch))
-
+    finish = _finisher(store, stored, bar)
     try:
         if config.executor == "local" or not batches:
-            for b in batches:
-                work_recipe, train, options = _unit_work(b, recipe, masks, config)
-                name = f"{b[0].mouse[:20]} trial {b[0].clip.trial}" + (f" (+{len(b) - 1})" if len(b) > 1 else "")
-                records = reconstruct_clips(refs[b[0].mouse].encoder, [u.clip for u in b], work_recipe,
-                                            config.execution, train, progress=progress, description=f"{name} {b[0].variation.name}",
-                                            **options)
-                finish(b, records)
+            _run_local(batches, refs, recipe, masks, finish, config, progress)
         else:
             _run_dask(batches, refs, recipe, masks, finish, config)
     except KeyboardInterrupt:
@@ -196,6 +169,52 @@ def run(config=None, *, out=None, progress=True, log=None):
     if out is not None:
         write_outputs(ds, out)
     return ds
+
+
+def _open_store(out, units):
+    """(store, stored): ``OUT/study.store`` (cleaned, stale temporaries removed) and {unit id: clip Dataset} of
+    the units it already holds; (None, {}) without ``out``."""
+    if out is None:
+        return None, {}
+    store = ConditionStore(out / "study.store")
+    stored = {}
+    store.clean()
+    remove_stale_temporaries(out, ".study.*.tmp*")
+    have = store.ids()
+    for u in units:
+        if u.id in have:
+            ds = store.get(u.id)
+            if ds is not None:
+                stored[u.id] = ds
+    return store, stored
+
+
+def _finisher(store, stored, bar):
+    """finish(batch, records): check each unit's reconstruction is finite, keep its clip Dataset in ``stored``
+    (and ``store``, when there is one) and advance ``bar``. Raises DnemkitError for a NaN/inf reconstruction,
+    which is not stored."""
+    def finish(batch, records):
+        for unit, record in zip(batch, records):
+            if not np.isfinite(record["model_videos"]).all():
+                raise DnemkitError(f"{unit.mouse} trial {unit.clip.trial} ({unit.variation.name}): the "
+                                   "reconstruction holds NaN/inf; it is not stored (check the encoder and responses)")
+            ds = clip_dataset(unit.clip, record, {"condition_id": unit.id, "variation": unit.variation.name})
+            if store is not None:
+                store.put(ds)
+            stored[unit.id] = ds
+        bar.update(len(batch))
+    return finish
+
+
+def _run_local(batches, refs, recipe, masks, finish, config, progress):
+    """Every batch in this process, one ``reconstruct_clips`` call each, in order."""
+    for b in batches:
+        work_recipe, train, options = _unit_work(b, recipe, masks, config)
+        name = f"{b[0].mouse[:20]} trial {b[0].clip.trial}" + (f" (+{len(b) - 1})" if len(b) > 1 else "")
+        records = reconstruct_clips(refs[b[0].mouse].encoder, [u.clip for u in b], work_recipe,
+                                    config.execution, train, progress=progress,
+                                    description=f"{name} {b[0].variation.name}", **options)
+        finish(b, records)
 
 
 def _run_dask(batches, refs, recipe, masks, finish, config):

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from ...analysis.tuning import fourier_components, pick_examples, tuning_measures
 from ...device import resolve_device
-from ...encoders.base import members_of
+from ...encoders.base import members_of, model_names
 from ...errors import DnemkitError
 from ...io.results import provenance
 from ...stimuli.geometry import FPS, GREY, HEIGHT, WIDTH, cpd_to_cyc_per_px
@@ -69,9 +69,6 @@ def model_responses(encoder, config=TuningConfig(), *, out=None, progress=True, 
     counts/frame (for tf = 0 the coefficients are NaN), ``grey`` (model, neuron), plus ``model_names`` (list),
     ``first_frame`` (int), ``computed`` and ``reused`` (counts of (condition, model) pairs) and ``seconds``.
     """
-    from ...encoders.ref import fingerprint_encoder
-    from ..sweeps.store import ConditionStore, condition_id, remove_stale_temporaries
-
     if not isinstance(config, TuningConfig):
         raise DnemkitError(f"config is a {type(config).__name__}; expected a TuningConfig")
     models = members_of(encoder)
@@ -83,38 +80,10 @@ def model_responses(encoder, config=TuningConfig(), *, out=None, progress=True, 
         raise DnemkitError(f"n_frames is {config.n_frames}; expected at least {first + 3} (the encoder's first valid "
                            f"frame is {first}; F1 needs 3 frames after it)")
     device = resolve_device(config.device)
-    grey_params = {"grey": True, "n_frames": config.n_frames}
-    conditions = [(None, grey_params)] + config.conditions()
-    shape = (len(models), n) + config.shape
-    mean, a, b = (np.full(shape, np.nan) for _ in range(3))
-    grey = np.full((len(models), n), np.nan)
-
-    store = ConditionStore(Path(out) / f"{KIND}.store") if out is not None else None
-    if store is not None:
-        store.clean()
-        remove_stale_temporaries(Path(out), f".{KIND}.*.tmp*")
-    have = store.ids() if store is not None else set()
-
-    def place(m, index, values):
-        mu, ca, sb = values
-        if index is None:
-            grey[m] = mu
-        else:
-            mean[(m, slice(None)) + index] = mu
-            a[(m, slice(None)) + index] = ca
-            b[(m, slice(None)) + index] = sb
-
-    todo, reused = [], 0
-    for m, model in enumerate(models):
-        context = {"model": fingerprint_encoder(model), "first_frame": first, "analysis_version": ANALYSIS_VERSION}
-        for index, params in conditions:
-            cid = condition_id(KIND, params, None, context)
-            rec = store.get(cid) if cid in have else None
-            if rec is not None and rec.sizes.get("neuron") == n:
-                place(m, index, (rec["mean"].values, rec["f1_cos"].values, rec["f1_sin"].values))
-                reused += 1
-            else:
-                todo.append((m, index, params, cid))
+    conditions = [(None, {"grey": True, "n_frames": config.n_frames})] + config.conditions()
+    values = _GridValues(len(models), n, config.shape)
+    store = _open_store(out)
+    todo, reused = _reuse_stored(models, conditions, first, store, values)
 
     started = time.perf_counter()
     bar = tqdm(total=len(models) * len(conditions), initial=reused, desc=description, unit="movie",
@@ -123,28 +92,90 @@ def model_responses(encoder, config=TuningConfig(), *, out=None, progress=True, 
         with torch.no_grad():
             for m, model in enumerate(models):
                 mine = [t for t in todo if t[0] == m]
-                if not mine:
-                    continue
-                model = model.to(device).eval()
-                for k in range(0, len(mine), config.batch):
-                    chunk = mine[k:k + config.batch]
-                    video = torch.from_numpy(np.stack([_movie(p) for _, _, p, _ in chunk])).to(device)
-                    rates = model(video, None)
-                    if rates.dim() != 3 or tuple(rates.shape) != (len(chunk), n, config.n_frames):
-                        raise DnemkitError(f"model {m} returned rates of shape {tuple(rates.shape)}; expected "
-                                           f"({len(chunk)}, {n}, {config.n_frames})")
-                    rates = rates[..., first:].double().cpu().numpy()
-                    for (_, index, params, cid), trace in zip(chunk, rates):
-                        values = fourier_components(trace, 0.0 if params.get("grey") else params["tf"], FPS, first)
-                        place(m, index, values)
-                        if store is not None:
-                            store.put(_condition_record(cid, params, *values))
-                    bar.update(len(chunk))
+                if mine:
+                    _compute_model(m, model.to(device).eval(), mine, config, n, first, device, store, values, bar)
     finally:
         bar.close()
-    return {"mean": mean, "f1_cos": a, "f1_sin": b, "grey": grey, "first_frame": first,
-            "model_names": [str(getattr(mm, "description", "") or type(mm).__name__) for mm in models],
+    return {"mean": values.mean, "f1_cos": values.a, "f1_sin": values.b, "grey": values.grey, "first_frame": first,
+            "model_names": model_names(models),
             "computed": len(todo), "reused": reused, "seconds": time.perf_counter() - started}
+
+
+class _GridValues:
+    """What :func:`model_responses` fills in: ``mean``, ``a``, ``b`` (model, neuron, sf, tf, direction) and
+    ``grey`` (model, neuron), NaN until placed."""
+
+    def __init__(self, n_models, n_neurons, grid_shape):
+        shape = (n_models, n_neurons) + grid_shape
+        self.mean, self.a, self.b = (np.full(shape, np.nan) for _ in range(3))
+        self.grey = np.full((n_models, n_neurons), np.nan)
+
+    def place(self, m, index, values):
+        """Put model ``m``'s (mean, a, b) (neuron,) of the condition at grid ``index`` (None: grey)."""
+        mu, ca, sb = values
+        if index is None:
+            self.grey[m] = mu
+        else:
+            self.mean[(m, slice(None)) + index] = mu
+            self.a[(m, slice(None)) + index] = ca
+            self.b[(m, slice(None)) + index] = sb
+
+
+def _open_store(out):
+    """The ConditionStore of ``OUT/tuning.store`` (cleaned, stale temporaries removed), or None without ``out``."""
+    from ..sweeps.store import ConditionStore, remove_stale_temporaries
+
+    if out is None:
+        return None
+    store = ConditionStore(Path(out) / f"{KIND}.store")
+    store.clean()
+    remove_stale_temporaries(Path(out), f".{KIND}.*.tmp*")
+    return store
+
+
+def _reuse_stored(models, conditions, first, store, values):
+    """Place every stored (condition, model) of the right neuron count into ``values``.
+
+    Returns (todo, reused): the (model index, grid index, params, condition id) left to compute, and how many
+    were reused. A condition's id includes the model's fingerprint, so a changed model is recomputed.
+    """
+    from ...encoders.ref import fingerprint_encoder
+    from ..sweeps.store import condition_id
+
+    have = store.ids() if store is not None else set()
+    n = values.grey.shape[1]
+    todo, reused = [], 0
+    for m, model in enumerate(models):
+        context = {"model": fingerprint_encoder(model), "first_frame": first, "analysis_version": ANALYSIS_VERSION}
+        for index, params in conditions:
+            cid = condition_id(KIND, params, None, context)
+            rec = store.get(cid) if cid in have else None
+            if rec is not None and rec.sizes.get("neuron") == n:
+                values.place(m, index, (rec["mean"].values, rec["f1_cos"].values, rec["f1_sin"].values))
+                reused += 1
+            else:
+                todo.append((m, index, params, cid))
+    return todo, reused
+
+
+def _compute_model(m, model, mine, config, n, first, device, store, values, bar):
+    """Run model ``m`` (on ``device``, in eval mode, under no_grad) on its missing conditions ``mine``,
+    ``config.batch`` movies per pass; place and store each condition's mean and Fourier coefficients over the
+    frames from ``first`` on. Raises DnemkitError for rates other than (batch, n, n_frames)."""
+    for k in range(0, len(mine), config.batch):
+        chunk = mine[k:k + config.batch]
+        video = torch.from_numpy(np.stack([_movie(p) for _, _, p, _ in chunk])).to(device)
+        rates = model(video, None)
+        if rates.dim() != 3 or tuple(rates.shape) != (len(chunk), n, config.n_frames):
+            raise DnemkitError(f"model {m} returned rates of shape {tuple(rates.shape)}; expected "
+                               f"({len(chunk)}, {n}, {config.n_frames})")
+        rates = rates[..., first:].double().cpu().numpy()
+        for (_, index, params, cid), trace in zip(chunk, rates):
+            components = fourier_components(trace, 0.0 if params.get("grey") else params["tf"], FPS, first)
+            values.place(m, index, components)
+            if store is not None:
+                store.put(_condition_record(cid, params, *components))
+        bar.update(len(chunk))
 
 
 def example_traces(encoder, ds, config, n_examples=6, device="auto"):
