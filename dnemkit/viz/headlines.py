@@ -225,45 +225,69 @@ def tuning_rows(ds):
 def study_rows(ds):
     """Clips and mice, mean video and frame r with 95 % CI and the tests against random videos, per mouse,
     ensemble size (or why there is no curve), the strongest quality predictors and the duplicates."""
-    def ci(name):
-        v = ds[name]
-        return (f"{fmt(float(v), '.3f')} (95 % CI {fmt(v.attrs.get('ci95_low'), '.3f')}-"
-                f"{fmt(v.attrs.get('ci95_high'), '.3f')})")
+    return (_study_score_rows(ds) + _study_ensemble_rows(ds) + _study_prediction_rows(ds)
+            + _study_variation_rows(ds) + [_study_duplicate_row(ds)])
 
-    def test(name):
-        v = ds[name]
-        return (f"p = {fmt(float(v), '.3g')} (paired t-test over {v.attrs.get('n')} clips, random mean "
-                f"{fmt(v.attrs.get('mean_random'), '.3f')})")
 
+def _study_ci(ds, name):
+    v = ds[name]
+    return (f"{fmt(float(v), '.3f')} (95 % CI {fmt(v.attrs.get('ci95_low'), '.3f')}-"
+            f"{fmt(v.attrs.get('ci95_high'), '.3f')})")
+
+
+def _study_test(ds, name):
+    v = ds[name]
+    return (f"p = {fmt(float(v), '.3g')} (paired t-test over {v.attrs.get('n')} clips, random mean "
+            f"{fmt(v.attrs.get('mean_random'), '.3f')})")
+
+
+def _study_score_rows(ds):
+    """Clips, recipe, mean video and frame r with their tests against random videos, and r per mouse."""
     rows = [("clips", f"{ds.attrs.get('n_included')} in the statistics of {ds.attrs.get('n_clips')} "
                       f"({ds.attrs.get('n_mice')} {'mouse' if ds.attrs.get('n_mice') == 1 else 'mice'}, "
                       f"{ds.attrs.get('n_models')} model(s); "
                       f"{ds.attrs.get('units_computed', 0)} reconstruction(s) made now, "
                       f"{ds.attrs.get('units_reused', 0)} reused from the store)"),
             ("recipe", f"{ds.attrs.get('recipe', '')}; frames >= {ds.attrs.get('first_eval_frame')} scored"),
-            ("video correlation", ci("mean_video_correlation")), ("  vs random videos", test("video_vs_random_p")),
-            ("frame correlation", ci("mean_frame_correlation")), ("  vs random videos", test("frame_vs_random_p"))]
+            ("video correlation", _study_ci(ds, "mean_video_correlation")),
+            ("  vs random videos", _study_test(ds, "video_vs_random_p")),
+            ("frame correlation", _study_ci(ds, "mean_frame_correlation")),
+            ("  vs random videos", _study_test(ds, "frame_vs_random_p"))]
     if ds.sizes.get("mouse", 0) > 1:
         rows.append(("per mouse", ", ".join(f"{str(m)[:20]} {fmt(float(r), '.3f')}" for m, r in
                                              zip(ds["mouse"].values, ds["mouse_video_correlation"].values))))
-    if "ensemble_anova_p" in ds:
-        curve = np.nanmean(ds["ensemble_video_correlation"].values[ds["included"].values.astype(bool)], 0)
-        a = ds["ensemble_anova_p"]
-        rows.append(("ensemble size 1..K", " -> ".join(fmt(v, ".3f") for v in curve)
-                     + f"; RM-ANOVA p = {fmt(float(a), '.3g')} (F = {fmt(a.attrs.get('F'), '.3g')}, subjects: "
-                     f"{a.attrs.get('n_subjects')} {a.attrs.get('subjects')})"))
-        rows.append(("  consecutive sizes", ", ".join(f"{s}: p = {fmt(float(p), '.2g')}" for s, p in
-                                                      zip(ds["ensemble_step"].values, ds["ensemble_step_p"].values))))
-    else:
-        rows.append(("ensemble size", str(ds.attrs.get("ensemble_note", ""))))
+    return rows
+
+
+def _study_ensemble_rows(ds):
+    """The ensemble-size curve with its RM-ANOVA and consecutive-size tests, or why there is none."""
+    if "ensemble_anova_p" not in ds:
+        return [("ensemble size", str(ds.attrs.get("ensemble_note", "")))]
+    curve = np.nanmean(ds["ensemble_video_correlation"].values[ds["included"].values.astype(bool)], 0)
+    a = ds["ensemble_anova_p"]
+    return [("ensemble size 1..K", " -> ".join(fmt(v, ".3f") for v in curve)
+             + f"; RM-ANOVA p = {fmt(float(a), '.3g')} (F = {fmt(a.attrs.get('F'), '.3g')}, subjects: "
+             f"{a.attrs.get('n_subjects')} {a.attrs.get('subjects')})"),
+            ("  consecutive sizes", ", ".join(f"{s}: p = {fmt(float(p), '.2g')}" for s, p in
+                                              zip(ds["ensemble_step"].values, ds["ensemble_step_p"].values)))]
+
+
+def _study_prediction_rows(ds):
+    """The three strongest quality predictors of frame r, and the activity prediction r."""
     order = np.argsort(np.nan_to_num(ds["predictor_p"].values, nan=2.0))[:3]
-    rows.append(("quality predictors (frame r)", ", ".join(
-        f"{ds['predictor'].values[i]} r = {fmt(float(ds['predictor_r'].values[i]), '.2f')} "
-        f"(p = {fmt(float(ds['predictor_p'].values[i]), '.2g')})" for i in order)))
     prediction = ds["prediction_correlation_true"].values
-    rows.append(("activity prediction r (true movie / reconstruction)",
-                 f"{fmt(float(np.nanmean(prediction)), '.3f')} / "
-                 f"{fmt(float(np.nanmean(ds['prediction_correlation_reconstruction'].values)), '.3f')}"))
+    return [("quality predictors (frame r)", ", ".join(
+                f"{ds['predictor'].values[i]} r = {fmt(float(ds['predictor_r'].values[i]), '.2f')} "
+                f"(p = {fmt(float(ds['predictor_p'].values[i]), '.2g')})" for i in order)),
+            ("activity prediction r (true movie / reconstruction)",
+             f"{fmt(float(np.nanmean(prediction)), '.3f')} / "
+             f"{fmt(float(np.nanmean(ds['prediction_correlation_reconstruction'].values)), '.3f')}")]
+
+
+def _study_variation_rows(ds):
+    """When computed: the variations against the standard run, the eval-threshold sweep and the activity
+    prediction from the inputs."""
+    rows = []
     if ds.sizes.get("variation", 0) > 1:
         kind = ds.attrs.get("variation_subjects", "")
         rows.append((f"variations (mean r over {kind}; change vs standard; paired t-test)", "; ".join(
@@ -286,14 +310,18 @@ def study_rows(ds):
             for j, n in enumerate(ds["input"].values))
             + f"; masked vs true: r {float(ds['input_change_percent'].values[1]):+.2f} %, loss "
               f"{float(ds['input_loss_change_percent'].values[1]):+.2f} %"))
+    return rows
+
+
+def _study_duplicate_row(ds):
+    """The clips that duplicate a training clip (excluded or kept), or the threshold none reached."""
     dup = ds["duplicate"].values.astype(bool)
     listed = [f"{str(ds['mouse_of_clip'].values[i])[:20]} trial {int(ds['trial'].values[i])} = training trial "
               f"{int(ds['duplicate_trial'].values[i])} (r {float(ds['duplicate_correlation'].values[i]):.3f})"
               for i in np.flatnonzero(dup)]
     how = "excluded" if int(ds.attrs.get("duplicates_excluded", 1)) else "kept"
-    rows.append(("duplicates of training clips", (f"{len(listed)} {how}: " + "; ".join(listed)) if listed else
-                 f"none (first-frame r <= {ds.attrs.get('duplicate_threshold')})"))
-    return rows
+    return ("duplicates of training clips", (f"{len(listed)} {how}: " + "; ".join(listed)) if listed else
+            f"none (first-frame r <= {ds.attrs.get('duplicate_threshold')})")
 
 
 def mei_rows(ds):

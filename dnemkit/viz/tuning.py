@@ -121,70 +121,83 @@ def examples_figure(ds, n=6):
             ax.axis("off")
         axes[0, 0].text(0.5, 0.5, "no responsive neuron", ha="center", transform=axes[0, 0].transAxes)
         return fig
-    directions = np.asarray(ds["direction"].values, np.float64)
     traces = list(np.asarray(ds["example_neuron"].values)) if has_traces else []
     for row, i in enumerate(picks):
         base = float(ds["baseline"].values[i])
         cls = str(ds["cell_class"].values[i]) or "unclassified"
-        ax = axes[row, 0]
-        ax.plot(directions, ds["direction_tuning"].values[i], "o-", ms=3, color=CLASS_COLOURS.get(cls, "0.3"))
-        ax.axhline(base, color="0.6", lw=1)
-        ax.set_xticks(directions[:: max(1, len(directions) // 8)])
-        ax.set_ylabel(f"neuron {int(ds['neuron'].values[i])}\n{cls}", fontsize=8)
-        ax.set_title(f"direction: OSI {float(ds['osi'].values[i]):.2f}, DSI {float(ds['dsi'].values[i]):.2f}",
-                     fontsize=8)
+        _direction_panel(axes[row, 0], ds, i, base, cls)
         for col, (dim, unit) in enumerate((("sf", "cpd"), ("tf", "Hz")), start=1):
-            ax = axes[row, col]
-            f = np.asarray(ds[dim].values, np.float64)
-            y = np.asarray(ds[f"{dim}_tuning"].values[i], np.float64)
-            pos = f > 0
-            ax.plot(f[pos], y[pos], "o-", ms=3, color="k")
-            ax.set_xscale("log")
-            ticks = list(f[pos])
-            if (~pos).any():  # a static grating cannot go on the log axis: drawn at the left edge, labelled 0
-                x0 = f[pos].min() / 2 if pos.any() else 1.0
-                ax.plot(np.full((~pos).sum(), x0), y[~pos], "s", color="0.4", ms=4)
-                ticks = [x0] + ticks
-            ax.xaxis.set_major_locator(FixedLocator(ticks))
-            ax.xaxis.set_minor_locator(NullLocator())
-            ax.set_xticklabels(["0" if t not in f[pos] else f"{t:.3g}" for t in ticks])
-            ax.axhline(base, color="0.6", lw=1)
-            mu = float(ds[f"preferred_{dim}_fit"].values[i])
-            width = float(ds[f"{dim}_bandwidth"].values[i])
-            if np.isfinite(mu) and pos.sum() > 1:
-                xs = np.geomspace(f[pos].min(), f[pos].max(), 100)
-                amp = float(ds[f"{dim}_fit_amplitude"].values[i])
-                ax.plot(xs, base + amp * np.exp(-0.5 * (np.log2(xs / mu) * FWHM_PER_SIGMA / width) ** 2), "--",
-                        color="tab:red", lw=1)
-                ax.axvline(mu, color="tab:red", lw=0.8, ls=":")
-            ax.set_title(f"{dim.upper()}: peak {float(ds[f'preferred_{dim}'].values[i]):.3g} {unit}"
-                         + (f", fit {mu:.3g} ({width:.1f} oct)" if np.isfinite(mu) else ", no fit"), fontsize=8)
+            _frequency_panel(axes[row, col], ds, i, dim, unit, base)
         if has_traces:
-            ax = axes[row, 3]
             if i in traces:
-                k = traces.index(i)
-                tr = np.asarray(ds["example_trace"].values[k], np.float64)
-                first = int(ds.attrs.get("first_frame", 0))
-                frames = np.arange(tr.size)
-                ax.plot(frames[first:], tr[first:], color=CLASS_COLOURS.get(cls, "0.3"), lw=1)
-                ax.plot(frames[:first], tr[:first], color="0.75", lw=1)
-                ax.axhline(base, color="0.6", lw=1)
-                ax.set_title(f"trace at {float(ds['example_tf'].values[k]):.3g} Hz, "
-                             f"{float(ds['example_direction'].values[k]):.0f} deg: F1/F0 "
-                             f"{float(ds['f1_f0'].values[i]):.2f}", fontsize=8)
+                _trace_panel(axes[row, 3], ds, i, traces.index(i), base, cls)
             else:
-                ax.axis("off")
-        if row == rows - 1:
-            axes[row, 0].set_xlabel("direction (degrees)", fontsize=8)
-            axes[row, 1].set_xlabel("spatial frequency (cycles/degree)", fontsize=8)
-            axes[row, 2].set_xlabel("temporal frequency (Hz)", fontsize=8)
-            if has_traces:
-                axes[row, 3].set_xlabel("frame (30 Hz; grey: before the first valid frame)", fontsize=8)
+                axes[row, 3].axis("off")
+    axes[rows - 1, 0].set_xlabel("direction (degrees)", fontsize=8)
+    axes[rows - 1, 1].set_xlabel("spatial frequency (cycles/degree)", fontsize=8)
+    axes[rows - 1, 2].set_xlabel("temporal frequency (Hz)", fontsize=8)
+    if has_traces:
+        axes[rows - 1, 3].set_xlabel("frame (30 Hz; grey: before the first valid frame)", fontsize=8)
     for ax in axes.ravel():
         ax.tick_params(labelsize=7)
     fig.suptitle("example tuning curves (counts/frame; grey line: response to uniform grey, dashed: log-Gaussian "
                  "fit)", fontsize=9)
     return fig
+
+
+def _direction_panel(ax, ds, i, base, cls):
+    """Neuron ``i``'s direction tuning curve (counts/frame over degrees), coloured by its class ``cls``, with
+    the grey baseline ``base``; its OSI and DSI in the title."""
+    directions = np.asarray(ds["direction"].values, np.float64)
+    ax.plot(directions, ds["direction_tuning"].values[i], "o-", ms=3, color=CLASS_COLOURS.get(cls, "0.3"))
+    ax.axhline(base, color="0.6", lw=1)
+    ax.set_xticks(directions[:: max(1, len(directions) // 8)])
+    ax.set_ylabel(f"neuron {int(ds['neuron'].values[i])}\n{cls}", fontsize=8)
+    ax.set_title(f"direction: OSI {float(ds['osi'].values[i]):.2f}, DSI {float(ds['dsi'].values[i]):.2f}",
+                 fontsize=8)
+
+
+def _frequency_panel(ax, ds, i, dim, unit, base):
+    """Neuron ``i``'s ``dim`` ("sf" or "tf") tuning curve on a log frequency axis (``unit``), with the grey
+    baseline ``base`` and, where fitted, the log-Gaussian fit (dashed) and its peak (dotted)."""
+    f = np.asarray(ds[dim].values, np.float64)
+    y = np.asarray(ds[f"{dim}_tuning"].values[i], np.float64)
+    pos = f > 0
+    ax.plot(f[pos], y[pos], "o-", ms=3, color="k")
+    ax.set_xscale("log")
+    ticks = list(f[pos])
+    if (~pos).any():  # a static grating cannot go on the log axis: drawn at the left edge, labelled 0
+        x0 = f[pos].min() / 2 if pos.any() else 1.0
+        ax.plot(np.full((~pos).sum(), x0), y[~pos], "s", color="0.4", ms=4)
+        ticks = [x0] + ticks
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels(["0" if t not in f[pos] else f"{t:.3g}" for t in ticks])
+    ax.axhline(base, color="0.6", lw=1)
+    mu = float(ds[f"preferred_{dim}_fit"].values[i])
+    width = float(ds[f"{dim}_bandwidth"].values[i])
+    if np.isfinite(mu) and pos.sum() > 1:
+        xs = np.geomspace(f[pos].min(), f[pos].max(), 100)
+        amp = float(ds[f"{dim}_fit_amplitude"].values[i])
+        ax.plot(xs, base + amp * np.exp(-0.5 * (np.log2(xs / mu) * FWHM_PER_SIGMA / width) ** 2), "--",
+                color="tab:red", lw=1)
+        ax.axvline(mu, color="tab:red", lw=0.8, ls=":")
+    ax.set_title(f"{dim.upper()}: peak {float(ds[f'preferred_{dim}'].values[i]):.3g} {unit}"
+                 + (f", fit {mu:.3g} ({width:.1f} oct)" if np.isfinite(mu) else ", no fit"), fontsize=8)
+
+
+def _trace_panel(ax, ds, i, k, base, cls):
+    """Example ``k``'s (neuron ``i``'s) per-frame response at its preferred drifting condition; the frames
+    before the encoder's first valid frame in light grey."""
+    tr = np.asarray(ds["example_trace"].values[k], np.float64)
+    first = int(ds.attrs.get("first_frame", 0))
+    frames = np.arange(tr.size)
+    ax.plot(frames[first:], tr[first:], color=CLASS_COLOURS.get(cls, "0.3"), lw=1)
+    ax.plot(frames[:first], tr[:first], color="0.75", lw=1)
+    ax.axhline(base, color="0.6", lw=1)
+    ax.set_title(f"trace at {float(ds['example_tf'].values[k]):.3g} Hz, "
+                 f"{float(ds['example_direction'].values[k]):.0f} deg: F1/F0 "
+                 f"{float(ds['f1_f0'].values[i]):.2f}", fontsize=8)
 
 
 def polar_figure(ds, n=7):
