@@ -12,7 +12,23 @@ DEFAULTS = dict(kind="image", top_by="response", n_top=12, contrast=0.05, initia
                 lr=3200.0, adam_rel_eps=1000.0, patience=4, batch=16, seed=0, device="auto")
 
 
+def _run_mei(config, out, quiet):
+    """Compute the MEIs of ``config`` into the folder ``out`` and print the results and the files written."""
+    from ..experiments.mei import run
+
+    ds = run(config, out=out, progress=not quiet, log=None if quiet else click.echo)
+    from ..viz.kinds import KINDS
+
+    files = [out / "mei.nc"] + [out / f"{name}.png" for name in ("mei",) if "mei" in KINDS]
+    print_results(ds, files)
+
+
 def register(main):
+    """Add `characterize mei` to ``main``.
+
+    Long because the command is declared as one decorator per option (20 options with their help texts); the
+    command body only builds the MeiConfig and hands it to :func:`_run_mei`.
+    """
     d = DEFAULTS
 
     @main.command()
@@ -72,16 +88,11 @@ def register(main):
         longer (the same run took 5.8 minutes with 16 neurons at a load of 4).
         """
         from ..encoders.ref import EncoderRef
-        from ..experiments.mei import MeiConfig, parse_neurons, run
+        from ..experiments.mei import MeiConfig, parse_neurons
 
         config = MeiConfig(encoder=EncoderRef(encoder_spec, mouse, models), kind=kind,
                            neurons=None if neurons_text is None else parse_neurons(neurons_text), top_by=top_by,
                            n_top=n_top, contrast=contrast, initial=initial, blur=blur, iterations=iterations, lr=lr,
                            patience=patience, n_frames=n_frames, batch=batch, tuning=tuning, seed=seed,
                            device=device)
-        out = Path(out)
-        ds = run(config, out=out, progress=not quiet, log=None if quiet else click.echo)
-        from ..viz.kinds import KINDS
-
-        files = [out / "mei.nc"] + [out / f"{name}.png" for name in ("mei",) if "mei" in KINDS]
-        print_results(ds, files)
+        _run_mei(config, Path(out), quiet)

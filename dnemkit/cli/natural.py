@@ -6,7 +6,26 @@ from .common import (encoder_options, execution_options, mask_option, print_resu
                      user_errors)
 
 
+def _natural_recipe(ctx, recipe, paper, gradient_ensembling):
+    """The Recipe the options ask for: with --paper the paper's (click.BadParameter for another --recipe;
+    --iterations still applies), with --gradient-ensembling gradient ensembling."""
+    from ..experiments.natural.config import NaturalConfig
+
+    if paper:
+        from click.core import ParameterSource
+
+        if ctx.get_parameter_source("recipe_name") != ParameterSource.DEFAULT and recipe.name != "paper":
+            raise click.BadParameter("--paper runs the paper recipe; expected no --recipe other than paper",
+                                     param_hint="--paper")
+        recipe = NaturalConfig.recipe_named("paper", ctx.params.get("iterations"))
+    if gradient_ensembling:
+        recipe = recipe.replace(ensembling="gradient")
+    return recipe
+
+
 def register(main):
+    """Add `characterize natural` to ``main``; the command body only builds the NaturalConfig (the recipe
+    through :func:`_natural_recipe`) and runs it."""
     from ..experiments.contract import field_defaults
     from ..experiments.natural.config import NaturalConfig
 
@@ -51,16 +70,7 @@ def register(main):
 
         if not 0 < keep_fraction <= 1:
             raise click.BadParameter(f"is {keep_fraction}; expected a value in (0, 1]", param_hint="--keep-fraction")
-
-        if paper:
-            from click.core import ParameterSource
-
-            if ctx.get_parameter_source("recipe_name") != ParameterSource.DEFAULT and recipe.name != "paper":
-                raise click.BadParameter("--paper runs the paper recipe; expected no --recipe other than paper",
-                                         param_hint="--paper")
-            recipe = NaturalConfig.recipe_named("paper", ctx.params.get("iterations"))
-        if gradient_ensembling:
-            recipe = recipe.replace(ensembling="gradient")
+        recipe = _natural_recipe(ctx, recipe, paper, gradient_ensembling)
         options = dict(encoder=EncoderRef(encoder_spec, mouse, models), data=data, trial=trial, movie=movie,
                        predicted=predicted, keep_fraction=keep_fraction, seed=seed, mask=mask, recipe=recipe,
                        execution=execution, video=not no_video)

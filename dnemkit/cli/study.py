@@ -27,7 +27,37 @@ def _mouse_map(text):
     return tuple(pairs)
 
 
+def _run_study(config, out, quiet):
+    """Run the study of ``config`` into the folder ``out`` and print its results; exit status 130 (the store
+    kept, the command to resume printed) when interrupted. The embedded study is announced, and followed by the
+    commands of the paper-sized study."""
+    from ..experiments.study import StudyInterrupted, run
+
+    embedded = config.data is None
+    if embedded:
+        click.echo("the embedded study: the demo encoder on 6 held-out clips of its simulated mouse")
+    try:
+        ds = run(config, out=out, progress=not quiet, log=click.echo)
+    except StudyInterrupted as exc:
+        click.echo(f"interrupted: {exc.done} of {exc.total} clips are stored in {out / 'study.store'}; run the "
+                   "same command again to resume", err=True)
+        raise SystemExit(130) from None
+    print_results(ds, ds.encoding["files"])
+    if embedded:
+        click.echo("the paper-sized study (5 simulated mice x 10 clips, each mouse's own ground truth; ~11 min "
+                   "here):\n  for s in 0 1 2 3 4; do characterize simulate --out sim --seed $s --trials 90; done\n"
+                   "  characterize study --data sim --encoder synthetic --variations predicted,unsmoothed\n"
+                   "your dataset: characterize study --data ROOT --encoder MODELS/ [--mouse-map NAME=INDEX,...] "
+                   "[--recipe paper]")
+
+
 def register(main):
+    """Add `characterize study` to ``main``.
+
+    Long because the command is declared as one decorator per option (33 options with their help texts, some
+    through the shared recipe, mask, executor and execution stacks); the command body only builds the
+    StudyConfig and hands it to :func:`_run_study`.
+    """
     from ..experiments.contract import DEFAULT_ENCODER, field_defaults
     from ..experiments.study.config import EXECUTORS, StudyConfig
 
@@ -96,26 +126,9 @@ def register(main):
         `characterize study --data sim --encoder synthetic`.
         """
         from ..encoders.ref import EncoderRef
-        from ..experiments.study import StudyInterrupted, run
 
         config = StudyConfig(encoder=EncoderRef(encoder_spec, mouse, models), mouse_map=_mouse_map(mouse_map),
                              mice=_names(mice), tiers=_names(tiers), variations=_names(variations),
                              eval_thresholds=parse_list(eval_thresholds, "--eval-thresholds"),
                              recipe=recipe.replace(seed=seed), **options)
-        embedded = config.data is None
-        if embedded:
-            click.echo("the embedded study: the demo encoder on 6 held-out clips of its simulated mouse")
-        out = Path(out)
-        try:
-            ds = run(config, out=out, progress=not quiet, log=click.echo)
-        except StudyInterrupted as exc:
-            click.echo(f"interrupted: {exc.done} of {exc.total} clips are stored in {out / 'study.store'}; run the "
-                       "same command again to resume", err=True)
-            raise SystemExit(130) from None
-        print_results(ds, ds.encoding["files"])
-        if embedded:
-            click.echo("the paper-sized study (5 simulated mice x 10 clips, each mouse's own ground truth; ~11 min "
-                       "here):\n  for s in 0 1 2 3 4; do characterize simulate --out sim --seed $s --trials 90; done\n"
-                       "  characterize study --data sim --encoder synthetic --variations predicted,unsmoothed\n"
-                       "your dataset: characterize study --data ROOT --encoder MODELS/ [--mouse-map NAME=INDEX,...] "
-                       "[--recipe paper]")
+        _run_study(config, Path(out), quiet)

@@ -84,21 +84,57 @@ def _run(ctx, grid, o):
     print_results(ds, ds.encoding["files"])
 
 
-def register(main):
-    from ..experiments.sweeps.defaults import (PAPER_DIRECTIONS, PAPER_SF_CPD, PAPER_SIGMAS, PAPER_TF_HZ, QUICK_GRATINGS,
-                                   QUICK_NOISE)
+def _joined(values):
+    return ",".join(f"{v:g}" for v in values)
 
-    def joined(values):
-        return ",".join(f"{v:g}" for v in values)
+
+def _grating_grid(ctx, sf, sf_units, tf, directions, repeats, o):
+    """The GratingGrid of the `gratings` options (texts as given); with --quick, the quick grid's values for the
+    options not given explicitly."""
+    from ..experiments.sweeps import GratingGrid
+    from ..experiments.sweeps.defaults import QUICK_GRATINGS
+
+    if o["quick"]:
+        q = QUICK_GRATINGS
+        sf = sf if _explicit(ctx, "sf") else _joined(q["sf"])
+        tf = tf if _explicit(ctx, "tf") else _joined(q["tf"])
+        directions = directions if _explicit(ctx, "directions") else _joined(q["directions"])
+        repeats = repeats if _explicit(ctx, "repeats") else q["repeats"]
+    return GratingGrid(sf=parse_list(sf, "--sf"), tf=parse_list(tf, "--tf"),
+                       directions=parse_list(directions, "--directions"), repeats=repeats, sf_units=sf_units,
+                       n_frames=o["frames"])
+
+
+def _noise_grid(ctx, sigma_space, sigma_time, repeats, patch, o):
+    """The NoiseGrid of the `noise` options (texts as given); with --quick, the quick grid's values for the
+    options not given explicitly."""
+    from ..experiments.sweeps import NoiseGrid
+    from ..experiments.sweeps.defaults import QUICK_NOISE
+
+    if o["quick"]:
+        q = QUICK_NOISE
+        sigma_space = sigma_space if _explicit(ctx, "sigma_space") else _joined(q["sigma_space"])
+        sigma_time = sigma_time if _explicit(ctx, "sigma_time") else _joined(q["sigma_time"])
+        repeats = repeats if _explicit(ctx, "repeats") else q["repeats"]
+    return NoiseGrid(sigma_space=parse_list(sigma_space, "--sigma-space"),
+                     sigma_time=parse_list(sigma_time, "--sigma-time"), repeats=repeats, patch=patch,
+                     seed=o["seed"], n_frames=o["frames"])
+
+
+def register(main):
+    """Add `characterize gratings` and `characterize noise` to ``main``; each command body only builds its grid
+    (:func:`_grating_grid`, :func:`_noise_grid`) and runs the sweep (:func:`_run`)."""
+    from ..experiments.sweeps.defaults import PAPER_DIRECTIONS, PAPER_SF_CPD, PAPER_SIGMAS, PAPER_TF_HZ
+
 
     @main.command("gratings", epilog=EPILOG)
-    @click.option("--sf", default=joined(PAPER_SF_CPD), show_default=True,
+    @click.option("--sf", default=_joined(PAPER_SF_CPD), show_default=True,
                   help="Spatial frequencies (comma-separated; units: --sf-units).")
     @click.option("--sf-units", type=click.Choice(["cpd", "cyc/px"]), default="cpd", show_default=True,
                   help="Units of --sf: cycles/degree or cycles/pixel (0.5 cyc/px = 0.143 cpd).")
-    @click.option("--tf", default=joined(PAPER_TF_HZ), show_default=True,
+    @click.option("--tf", default=_joined(PAPER_TF_HZ), show_default=True,
                   help="Temporal frequencies in Hz, 0..15 (15 = counter-phase flicker at 30 Hz).")
-    @click.option("--directions", default=joined(PAPER_DIRECTIONS), show_default=True,
+    @click.option("--directions", default=_joined(PAPER_DIRECTIONS), show_default=True,
                   help="Drift directions in degrees (0 = rightwards, 90 = upwards).")
     @click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True,
                   help="Repeats per grating (they differ in spatial phase).")
@@ -112,23 +148,12 @@ def register(main):
         motion energy, phase-inversion and random-stimulus baselines. Prints the resolution table and the sf / tf
         cut-offs (highest frequency with ensemble r above --threshold, log-interpolated).
         """
-        from ..experiments.sweeps import GratingGrid
-
-        if o["quick"]:
-            q = QUICK_GRATINGS
-            sf = sf if _explicit(ctx, "sf") else joined(q["sf"])
-            tf = tf if _explicit(ctx, "tf") else joined(q["tf"])
-            directions = directions if _explicit(ctx, "directions") else joined(q["directions"])
-            repeats = repeats if _explicit(ctx, "repeats") else q["repeats"]
-        grid = GratingGrid(sf=parse_list(sf, "--sf"), tf=parse_list(tf, "--tf"),
-                           directions=parse_list(directions, "--directions"), repeats=repeats, sf_units=sf_units,
-                           n_frames=o["frames"])
-        _run(ctx, grid, o)
+        _run(ctx, _grating_grid(ctx, sf, sf_units, tf, directions, repeats, o), o)
 
     @main.command("noise", epilog=EPILOG)
-    @click.option("--sigma-space", default=joined(PAPER_SIGMAS), show_default=True,
+    @click.option("--sigma-space", default=_joined(PAPER_SIGMAS), show_default=True,
                   help="Spatial Gaussian sigmas in pixels (0 = unfiltered; 1 px = 3.5 degrees).")
-    @click.option("--sigma-time", default=joined(PAPER_SIGMAS), show_default=True,
+    @click.option("--sigma-time", default=_joined(PAPER_SIGMAS), show_default=True,
                   help="Temporal Gaussian sigmas in frames (0 = unfiltered; 1 frame = 33.3 ms).")
     @click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True,
                   help="Noise seeds per (sigma_space, sigma_time).")
@@ -142,14 +167,4 @@ def register(main):
         Same measures as `gratings`; cut-offs are the finest sigma (degrees, ms) at which the ensemble r stays
         above --threshold.
         """
-        from ..experiments.sweeps import NoiseGrid
-
-        if o["quick"]:
-            q = QUICK_NOISE
-            sigma_space = sigma_space if _explicit(ctx, "sigma_space") else joined(q["sigma_space"])
-            sigma_time = sigma_time if _explicit(ctx, "sigma_time") else joined(q["sigma_time"])
-            repeats = repeats if _explicit(ctx, "repeats") else q["repeats"]
-        grid = NoiseGrid(sigma_space=parse_list(sigma_space, "--sigma-space"),
-                         sigma_time=parse_list(sigma_time, "--sigma-time"), repeats=repeats, patch=patch,
-                         seed=o["seed"], n_frames=o["frames"])
-        _run(ctx, grid, o)
+        _run(ctx, _noise_grid(ctx, sigma_space, sigma_time, repeats, patch, o), o)

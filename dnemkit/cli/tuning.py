@@ -6,7 +6,28 @@ import click
 
 from .common import encoder_options, parse_list, print_results, quiet_option, user_errors
 
+
+def _run_tuning(config, out, quiet):
+    """Run the tuning atlas of ``config`` into the folder ``out`` and print the grid and the results; exit
+    status 130 (the finished gratings kept, the command to resume printed) when interrupted."""
+    from ..experiments.tuning import run
+
+    try:
+        ds = run(config, out=out, progress=not quiet)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: the finished gratings are kept in {out / 'tuning.store'}; run the same "
+                   "command again to resume", err=True)
+        raise SystemExit(130) from None
+    files = ds.encoding["files"]
+    n_cond = len(config.sf) * len(config.tf) * len(config.directions)
+    click.echo(f"{n_cond} gratings x {config.n_frames} frames, contrast {config.contrast:g}, frames "
+               f"{ds.attrs['first_frame']}-{config.n_frames - 1} analysed")
+    print_results(ds, files)
+
+
 def register(main):
+    """Add `characterize tuning` to ``main``; the command body only builds the TuningConfig and hands it to
+    :func:`_run_tuning`."""
     from ..experiments.contract import field_defaults
     from ..experiments.tuning.config import TuningConfig
 
@@ -51,20 +72,8 @@ def register(main):
         stopped.
         """
         from ..encoders.ref import EncoderRef
-        from ..experiments.tuning import run
 
         config = TuningConfig(encoder=EncoderRef(encoder_spec, mouse, models), sf=parse_list(sf_text, "--sf"),
                               tf=parse_list(tf_text, "--tf"), directions=parse_list(directions_text, "--directions"),
                               contrast=contrast, n_frames=n_frames, batch=batch, device=device, examples=examples)
-        out = Path(out)
-        try:
-            ds = run(config, out=out, progress=not quiet)
-        except KeyboardInterrupt:
-            click.echo(f"interrupted: the finished gratings are kept in {out / 'tuning.store'}; run the same "
-                       "command again to resume", err=True)
-            raise SystemExit(130) from None
-        files = ds.encoding["files"]
-        n_cond = len(config.sf) * len(config.tf) * len(config.directions)
-        click.echo(f"{n_cond} gratings x {config.n_frames} frames, contrast {config.contrast:g}, frames "
-                   f"{ds.attrs['first_frame']}-{config.n_frames - 1} analysed")
-        print_results(ds, files)
+        _run_tuning(config, Path(out), quiet)
