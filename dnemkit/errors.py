@@ -52,3 +52,24 @@ def check_generator(rng, name="rng"):
     if not isinstance(rng, np.random.Generator):
         raise DnemkitError(f"{name} is {rng!r}; expected a numpy Generator (np.random.default_rng(seed))")
     return rng
+
+
+def check_numbers(values, name, unit=""):
+    """``values`` (one number, or an iterable of them) as a non-empty list of finite floats, or DnemkitError
+    "NAME holds VALUE; expected finite numbers in UNIT" (a missing, empty or text value is named as such)."""
+    from collections.abc import Iterable
+
+    where = f" in {unit}" if unit else ""
+    if values is None or isinstance(values, (str, bytes)):
+        raise DnemkitError(f"{name} is {values!r}; expected a list of numbers{where}")
+    one = not isinstance(values, Iterable) or getattr(values, "ndim", 1) == 0
+    values = [values] if one else list(values)
+    if not values:
+        raise DnemkitError(f"{name} is empty; expected at least one value{where}")
+    out = []
+    for v in values:
+        try:
+            out.append(check_number(v, name))
+        except DnemkitError:
+            raise DnemkitError(f"{name} holds {v!r}; expected finite numbers{where}") from None
+    return out

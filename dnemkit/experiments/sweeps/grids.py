@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...errors import DnemkitError, check_int
+from ...errors import DnemkitError, check_int, check_numbers
 from ...stimuli import drifting_grating, gaussian_noise
 from ...stimuli.geometry import (
     DEG_PER_PIXEL,
@@ -103,22 +103,9 @@ def resolution_axes(kind):
         raise DnemkitError(f"results of kind {kind!r} have no resolution axes; expected gratings or noise") from None
 
 
-def _numbers(values, name, allow_empty=False):
-    if values is None:
-        raise DnemkitError(f"{name} is missing; expected a list of numbers")
-    if np.isscalar(values):
-        values = [values]
-    out = []
-    for v in values:
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            raise DnemkitError(f"{name} holds {v!r}; expected numbers") from None
-        if not math.isfinite(f):
-            raise DnemkitError(f"{name} holds {v!r}; expected finite numbers")
-        out.append(f)
-    if not out and not allow_empty:
-        raise DnemkitError(f"{name} is empty; expected at least one value")
+def _numbers(values, name):
+    """Distinct finite numbers as a tuple of floats (a grid axis)."""
+    out = check_numbers(values, name)
     if len(set(out)) != len(out):
         dup = next(v for v in out if out.count(v) > 1)
         raise DnemkitError(f"{name} repeats the value {dup:g}; expected distinct values")

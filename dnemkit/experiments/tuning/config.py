@@ -1,10 +1,9 @@
 """What `characterize tuning` shows the encoder: :class:`TuningConfig` (no torch import)."""
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ...errors import DnemkitError, check_int
+from ...errors import DnemkitError, check_int, check_numbers
 from ...stimuli.geometry import FPS, NYQUIST_CYC_PER_PX, NYQUIST_HZ, cpd_to_cyc_per_px, cyc_per_px_to_cpd
 from ..contract import DEFAULT_ENCODER, ExperimentConfig
 
@@ -23,24 +22,6 @@ DEFAULT_N_FRAMES = 60
 MAX_SF_CPD = cyc_per_px_to_cpd(NYQUIST_CYC_PER_PX)  #: 0.143 cpd
 _TOL = 1e-9
 
-
-
-def _values(values, name, unit):
-    if values is None or isinstance(values, (str, bytes)):
-        raise DnemkitError(f"{name} is {values!r}; expected a list of numbers in {unit}")
-    values = list(values) if isinstance(values, Iterable) else [values]
-    if not values:
-        raise DnemkitError(f"{name} is empty; expected at least one value in {unit}")
-    out = []
-    for v in values:
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            raise DnemkitError(f"{name} holds {v!r}; expected numbers in {unit}") from None
-        if not math.isfinite(f):
-            raise DnemkitError(f"{name} holds {v!r}; expected finite numbers in {unit}")
-        out.append(f)
-    return out
 
 
 def _distinct(values, name, key=lambda v: v):
@@ -81,9 +62,9 @@ class TuningConfig(ExperimentConfig):
     def __post_init__(self):
         self._check_common()
         object.__setattr__(self, "examples", check_int(self.examples, "examples", 0, "example neurons"))
-        sf = _values(self.sf, "sf", "cycles/degree")
-        tf = _values(self.tf, "tf", "Hz")
-        directions = _values(self.directions, "directions", "degrees")
+        sf = check_numbers(self.sf, "sf", "cycles/degree")
+        tf = check_numbers(self.tf, "tf", "Hz")
+        directions = check_numbers(self.directions, "directions", "degrees")
         for v in sf:
             if v <= 0:
                 raise DnemkitError(f"sf holds {v:g} cpd; expected spatial frequencies > 0")
