@@ -44,7 +44,7 @@ def register(main):
     @recipe_options(NaturalConfig)
     @mask_option
     @click.option("--gradient-ensembling", is_flag=True, help="Average gradients over models instead of videos.")
-    @click.option("--keep-fraction", type=float, default=d["keep_fraction"], show_default=True,
+    @click.option("--keep-fraction", type=click.FloatRange(0, 1, min_open=True), default=d["keep_fraction"], show_default=True,
                   help="Fraction of neurons in the loss (ablation; the rest leave the loss).")
     @click.option("--seed", type=click.IntRange(min=0), default=d["seed"], show_default=True,
                   help="Movie, Poisson and subset seed.")
@@ -68,8 +68,6 @@ def register(main):
         from ..encoders.ref import EncoderRef
         from ..experiments.natural import run
 
-        if not 0 < keep_fraction <= 1:
-            raise click.BadParameter(f"is {keep_fraction}; expected a value in (0, 1]", param_hint="--keep-fraction")
         recipe = _natural_recipe(ctx, recipe, paper, gradient_ensembling)
         options = dict(encoder=EncoderRef(encoder_spec, mouse, models), data=data, trial=trial, movie=movie,
                        predicted=predicted, keep_fraction=keep_fraction, seed=seed, mask=mask, recipe=recipe,

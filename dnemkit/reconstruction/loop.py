@@ -572,24 +572,35 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
         for i in tqdm(range(1, recipe.iterations + 1), desc=description, disable=not progress, leave=False):
             grads, loss, rcorr = gradients(videos, behavior, target, neurons, schedule(t), response_correlation)
             loss_trace[i - 1], rcorr_trace[i - 1] = loss.cpu().numpy(), rcorr.cpu().numpy()
-            if n_videos == 1:
-                grads = grads.mean(0, keepdim=True)
-            for m, g in enumerate(grads):
-                g = g if mask is None else g * mask
-                g = g if precondition is None else precondition(g)
-                optimisers[m].step(videos[m], g.clamp(-recipe.grad_clip, recipe.grad_clip), i)
-                if constraint is not None:
-                    constraint(videos[m])
+            _step(videos, grads, optimisers, i, recipe, mask, precondition, constraint)
             if stopper is not None and stopper(i, loss_trace[i - 1]):
                 done = i
                 break
             if i < recipe.iterations:
                 tracking(i, videos)
     tracking(done, videos, final=True)
-    seconds = time.perf_counter() - started
-
-    raw = videos.cpu().numpy().astype(np.float32)
     traces = {"loss": loss_trace[:done], "response_correlation": rcorr_trace[:done]}
+    return _result(videos, traces, tracking, recipe, execution, time.perf_counter() - started, models)
+
+
+def _step(videos, grads, optimisers, i, recipe, mask, precondition, constraint):
+    """Iteration ``i``'s optimiser step of every video (M', B, T, 36, 64) in place: the gradients (M, B, ...) are
+    averaged over models first under gradient ensembling (one video), masked, preconditioned, clipped to
+    +-grad_clip; the constraint projects each stepped video."""
+    if len(videos) == 1:
+        grads = grads.mean(0, keepdim=True)
+    for m, g in enumerate(grads):
+        g = g if mask is None else g * mask
+        g = g if precondition is None else precondition(g)
+        optimisers[m].step(videos[m], g.clamp(-recipe.grad_clip, recipe.grad_clip), i)
+        if constraint is not None:
+            constraint(videos[m])
+
+
+def _result(videos, traces, tracking, recipe, execution, seconds, models):
+    """The :class:`ReconstructionResult` of the final videos (tensor (M', B, T, 36, 64)): per-model videos as
+    float32 numpy, their mean smoothed and raw, the loop's and the trackers' traces."""
+    raw = videos.cpu().numpy().astype(np.float32)
     traces.update({name: np.asarray(v, np.float32) for name, v in tracking.scores.items()})
     return ReconstructionResult(videos=raw, ensemble=smooth(raw.mean(0), recipe.smoothing_sigma),
                                 ensemble_raw=raw.mean(0), traces=traces,

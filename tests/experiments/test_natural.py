@@ -49,7 +49,7 @@ def test_natural_user_mistakes(tmp_path, sim_root, run_cli, assert_one_line_erro
                           "nomask.nc")
     assert_one_line_error(run_cli("natural", "--encoder", "synthetic", "--data", root, "--movie",
                                   tmp_path / "m.npy"), "--data and --movie")
-    assert_one_line_error(run_cli("natural", "--keep-fraction", 1.5), "--keep-fraction", "1.5", "(0, 1]")
+    assert_one_line_error(run_cli("natural", "--keep-fraction", 1.5), "--keep-fraction", "1.5", "0<x<=1")
     assert_one_line_error(run_cli("natural", "--data", tmp_path / "missing"), "does not exist")
     assert_one_line_error(run_cli("natural", "--encoder", "nope"), "unknown encoder spec")
     bad = tmp_path / "bad.mp4"

@@ -110,19 +110,12 @@ def package(result, video, responses, behavior, masks, keep, encoder, config, me
     """The natural.nc Dataset: videos, masks, targets, traces, metrics, provenance."""
     recipe = result.recipe
     first = min(EVAL_FIRST_FRAME, video.shape[0] - 1)
-    ev_mask = masks.eval
-    ens = result.ensemble[0]
-    per_model = result.videos[:, 0]
-    metrics = quality_metrics(video, ens, mask=ev_mask, first_frame=first)
-    model_metrics = [quality_metrics(video, v, mask=ev_mask, first_frame=first) for v in per_model]
-    gain = ensembling_gain(video, per_model, ensemble_recon=ens, mask=ev_mask, first_frame=first) if len(per_model) > 1 else None
-    n_models = per_model.shape[0]
+    ens, per_model = result.ensemble[0], result.videos[:, 0]
     names = list(result.model_names)
-    labels = [f"model {k}" for k in range(n_models)] if recipe.ensembling == "reconstruction" else names
-    t = video.shape[0]
-    coords = {"frame": np.arange(t), "y": np.arange(HEIGHT), "x": np.arange(WIDTH), "model": labels, "model_name": ("model", names),
-              "neuron": np.arange(responses.shape[0]), "iteration": np.arange(1, recipe.iterations + 1),
-              "behavior_channel": BEHAVIOR_NAMES}
+    labels = [f"model {k}" for k in range(per_model.shape[0])] if recipe.ensembling == "reconstruction" else names
+    coords = {"frame": np.arange(video.shape[0]), "y": np.arange(HEIGHT), "x": np.arange(WIDTH), "model": labels,
+              "model_name": ("model", names), "neuron": np.arange(responses.shape[0]),
+              "iteration": np.arange(1, recipe.iterations + 1), "behavior_channel": BEHAVIOR_NAMES}
     grey = {"units": "grey level"}
     data = {
         "ground_truth": (("frame", "y", "x"), video.astype(np.float32), grey),
@@ -139,27 +132,18 @@ def package(result, video, responses, behavior, masks, keep, encoder, config, me
                  {"long_name": "Poisson negative log-likelihood per neuron and frame", "units": "1"}),
         "response_correlation": (("iteration", "model"), result.traces["response_correlation"][:, :, 0],
                                  {"long_name": f"r(predicted, target responses), frames >= {first}", "units": "1"}),
-        "pixel_correlation": (("y", "x"), pixel_correlation_map(video, ens, mask=ev_mask, first_frame=first).astype(np.float32),
-                              {"long_name": "per-pixel temporal correlation", "units": "1"}),
-        "model_video_correlation": (("model",), np.array([m["video_correlation"] for m in model_metrics]),
-                                    {"units": "1"}),
-        "model_frame_correlation": (("model",), np.array([m["frame_correlation"] for m in model_metrics]),
-                                    {"units": "1"}),
     }
     if behavior is not None:
         data["behavior"] = (("behavior_channel", "frame"), np.asarray(behavior, np.float32),
                             {"units": "a.u.", "long_name": "behaviour given to the encoder, as recorded"})
     if "video_correlation" in result.traces:
-        vc = result.traces["video_correlation"][:, :, 0]
-        data["video_correlation_trace"] = (("eval_iteration", "member"), vc, {"long_name": "video correlation", "units": "1"})
+        data["video_correlation_trace"] = (("eval_iteration", "member"), result.traces["video_correlation"][:, :, 0],
+                                           {"long_name": "video correlation", "units": "1"})
         coords["eval_iteration"] = result.tracked_iterations["video_correlation"]
         coords["member"] = labels + ["ensemble"]
     ds = xr.Dataset({k: xr.Variable(d, v, a) for k, (d, v, a) in data.items()}, coords=coords)
     masks.attach_to(ds)
-    for name, value in metrics.items():
-        ds[name] = xr.Variable((), float(value), {"units": QUALITY_UNITS[name]})
-    ds["ensembling_gain"] = xr.Variable((), np.nan if gain is None else float(gain["gain"]),
-                                        {"long_name": "r(smoothed mean of models) - mean r(model)", "units": "1"})
+    _add_scores(ds, video, ens, per_model, masks.eval, first)
     ds["frame"].attrs.update(units="frame", long_name=f"frame index ({FPS:g} Hz)")
     ref = config.encoder
     ds.attrs.update(provenance("natural", config.to_dict(), ref.name, config.seed,
@@ -168,3 +152,21 @@ def package(result, video, responses, behavior, masks, keep, encoder, config, me
                                keep_fraction=config.keep_fraction, encoder_description=encoder.description,
                                seconds=round(result.seconds, 2), first_eval_frame=first))
     return ds
+
+
+def _add_scores(ds, video, ens, per_model, eval_mask, first):
+    """Add the quality of the ensemble (T, 36, 64) and of each model's video (M, T, 36, 64) against ``video``
+    inside ``eval_mask`` from frame ``first`` on: the metrics of :func:`quality_metrics` (scalars), the per-pixel
+    correlation (y, x), per-model video and frame correlations (model) and the ensembling gain (NaN for one
+    model)."""
+    model_metrics = [quality_metrics(video, v, mask=eval_mask, first_frame=first) for v in per_model]
+    ds["pixel_correlation"] = (("y", "x"), pixel_correlation_map(video, ens, mask=eval_mask, first_frame=first)
+                               .astype(np.float32), {"long_name": "per-pixel temporal correlation", "units": "1"})
+    for name in ("video_correlation", "frame_correlation"):
+        ds[f"model_{name}"] = (("model",), np.array([m[name] for m in model_metrics]), {"units": "1"})
+    for name, value in quality_metrics(video, ens, mask=eval_mask, first_frame=first).items():
+        ds[name] = xr.Variable((), float(value), {"units": QUALITY_UNITS[name]})
+    gain = np.nan if len(per_model) < 2 else ensembling_gain(video, per_model, ensemble_recon=ens, mask=eval_mask,
+                                                             first_frame=first)["gain"]
+    ds["ensembling_gain"] = xr.Variable((), float(gain), {"long_name": "r(smoothed mean of models) - mean r(model)",
+                                                          "units": "1"})
