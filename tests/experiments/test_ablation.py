@@ -48,7 +48,8 @@ def test_ablated_neurons_leave_the_loss(mouse):
     with torch.no_grad():
         responses = sample_responses(mouse(torch.from_numpy(movies)), np.random.default_rng(3))
     recipe, execution = Recipe(iterations=2), Execution(subbatches_per_pass=64)
-    ds = population_ablation(mouse, movies, responses, None, (1, 0.5), (4,), recipe, execution, progress=False)
+    ds = population_ablation(mouse, movies, responses, None, keep_fractions=(1, 0.5), seeds=(4,),
+                             recipe=recipe, execution=execution, progress=False)
     subset = nested_subsets(40, (1, 0.5), np.random.default_rng(4))[0.5]
     direct = reconstruct(mouse, responses, recipe=recipe, execution=execution, neurons=subset,
                          progress=False).ensemble
@@ -164,8 +165,8 @@ def test_ablation_over_mice_uses_each_mouse_and_tests_across_mice(two_mice):
     trials = [m1.trial(t) for t in (0, 1)]
     direct = population_ablation(SyntheticMouse(1, SyntheticMouseConfig(n_neurons=40)),
                                  np.stack([t.video for t in trials]), np.stack([t.responses for t in trials]),
-                                 np.stack([t.behavior4 for t in trials]), (1, 0.5), (0,), config.recipe,
-                                 progress=False)
+                                 np.stack([t.behavior4 for t in trials]), keep_fractions=(1, 0.5), seeds=(0,),
+                                 recipe=config.recipe, progress=False)
     np.testing.assert_allclose(ds["video_correlation"].values[:, 2:], direct["video_correlation"].values, atol=1e-6)
     # the subject table: per mouse, the mean over its clips; the t-test across mice
     v = ds["video_correlation"].values[..., 0]

@@ -27,7 +27,7 @@ from ..recorded import load_truth, recorded_mice
 from ..targets import predicted_targets, recorded_targets
 from .config import AblationConfig
 
-def population_ablation(encoder, movies, responses, behavior=None, keep_fractions=DEFAULT_KEEP_FRACTIONS,
+def population_ablation(encoder, movies, responses, behavior=None, *, keep_fractions=DEFAULT_KEEP_FRACTIONS,
                         seeds=(0, 1), recipe=Recipe(iterations=20), execution=Execution(), train_mask=None,
                         eval_mask=None, movie_ids=None, progress=True):
     """Reconstruct every movie from every keep-fraction x seed subset of neurons.
@@ -170,8 +170,9 @@ def _run_on_movies(config, progress, log):
         source = f"Poisson responses of {truth_name} (simulated behaviour, seeded by the movie seed)"
     mask, line = resolve_mask(config.mask, ref, progress=progress)
     say(log, line)
-    ds = population_ablation(enc, videos, responses, behavior, config.keep_fractions, seeds_list, recipe,
-                             config.execution, mask.train, mask.eval, movie_ids=movie_seeds, progress=progress)
+    ds = population_ablation(enc, videos, responses, behavior, keep_fractions=config.keep_fractions,
+                             seeds=seeds_list, recipe=recipe, execution=config.execution, train_mask=mask.train,
+                             eval_mask=mask.eval, movie_ids=movie_seeds, progress=progress)
     ds = ablation_statistics(ds, config.subjects or "movie")
     mask.attach_to(ds)
     ds["movie"].attrs["long_name"] = "natural_movie seed"
@@ -204,9 +205,10 @@ def _run_on_data(config, progress, log):
         mask, line = resolve_mask(config.mask, ref, clips.folder, progress=progress)
         line = f"{clips.mouse}: {line}" if len(mice) > 1 else line
         say(log, line)
-        part = population_ablation(enc, clips.videos, responses, clips.behavior, config.keep_fractions,
-                                   list(range(config.seeds)), recipe, config.execution, mask.train, mask.eval,
-                                   movie_ids=np.arange(len(clips.trials)), progress=progress)
+        part = population_ablation(enc, clips.videos, responses, clips.behavior,
+                                   keep_fractions=config.keep_fractions, seeds=list(range(config.seeds)),
+                                   recipe=recipe, execution=config.execution, train_mask=mask.train,
+                                   eval_mask=mask.eval, movie_ids=np.arange(len(clips.trials)), progress=progress)
         part = part.assign_coords(mouse=("movie", [clips.mouse] * len(clips.trials)),
                                   trial=("movie", list(clips.trials)))
         parts.append((clips, mask, part))
