@@ -150,9 +150,11 @@ class Execution:
     members_in_one_pass : bool or None
         Run every ensemble member in one vmapped pass (True) or member after member (None/False: measured faster
         on a 2-core CPU and on an H100).
-    fold_batchnorm : bool
+    fold_batchnorm : bool or None
         Fold eval-mode BatchNorm into the preceding convolution of encoders that offer it (exact up to float
-        round-off; one convolution instead of two passes over the activations).
+        round-off; one convolution instead of two passes over the activations; on a CPU the folded copy runs in
+        the channels-last layout, which oneDNN's 3-D convolutions run faster). None (the default) follows the
+        recipe (:meth:`for_recipe`): on for the fast recipe, whose point is speed, off for the paper's.
     """
 
     device: str = "auto"
@@ -162,7 +164,7 @@ class Execution:
     cudnn_benchmark: bool = False
     subbatches_per_pass: int | None = None
     members_in_one_pass: bool | None = None
-    fold_batchnorm: bool = False
+    fold_batchnorm: bool | None = None
 
     def __post_init__(self):
         if not isinstance(self.device, str) or not self.device.strip():
@@ -171,9 +173,12 @@ class Execution:
             raise DnemkitError(f"precision is {self.precision!r}; expected 'fp32' or 'bf16'")
         if self.compile_mode not in COMPILE_MODES:
             raise DnemkitError(f"compile_mode is {self.compile_mode!r}; expected one of {', '.join(COMPILE_MODES)}")
-        for name in ("compile", "cudnn_benchmark", "fold_batchnorm"):
+        for name in ("compile", "cudnn_benchmark"):
             if not isinstance(getattr(self, name), bool):
                 raise DnemkitError(f"{name} is {getattr(self, name)!r}; expected True or False")
+        if not (self.fold_batchnorm is None or isinstance(self.fold_batchnorm, bool)):
+            raise DnemkitError(f"fold_batchnorm is {self.fold_batchnorm!r}; expected True, False or None (as the "
+                               "recipe)")
         if self.subbatches_per_pass is not None:
             object.__setattr__(self, "subbatches_per_pass",
                                check_int(self.subbatches_per_pass, "subbatches_per_pass", 1, "or None"))
@@ -182,6 +187,14 @@ class Execution:
 
     def replace(self, **changes):
         return replace(self, **changes)
+
+    def for_recipe(self, recipe):
+        """This execution with what follows the recipe settled: ``fold_batchnorm`` None becomes True for the fast
+        recipe (a named alternative for speed) and False for any other (the paper's recipe runs the plain
+        path unless asked)."""
+        if self.fold_batchnorm is not None:
+            return self
+        return replace(self, fold_batchnorm=recipe.name == "fast")
 
     def to_dict(self):
         return asdict(self)

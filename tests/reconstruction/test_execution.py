@@ -67,6 +67,20 @@ def test_reconstruction_with_folded_batchnorm_equals_the_plain_path():
     diff = np.linalg.norm(folded.videos - plain.videos) / np.linalg.norm(change_plain)
     assert diff <= 1e-4  # three paper steps of lr 1000 amplify round-off of the gradient direction
     assert np.allclose(folded.traces["loss"], plain.traces["loss"], rtol=1e-5)
+    assert (plain.execution.fold_batchnorm, folded.execution.fold_batchnorm) == (False, True)
+
+
+def test_the_fast_recipe_folds_by_default_and_equals_its_plain_path():
+    encoder = DwiseNeuroEncoder(random_dwiseneuro(TINY, seed=2), 0)
+    torch.manual_seed(1)
+    target = torch.rand(1, 30, 34) * 2
+    recipe = Recipe.named("fast", iterations=3)
+    default = reconstruct(encoder, target, recipe=recipe, progress=False)
+    plain = reconstruct(encoder, target, recipe=recipe, execution=Execution(fold_batchnorm=False), progress=False)
+    assert (default.execution.fold_batchnorm, plain.execution.fold_batchnorm) == (True, False)
+    change = np.linalg.norm(plain.videos - recipe.start_value)
+    assert np.linalg.norm(default.videos - plain.videos) / change <= 1e-4
+    assert Execution().for_recipe(Recipe()).fold_batchnorm is False  # the paper's recipe: the plain path
 
 
 def test_prepare_members_folds_only_what_offers_it():
@@ -77,6 +91,20 @@ def test_prepare_members_folds_only_what_offers_it():
     out = prepare_members([plain, dwise], Execution(fold_batchnorm=True))
     assert out[0] is plain and out[1] is not dwise and getattr(out[1].model, "batchnorm_folded", False)
     assert prepare_members([plain, dwise], Execution())[1] is dwise
+
+
+def test_the_folded_copy_runs_channels_last_on_a_cpu_only():
+    dwise = DwiseNeuroEncoder(random_dwiseneuro(TINY), 0)
+    weights = lambda m: [p for p in m.parameters() if p.dim() == 5]  # noqa: E731 - the 3-D convolutions
+    on_cpu = prepare_members([dwise], Execution(fold_batchnorm=True), torch.device("cpu"))[0]
+    elsewhere = prepare_members([dwise], Execution(fold_batchnorm=True), torch.device("cuda"))[0]  # not moved
+    # 1x1x1 and depthwise kernels are contiguous in both layouts; their strides say which one torch will pick
+    ndhwc = lambda w: w.stride() == w.clone(memory_format=torch.channels_last_3d).stride()  # noqa: E731
+    ncdhw = lambda w: w.stride() == w.clone(memory_format=torch.contiguous_format).stride()  # noqa: E731
+    assert all(ndhwc(w) for w in weights(on_cpu)) and not all(ncdhw(w) for w in weights(on_cpu))
+    assert all(ncdhw(w) for w in weights(elsewhere)) and all(ncdhw(w) for w in weights(dwise))
+    video = torch.rand(1, 34, 36, 64) * 255
+    np.testing.assert_allclose(on_cpu(video).detach().numpy(), dwise(video).detach().numpy(), rtol=1e-4, atol=1e-6)
 
 
 def test_bf16_self_check_passes_a_correct_forward_and_refuses_a_wrong_one():
