@@ -4,7 +4,7 @@
 import click
 from click.core import ParameterSource
 
-from .common import (encoder_options, execution_options, mask_option, movie_run_options, parse_list, print_results,
+from .common import (EchoLog, encoder_options, execution_options, mask_option, movie_run_options, parse_list, print_results,
                      quiet_option, stack_options, user_errors)
 
 
@@ -93,5 +93,6 @@ def register(main):
                                 movies=movies, seeds=seeds, recipe=recipe, execution=execution, frames=frames,
                                 ground_truth=ground_truth, predicted=predicted, mask=mask, subjects=subjects,
                                 movie_seed=movie_seed, data=data, tiers=tiers, trials=trials, trial_ids=trial_ids)
-        ds = run(config, out=out, progress=not quiet, log=click.echo)
-        print_results(ds, ds.encoding["files"])
+        log = EchoLog()
+        ds = run(config, out=out, progress=not quiet, log=log)
+        print_results(ds, ds.encoding["files"], said=log)

@@ -272,11 +272,27 @@ def recipe_options(config_cls):
     return decorate
 
 
-def print_results(ds, files, note=""):
-    """Print the kind's headline numbers ('label: value' lines) and the files written."""
-    from ..viz.kinds import echo_headline
+class EchoLog:
+    """The ``log`` a command gives its experiment: click.echo, remembering the lines, so that
+    :func:`print_results` does not print a headline line the run already said (the mask's source, say)."""
 
-    echo_headline(ds, click.echo)
+    def __init__(self):
+        self.lines = []
+
+    def __call__(self, line):
+        self.lines.append(str(line))
+        click.echo(line)
+
+
+def print_results(ds, files, note="", said=()):
+    """Print the kind's headline numbers ('label: value' lines, but those in ``said``: an EchoLog or lines) and the
+    files written."""
+    from ..viz.kinds import headline_of
+
+    said = set(getattr(said, "lines", said))
+    for label, value in headline_of(ds):
+        if f"{label}: {value}" not in said:
+            click.echo(f"{label}: {value}")
     click.echo("results: " + ", ".join(str(f) for f in files) + (f" ({note})" if note else ""))
 
 

@@ -3,7 +3,7 @@
 import click
 
 from .ablation import data_options, unused_with_data
-from .common import (encoder_options, execution_options, mask_option, movie_run_options, print_results, quiet_option,
+from .common import (EchoLog, encoder_options, execution_options, mask_option, movie_run_options, print_results, quiet_option,
                      user_errors)
 
 
@@ -41,5 +41,6 @@ def register(main):
                                 frames=frames, recipe=recipe, execution=execution, ground_truth=ground_truth,
                                 mask=mask, data=data, tiers=tiers, trials=trials, trial_ids=trial_ids,
                                 video=not no_video)
-        ds = run(config, out=out, progress=not quiet, log=click.echo)
-        print_results(ds, ds.encoding["files"])
+        log = EchoLog()
+        ds = run(config, out=out, progress=not quiet, log=log)
+        print_results(ds, ds.encoding["files"], said=log)

@@ -2,7 +2,7 @@
 
 import click
 
-from .common import (encoder_options, execution_options, mask_option, print_results, quiet_option, recipe_options,
+from .common import (EchoLog, encoder_options, execution_options, mask_option, print_results, quiet_option, recipe_options,
                      user_errors)
 
 
@@ -73,5 +73,6 @@ def register(main):
                        predicted=predicted, keep_fraction=keep_fraction, seed=seed, mask=mask, recipe=recipe,
                        execution=execution, video=not no_video)
         config = NaturalConfig.paper(**options) if paper else NaturalConfig(**options)
-        ds = run(config, out=out, progress=not quiet, log=click.echo)
-        print_results(ds, ds.encoding["files"])
+        log = EchoLog()
+        ds = run(config, out=out, progress=not quiet, log=log)
+        print_results(ds, ds.encoding["files"], said=log)

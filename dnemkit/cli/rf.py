@@ -3,7 +3,7 @@
 
 import click
 
-from .common import encoder_options, mask_option, print_results, quiet_option, user_errors
+from .common import EchoLog, encoder_options, mask_option, print_results, quiet_option, user_errors
 
 
 def register(main):
@@ -53,5 +53,6 @@ def register(main):
         config = RFConfig(encoder=EncoderRef(encoder_spec, mouse, models), chunk=chunk, lead_in=lead_in,
                           fit=not no_fit, fit_max=fit_max, step=step, ground_truth=ground_truth, mask=mask,
                           device=device)
-        ds = run(config, out=out, progress=not quiet, log=click.echo)
-        print_results(ds, ds.encoding["files"])
+        log = EchoLog()
+        ds = run(config, out=out, progress=not quiet, log=log)
+        print_results(ds, ds.encoding["files"], said=log)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from .common import (execution_options, mask_option, parse_list, print_results, quiet_option, recipe_options,
+from .common import (EchoLog, execution_options, mask_option, parse_list, print_results, quiet_option, recipe_options,
                      user_errors)
 from .executor import executor_options
 
@@ -37,12 +37,13 @@ def _run_study(config, out, quiet):
     if embedded:
         click.echo("the embedded study: the demo encoder on 6 held-out clips of its simulated mouse")
     try:
-        ds = run(config, out=out, progress=not quiet, log=click.echo)
+        log = EchoLog()
+        ds = run(config, out=out, progress=not quiet, log=log)
     except StudyInterrupted as exc:
         click.echo(f"interrupted: {exc.done} of {exc.total} clips are stored in {out / 'study.store'}; run the "
                    "same command again to resume", err=True)
         raise SystemExit(130) from None
-    print_results(ds, ds.encoding["files"])
+    print_results(ds, ds.encoding["files"], said=log)
     if embedded:
         click.echo("the paper-sized study (5 simulated mice x 10 clips, each mouse's own ground truth; ~11 min "
                    "here):\n  for s in 0 1 2 3 4; do characterize simulate --out sim --seed $s --trials 90; done\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import headlines
 
-__all__ = ["ResultKind", "KINDS", "kind_of", "figures_of", "headline_of", "write_figures", "echo_headline"]
+__all__ = ["ResultKind", "KINDS", "kind_of", "figures_of", "headline_of", "write_figures"]
 
 
 def _lazy(module, name):
@@ -80,9 +80,3 @@ def write_figures(ds, folder):
     from .save import save_figure
 
     return [save_figure(fig, Path(folder) / f"{name}.png") for name, fig in (figures_of(ds) or {}).items()]
-
-
-def echo_headline(ds, echo):
-    """Print the headline numbers of ``ds`` with ``echo`` (e.g. click.echo), one 'label: value' line each."""
-    for label, value in headline_of(ds):
-        echo(f"{label}: {value}")

@@ -28,6 +28,8 @@ def test_natural_cli_writes_dataset_figure_and_movie(tmp_path, sim_root, run_cli
                      "--keep-fraction", 0.5, "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
     assert "video correlation:" in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert sum(line.startswith("mask: ") for line in lines) == 1 and len(lines) == len(set(lines))  # said once
     ds = xr.open_dataset(out / "natural.nc", engine="h5netcdf")
     assert ds["loss_neuron"].sum() == 1000
     assert ds.sizes["frame"] == 100
