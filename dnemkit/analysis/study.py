@@ -19,7 +19,7 @@ __all__ = ["ensemble_size_scores", "cross_scores", "mean_ci", "test_against_rand
            "best_matches", "raster_order"]
 
 
-def ensemble_size_scores(gt, model_videos, mask, first_frame=DEFAULT_FIRST_FRAME, sigma=0.5):
+def ensemble_size_scores(gt, model_videos, *, mask=None, first_frame=DEFAULT_FIRST_FRAME, sigma=0.5):
     """Video and frame correlation of the ensemble of the first k models, k = 1..K (the paper's Fig. 3).
 
     gt: (T, 36, 64); model_videos: (K, T, 36, 64) each model's unsmoothed reconstruction; the ensemble of k is
@@ -39,11 +39,11 @@ def ensemble_size_scores(gt, model_videos, mask, first_frame=DEFAULT_FIRST_FRAME
     return np.asarray(video_r), np.asarray(frame_r)
 
 
-def cross_scores(recons, gts, mask, first_frame=DEFAULT_FIRST_FRAME):
-    """(n, n) matrix of video correlations r(recon_i, gt_j) for clips of one mouse (the diagonal is each clip's
+def cross_scores(gts, recons, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
+    """(n, n) matrix of video correlations r(recon_i, gt_j) (rows: reconstructions) for clips of one mouse (the diagonal is each clip's
     own score; off the diagonal, the reconstruction against another clip's movie: "random videos").
 
-    recons, gts: lists of (T_i, 36, 64); pairs of different lengths are compared on their common first frames.
+    gts, recons: lists of (T_i, 36, 64); pairs of different lengths are compared on their common first frames.
     """
     if len(recons) != len(gts):
         raise DnemkitError(f"{len(recons)} reconstructions but {len(gts)} ground truths; expected one per clip")
@@ -81,7 +81,7 @@ def test_against_random(scores, random_scores):
     return paired_ttest(scores, random_scores)
 
 
-def clip_descriptors(gt, behavior, mask, first_frame=DEFAULT_FIRST_FRAME):
+def clip_descriptors(gt, behavior, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """What may predict a clip's reconstruction quality (the paper's Fig. 2 - figure supplement 1).
 
     gt: (T, 36, 64) grey levels; behavior: (4, T) pupil dilation, running speed, pupil x, pupil y; mask (36, 64).
@@ -186,7 +186,7 @@ def raster_order(activity, first_frame=0):
     return np.lexsort((np.arange(len(a)), a.argmax(axis=1)))
 
 
-def frame_correlation_series(gt, recon, mask, first_frame=DEFAULT_FIRST_FRAME):
+def frame_correlation_series(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """(T,) frame-by-frame correlation, NaN before ``first_frame`` (so it aligns with other (T,) traces)."""
     out = np.full(len(gt), np.nan)
     out[first_frame:] = frame_correlation_trace(gt, recon, mask=mask, first_frame=first_frame)

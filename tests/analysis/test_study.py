@@ -24,7 +24,7 @@ def test_ensemble_size_scores_are_the_smoothed_means_of_the_first_k_models(rng):
     models = np.stack([gt + rng.normal(0, 80, gt.shape) for _ in range(3)]).astype(np.float32)
     mask = np.zeros((H, W), bool)
     mask[5:30, 10:50] = True
-    video_r, frame_r = A.ensemble_size_scores(gt, models, mask, 32, 0.5)
+    video_r, frame_r = A.ensemble_size_scores(gt, models, mask=mask, first_frame=32, sigma=0.5)
     for k in range(1, 4):
         ens = gaussian_filter(models[:k].astype(np.float64).mean(0), 0.5)
         g, e = gt[32:][:, mask].ravel(), ens[32:][:, mask].ravel()
@@ -36,7 +36,7 @@ def test_ensemble_size_scores_are_the_smoothed_means_of_the_first_k_models(rng):
 
 def test_cross_scores_diagonal_is_each_clip_and_off_diagonal_the_others(clips):
     gts, recons = clips
-    m = A.cross_scores(recons, gts, None, 32)
+    m = A.cross_scores(gts, recons, mask=None, first_frame=32)
     for i in range(3):
         for j in range(3):
             assert m[i, j] == pytest.approx(video_correlation(gts[j], recons[i], mask=None, first_frame=32), abs=1e-12)
@@ -62,7 +62,7 @@ def test_clip_descriptors_by_hand(rng):
     behavior = rng.normal(0, 1, (4, T))
     mask = np.zeros((H, W), bool)
     mask[:10, :20] = True
-    d = A.clip_descriptors(gt, behavior, mask, 32)
+    d = A.clip_descriptors(gt, behavior, mask=mask, first_frame=32)
     assert d["contrast"] == pytest.approx(np.mean([gt[t][mask].std() for t in range(32, T)]))
     assert d["luminance"] == pytest.approx(np.mean([gt[t][mask].mean() for t in range(32, T)]))
     assert d["motion_energy"] == pytest.approx(np.mean([np.abs(gt[t + 1][mask] - gt[t][mask]).mean()

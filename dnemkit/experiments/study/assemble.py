@@ -36,20 +36,20 @@ def score_clips(clips, stored, masks, first, sigma):
     for i, (clip, ds) in enumerate(zip(clips, stored)):
         mask = masks[clip.mouse].eval
         videos = ds["model_reconstruction"].values
-        vr, fr = A.ensemble_size_scores(clip.video, videos, mask, first, sigma)
+        vr, fr = A.ensemble_size_scores(clip.video, videos, mask=mask, first_frame=first, sigma=sigma)
         out["ensemble_video_correlation"][i, :len(vr)] = vr
         out["ensemble_frame_correlation"][i, :len(fr)] = fr
         out["video_correlation"][i], out["frame_correlation"][i] = vr[-1], fr[-1]
         out["model_video_correlation"][i, :len(videos)] = [video_correlation(clip.video, v, mask=mask, first_frame=first) for v in videos]
         ens = smooth_video(videos.mean(0), sigma)
         ensembles.append(ens)
-        for name, value in A.clip_descriptors(clip.video, clip.behavior, mask, first).items():
+        for name, value in A.clip_descriptors(clip.video, clip.behavior, mask=mask, first_frame=first).items():
             out[name][i] = value
         for key, rates in (("true", ds["predicted_true"].values), ("reconstruction", ds["predicted_reconstruction"].values)):
             fit = A.response_fit(clip.responses, rates, first)
             out[f"prediction_correlation_{key}"][i] = fit["correlation"]
             out[f"prediction_loss_{key}"][i] = fit["poisson_loss"]
-        out["frame_series"].append(A.frame_correlation_series(clip.video, ens, mask, first))
+        out["frame_series"].append(A.frame_correlation_series(clip.video, ens, mask=mask, first_frame=first))
         accuracy = A.frame_prediction_accuracy(clip.responses, ds["predicted_true"].values)
         accuracy[:first] = np.nan
         out["accuracy_series"].append(accuracy)
@@ -124,7 +124,8 @@ def ethogram(clips, stored, ensembles, masks, first, chosen):
         traces["motion_energy_reconstruction"][row, 1:tt] = motion_energy_trace(ensembles[i], mask=mask)
         traces["pupil_diameter"][row, :tt] = clip.behavior[0]
         traces["running_speed"][row, :tt] = clip.behavior[1]
-        traces["frame_correlation"][row, :tt] = A.frame_correlation_series(clip.video, ensembles[i], mask, first)
+        traces["frame_correlation"][row, :tt] = A.frame_correlation_series(clip.video, ensembles[i], mask=mask,
+                                                                                first_frame=first)
         acc = A.frame_prediction_accuracy(clip.responses, true)
         acc[:first] = np.nan
         traces["prediction_accuracy"][row, :tt] = acc
