@@ -25,7 +25,7 @@ def _array(x, name):
     return a
 
 
-def error_maps(recon_recorded, recon_predicted, mask=None):
+def error_maps(recon_recorded, recon_predicted, *, mask=None):
     """Split the difference of two reconstructions into positive and negative error maps.
 
     recon_recorded, recon_predicted: float arrays of equal shape (..., H, W) - usually videos (T, 36, 64) or

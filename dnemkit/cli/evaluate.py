@@ -26,7 +26,7 @@ def register(main):
         """
         from ..experiments.evaluate import evaluate_files
 
-        result = evaluate_files(gt, recon, mask, first_frame)
+        result = evaluate_files(gt, recon, mask=mask, first_frame=first_frame)
         metrics, reasons, mask_source = result["metrics"], result["reasons"], result["mask"]
         if as_json:  # NaN / Infinity are not JSON: null with the reason
             values = {k: (None if k in reasons else v) for k, v in metrics.items()}

@@ -58,7 +58,7 @@ def _reason(name, value):
     return "undefined for these videos"
 
 
-def evaluate_files(gt, recon, mask=None, first_frame=EVAL_FIRST_FRAME):
+def evaluate_files(gt, recon, *, mask=None, first_frame=EVAL_FIRST_FRAME):
     """The metrics of :func:`dnemkit.analysis.metrics.quality_metrics` between the movie files ``gt`` and ``recon``.
 
     mask: a mask file (its eval mask), or None (a results .nc's eval_mask, else every pixel). Frames >=

@@ -16,7 +16,7 @@ def test_error_map_identities():
     b = rng.uniform(0, 255, (10, H, W))
     mask = np.zeros((H, W), bool)
     mask[5:30, 10:50] = True
-    ep, em = error_maps(a, b, mask)
+    ep, em = error_maps(a, b, mask=mask)
     assert ep.shape == em.shape == a.shape
     assert (ep >= 0).all() and (em >= 0).all()
     assert ((ep == 0) | (em == 0)).all()
@@ -30,6 +30,6 @@ def test_error_map_errors():
     with pytest.raises(DnemkitError, match=r"recon_predicted has shape \(2, 36, 64\); expected the shape of recon_recorded \(3, 36, 64\)"):
         error_maps(np.zeros((3, H, W)), np.zeros((2, H, W)))
     with pytest.raises(DnemkitError, match=r"mask has shape \(36, 63\); expected \(36, 64\)"):
-        error_maps(np.zeros((3, H, W)), np.zeros((3, H, W)), np.ones((H, W - 1), bool))
+        error_maps(np.zeros((3, H, W)), np.zeros((3, H, W)), mask=np.ones((H, W - 1), bool))
     with pytest.raises(DnemkitError, match=r"recon_recorded contains non-finite values"):
         error_maps(np.full((H, W), np.inf), np.zeros((H, W)))

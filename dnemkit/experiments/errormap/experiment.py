@@ -69,7 +69,7 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
     seconds = time.perf_counter() - started
     rec = apply_eval_mask(result.ensemble[0], eval_mask)
     pred = apply_eval_mask(result.ensemble[1], eval_mask)
-    e_plus, e_minus = error_maps(rec, pred, eval_mask)
+    e_plus, e_minus = error_maps(rec, pred, mask=eval_mask)
     first = min(EVAL_FIRST_FRAME, t - 1)
     # the reconstruction as stored (grey outside the eval mask), on the device the loop left the encoder on
     from_recon = predicted_targets(encoder, rec[None], None if beh is None else beh[None])[0].astype(np.float32)
