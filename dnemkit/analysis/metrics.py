@@ -151,6 +151,16 @@ def pearson_along(x, y, axis):
     return out
 
 
+def nanmean(values, axis=None):
+    """``np.nanmean`` over ``axis``, NaN for an all-NaN slice without numpy's "Mean of empty slice" warning (a
+    caller that averages over clips or thresholds where none is defined reports that itself)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(values, axis=axis)
+
+
 def _nanmean(values):
     values = np.asarray(values, dtype=np.float64)
     ok = np.isfinite(values)

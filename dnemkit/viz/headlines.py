@@ -296,8 +296,10 @@ def _study_variation_rows(ds):
                f"{fmt(float(ds['variation_p'].values[j]), '.2g')})")
             for j, n in enumerate(ds["variation"].values))))
     if "threshold_video_correlation" in ds:
+        from ..analysis.metrics import nanmean
+
         t = ds["eval_threshold"].values
-        diam = np.nanmean(ds["eval_mask_diameter_deg"].values, 0)
+        diam = nanmean(ds["eval_mask_diameter_deg"].values, 0)
         for k, name in enumerate(ds["training_mask"].values):
             rows.append((f"eval-threshold sweep ({name})", ", ".join(
                 f"{t[j]:g}: r {fmt(float(ds['threshold_video_correlation'].values[k, j]), '.3f')} "

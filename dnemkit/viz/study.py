@@ -4,6 +4,8 @@ duplicates, what predicts quality, and the ethogram of a representative clip."""
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..analysis.metrics import nanmean
+
 __all__ = ["study_figures", "study_summary", "study_predictors", "study_ethogram", "study_variations"]
 
 
@@ -27,7 +29,7 @@ def _strip(ax, ds, what):
     lo, hi = mean.attrs.get("ci95_low", np.nan), mean.attrs.get("ci95_high", np.nan)
     ax.errorbar([1.3], [float(mean)], yerr=[[float(mean) - lo], [hi - float(mean)]] if np.isfinite(lo) else None,
                 fmt="o", color="k", capsize=4, zorder=4)
-    rnd = np.nanmean(rand[inc]) if inc.any() else np.nan
+    rnd = nanmean(rand[inc]) if inc.any() else np.nan
     ax.plot([-0.2, 0.2], [rnd, rnd], color="k", lw=1.5)
     if len(mice) <= 6:
         ax.legend(fontsize=6, frameon=False, loc="upper left")
@@ -193,7 +195,7 @@ def study_variations(ds):
     t = ds["eval_threshold"].values
     for k, name in enumerate(ds["training_mask"].values):
         ax.plot(t, ds["threshold_video_correlation"].values[k], "o-", label=f"training mask: {name}")
-    diam = np.nanmean(ds["eval_mask_diameter_deg"].values, 0)
+    diam = nanmean(ds["eval_mask_diameter_deg"].values, 0)
     for tt, dd in zip(t, diam):
         ax.annotate(f"{dd:.0f} deg", (tt, ax.get_ylim()[0]), fontsize=6, ha="center", va="bottom")
     ax.set_xlabel("evaluation mask: level >= t")

@@ -148,14 +148,15 @@ def add_variations(ds, clips, *, stored_standard, stored_variations, variations,
 
 def _add_threshold_sweep(ds, clips, videos, variations, masks, first, thresholds, included, mask_size_deg):
     """r of each training-mask variation's videos under evaluation masks level >= t, and the masks' diameters."""
+    from ...analysis.metrics import nanmean
+
     trained = [v for v in variations if v.name == "standard" or v.train_threshold is not None]
     per_clip = np.full((len(trained), len(thresholds), len(clips)), np.nan)
     for j, t in enumerate(thresholds):
         for i, v in enumerate(trained):
             per_clip[i, j], _ = _scores(clips, videos[v.name], masks, first, lambda m: masks[m].at(t))
-    with np.errstate(invalid="ignore"):
-        table = np.nanmean(np.where(included, per_clip, np.nan), axis=2) if included.any() \
-            else np.full(per_clip.shape[:2], np.nan)
+    table = nanmean(np.where(included, per_clip, np.nan), axis=2) if included.any() \
+        else np.full(per_clip.shape[:2], np.nan)
     ds.coords["training_mask"] = [v.name for v in trained]
     ds.coords["eval_threshold"] = ("eval_threshold", list(thresholds), {"units": "1",
                                                                          "long_name": "evaluation mask level >= t"})
