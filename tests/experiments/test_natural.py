@@ -19,6 +19,7 @@ def test_predicted_activity_reconstructs_better_than_recorded(sim_root):
     for ds in (recorded, predicted):
         assert ds["ground_truth"].dims == ("frame", "y", "x") and ds.sizes["frame"] == 100
         assert ds.attrs["dnemkit_kind"] == "natural" and ds.attrs["recipe"].startswith("paper: 1 model(s) x 12")
+        assert ds.attrs["fold_batchnorm"] == 0  # the paper's recipe runs the plain path
 
 
 def test_natural_cli_writes_dataset_figure_and_movie(tmp_path, sim_root, run_cli):
@@ -32,6 +33,7 @@ def test_natural_cli_writes_dataset_figure_and_movie(tmp_path, sim_root, run_cli
     assert sum(line.startswith("mask: ") for line in lines) == 1 and len(lines) == len(set(lines))  # said once
     ds = xr.open_dataset(out / "natural.nc", engine="h5netcdf")
     assert ds["loss_neuron"].sum() == 1000
+    assert ds.attrs["fold_batchnorm"] == 1  # the fast recipe's default
     assert ds.sizes["frame"] == 100
     assert (out / "natural.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "natural.mp4").stat().st_size > 1000

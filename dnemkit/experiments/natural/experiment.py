@@ -94,7 +94,8 @@ def run(config=None, *, out=None, progress=True, log=None):
     ds = package(result, video, responses, behavior, masks, keep, encoder, config, dict(
         source=source, models=n_models, mask_source=mask_line,
         recipe=f"{recipe.name}: {n_models} model(s) x {recipe.iterations} iterations "
-        f"(the paper: {PAPER_MODELS} x {PAPER_ITERATIONS})"))
+        f"(the paper: {PAPER_MODELS} x {PAPER_ITERATIONS})",
+        fold_batchnorm=bool(result.execution.fold_batchnorm)))  # what ran: the config may say "as the recipe"
     if out is not None:
         write_outputs(ds, out)
         if config.video:
