@@ -36,28 +36,32 @@ def natural_summary(ds, n_frames=6):
     ys, xs = _view(eval_mask)
     frames = np.linspace(first, gt.shape[0] - 1, n_frames).astype(int)
     fig = Figure(figsize=(2.1 * n_frames, 9.0), layout="constrained")
-    grid = fig.add_gridspec(4, n_frames)
+    # frames and traces in subfigures of their own: the traces' labels and colour bar would otherwise widen the
+    # gaps between the frame columns above them
+    top, bottom = fig.subfigures(2, 1, height_ratios=[3, 1])
+    grid = top.add_gridspec(3, n_frames)
     rows = ((gt, "ground truth", False), (gt, "ground truth,\nwhere the neurons look", True),
             (shown, "reconstruction\n(contrast-matched)", True))
     for k, f in enumerate(frames):
         for row, (video, label, crop) in enumerate(rows):
-            ax = fig.add_subplot(grid[row, k])
+            ax = top.add_subplot(grid[row, k])
             ax.imshow(video[f][ys, xs] if crop else video[f], cmap="gray", vmin=0, vmax=255)
             _outline(ax, eval_mask[ys, xs] if crop else eval_mask, "tab:orange")
             ax.set_xticks([]), ax.set_yticks([])
             ax.set_title(f"{label}\nframe {f}" if k == 0 else f"frame {f}", fontsize=8)
-    ax = fig.add_subplot(grid[3, :2])
+    traces = bottom.add_gridspec(1, 3)
+    ax = bottom.add_subplot(traces[0, 0])
     im = ax.imshow(ds["pixel_correlation"].values, cmap="RdBu_r", vmin=-1, vmax=1)
     from .screen import eccentricity_contours
 
     eccentricity_contours(ax, color="0.35")
     ax.set_title("pixel temporal correlation\n(dotted: eccentricity, 10° steps)", fontsize=9)
     ax.set_xticks([]), ax.set_yticks([])
-    fig.colorbar(im, ax=ax, shrink=0.8)
-    ax = fig.add_subplot(grid[3, 2:4])
+    bottom.colorbar(im, ax=ax, shrink=0.8)
+    ax = bottom.add_subplot(traces[0, 1])
     ax.plot(ds["iteration"], ds["loss"].values)
     ax.set_xlabel("iteration"), ax.set_ylabel("Poisson loss")
-    ax = fig.add_subplot(grid[3, 4:])
+    ax = bottom.add_subplot(traces[0, 2])
     if "video_correlation_trace" in ds:
         for member in ds["member"].values:
             trace = ds["video_correlation_trace"].sel(member=member)
