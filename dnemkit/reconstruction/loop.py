@@ -187,12 +187,10 @@ def members_input_gradient(runner, videos, behavior, target, recipe, neurons=Non
     per_pass = per_pass or len(jobs)
     device = videos.device
     offsets = torch.arange(size, device=device)
-    member = torch.arange(n_models, device=device)
     grad = videos.new_zeros((n_models,) + tuple(videos.shape[1:]))
     loss = videos.new_zeros((n_models, b))
     n_used = target.shape[1] if neurons is None else len(neurons)
     rates_sum = videos.new_zeros((n_models, b, n_used, t))
-    neuron_index = torch.arange(n_used, device=device)
     for k in range(0, len(jobs), per_pass):
         chunk = jobs[k:k + per_pass]
         items = torch.tensor([j[0] for j in chunk], device=device)
@@ -212,11 +210,13 @@ def members_input_gradient(runner, videos, behavior, target, recipe, neurons=Non
         (g,) = torch.autograd.grad(per_sub.sum(), x)
         g = g / (g.flatten(2).norm(dim=2) + recipe.grad_norm_eps).view(*g.shape[:2], *([1] * (g.dim() - 2)))
         video_g = torch.stack([m.video_grad(g[j]) for j, m in enumerate(runner.models)])
-        grad.index_put_((member[:, None, None], items[None, :, None], frame_index[None]), video_g, accumulate=True)
+        rates = rates.detach()
+        # one slice add per sub-batch, in job order: the same sums as an accumulating index_put, without its
+        # sort of a (models x sub-batches x neurons x frames) index on every pass
+        for j, (item, start) in enumerate(chunk):
+            grad[:, item, start:start + size] += video_g[:, j]
+            rates_sum[:, item, :, start:start + size] += rates[:, j]
         loss.index_add_(1, items, per_sub.detach())
-        rates_sum.index_put_((member[:, None, None, None], items[None, :, None, None],
-                              neuron_index[None, None, :, None], frame_index[None, :, None, :]), rates.detach(),
-                             accumulate=True)
     count = torch.zeros(t, device=device)
     for s in starts:
         count[s:s + size] += 1
