@@ -9,8 +9,8 @@ Conventions
 - A mask is a boolean (H, W) array selecting the evaluated pixels (the evaluation mask, level >= 1); ``None``
   means every pixel. Integer masks holding only 0/1 are accepted; any other values (for example a raw alpha
   mask) are rejected: threshold it first.
-- ``first_frame``: frames ``first_frame .. T-1`` are evaluated (default 32, as the reference scores: the first
-  frames of a trial lack a full encoder window, docs/method.md, "Recipe").
+- ``first_frame``: frames ``first_frame .. T-1`` are evaluated (default 30, as the reference's analyses score:
+  the first frames of a trial lack a full encoder window, docs/method.md, "Analyses").
 - ``mask``, ``first_frame`` and the other options are keyword-only: ``video_correlation(gt, recon, mask=m)``.
 - Bad input raises :class:`dnemkit.errors.DnemkitError` with one line naming the argument.
 """
@@ -46,7 +46,7 @@ __all__ = [
 
 MAX_GREY = 255.0  #: peak signal for PSNR and the SSIM data range
 ENTROPY_BINS = 25  #: histogram bins over [0, 256) for the frame entropy
-DEFAULT_FIRST_FRAME = EVAL_FIRST_FRAME  #: the reference skips 32 frames (dnemkit.video)
+DEFAULT_FIRST_FRAME = EVAL_FIRST_FRAME  #: the reference's analyses skip 30 frames (dnemkit.video)
 #: the unit (dnemkit.units) of each value :func:`quality_metrics` returns
 QUALITY_UNITS = {"video_correlation": "1", "frame_correlation": "1", "rmse": "grey level", "psnr": "dB", "ssim": "1",
                  "ssim_simplified": "1", "motion_energy": "grey level/frame", "motion_energy_gt": "grey level/frame"}

@@ -16,7 +16,7 @@ def register(main):
     @click.option("--mask", type=click.Path(), default=None,
                   help="mask.nc from `characterize mask` (its eval mask, level >= 1) or a (36, 64) .npy.")
     @click.option("--first-frame", type=click.IntRange(min=0), default=EVAL_FIRST_FRAME, show_default=True,
-                  help="First evaluated frame (the reference skips 32; frames before 30 lack a full encoder window).")
+                  help="First evaluated frame (the reference's analyses skip 30, one second; frames before 30 lack a full encoder window).")
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
     @user_errors
     def evaluate(gt, recon, mask, first_frame, as_json):

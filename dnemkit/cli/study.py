@@ -93,16 +93,24 @@ def register(main):
                   help="Clips of one mouse per reconstruct call (default: 1 on a CPU, 8 on a GPU).")
     @executor_options(EXECUTORS, d["executor"], d["scheduler"], d["workers"])
     @click.option("--duplicate-threshold", type=float, default=d["duplicate_threshold"], show_default=True,
-                  help="A clip whose first frame correlates above this with a training clip's is a duplicate.")
-    @click.option("--keep-duplicates", is_flag=True, help="Keep duplicates in the statistics (they are listed "
-                  "either way).")
+                  help="A clip whose first frame correlates above this with a training clip's, or with an earlier "
+                       "selected clip's, is a duplicate; by default it is replaced by the next unused clip of the "
+                       "same mouse and fold (the reference's), so each mouse keeps --trials clips.")
+    @click.option("--drop-duplicates", is_flag=True, default=d["drop_duplicates"],
+                  help="Take the first --trials clips as they are and leave duplicates out of the statistics "
+                       "(dnemkit before 2026-12-07) instead of replacing them.")
+    @click.option("--keep-duplicates", is_flag=True, default=d["keep_duplicates"],
+                  help="Take the first --trials clips as they are and keep duplicates in the statistics (they are "
+                       "listed either way).")
     @click.option("--ethogram-clips", type=click.IntRange(min=0), default=d["ethogram_clips"], show_default=True,
                   help="Clips drawn in the ethogram (those nearest the median video r).")
     @click.option("--variations", default="", help="Method variations beside the standard run, comma-separated: "
                   "predicted (targets: predicted activity), gradient (gradient ensembling; 2+ models), unsmoothed "
-                  "(no final filter; re-scores), train-mask=T (training mask level >= T).")
-    @click.option("--eval-thresholds", default=",".join(f"{t:g}" for t in d["eval_thresholds"]), show_default=True,
-                  help="Evaluation masks level >= t of the threshold sweep (re-scores the stored videos).")
+                  "(no final filter; re-scores), train-mask=T (training mask level >= T; train-mask=none: every pixel).")
+    @click.option("--eval-thresholds", default=",".join(f"{t:g}" for t in d["eval_thresholds"]),
+                  help="Evaluation masks level >= t of the threshold sweep, for every training-mask arm (re-scores "
+                       "the stored videos). Default: the reference's, each arm from its training threshold (0 for "
+                       "train-mask=none) to 1.0 in steps of 0.1.")
     @click.option("--input-predictions/--no-input-predictions", default=d["input_predictions"], show_default=True,
                   help="Also predict the activity from the eval-masked true movie and the contrast-matched "
                        "reconstruction (two more encoder passes per clip).")
@@ -130,6 +138,6 @@ def register(main):
 
         config = StudyConfig(encoder=EncoderRef(encoder_spec, mouse, models), mouse_map=_mouse_map(mouse_map),
                              mice=_names(mice), tiers=_names(tiers), variations=_names(variations),
-                             eval_thresholds=parse_list(eval_thresholds, "--eval-thresholds"),
+                             eval_thresholds=parse_list(eval_thresholds, "--eval-thresholds") if eval_thresholds.strip() else (),
                              recipe=recipe.replace(seed=seed), **options)
         _run_study(config, Path(out), quiet)

@@ -48,7 +48,7 @@ def sweep_options(f):
         click.option("--seed", type=click.IntRange(min=0), default=d["seed"], show_default=True,
                      help="Seed of the random-stimulus baseline (and of the noise movies)."),
         click.option("--frames", type=click.IntRange(min=34), default=N_FRAMES, show_default=True,
-                     help="Frames per stimulus (frames >= 32 are evaluated)."),
+                     help="Frames per stimulus (frames >= 30 are evaluated)."),
     ]
     return quiet_option(execution_options(mask_option(encoder_options(stack_options(options)(f)))))
 

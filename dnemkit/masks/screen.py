@@ -30,7 +30,7 @@ LEVEL_NAMES = {"alpha": "alpha (learned transparency, unbounded)",
 
 def size_attrs(mask):
     """Attributes of a boolean (36, 64) mask variable: its sizes in visual degrees (:func:`mask_size_deg`: the
-    equivalent-circle diameter, the horizontal and vertical extents through the screen centre; NaN when empty)."""
+    paper's diameter, the solid-angle disc's diameter, the horizontal and vertical extents through the screen centre; NaN when empty)."""
     sizes = mask_size_deg(mask)
     return {key: round(value, 3) for key, value in sizes.items() if key != "area_deg2"}
 

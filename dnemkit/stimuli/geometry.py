@@ -88,12 +88,33 @@ def pixel_solid_angle(height=HEIGHT, width=WIDTH, centre=SCREEN_CENTRE_PX, cm_pe
     return sr * np.degrees(1.0) ** 2
 
 
+def pixel_retinotopic_area(height=HEIGHT, width=WIDTH, cm_per_pixel=SCREEN_WIDTH_CM / WIDTH,
+                           distance_cm=EYE_DISTANCE_CM):
+    """Each pixel's retinotopic area as the paper computes it, square degrees, float64 (height, width).
+
+    The pixel's angular height times its angular width, each the difference of ``arctan(edge / distance)`` over
+    its two edges, edges measured from the screen centre along the pixel's own row or column offset (the
+    reference's ``calc_pix_area``: square pixels of screen width / 64 cm, 15 cm away). Unlike
+    :func:`pixel_solid_angle` it ignores that a pixel off both meridians is seen obliquely, so it overstates the
+    area of corner pixels; the paper's mask diameters come from it, and the full screen is 121.4 deg.
+    """
+    import numpy as np
+
+    def spans(n):
+        edges = (np.arange(n + 1) - n / 2.0) * cm_per_pixel  # pixel edges, cm from the screen centre
+        return np.abs(np.diff(np.degrees(np.arctan(edges / distance_cm))))
+
+    return np.outer(spans(height), spans(width))
+
+
 def mask_size_deg(mask):
     """Sizes of a (36, 64) boolean mask in visual degrees, from the screen geometry.
 
-    Returns a dict of floats (NaN for an empty mask): ``equivalent_diameter_deg``, the diameter of the disc with
-    the mask's solid angle (sum of :func:`pixel_solid_angle`; a disc of 2 theta deg at the centre -> ~2 theta for
-    small theta); ``horizontal_extent_deg`` and ``vertical_extent_deg``, the visual angle subtended along the
+    Returns a dict of floats (NaN for an empty mask): ``diameter_deg``, the paper's "diameter": 2 sqrt(A / pi)
+    with A the sum of the masked pixels' :func:`pixel_retinotopic_area` (121.4 deg for the full screen);
+    ``equivalent_diameter_deg``, the diameter of the disc with the mask's solid angle (sum of
+    :func:`pixel_solid_angle`; a disc of 2 theta deg at the centre -> ~2 theta for small theta; an alternative
+    that accounts for oblique viewing, 108.0 deg for the full screen); ``horizontal_extent_deg`` and ``vertical_extent_deg``, the visual angle subtended along the
     horizontal (vertical) meridian through the screen centre between the outer edges of the mask's leftmost and
     rightmost columns (top and bottom rows); ``area_deg2``, the solid angle in square degrees.
     """
@@ -106,8 +127,8 @@ def mask_size_deg(mask):
         raise DnemkitError(f"mask has shape {m.shape}; expected ({HEIGHT}, {WIDTH})")
     if not m.any():
         nan = float("nan")
-        return {"equivalent_diameter_deg": nan, "horizontal_extent_deg": nan, "vertical_extent_deg": nan,
-                "area_deg2": nan}
+        return {"diameter_deg": nan, "equivalent_diameter_deg": nan, "horizontal_extent_deg": nan,
+                "vertical_extent_deg": nan, "area_deg2": nan}
     area = float(pixel_solid_angle()[m].sum())
     rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
 
@@ -115,7 +136,9 @@ def mask_size_deg(mask):
         edges = (np.array([lo - 0.5, hi + 0.5]) - centre) * CM_PER_PIXEL
         return float(np.degrees(np.arctan(edges[1] / EYE_DISTANCE_CM) - np.arctan(edges[0] / EYE_DISTANCE_CM)))
 
-    return {"equivalent_diameter_deg": float(2 * np.sqrt(area / np.pi)),
+    retinotopic = float(pixel_retinotopic_area()[m].sum())
+    return {"diameter_deg": float(2 * np.sqrt(retinotopic / np.pi)),
+            "equivalent_diameter_deg": float(2 * np.sqrt(area / np.pi)),
             "horizontal_extent_deg": span(cols[0], cols[-1], SCREEN_CENTRE_PX[1]),
             "vertical_extent_deg": span(rows[0], rows[-1], SCREEN_CENTRE_PX[0]), "area_deg2": area}
 

@@ -236,9 +236,17 @@ def _study_ci(ds, name):
 
 
 def _study_test(ds, name):
+    """The paper's two-sample test against random videos, with the paired test beside it (when stored)."""
     v = ds[name]
-    return (f"p = {fmt(float(v), '.3g')} (paired t-test over {v.attrs.get('n')} clips, random mean "
-            f"{fmt(v.attrs.get('mean_random'), '.3f')})")
+    text = (f"p = {fmt(float(v), '.3g')} (two-sample t-test as the paper's, t = {fmt(v.attrs.get('t'), '.1f')}, "
+            f"df = {fmt(v.attrs.get('df'), '.0f')}; random mean {fmt(v.attrs.get('mean_random'), '.3f')})")
+    paired = ds.get(name.replace("_vs_random_p", "_vs_random_paired_p"))
+    if paired is not None:
+        text += f"; paired over {paired.attrs.get('n')} clips p = {fmt(float(paired), '.3g')}"
+    excluded = ds.attrs.get("random_pairs_excluded")
+    if excluded:
+        text += f"; {excluded} same-movie pair(s) left out"
+    return text
 
 
 def _study_score_rows(ds):
@@ -267,7 +275,8 @@ def _study_ensemble_rows(ds):
     a = ds["ensemble_anova_p"]
     return [("ensemble size 1..K", " -> ".join(fmt(v, ".3f") for v in curve)
              + f"; RM-ANOVA p = {fmt(float(a), '.3g')} (F = {fmt(a.attrs.get('F'), '.3g')}, subjects: "
-             f"{a.attrs.get('n_subjects')} {a.attrs.get('subjects')})"),
+             f"{a.attrs.get('n_subjects')} {a.attrs.get('subjects')}; exact p: the paper's 1.11e-16 is the floor "
+             "2^-53 of its 1 - cdf, read p <= 1.1e-16)"),
             ("  consecutive sizes", ", ".join(f"{s}: p = {fmt(float(p), '.2g')}" for s, p in
                                               zip(ds["ensemble_step"].values, ds["ensemble_step_p"].values)))]
 
@@ -300,30 +309,36 @@ def _study_variation_rows(ds):
 
         t = ds["eval_threshold"].values
         diam = nanmean(ds["eval_mask_diameter_deg"].values, 0)
+        scale = ds.attrs.get("mask_scale", "")
         for k, name in enumerate(ds["training_mask"].values):
-            rows.append((f"eval-threshold sweep ({name})", ", ".join(
-                f"{t[j]:g}: r {fmt(float(ds['threshold_video_correlation'].values[k, j]), '.3f')} "
-                f"({fmt(float(diam[j]), '.0f')} deg)" for j in range(len(t)))))
+            values = ds["threshold_video_correlation"].values[k]
+            rows.append((f"eval-threshold sweep ({name}{'; ' + scale if scale else ''})", ", ".join(
+                f"{t[j]:g}: r {fmt(float(values[j]), '.3f')} ({fmt(float(diam[j]), '.0f')} deg)"
+                for j in range(len(t)) if np.isfinite(values[j]))))
     if "input_prediction_correlation" in ds:
         inc = ds["included"].values.astype(bool)
         corr, loss = ds["input_prediction_correlation"].values[inc], ds["input_prediction_loss"].values[inc]
-        rows.append(("activity prediction from inputs (r / loss)", ", ".join(
+        rows.append(("activity prediction from inputs (r / loss; Fig. 1-s2D)", ", ".join(
             f"{n} {fmt(float(corr[:, j].mean()), '.3f')} / {fmt(float(loss[:, j].mean()), '.4g')}"
-            for j, n in enumerate(ds["input"].values))
-            + f"; masked vs true: r {float(ds['input_change_percent'].values[1]):+.2f} %, loss "
-              f"{float(ds['input_loss_change_percent'].values[1]):+.2f} %"))
+            for j, n in enumerate(ds["input"].values))))
+        rows.append((f"  vs the true movie (% change, paired t-test over {ds.attrs.get('input_subjects', '')})",
+                     "; ".join(f"{n}: loss {float(ds['input_loss_change_percent'].values[j]):+.2f} % (p = "
+                               f"{fmt(float(ds['input_loss_p'].values[j]), '.2g')}), r "
+                               f"{float(ds['input_change_percent'].values[j]):+.2f} % (p = "
+                               f"{fmt(float(ds['input_correlation_p'].values[j]), '.2g')})"
+                               for j, n in enumerate(ds["input"].values) if j > 0)))
     return rows
 
 
 def _study_duplicate_row(ds):
-    """The clips that duplicate a training clip (excluded or kept), or the threshold none reached."""
-    dup = ds["duplicate"].values.astype(bool)
-    listed = [f"{str(ds['mouse_of_clip'].values[i])[:20]} trial {int(ds['trial'].values[i])} = training trial "
-              f"{int(ds['duplicate_trial'].values[i])} (r {float(ds['duplicate_correlation'].values[i]):.3f})"
-              for i in np.flatnonzero(dup)]
-    how = "excluded" if int(ds.attrs.get("duplicates_excluded", 1)) else "kept"
-    return ("duplicates of training clips", (f"{len(listed)} {how}: " + "; ".join(listed)) if listed else
-            f"none (first-frame r <= {ds.attrs.get('duplicate_threshold')})")
+    """The duplicates found (replaced, excluded or kept), or the threshold none reached."""
+    found = str(ds.attrs.get("duplicates_found", ""))
+    if found:
+        how = {"replace": "replaced by the next unused clips (the reference's)", "drop": "left out of the statistics",
+               "keep": "kept in the statistics"}.get(str(ds.attrs.get("duplicates", "")), "")
+        return ("duplicates", f"{found.count('; ') + 1} found, {how}: {found}")
+    return ("duplicates", f"none (first-frame r <= {ds.attrs.get('duplicate_threshold')} with every training clip "
+                          "and every other selected clip)")
 
 
 def mei_rows(ds):

@@ -21,12 +21,12 @@ def mask_figure(ds):
     eccentricity_contours(ax)
     sizes = []
     for name, label in (("train_mask", "train"), ("eval_mask", "eval")):
-        d = mask_size_deg(ds[name].values)["equivalent_diameter_deg"]
+        d = mask_size_deg(ds[name].values)["diameter_deg"]
         if np.isfinite(d):
             sizes.append(f"{label} {d:.0f}°")
     ax.set_title(f"{ds.attrs.get('method', 'alpha')} mask: white = train (>= {ds.attrs['train_threshold']}), "
                  f"red = eval (>= {ds.attrs['eval_threshold']})\ndotted: eccentricity every "
-                 f"{ECCENTRICITY_STEP_DEG:g}°" + (f"; equivalent diameters {', '.join(sizes)}" if sizes else ""),
+                 f"{ECCENTRICITY_STEP_DEG:g}°" + (f"; diameters (the paper's) {', '.join(sizes)}" if sizes else ""),
                  fontsize=9)
     ax.set_xlabel("x (pixels)"), ax.set_ylabel("y (pixels)")
     return fig

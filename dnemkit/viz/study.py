@@ -37,8 +37,10 @@ def _strip(ax, ds, what):
     ax.set_xlim(-0.5, 1.6)
     ax.axhline(0, color="0.85", lw=0.8, zorder=0)
     p = float(ds[f"{what}_vs_random_p"])
+    paired = ds.get(f"{what}_vs_random_paired_p")
+    extra = "" if paired is None else f"; paired {_p_text(float(paired))}"
     ax.set_title(f"{what} r: {float(mean):.3f} [{lo:.3f}, {hi:.3f}] (n = {int(inc.sum())})\nvs random videos: "
-                 f"{_p_text(p)}", fontsize=9)
+                 f"two-sample {_p_text(p)}{extra}", fontsize=9)
     ax.set_ylabel(f"{what} correlation")
 
 

@@ -9,7 +9,7 @@ from skimage.metrics import structural_similarity
 
 from dnemkit.analysis import metrics as M
 
-F = M.DEFAULT_FIRST_FRAME  # the first scored frame of every default (32: the reference's skip)
+F = M.DEFAULT_FIRST_FRAME  # the first scored frame of every default (30: the reference analyses' eval_frame_skip)
 from dnemkit.errors import DnemkitError
 
 T, H, W = 60, 36, 64
@@ -57,14 +57,15 @@ def test_video_correlation_matches_independent_sums(pair, mask):
     assert got == pytest.approx(np.corrcoef(flat_g, flat_r)[0, 1], abs=1e-12)
 
 
-def test_video_correlation_defaults_full_frame_from_frame_32(pair):
-    """The default scores every pixel from frame 32 on (the reference's eval_frame_skip), not from 30."""
+def test_video_correlation_defaults_full_frame_from_frame_30(pair):
+    """The default scores every pixel from frame 30 on (the reference analyses' eval_frame_skip = 30), not from
+    32 (its reconstruction script's in-loop tracking)."""
     gt, recon = pair
     assert M.video_correlation(gt, recon) == pytest.approx(
-        _r_by_frame_sums(gt, recon, np.ones((H, W), bool), 32), abs=1e-10
+        _r_by_frame_sums(gt, recon, np.ones((H, W), bool), 30), abs=1e-10
     )
     assert M.video_correlation(gt, recon) != pytest.approx(
-        _r_by_frame_sums(gt, recon, np.ones((H, W), bool), 30), abs=1e-6
+        _r_by_frame_sums(gt, recon, np.ones((H, W), bool), 32), abs=1e-6
     )
 
 

@@ -51,10 +51,12 @@ def test_mean_ci_is_the_student_t_interval(rng):
     assert np.isnan(A.mean_ci([0.3])[1]) and A.mean_ci([0.3])[0] == 0.3
 
 
-def test_test_against_random_is_a_paired_t_test(rng):
+def test_test_against_random_is_scipys_two_sample_and_paired_t_test(rng):
     own, other = rng.normal(0.5, 0.1, 10), rng.normal(0.0, 0.1, 10)
     res = A.test_against_random(own, other)
-    assert res["p"] == pytest.approx(stats.ttest_rel(own, other).pvalue, rel=1e-10) and res["n"] == 10
+    assert res["two_sample"]["p"] == pytest.approx(stats.ttest_ind(own, other).pvalue, rel=1e-10)
+    assert res["paired"]["p"] == pytest.approx(stats.ttest_rel(own, other).pvalue, rel=1e-10)
+    assert res["two_sample"]["n"] == res["paired"]["n"] == 10
 
 
 def test_clip_descriptors_by_hand(rng):
@@ -115,3 +117,58 @@ def test_raster_order_sorts_by_peak_frame():
     a = np.zeros((3, 10))
     a[0, 7], a[1, 2], a[2, 5] = 1, 1, 1
     assert list(A.raster_order(a)) == [1, 2, 0]
+
+
+def test_against_random_gives_the_papers_two_sample_test_and_the_paired_one():
+    """A 6-clip table by hand: the paper's test is Student's two-sample t-test (df = 10), the paired one
+    scipy's ttest_rel; with n = 50 clips the paper's p = 6.69e-49 needs t ~ 28 at df = 98."""
+    own = np.array([0.61, 0.55, 0.70, 0.48, 0.52, 0.66])
+    rand = np.array([0.02, -0.05, 0.08, 0.01, -0.02, 0.04])
+    res = A.test_against_random(own, rand)
+    # Student's t by hand: pooled variance over both samples
+    pooled = ((own.var(ddof=1) + rand.var(ddof=1)) / 2) * (2 / 6)
+    t = (own.mean() - rand.mean()) / np.sqrt(pooled)
+    assert res["two_sample"]["t"] == pytest.approx(t, rel=1e-12) and res["two_sample"]["df"] == 10
+    assert res["two_sample"]["p"] == pytest.approx(2 * stats.t.sf(t, 10), rel=1e-9)
+    d = own - rand
+    t_paired = d.mean() / (d.std(ddof=1) / np.sqrt(6))
+    assert res["paired"]["t"] == pytest.approx(t_paired, rel=1e-12)
+    assert res["paired"]["p"] == pytest.approx(2 * stats.t.sf(t_paired, 5), rel=1e-9)
+    # the paper's p for 50 clips: t 28.3 at df 98 (two-sample); paired (df 49) it would need t 64.0
+    assert stats.t.isf(6.69e-49 / 2, 98) == pytest.approx(28.26, abs=0.01)
+    assert stats.t.isf(6.69e-49 / 2, 49) == pytest.approx(64.04, abs=0.01)
+
+
+def test_same_movie_pairs_repeats_and_copies_only(rng):
+    frames = rng.uniform(0, 255, (4, H, W))
+    frames[2] = frames[0] + rng.normal(0, 1, (H, W))  # a repeat of clip 0's movie
+    same = A.same_movie(frames, 0.95)
+    assert same.dtype == bool and same.shape == (4, 4)
+    assert same[0, 2] and same[2, 0] and same.sum() == 2 and not same.diagonal().any()
+
+
+def test_choose_clips_replaces_duplicates_as_the_reference_did():
+    """The reference's mouse 2: of trials 0..9 of the fold, 0, 2, 7 and 8 were duplicates of training clips and
+    became 10, 14, 15 and 16 (11, 12, 13 were duplicates too); here candidate k has a first frame of its own
+    unless listed as a duplicate, and 'replace' keeps n = 10 with the next unused candidates, in order."""
+    from dnemkit.experiments.study.plan import choose_clips
+
+    rng = np.random.default_rng(3)
+    training = rng.uniform(0, 255, (5, H, W))
+    candidates = rng.uniform(0, 255, (17, H, W))
+    for k, j in ((0, 0), (2, 1), (7, 2), (8, 3), (11, 4), (12, 0), (13, 1)):
+        candidates[k] = training[j]
+    choice = choose_clips(candidates, training, 10, 0.95)
+    assert choice.chosen == (1, 3, 4, 5, 6, 9, 10, 14, 15, 16)
+    assert choice.replaced_by == {0: 10, 2: 14, 7: 15, 8: 16}
+    assert {k: v[:2] for k, v in choice.duplicate_of.items()} == {
+        0: ("training", 0), 2: ("training", 1), 7: ("training", 2), 8: ("training", 3), 11: ("training", 4),
+        12: ("training", 0), 13: ("training", 1)}
+    # a repeat inside the selection is a duplicate of the earlier chosen clip
+    candidates[4] = candidates[3]
+    choice = choose_clips(candidates[:12], training, 10, 0.95)
+    assert choice.duplicate_of[4][:2] == ("selection", 3) and 4 not in choice.chosen
+    # 'drop' and 'keep' take the first n as they are
+    dropped = choose_clips(candidates, training, 10, 0.95, mode="drop")
+    assert dropped.chosen == tuple(range(10)) and dropped.replaced_by == {}
+    assert sorted(dropped.duplicate_of) == [0, 2, 4, 7, 8]

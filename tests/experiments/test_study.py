@@ -33,7 +33,7 @@ def study(two_mice, tmp_path_factory):
     and three variations."""
     out = tmp_path_factory.mktemp("study-out")
     config = StudyConfig(data=str(two_mice), encoder="synthetic", recipe=StudyConfig.recipe_named("fast", 20),
-                         mask="sensitivity", variations=("predicted", "unsmoothed", "train-mask=1"))
+                         mask="sensitivity", variations=("predicted", "unsmoothed", "train-mask=1", "train-mask=none"))
     return config, out, run(config, out=out, progress=False)
 
 
@@ -57,8 +57,13 @@ def test_statistics_equal_independent_computations(study):
     ci = stats.t.interval(0.95, len(r) - 1, loc=r.mean(), scale=stats.sem(r))
     mean = ds["mean_video_correlation"]
     assert (float(mean), mean.attrs["ci95_low"], mean.attrs["ci95_high"]) == pytest.approx((r.mean(), *ci))
-    p = stats.ttest_rel(r, ds["random_video_correlation"].values).pvalue
-    assert float(ds["video_vs_random_p"]) == pytest.approx(p, rel=1e-9) and p < 1e-3
+    rand = ds["random_video_correlation"].values
+    two_sample = stats.ttest_ind(r, rand)  # the paper's test: independent samples, df = 2n - 2
+    assert float(ds["video_vs_random_p"]) == pytest.approx(two_sample.pvalue, rel=1e-9) and two_sample.pvalue < 1e-3
+    assert ds["video_vs_random_p"].attrs["df"] == 2 * len(r) - 2
+    assert ds["video_vs_random_p"].attrs["t"] == pytest.approx(two_sample.statistic, rel=1e-9)
+    assert float(ds["video_vs_random_paired_p"]) == pytest.approx(stats.ttest_rel(r, rand).pvalue, rel=1e-9)
+    assert "two-sample" in ds["video_vs_random_p"].attrs["test"] and "paired" in ds["video_vs_random_paired_p"].attrs["test"]
     assert r.mean() > 0.3 and abs(np.mean(ds["random_video_correlation"].values)) < 0.1
     # activity predicted from the true movie fits the recordings better than from the reconstruction
     assert float(ds["prediction_correlation_true"].mean()) > float(ds["prediction_correlation_reconstruction"].mean())
@@ -76,9 +81,9 @@ def test_frame_correlation_rises_with_contrast(study):
 def test_variations_hold_the_papers_signs_and_are_tested_over_mice(study):
     """Reconstructing from predicted activity beats recorded responses; smoothing does not hurt."""
     _, _, ds = study
-    assert list(ds["variation"].values) == ["standard", "predicted", "unsmoothed", "train-mask=1"]
+    assert list(ds["variation"].values) == ["standard", "predicted", "unsmoothed", "train-mask=1", "train-mask=none"]
     table = ds["variation_subject_video_correlation"].values  # (mice, variations)
-    assert ds.attrs["variation_subjects"] == "mice" and table.shape == (2, 4)
+    assert ds.attrs["variation_subjects"] == "mice" and table.shape == (2, 5)
     mean = table.mean(0)
     assert mean[1] > mean[0] and mean[0] >= mean[2]
     assert float(ds["variation_change_percent"].sel(variation="predicted")) == pytest.approx(
@@ -105,24 +110,39 @@ def test_rescoring_another_eval_threshold_equals_a_fresh_run(study, tmp_path):
     one = mouse_folder_name(0)
     mask, _ = resolve_mask("sensitivity", EncoderRef("synthetic:0"))
     path = tmp_path / "mask.nc"
-    write_dataset(ScreenMask(mask.level, mask.method, 0.5, 0.75).to_dataset(dnemkit_kind="mask"), path)
+    write_dataset(ScreenMask(mask.level, mask.method, 0.5, 0.7).to_dataset(dnemkit_kind="mask"), path)
     fresh = run(config.replace(mice=(one,), mask=str(path), variations=()), progress=False)
     mine = ds["mouse_of_clip"].values == one
-    rescored = ds["threshold_clip_video_correlation"].sel(training_mask="standard", eval_threshold=0.75).values
+    rescored = ds["threshold_clip_video_correlation"].sel(training_mask="standard", eval_threshold=0.7).values
     assert fresh.attrs["units_computed"] == int(mine.sum())
     np.testing.assert_allclose(rescored[mine], fresh["video_correlation"].values, atol=1e-6)
     at_one = ds["threshold_clip_video_correlation"].sel(training_mask="standard", eval_threshold=1.0).values
     np.testing.assert_allclose(at_one, ds["video_correlation"].values, atol=1e-12)
     diam = ds["eval_mask_diameter_deg"]
-    assert (diam.sel(eval_threshold=0.25) > diam.sel(eval_threshold=1.25)).all()
+    assert (diam.sel(eval_threshold=0.5) > diam.sel(eval_threshold=1.0)).all()
+    np.testing.assert_allclose(diam.sel(eval_threshold=0.0).values, 121.4, atol=0.05)  # level >= 0: full screen
+
+
+def test_each_training_mask_arm_sweeps_from_its_own_threshold_to_one(study):
+    """The reference's sweep: the standard arm (training mask >= 0.5) at 0.5, 0.6, ..., 1.0; no training mask
+    at 0.0 ... 1.0; an arm trained at >= 1 at 1.0 only; NaN elsewhere. The no-mask arm optimised every pixel."""
+    _, _, ds = study
+    sweep = ds["threshold_video_correlation"]
+    grid = [round(float(t), 2) for t in ds["eval_threshold"].values]
+    assert grid == [round(0.1 * k, 2) for k in range(11)]
+    finite = {str(arm): [grid[j] for j in np.flatnonzero(np.isfinite(sweep.sel(training_mask=arm).values))]
+              for arm in ds["training_mask"].values}
+    assert finite == {"standard": grid[5:], "train-mask=1": [1.0], "train-mask=none": grid}
+    assert list(ds["training_threshold"].values) == [0.5, 1.0, 0.0]
+    assert "thresholds on the scale of input sensitivity" in ds.attrs["mask_scale"]
 
 
 def test_rerun_recomputes_nothing_and_dask_gives_the_same_numbers(two_mice, study):
     config, out, ds = study
     again = run(config, out=out, progress=False)
     assert again.attrs["units_computed"] == 0
-    # standard, predicted and train-mask=1 reconstruct; unsmoothed re-scores the standard videos
-    assert again.attrs["units_reused"] == ds.attrs["n_units"] == 3 * ds.attrs["n_clips"]
+    # standard, predicted, train-mask=1 and train-mask=none reconstruct; unsmoothed re-scores the standard videos
+    assert again.attrs["units_reused"] == ds.attrs["n_units"] == 4 * ds.attrs["n_clips"]
     np.testing.assert_array_equal(again["video_correlation"].values, ds["video_correlation"].values)
     dask = run(config.replace(executor="dask", workers=1, mice=(mouse_folder_name(1),), variations=()),
                progress=False)
@@ -167,7 +187,10 @@ def _write_planted(root, n_neurons=40):
     mouse = SyntheticMouse(0, SyntheticMouseConfig(n_neurons=n_neurons))
     movies = [natural_movie(seed=7000 + k, n_frames=FRAMES).values for k in range(6)]
     near = 0.6 * movies[1] + 0.4 * natural_movie(seed=7999, n_frames=FRAMES).values
-    tests = [movies[0].copy(), near, natural_movie(seed=7100, n_frames=FRAMES).values]
+    fresh = [natural_movie(seed=7100 + k, n_frames=FRAMES).values for k in range(3)]
+    # test tier: a copy of training movie 0, the near miss, a new movie, a repeat of it (the same movie shown
+    # twice, as an oracle movie is), two more new movies
+    tests = [movies[0].copy(), near, fresh[0], fresh[0].copy(), fresh[1], fresh[2]]
     trials = []
     for k, (video, tier) in enumerate([(m, "train") for m in movies] + [(m, "live_test_main") for m in tests]):
         video = video.astype(np.float32)
@@ -180,22 +203,54 @@ def _write_planted(root, n_neurons=40):
     return mouse
 
 
-def test_a_planted_duplicate_is_flagged_and_excluded_and_a_near_miss_is_not(tmp_path):
+def test_duplicates_are_replaced_by_the_next_unused_clips_and_the_near_miss_is_not(tmp_path):
+    """The reference keeps n: trial 6 (a copy of training trial 0) is replaced by the next unused trial of the
+    tier, 9 (a repeat of 8, found inside the selection) is skipped as well, so the 3 clips are 7, 8 and 10; the
+    replacement is printed and stored."""
     _write_planted(tmp_path / "data")
-    ds = run(StudyConfig(data=str(tmp_path / "data"), encoder="synthetic", tiers=("live_test_main",),
-                         recipe=StudyConfig.recipe_named("fast", 2), mask="none"), progress=False)
-    assert list(ds["trial"].values) == [6, 7, 8]
-    assert list(ds["duplicate"].values) == [True, False, False]
-    assert int(ds["duplicate_trial"].values[0]) == 0 and float(ds["duplicate_correlation"].values[0]) == \
-        pytest.approx(1.0)
-    assert int(ds["duplicate_trial"].values[1]) == 1 and 0.5 < float(ds["duplicate_correlation"].values[1]) < 0.95
-    assert list(ds["included"].values) == [False, True, True]
-    assert float(ds["mean_video_correlation"]) == pytest.approx(ds["video_correlation"].values[1:].mean())
-    kept = run(StudyConfig(data=str(tmp_path / "data"), encoder="synthetic", tiers=("live_test_main",),
-                           recipe=StudyConfig.recipe_named("fast", 2), mask="none", keep_duplicates=True),
-               progress=False)
-    assert kept["included"].values.all()
+    lines = []
+    ds = run(StudyConfig(data=str(tmp_path / "data"), encoder="synthetic", tiers=("live_test_main",), trials=3,
+                         recipe=StudyConfig.recipe_named("fast", 2), mask="none"), progress=False,
+             log=lines.append)
+    assert list(ds["trial"].values) == [7, 8, 10] and ds.attrs["n_clips"] == ds.attrs["n_included"] == 3
+    assert not ds["duplicate"].values.any() and ds["included"].values.all()
+    assert ds.attrs["duplicates"] == "replace" and ds.attrs["n_duplicates_replaced"] == 1
+    said = "\n".join(lines)
+    assert "trial 6 shows the movie of training trial 0 (first-frame r 1.000): replaced by trial 10" in said
+    assert "trial 9 shows the movie of selected trial 8" in said
+    assert int(ds["duplicate_trial"].values[0]) == 1 and 0.5 < float(ds["duplicate_correlation"].values[0]) < 0.95
+
+
+def test_drop_duplicates_is_the_old_selection_and_same_movie_pairs_are_never_random(tmp_path):
+    """--drop-duplicates: the first 4 clips as they are; 6 (a training movie) and 9 (a repeat of 8) are
+    duplicates left out of the statistics. 8 and 9 show one movie: neither is the other's random video (2 ordered
+    pairs left out), and each clip's random r is the mean over the others by hand."""
+    from dnemkit.analysis.metrics import video_correlation
+
+    _write_planted(tmp_path / "data")
+    common = dict(data=str(tmp_path / "data"), encoder="synthetic", tiers=("live_test_main",), trials=4,
+                  recipe=StudyConfig.recipe_named("fast", 2), mask="none")
+    ds = run(StudyConfig(**common, drop_duplicates=True), progress=False)
+    assert list(ds["trial"].values) == [6, 7, 8, 9]
+    assert list(ds["duplicate"].values) == [True, False, False, True]
+    assert list(ds["included"].values) == [False, True, True, False]
+    assert float(ds["mean_video_correlation"]) == pytest.approx(ds["video_correlation"].values[1:3].mean())
+    assert ds.attrs["random_pairs_excluded"] == 2
+    from dnemkit.data import open_mouse
+
+    mouse = open_mouse(tmp_path / "data" / mouse_folder_name(0))
+    gts = {t: mouse.trial(t).video for t in (6, 7, 8, 9)}
+    recon = ds["ethogram_reconstruction_video"]  # only the ethogram's clips keep their video in study.nc
+    t_eth = int(ds["ethogram_trial"].values[0])
+    others = [t for t in gts if t != t_eth and {t, t_eth} != {8, 9}]
+    want = np.mean([video_correlation(gts[t], recon.values[0], first_frame=30) for t in others])
+    got = ds["random_video_correlation"].values[list(ds["trial"].values).index(t_eth)]
+    assert got == pytest.approx(want, abs=1e-6)
+    kept = run(StudyConfig(**common, keep_duplicates=True), progress=False)
+    assert kept["included"].values.all() and list(kept["trial"].values) == [6, 7, 8, 9]
     assert float(kept["mean_video_correlation"]) == pytest.approx(kept["video_correlation"].values.mean())
+    with pytest.raises(Exception, match="at most one"):
+        StudyConfig(**common, keep_duplicates=True, drop_duplicates=True)
 
 
 # ---------------------------------------------------------------------------------------------------- ensembles

@@ -77,3 +77,34 @@ def test_masks_carry_their_sizes_in_degrees():
             for key in ("equivalent_diameter_deg", "horizontal_extent_deg", "vertical_extent_deg"):
                 assert ds[name].attrs[key] == pytest.approx(expected[key], abs=1e-3)
     assert 18 < ds["eval_mask"].attrs["equivalent_diameter_deg"] < 22  # a 10-deg-radius disc
+
+
+def _reference_pixel_area(h, w):
+    """One pixel's retinotopic area as the paper's analysis computes it, written out for one pixel: the screen is
+    56.5 cm / 64 px wide (square pixels), 15 cm away; the pixel's edges in cm from the screen centre, made
+    positive (no pixel straddles the centre), turned into angles with arctan."""
+    size, distance = 56.5 / 64, 15.0
+    out = 1.0
+    for index, n in ((h, 36), (w, 64)):
+        centre = index - (n / 2 - 0.5)
+        lo, hi = sorted((abs(centre - 0.5) * size, abs(centre + 0.5) * size))
+        out *= abs(math.degrees(math.atan(hi / distance)) - math.degrees(math.atan(lo / distance)))
+    return out
+
+
+def test_mask_diameter_is_the_papers():
+    """diameter_deg = 2 sqrt(A / pi), A the summed per-pixel retinotopic area of the reference's calc_pix_area
+    (checked pixel by pixel); the full screen is 121.4 deg, as the paper states."""
+    from dnemkit.stimuli.geometry import pixel_retinotopic_area
+
+    area = pixel_retinotopic_area()
+    for h, w in ((0, 0), (17, 31), (18, 32), (35, 63), (5, 40)):
+        assert area[h, w] == pytest.approx(_reference_pixel_area(h, w), rel=1e-12)
+    assert mask_size_deg(np.ones((36, 64), bool))["diameter_deg"] == pytest.approx(121.4, abs=0.05)
+    block = np.zeros((36, 64), bool)
+    block[10:20, 20:44] = True
+    hand = sum(_reference_pixel_area(h, w) for h in range(10, 20) for w in range(20, 44))
+    assert mask_size_deg(block)["diameter_deg"] == pytest.approx(2 * math.sqrt(hand / math.pi), rel=1e-12)
+    # the paper's area ignores oblique viewing: larger than the solid angle, the more so far from the centre
+    assert mask_size_deg(block)["diameter_deg"] > mask_size_deg(block)["equivalent_diameter_deg"]
+    assert np.isnan(mask_size_deg(np.zeros((36, 64), bool))["diameter_deg"])

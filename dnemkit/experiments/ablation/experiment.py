@@ -39,7 +39,7 @@ def population_ablation(encoder, movies, responses, behavior=None, *, keep_fract
     ``movie`` dim (default 0..K-1).
 
     Returns an xr.Dataset with video_correlation and frame_correlation (keep_fraction, movie, seed) (of the
-    smoothed ensemble reconstruction inside eval_mask, frames >= 32), n_kept
+    smoothed ensemble reconstruction inside eval_mask, frames >= 30), n_kept
     (keep_fraction), kept (keep_fraction, seed, neuron) bool, and timing attrs. No statistics
     (see :func:`ablation_statistics`).
     """
@@ -255,7 +255,7 @@ def _combine_mice(parts):
                        ("eval_mask", lambda a: a.eval)):
         out[name] = (("mouse_folder", "y", "x"), np.stack([pick(mask) for _, mask, _ in parts]))
     for name in ("train_mask", "eval_mask"):
-        for key in ("equivalent_diameter_deg", "horizontal_extent_deg", "vertical_extent_deg"):
+        for key in ("diameter_deg", "equivalent_diameter_deg", "horizontal_extent_deg", "vertical_extent_deg"):
             values = [size_attrs(getattr(mask, name.split("_")[0]))[key] for _, mask, _ in parts]
             out[f"{name}_{key}"] = ("mouse_folder", np.array(values, float), {"units": "degree"})
     for var in ("video_correlation", "frame_correlation", "n_kept", "kept"):

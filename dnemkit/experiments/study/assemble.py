@@ -56,22 +56,28 @@ def score_clips(clips, stored, masks, first, sigma):
     return out, ensembles
 
 
-def random_scores(clips, ensembles, masks, first):
-    """(video r, frame r) of each clip's reconstruction against the other clips' movies of its mouse (mean over
-    them; NaN for a mouse with one clip)."""
+def random_scores(clips, ensembles, masks, first, same):
+    """(video r, frame r, pairs excluded) of each clip's reconstruction against the other clips' movies of its
+    mouse (mean over them; NaN for a clip with no other movie), never against a clip that shows the same movie.
+
+    same: (n, n) bool over ``clips`` (:func:`dnemkit.analysis.study.same_movie`); such pairs are left out, and the
+    count of (ordered) pairs left out is returned.
+    """
     video_r, frame_r = np.full(len(clips), np.nan), np.full(len(clips), np.nan)
+    excluded = 0
     for mouse in dict.fromkeys(c.mouse for c in clips):
         idx = [i for i, c in enumerate(clips) if c.mouse == mouse]
-        if len(idx) < 2:
-            continue
         mask = masks[mouse].eval
         for i in idx:
-            others = [j for j in idx if j != i]
+            others = [j for j in idx if j != i and not same[i, j]]
+            excluded += sum(1 for j in idx if j != i and same[i, j])
+            if not others:
+                continue
             pairs = [(clips[j].video[:min(len(clips[j].video), len(ensembles[i]))],
                       ensembles[i][:min(len(clips[j].video), len(ensembles[i]))]) for j in others]
             video_r[i] = np.mean([video_correlation(g, r, mask=mask, first_frame=first) for g, r in pairs])
             frame_r[i] = np.mean([frame_correlation(g, r, mask=mask, first_frame=first) for g, r in pairs])
-    return video_r, frame_r
+    return video_r, frame_r, excluded
 
 
 def ensemble_statistics(values, mice, included):
@@ -156,11 +162,12 @@ def assemble_study(clips, stored, masks, duplicates, config, first, sigma, attrs
     if not clips:
         raise DnemkitError("the study selected no clips; expected at least one labelled trial")
     scores, ensembles = score_clips(clips, stored, masks, first, sigma)
-    rand_v, rand_f = random_scores(clips, ensembles, masks, first)
+    same = A.same_movie(np.stack([c.video[0] for c in clips]), config.duplicate_threshold)
+    rand_v, rand_f, excluded = random_scores(clips, ensembles, masks, first, same)
     mice = [c.mouse for c in clips]
     dup_trial = np.array([duplicates[(c.mouse, c.trial)][0] for c in clips])
     dup_r = np.array([duplicates[(c.mouse, c.trial)][1] for c in clips], float)
-    is_dup = np.nan_to_num(dup_r, nan=-2.0) > config.duplicate_threshold
+    is_dup = np.array([duplicates[(c.mouse, c.trial)][2] for c in clips], bool)
     included = np.ones(len(clips), bool) if config.keep_duplicates else ~is_dup
     k_max = scores["ensemble_video_correlation"].shape[1]
     lags = np.arange(-config.max_lag, config.max_lag + 1)
@@ -185,8 +192,9 @@ def assemble_study(clips, stored, masks, duplicates, config, first, sigma, attrs
     ds = _add_ethogram(ds, clips, stored, ensembles, masks, first, scores, included, config.ethogram_clips)
     ds.attrs.update(attrs, first_eval_frame=int(first), n_clips=len(clips), n_included=int(included.sum()),
                     n_duplicates=int(is_dup.sum()), n_mice=len(set(mice)), n_models=int(k_max),
-                    duplicate_threshold=float(config.duplicate_threshold),
+                    duplicate_threshold=float(config.duplicate_threshold), random_pairs_excluded=int(excluded),
                     duplicates_excluded=int(not config.keep_duplicates))
+
     return ds
 
 
@@ -199,9 +207,9 @@ def _score_variables(scores, rand_v, rand_f):
                               "ensemble reconstruction (mean of the models, smoothed), eval mask"}),
         "frame_correlation": (("clip",), scores["frame_correlation"], {**r1, "long_name": "mean frame r"}),
         "random_video_correlation": (("clip",), rand_v, {**r1, "long_name": "mean video r against the other "
-                                     "clips' movies of the same mouse"}),
+                                     "clips' movies of the same mouse (never a clip of the same movie)"}),
         "random_frame_correlation": (("clip",), rand_f, {**r1, "long_name": "mean frame r against the other "
-                                     "clips' movies of the same mouse"}),
+                                     "clips' movies of the same mouse (never a clip of the same movie)"}),
         "model_video_correlation": (("clip", "model"), scores["model_video_correlation"],
                                     {**r1, "long_name": "video r of each model's own (unsmoothed) reconstruction"}),
         "ensemble_video_correlation": (("clip", "ensemble_size"), scores["ensemble_video_correlation"],
@@ -218,7 +226,8 @@ def _duplicate_variables(dup_trial, dup_r, is_dup, included, threshold):
                             "with the clip's (-1: none)"}),
         "duplicate_correlation": (("clip",), dup_r, {"units": "1", "long_name": "r of the first frames (clip vs "
                                   "that training trial)"}),
-        "duplicate": (("clip",), is_dup, {"long_name": f"first-frame r above {threshold}"}),
+        "duplicate": (("clip",), is_dup, {"long_name": f"first-frame r above {threshold} with a training clip or an "
+                                          "earlier selected clip"}),
         "included": (("clip",), included, {"long_name": "clip enters the statistics"})}
 
 
@@ -249,7 +258,26 @@ def _add_ethogram(ds, clips, stored, ensembles, masks, first, scores, included, 
     return ds
 
 
+RANDOM_TESTS = {"two_sample": "the paper's test: independent two-sample t-test (equal variances, df = 2n - 2) of the "
+                              "n per-clip r against the n per-clip random r",
+                "paired": "paired t-test over clips: r(own movie) vs mean r(other clips' movies, same mouse)"}
+
+
+def _random_tests(r, rand):
+    """{kind: (t, p, df, n)} of :func:`dnemkit.analysis.study.test_against_random` on the finite pairs, NaN
+    where fewer than two."""
+    ok = np.isfinite(r) & np.isfinite(rand)
+    if ok.sum() < 2:
+        nan = float("nan")
+        return {kind: (nan, nan, nan, int(ok.sum())) for kind in RANDOM_TESTS}
+    res = A.test_against_random(r[ok], rand[ok])
+    return {kind: (res[kind]["t"], res[kind]["p"], res[kind].get("df", res[kind]["n"] - 1), res[kind]["n"])
+            for kind in RANDOM_TESTS}
+
+
 def _add_pooled(ds, included, config):
+    """Mean video and frame r with 95 % CI, and the tests against random videos: ``{what}_vs_random_p`` is the
+    paper's two-sample test, ``{what}_vs_random_paired_p`` the paired one."""
     for what in ("video", "frame"):
         r = ds[f"{what}_correlation"].values[included]
         m, lo, hi = A.mean_ci(r)
@@ -257,12 +285,11 @@ def _add_pooled(ds, included, config):
                                                   "n": int(np.isfinite(r).sum())})
         rand = ds[f"random_{what}_correlation"].values[included]
         ok = np.isfinite(r) & np.isfinite(rand)
-        test = A.test_against_random(r[ok], rand[ok]) if ok.sum() >= 2 else {"t": np.nan, "p": np.nan, "n": int(ok.sum())}
-        ds[f"{what}_vs_random_p"] = ((), float(test["p"]), {"units": "1", "t": float(test["t"]), "n": int(test["n"]),
-                                                             "test": "paired two-sided t-test over clips: r(own movie)"
-                                                                     " vs mean r(other clips' movies, same mouse)",
-                                                             "mean_random": float(np.mean(rand[ok])) if ok.any()
-                                                             else float("nan")})
+        mean_random = float(np.mean(rand[ok])) if ok.any() else float("nan")
+        for kind, (t, p, df, n) in _random_tests(r, rand).items():
+            name = f"{what}_vs_random_p" if kind == "two_sample" else f"{what}_vs_random_paired_p"
+            ds[name] = ((), float(p), {"units": "1", "t": float(t), "df": float(df), "n": int(n),
+                                       "test": RANDOM_TESTS[kind], "mean_random": mean_random})
 
 
 def _add_mice(ds, included):
@@ -273,9 +300,7 @@ def _add_mice(ds, included):
         sel = included & (ds["mouse_of_clip"].values == m)
         r = ds["video_correlation"].values[sel]
         mean, lo, hi = A.mean_ci(r)
-        rand = ds["random_video_correlation"].values[sel]
-        ok = np.isfinite(r) & np.isfinite(rand)
-        p = A.test_against_random(r[ok], rand[ok])["p"] if ok.sum() >= 2 else np.nan
+        p = _random_tests(r, ds["random_video_correlation"].values[sel])["two_sample"][1]
         for key, value in zip(("mean", "low", "high", "p", "n"), (mean, lo, hi, p, int(sel.sum()))):
             stats[key].append(value)
         curve = ds["ensemble_video_correlation"].values[sel]
@@ -284,7 +309,7 @@ def _add_mice(ds, included):
     ds["mouse_video_correlation"] = ("mouse", np.asarray(stats["mean"], float), {"units": "1"})
     ds["mouse_ci95_low"] = ("mouse", np.asarray(stats["low"], float), {"units": "1"})
     ds["mouse_ci95_high"] = ("mouse", np.asarray(stats["high"], float), {"units": "1"})
-    ds["mouse_vs_random_p"] = ("mouse", np.asarray(stats["p"], float), {"units": "1"})
+    ds["mouse_vs_random_p"] = ("mouse", np.asarray(stats["p"], float), {"units": "1", "test": RANDOM_TESTS["two_sample"]})
     ds["mouse_n_clips"] = ("mouse", np.asarray(stats["n"], int))
     ds["mouse_ensemble_video_correlation"] = (("mouse", "ensemble_size"), np.asarray(curves, float), {"units": "1"})
 

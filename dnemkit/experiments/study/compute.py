@@ -9,14 +9,18 @@ import numpy as np
 import xarray as xr
 
 from ...reconstruction import reconstruct
-from ...video import EVAL_FIRST_FRAME
 from ...stimuli.geometry import HEIGHT, WIDTH
 from ..executor import loaded
 from ..targets import predicted_targets
 
 
-def reconstruct_clips(encoder, clips, recipe, execution, train_mask, *, targets="recorded", eval_mask=None, predictions=True,
-                      progress=False, description="study"):
+#: the grey the reference's predict_response_from_recon.py shows outside the training mask for the masked movie
+#: and the reconstruction (255 // 2, an integer; its contrast-matched input uses 255 / 2)
+REFERENCE_FILL = 255 // 2
+
+
+def reconstruct_clips(encoder, clips, recipe, execution, train_mask, *, targets="recorded", eval_mask=None,
+                      input_mask=None, predictions=True, progress=False, description="study"):
     """Reconstruct ``clips`` (of one mouse, one length) in one ``reconstruct`` call; returns one dict per clip.
 
     encoder: the mouse's readout (an Ensemble reconstructs with every member; each member's video is kept, so
@@ -27,9 +31,12 @@ def reconstruct_clips(encoder, clips, recipe, execution, train_mask, *, targets=
     unsmoothed, ``loss`` and ``response_correlation`` (iterations, M) and ``seconds`` (this call's
     reconstruction time, shared by its clips). With ``predictions``, also the ensemble's predicted activity
     (N, T) for: the true movie (``predicted_true``) and the smoothed ensemble reconstruction shown inside
-    ``eval_mask`` with grey outside, as the reference predicts from it (``predicted_reconstruction``); with an
-    ``eval_mask``, also the true movie inside it (``predicted_masked``) and the masked reconstruction contrast-
-    and luminance-matched to the true movie there (``predicted_matched``).
+    ``eval_mask`` with grey outside (``predicted_reconstruction``, the ethogram's). With an ``input_mask`` (the
+    training mask), the inputs of Fig. 1 - figure supplement 2D as the reference's predict_response_from_recon.py
+    makes them: the true movie inside it (``predicted_masked``), the *unsmoothed* mean of the models'
+    reconstructions inside it (``predicted_unsmoothed``), both with grey 127 (255 // 2) outside, and that mean
+    contrast- and luminance-matched to the true movie over the mask's pixels x *all* frames (``predicted_matched``,
+    grey 127.5 outside).
     """
     from ...analysis.metrics import apply_eval_mask, match_contrast
 
@@ -47,14 +54,16 @@ def reconstruct_clips(encoder, clips, recipe, execution, train_mask, *, targets=
         recon_rates = predicted_targets(encoder, shown, behavior)
         for b, rec in enumerate(records):
             rec.update(predicted_true=true_rates[b], predicted_reconstruction=recon_rates[b])
-        if eval_mask is not None:
-            masked = predicted_targets(encoder, apply_eval_mask(videos, eval_mask), behavior)
-            first = min(EVAL_FIRST_FRAME, videos.shape[1] - 1)
-            matched = np.stack([match_contrast(videos[b], result.ensemble[b], mask=eval_mask, first_frame=first)
+        if input_mask is not None:
+            mean = result.videos.mean(0)  # (B, T, 36, 64): the models' mean, unsmoothed
+            masked = predicted_targets(encoder, apply_eval_mask(videos, input_mask, fill=REFERENCE_FILL), behavior)
+            unsmoothed = predicted_targets(encoder, apply_eval_mask(mean, input_mask, fill=REFERENCE_FILL), behavior)
+            matched = np.stack([match_contrast(videos[b], mean[b], mask=input_mask, first_frame=0)
                                 for b in range(len(clips))])
             matched_rates = predicted_targets(encoder, matched, behavior)
             for b, rec in enumerate(records):
-                rec.update(predicted_masked=masked[b], predicted_matched=matched_rates[b])
+                rec.update(predicted_masked=masked[b], predicted_unsmoothed=unsmoothed[b],
+                           predicted_matched=matched_rates[b])
     return records
 
 
@@ -71,9 +80,11 @@ def clips_task(ref, clips, recipe, execution, train_mask, options):
 PREDICTIONS = {"predicted_true": "activity predicted from the true movie",
                "predicted_reconstruction": "activity predicted from the ensemble reconstruction (grey outside the "
                                            "evaluation mask)",
-               "predicted_masked": "activity predicted from the true movie, grey outside the evaluation mask",
-               "predicted_matched": "activity predicted from the masked reconstruction, contrast- and "
-                                    "luminance-matched to the true movie"}
+               "predicted_masked": "activity predicted from the true movie, grey outside the training mask",
+               "predicted_unsmoothed": "activity predicted from the unsmoothed mean of the models' reconstructions, "
+                                       "grey outside the training mask",
+               "predicted_matched": "activity predicted from the unsmoothed mean reconstruction in the training "
+                                    "mask, contrast- and luminance-matched to the true movie over all frames"}
 
 
 def clip_dataset(clip, record, attrs):

@@ -35,15 +35,21 @@ class StudyConfig(ExperimentConfig):
     mask: 'auto' | 'alpha' | 'sensitivity' | 'none' | a mask file (one per mouse: the mouse's readout's mask).
     batch: clips of one mouse per ``reconstruct`` call (None: 1 on a CPU, 8 on a GPU).
     executor, scheduler, workers: 'local', or 'dask' (a scheduler address, else a LocalCluster of ``workers``).
-    duplicate_threshold: a clip whose first frame correlates above this with a training clip's is a duplicate;
-        keep_duplicates: keep duplicates in the statistics (they are listed either way).
+    duplicate_threshold: a clip whose first frame correlates above this with a training clip's, or with a clip
+        chosen before it (a repeat of one movie inside the selection), is a duplicate. By default a duplicate is
+        replaced, as the reference replaced its "hashing error videos": the next unused clip of the same mouse and
+        fold (or tiers) takes its place, so every mouse keeps ``trials`` clips. drop_duplicates: the first
+        ``trials`` clips as they are, duplicates reconstructed but left out of the statistics; keep_duplicates:
+        the same, duplicates kept in the statistics (they are listed either way).
     ethogram_clips: clips drawn in the ethogram (those nearest the median video r).
     max_lag: lags of the prediction-accuracy x frame-correlation cross-correlation, frames (30 = 1 s).
     variations: method variations reconstructed beside the standard run ('predicted', 'gradient', 'unsmoothed',
-        'train-mask=T'; :mod:`dnemkit.experiments.study.variations`). eval_thresholds: evaluation masks level >= t
-        of the threshold sweep (re-scores stored videos). input_predictions: the activity predicted from the
-        eval-masked true movie and from the contrast-matched reconstruction as well (two more encoder passes over
-        each clip).
+        'train-mask=T', 'train-mask=none'; :mod:`dnemkit.experiments.study.variations`). eval_thresholds:
+        evaluation masks level >= t of the threshold sweep (re-scores stored videos), applied to every training-mask
+        arm; empty (default) = the reference's sweep, each arm from its training threshold (0 for none) to 1.0 in
+        steps of 0.1. input_predictions: the activity predicted from the training-masked true movie and from the
+        contrast- and luminance-matched reconstruction as well (two more encoder passes over each clip; Fig. 1 -
+        figure supplement 2D).
     execution: device, precision, compile, ... (an Execution; only precision bf16 enters a clip's id).
     """
 
@@ -67,10 +73,11 @@ class StudyConfig(ExperimentConfig):
     workers: int = 1
     duplicate_threshold: float = 0.95
     keep_duplicates: bool = False
+    drop_duplicates: bool = False
     ethogram_clips: int = 1
     max_lag: int = 30
     variations: tuple = ()
-    eval_thresholds: tuple = (0.25, 0.5, 0.75, 1.0, 1.25)
+    eval_thresholds: tuple = ()
     input_predictions: bool = True
 
     def __post_init__(self):
@@ -103,18 +110,27 @@ class StudyConfig(ExperimentConfig):
         t = self.duplicate_threshold
         if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not -1 < t <= 1:
             raise DnemkitError(f"duplicate threshold is {t!r}; expected a correlation in (-1, 1]")
+        if self.keep_duplicates and self.drop_duplicates:
+            raise DnemkitError("both keep_duplicates and drop_duplicates were given; expected at most one "
+                               "(default: duplicates are replaced by the next unused clips)")
         check_int(self.ethogram_clips, "ethogram clips", 0)
         check_int(self.max_lag, "max lag", 0, "frames")
         from .variations import parse_variations
 
         parse_variations(self.variations)
         try:
-            thresholds = tuple(float(t) for t in self.eval_thresholds)
+            thresholds = tuple(float(t) for t in (self.eval_thresholds or ()))
         except (TypeError, ValueError):
-            thresholds = ()
-        if not thresholds or not all(math.isfinite(t) and t > 0 for t in thresholds):
-            raise DnemkitError(f"eval thresholds are {self.eval_thresholds!r}; expected positive numbers")
+            thresholds = (float("nan"),)
+        if not all(math.isfinite(t) and t >= 0 for t in thresholds):
+            raise DnemkitError(f"eval thresholds are {self.eval_thresholds!r}; expected numbers >= 0 (or none: each "
+                               "training-mask arm from its training threshold to 1.0 in steps of 0.1)")
         object.__setattr__(self, "eval_thresholds", thresholds)
+
+    @property
+    def duplicates(self):
+        """What happens to a duplicate clip: 'replace' (default), 'drop' or 'keep'."""
+        return "keep" if self.keep_duplicates else "drop" if self.drop_duplicates else "replace"
 
     @property
     def selected_fold(self):

@@ -27,7 +27,7 @@ from . import plan as P
 from .assemble import assemble_study
 from .compute import clip_dataset, clips_task, reconstruct_clips
 from .config import StudyConfig
-from .variations import STANDARD, add_variations, check_variations, parse_variations
+from .variations import STANDARD, add_variations, check_variations, parse_variations, training_mask
 
 
 class StudyInterrupted(KeyboardInterrupt):
@@ -71,12 +71,12 @@ def prepare(config, log=None, progress=True):
     """Plan, masks and units (with ids) of a study; everything checked before any reconstruction.
 
     Returns (plans, masks {mouse: mask}, mask lines, clips [Clip], units [Unit], duplicates {(mouse, trial):
-    (trial, r)}, variations).
+    (best training trial or -1, its first-frame r, duplicate: bool)}, replacement lines, variations).
     """
     plans = P.plan_mice(config)
     variations = parse_variations(config.variations)
     recipe = config.recipe
-    masks, lines, clips, units, duplicates = {}, [], [], [], {}
+    masks, lines, clips, units, duplicates, replaced = {}, [], [], [], {}, []
     for mp in plans:
         check_variations(variations, len(members_of(mp.ref.encoder)), config.encoder.name)
         probe_encoder(mp.ref.encoder, need_grad=True)
@@ -85,34 +85,80 @@ def prepare(config, log=None, progress=True):
         lines.append(f"{mp.name}: {line}")
         context = {"encoder": mp.ref.fingerprint, "recipe": result_key(recipe, config.execution),
                    "train_mask": P.mask_digest(mask.train),
-                   "predictions": P.mask_digest(mask.eval) if config.input_predictions else "true+reconstruction"}
-        loaded = [P.load_clip(mp.mouse, t) for t in mp.selected]
-        first_frames = np.stack([c.video[0] for c in loaded])
-        best, r = best_matches(first_frames, mp.training_first_frames)
-        for c, b, rr in zip(loaded, best, r):
+                   "predictions": {"eval": P.mask_digest(mask.eval),
+                                   "inputs": P.mask_digest(mask.train) if config.input_predictions else None,
+                                   "kind": "fig1-s2D as predict_response_from_recon.py"}}
+        loaded, replaced_here = _choose(mp, config, duplicates)
+        replaced.extend(replaced_here)
+        for c in loaded:
             c.id = P.clip_id(c, context)
-            duplicates[(c.mouse, c.trial)] = (int(mp.training[b]) if b >= 0 else -1, float(rr))
             units.append(Unit(c, STANDARD, c.id))
             for v in variations:
                 if v.reconstructs:
                     units.append(Unit(c, v, P.clip_id(c, {"encoder": context["encoder"], "recipe": context["recipe"],
                                                           "mask": P.mask_digest(mask.level), "variation": v.key()})))
         clips.extend(loaded)
-        say(log, f"{mp.name}: {len(loaded)} clip(s), {mp.how}")
-    return plans, masks, lines, clips, units, duplicates, variations
+        say(log, f"{mp.name}: {len(loaded)} clip(s), {mp.how}, first {config.trials} not duplicates"
+            if config.duplicates == "replace" else f"{mp.name}: {len(loaded)} clip(s), {mp.how}, first "
+            f"{len(loaded)}")
+        for text in replaced_here:
+            say(log, f"  {text}")
+    return plans, masks, lines, clips, units, duplicates, replaced, variations
+
+
+def _choose(mp, config, duplicates):
+    """The loaded clips of one mouse (:func:`plan.choose_clips`), ``duplicates`` filled in for them, and one
+    line per duplicate found (replaced, or kept in the selection)."""
+    candidates = mp.selected
+    first = np.stack([mp.mouse.video(t)[0] for t in candidates]) if candidates else np.zeros((0, 36, 64))
+    choice = P.choose_clips(first, mp.training_first_frames, config.trials, config.duplicate_threshold,
+                            config.duplicates)
+    best, r = best_matches(first, mp.training_first_frames)
+    text = []
+    for i, (what, j, rr) in sorted(choice.duplicate_of.items()):
+        source = f"training trial {mp.training[j]}" if what == "training" else f"selected trial {candidates[j]}"
+        found = f"trial {candidates[i]} shows the movie of {source} (first-frame r {rr:.3f})"
+        if config.duplicates != "replace":
+            text.append(f"{mp.name}: {found}: {'kept in' if config.duplicates == 'keep' else 'left out of'} the "
+                        "statistics")
+        elif i in choice.replaced_by:
+            text.append(f"{mp.name}: {found}: replaced by trial {candidates[choice.replaced_by[i]]}")
+            duplicates["n_replaced"] = duplicates.get("n_replaced", 0) + 1
+        elif i < config.trials:
+            text.append(f"{mp.name}: {found}: no unused clip left to replace it")
+        else:
+            text.append(f"{mp.name}: {found}: skipped as a replacement")
+    loaded = [P.load_clip(mp.mouse, candidates[i]) for i in choice.chosen]
+    for i, c in zip(choice.chosen, loaded):
+        duplicates[(c.mouse, c.trial)] = (int(mp.training[best[i]]) if best[i] >= 0 else -1, float(r[i]),
+                                          i in choice.duplicate_of)
+    return loaded, text
+
+
+def mask_scale(masks):
+    """One line saying which scale the study's mask thresholds (training, evaluation, the sweep's) are on: the
+    paper's alpha, or another (a sensitivity mask's level is scaled so that 0.5 and 1 play the roles of alpha's
+    thresholds, but its numbers are not alpha's; thresholds are then not comparable with the paper's)."""
+    methods = sorted({m.method for m in masks.values()})
+    if methods == ["alpha"]:
+        return "thresholds on the alpha scale (the paper's transparency masks)"
+    names = {"sensitivity": "input sensitivity (dnemkit's scale: 0.5 and 1 mark its training and evaluation "
+                            "coverage; not alpha, so thresholds are not the paper's)",
+             "given": "a given mask level (thresholds on that file's scale)", "alpha": "alpha"}
+    return "thresholds on the scale of " + " / ".join(names[m] for m in methods)
 
 
 def _unit_work(batch, recipe, masks, config):
     """(recipe, training mask, keyword options of reconstruct_clips) of a batch's variation."""
     v, mask = batch[0].variation, masks[batch[0].mouse]
-    train = mask.train if v.train_threshold is None else mask.at(v.train_threshold)
+    train = training_mask(mask, v.train_threshold)
     if not train.any():
         raise DnemkitError(f"variation {v.name}: the training mask level >= {v.train_threshold} selects no pixel of "
                            f"{batch[0].mouse}'s mask (level up to {float(np.nanmax(mask.level)):.2f}); expected a "
                            "lower threshold")
     standard = v.name == "standard"
-    options = {"targets": v.targets, "predictions": standard,
-               "eval_mask": mask.eval if standard and config.input_predictions else None}
+    options = {"targets": v.targets, "predictions": standard, "eval_mask": mask.eval,
+               "input_mask": mask.train if standard and config.input_predictions else None}
     return recipe.replace(ensembling=v.ensembling), train, options
 
 
@@ -129,9 +175,10 @@ def run(config=None, *, out=None, progress=True, log=None):
 
         config = config.replace(data=str(embedded_dataset(log)))
     started = time.perf_counter()
-    plans, masks, mask_lines, clips, units, duplicates, variations = prepare(config, log, progress)
+    plans, masks, mask_lines, clips, units, duplicates, replaced, variations = prepare(config, log, progress)
     for line in mask_lines:
         say(log, line)
+    say(log, f"masks: {mask_scale(masks)}")
     recipe = config.recipe
 
     out = Path(out) if out is not None else None
@@ -144,8 +191,11 @@ def run(config=None, *, out=None, progress=True, log=None):
     batches = _batches(todo, _batch_size(config))
     bar = tqdm(total=len(units), initial=reused, desc="study", unit="clip", disable=not progress)
     attrs = provenance("study", config, config.encoder.name, recipe.seed, data=str(config.data),
+                       mask_scale=mask_scale(masks),
                        recipe=f"{recipe.name}: {recipe.iterations} iterations", mask_source="; ".join(mask_lines),
-                       selection="; ".join(f"{mp.name}: {mp.how}" for mp in plans))
+                       selection="; ".join(f"{mp.name}: {mp.how}" for mp in plans),
+                       duplicates=config.duplicates, duplicates_found="; ".join(replaced),
+                       n_duplicates_replaced=int(duplicates.get("n_replaced", 0)))
     finish = _finisher(store, stored, bar)
     try:
         if config.executor == "local" or not batches:

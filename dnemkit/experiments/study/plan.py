@@ -27,8 +27,10 @@ _SYNTHETIC_FOLDER = re.compile(r"synthetic(\d+)$")
 class MousePlan:
     """One mouse folder of a study: its readout, selected clips and training clips (the duplicate candidates).
 
-    ref: the EncoderRef of the mouse's readout (every model). selected: trial ids to reconstruct. training: ids
-    of labelled train/oracle trials outside the selection; training_first_frames: (len(training), 36, 64).
+    ref: the EncoderRef of the mouse's readout (every model). selected: the candidate trial ids in selection
+    order (the fold's or tiers' labelled trials; :func:`choose_clips` takes the first ``trials`` of them that are
+    not duplicates). training: ids of labelled train/oracle trials outside the selection;
+    training_first_frames: (len(training), 36, 64).
     """
 
     mouse: SensoriumMouse
@@ -165,7 +167,7 @@ def _training_split(mouse, folds):
 
 
 def select_clips(mouse, config):
-    """(selected trial ids, training ids, training first frames, description) of one mouse."""
+    """(candidate trial ids in order, training ids, training first frames, description) of one mouse."""
     ids, fold_of, first = _training_split(mouse, config.folds)
     fold = config.selected_fold
     if fold is not None:
@@ -184,9 +186,8 @@ def select_clips(mouse, config):
                                f"({len(in_tiers)} trial(s) there, none with responses); expected a tier with "
                                f"recorded responses (this mouse has: {', '.join(have)})")
         how = f"tier(s) {', '.join(config.tiers)}"
-    chosen = selected[:config.trials]
     keep = [k for k, t in enumerate(ids) if t not in set(selected)]
-    return chosen, [ids[k] for k in keep], first[keep], f"{how}, first {len(chosen)} of {len(selected)}"
+    return selected, [ids[k] for k in keep], first[keep], f"{how}, {len(selected)} labelled"
 
 
 def plan_mice(config):
@@ -203,6 +204,52 @@ def plan_mice(config):
         chosen, training, first, how = select_clips(m, config)
         plans.append(MousePlan(m, ref, chosen, training, first, f"{how}; encoder {mapped}"))
     return plans
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The clips of one mouse a study reconstructs, and what happened to its duplicates.
+
+    chosen: indices into the candidates, in order. duplicate_of: {candidate index: (what, index, r)} for every
+    candidate found to be a duplicate while choosing: ``what`` is 'training' (index into the training clips) or
+    'selection' (index into the candidates: an earlier clip of the same movie). replaced_by: {duplicate index:
+    the candidate index that took its place} ('replace' only).
+    """
+
+    chosen: tuple
+    duplicate_of: dict
+    replaced_by: dict
+
+
+def choose_clips(first_frames, training_first_frames, n, threshold, mode="replace"):
+    """Which ``n`` of the candidate clips (in order) a study reconstructs, duplicates found on the way.
+
+    first_frames: (m, 36, 64) first frames of the candidates in selection order; training_first_frames: (k, 36,
+    64) of the clips the models trained on. A candidate is a duplicate when the Pearson r of its first frame
+    with a training clip's, or with an earlier chosen candidate's, is above ``threshold``. mode 'replace' (the
+    reference's): a duplicate is skipped and the next unused candidate takes its place, so n clips are chosen
+    while candidates last; 'drop' and 'keep': the first n candidates, duplicates among them reported (the
+    statistics leave them out, or keep them). Returns a :class:`Choice`.
+    """
+    from ...analysis.study import best_matches
+
+    best, r = best_matches(first_frames, training_first_frames)
+    chosen, duplicate_of = [], {}
+    for i in range(len(first_frames)):
+        if len(chosen) == n:
+            break
+        if np.isfinite(r[i]) and r[i] > threshold:
+            duplicate_of[i] = ("training", int(best[i]), float(r[i]))
+        elif chosen:
+            inner, inner_r = best_matches(first_frames[i:i + 1], first_frames[chosen])
+            if np.isfinite(inner_r[0]) and inner_r[0] > threshold:
+                duplicate_of[i] = ("selection", int(chosen[inner[0]]), float(inner_r[0]))
+        if i in duplicate_of and mode == "replace":
+            continue
+        chosen.append(i)
+    # each duplicate among the first n candidates is replaced, in order, by the next clip chosen beyond them
+    replaced_by = dict(zip([d for d in sorted(duplicate_of) if d < n], [c for c in chosen if c >= n]))
+    return Choice(tuple(chosen), duplicate_of, replaced_by)
 
 
 def load_clip(mouse, trial_id):

@@ -5,7 +5,13 @@ the evaluation-mask threshold sweep that only re-scores stored videos.
 Names (``--variations``): ``predicted`` (targets: the ensemble's activity predicted from the true movie instead of
 the recorded responses), ``gradient`` (gradient ensembling: the models' normalised gradients are averaged each
 step; needs two or more models), ``unsmoothed`` (the standard videos without the final Gaussian filter: no
-reconstruction), ``train-mask=T`` (the training mask is level >= T instead of 0.5).
+reconstruction), ``train-mask=T`` (the training mask is level >= T instead of the mask's training threshold;
+``train-mask=none`` or ``train-mask=0``: no training mask, every pixel is optimised, the paper's first arm).
+
+The threshold sweep re-scores each training-mask arm (the standard run and every ``train-mask=T``) under
+evaluation masks level >= t. By default each arm runs, as the reference's analysis does, from its own training
+threshold (0 for none) to 1.0 in steps of 0.1 (``sweep_thresholds``); thresholds given by the user apply to every
+arm.
 """
 
 from dataclasses import dataclass
@@ -14,7 +20,8 @@ import numpy as np
 
 from ...errors import DnemkitError
 
-DEFAULT_EVAL_THRESHOLDS = (0.25, 0.5, 0.75, 1.0, 1.25)
+#: the reference's sweep: np.arange(train threshold, 1.01, 0.1) per arm
+SWEEP_STEP, SWEEP_END = 0.1, 1.0
 INPUTS = ("true", "masked", "reconstruction", "matched")
 
 
@@ -56,19 +63,41 @@ def parse_variations(names):
         elif name == "unsmoothed":
             v = Variation(name, smoothed=False)
         elif name.startswith("train-mask="):
+            value = name.split("=", 1)[1].strip().lower()
             try:
-                t = float(name.split("=", 1)[1])
+                t = 0.0 if value == "none" else float(value)
             except ValueError:
                 t = float("nan")
-            if not np.isfinite(t) or t <= 0:
-                raise DnemkitError(f"variation {name!r} has no positive threshold; expected e.g. train-mask=0.25")
-            v = Variation(f"train-mask={t:g}", train_threshold=t)
+            if not np.isfinite(t) or t < 0:
+                raise DnemkitError(f"variation {name!r} has no threshold >= 0; expected e.g. train-mask=0.25, or "
+                                   "train-mask=none (every pixel)")
+            v = Variation("train-mask=none" if t == 0 else f"train-mask={t:g}", train_threshold=t)
         else:
             raise DnemkitError(f"variation {name!r} is unknown; expected predicted, gradient, unsmoothed or "
                                "train-mask=T (comma-separated)")
         if v.name not in [o.name for o in out]:
             out.append(v)
     return tuple(out)
+
+
+def training_mask(mask, threshold):
+    """The boolean (36, 64) training mask of an arm: ``mask.train`` (threshold None), every pixel (0: no
+    training mask), else level >= threshold."""
+    if threshold is None:
+        return mask.train
+    if threshold == 0:
+        return np.ones(mask.level.shape, bool)
+    return mask.at(threshold)
+
+
+def sweep_thresholds(train_threshold):
+    """The reference's evaluation thresholds of one arm: train_threshold, + 0.1, ..., up to 1.0 (rounded to
+    0.01; 0 for an arm without training mask). An arm trained at >= 1 is scored at its own threshold only."""
+    start = float(train_threshold)
+    if start >= SWEEP_END:
+        return (round(start, 2),)
+    n = int(np.floor((SWEEP_END - start) / SWEEP_STEP + 1e-9)) + 1
+    return tuple(round(start + k * SWEEP_STEP, 2) for k in range(n))
 
 
 def check_variations(variations, n_models, encoder):
@@ -146,39 +175,72 @@ def add_variations(ds, clips, *, stored_standard, stored_variations, variations,
     _add_input_predictions(ds, clips, stored_standard, first, included, response_fit)
 
 
+def _arm_threshold(variation, masks):
+    """The training threshold of a training-mask arm (the standard run: the masks' own, one value for all)."""
+    if variation.train_threshold is not None:
+        return variation.train_threshold
+    return float(next(iter(masks.values())).train_threshold)
+
+
 def _add_threshold_sweep(ds, clips, videos, variations, masks, first, thresholds, included, mask_size_deg):
-    """r of each training-mask variation's videos under evaluation masks level >= t, and the masks' diameters."""
+    """r of each training-mask arm's videos under evaluation masks level >= t, and the masks' diameters.
+
+    thresholds: the user's (every arm at each), or None: each arm from its training threshold to 1.0
+    (:func:`sweep_thresholds`), NaN at the thresholds of the union grid below an arm's start.
+    """
     from ...analysis.metrics import nanmean
 
     trained = [v for v in variations if v.name == "standard" or v.train_threshold is not None]
-    per_clip = np.full((len(trained), len(thresholds), len(clips)), np.nan)
-    for j, t in enumerate(thresholds):
+    arms = {v.name: (tuple(thresholds) if thresholds else sweep_thresholds(_arm_threshold(v, masks))) for v in trained}
+    grid = sorted({t for ts in arms.values() for t in ts})
+    per_clip = np.full((len(trained), len(grid), len(clips)), np.nan)
+    for j, t in enumerate(grid):
         for i, v in enumerate(trained):
-            per_clip[i, j], _ = _scores(clips, videos[v.name], masks, first, lambda m: masks[m].at(t))
+            if t in arms[v.name]:
+                per_clip[i, j], _ = _scores(clips, videos[v.name], masks, first, lambda m: masks[m].at(t))
     table = nanmean(np.where(included, per_clip, np.nan), axis=2) if included.any() \
         else np.full(per_clip.shape[:2], np.nan)
     ds.coords["training_mask"] = [v.name for v in trained]
-    ds.coords["eval_threshold"] = ("eval_threshold", list(thresholds), {"units": "1",
-                                                                         "long_name": "evaluation mask level >= t"})
+    ds.coords["training_threshold"] = ("training_mask", [_arm_threshold(v, masks) for v in trained],
+                                       {"units": "1", "long_name": "training mask level >= t (0: every pixel)"})
+    ds.coords["eval_threshold"] = ("eval_threshold", grid, {"units": "1", "long_name": "evaluation mask level >= t"})
     ds["threshold_clip_video_correlation"] = (("training_mask", "eval_threshold", "clip"), per_clip,
                                               {"units": "1", "long_name": "video r per clip, re-scored from the "
-                                               "stored videos with the evaluation mask level >= t"})
+                                               "stored videos with the evaluation mask level >= t (NaN: below the "
+                                               "arm's sweep)"})
     ds["threshold_video_correlation"] = (("training_mask", "eval_threshold"), table,
                                          {"units": "1", "long_name": "mean video r over clips, re-scored from the "
                                           "stored videos"})
-    diam = np.array([[mask_size_deg(masks[m].at(t))["equivalent_diameter_deg"] for t in thresholds]
-                     for m in ds["mouse"].values])
-    ds["eval_mask_diameter_deg"] = (("mouse", "eval_threshold"), diam,
-                                    {"units": "degree", "long_name": "equivalent-disc diameter of the evaluation mask"})
+    ds.attrs["eval_thresholds"] = "given: every arm" if thresholds else \
+        "each arm from its training threshold to 1.0 in steps of 0.1 (the reference's)"
+    sizes = [[mask_size_deg(masks[m].at(t)) for t in grid] for m in ds["mouse"].values]
+    ds["eval_mask_diameter_deg"] = (("mouse", "eval_threshold"),
+                                    np.array([[s["diameter_deg"] for s in row] for row in sizes]),
+                                    {"units": "degree", "long_name": "the paper's mask diameter: 2 sqrt(A / pi), A the "
+                                     "summed retinotopic area of the masked pixels (full screen 121.4 deg)"})
+    ds["eval_mask_solid_angle_diameter_deg"] = (("mouse", "eval_threshold"),
+                                                np.array([[s["equivalent_diameter_deg"] for s in row] for row in sizes]),
+                                                {"units": "degree", "long_name": "alternative: diameter of the disc "
+                                                 "with the mask's solid angle (oblique viewing counted)"})
 
 
 def _add_input_predictions(ds, clips, stored, first, included, response_fit):
-    """Poisson loss and r(recorded, predicted) for the true movie, the masked movie, the reconstruction and the
-    matched reconstruction (when the stored clips hold them)."""
-    if not all("predicted_masked" in s for s in stored):
-        return
-    keys = {"true": "predicted_true", "masked": "predicted_masked", "reconstruction": "predicted_reconstruction",
+    """Fig. 1 - figure supplement 2D as the reference's predict_response_from_recon.py and analysis compute it:
+    Poisson loss and r(recorded, predicted) for the activity the ensemble predicts from the true movie, the true
+    movie in the training mask, the unsmoothed mean reconstruction in the training mask and that reconstruction
+    contrast- and luminance-matched (when the stored clips hold them); per input, the % change against the true
+    movie and a paired t-test against it over mice (over clips for a one-mouse study).
+
+    Sign of "% change": 100 x (mean over subjects of the input's value - that of the true movie) / |that of the
+    true movie|, for the loss and for r alike: positive = the input's loss (or r) is higher than the true
+    movie's. (A masked movie raises the loss; it lowers r, a negative change of r.)
+    """
+    from ...analysis.stats import paired_ttest
+
+    keys = {"true": "predicted_true", "masked": "predicted_masked", "reconstruction": "predicted_unsmoothed",
             "matched": "predicted_matched"}
+    if not all(k in s for s in stored for k in keys.values()):
+        return
     loss = np.full((len(clips), len(INPUTS)), np.nan)
     corr = np.full_like(loss, np.nan)
     for i, (c, s) in enumerate(zip(clips, stored)):
@@ -190,10 +252,21 @@ def _add_input_predictions(ds, clips, stored, first, included, response_fit):
                                    "activity predicted from each input (all neurons x frames)"})
     ds["input_prediction_correlation"] = (("clip", "input"), corr, {"units": "1", "long_name": "r(recorded, "
                                           "predicted from each input), all neurons x frames"})
-    m_loss, m_corr = loss[included].mean(0), corr[included].mean(0)
-    ds["input_change_percent"] = (("input",), [
-        np.nan, 100 * (m_corr[1] - m_corr[0]) / abs(m_corr[0]), np.nan, 100 * (m_corr[3] - m_corr[2]) / abs(m_corr[2])],
-        {"units": "%", "long_name": "change of mean r: masked vs true movie, matched vs reconstruction"})
-    ds["input_loss_change_percent"] = (("input",), [
-        np.nan, 100 * (m_loss[1] - m_loss[0]) / abs(m_loss[0]), np.nan, 100 * (m_loss[3] - m_loss[2]) / abs(m_loss[2])],
-        {"units": "%", "long_name": "change of mean Poisson loss: masked vs true movie, matched vs reconstruction"})
+    mice = np.asarray([c.mouse for c in clips])[included]
+    for what, values in (("loss", loss), ("correlation", corr)):
+        table, _, kind = subject_table(values[included], mice)
+        change, p, t = (np.full(len(INPUTS), np.nan) for _ in range(3))
+        base = table[:, 0]
+        for j in range(1, len(INPUTS)):
+            change[j] = 100 * (np.mean(table[:, j]) - np.mean(base)) / abs(np.mean(base))
+            ok = np.isfinite(table[:, j]) & np.isfinite(base)
+            if ok.sum() >= 2:
+                res = paired_ttest(table[ok, j], base[ok])
+                p[j], t[j] = res["p"], res["t"]
+        name = "input_loss_change_percent" if what == "loss" else "input_change_percent"
+        ds[name] = (("input",), change, {"units": "%", "long_name": f"100 x (mean {what} of the input - mean {what} "
+                                         f"of the true movie) / |mean {what} of the true movie|, means over {kind}; "
+                                         "positive = higher than from the true movie"})
+        ds[f"input_{what}_p"] = (("input",), p, {"units": "1", "t": t.tolist(), "long_name": f"paired t-test of "
+                                 f"each input's {what} against the true movie's over {kind}"})
+    ds.attrs["input_subjects"] = kind

@@ -11,7 +11,7 @@ Python API (the experiment contract, :mod:`dnemkit.experiments.contract`)::
 
 Each condition's stimulus (60 frames) and its phase-inverted twin are generated, the encoder's predicted activity
 for them is the target, and batches of conditions are reconstructed together in one ``reconstruct`` call; the
-measures are listed in :mod:`dnemkit.experiments.sweeps.compute`. Evaluation uses frames >= 32 and the encoder's evaluation
+measures are listed in :mod:`dnemkit.experiments.sweeps.compute`. Evaluation uses frames >= 30 and the encoder's evaluation
 mask (level >= 1); the training mask (level >= 0.5) gates the gradients.
 
 Results (``out`` folder):

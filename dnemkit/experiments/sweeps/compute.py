@@ -5,7 +5,7 @@ their activity is predicted by the encoder itself (an Ensemble predicts the mean
 from the models actually used, never one model repeated), and all 2B are reconstructed in ONE
 :func:`dnemkit.reconstruct` call (every sub-batch of every movie goes through the encoder in batched passes).
 
-Measures, per condition and phase (evaluation: frames >= 32, pixels of the eval mask):
+Measures, per condition and phase (evaluation: frames >= 30, pixels of the eval mask):
 
 - ``video_correlation`` (model): r(stimulus, model m's reconstruction)
 - ``video_correlation_ensemble``: r(stimulus, ensemble) with ensemble = mean of the models' videos, smoothed

@@ -132,7 +132,7 @@ class GratingGrid:
     tf: temporal frequencies in Hz, 0 <= tf <= 15 (Nyquist at 30 Hz; 0 = static).
     directions: drift directions in degrees (0 = rightwards, 90 = upwards).
     repeats: integer >= 1 (repeats differ in spatial phase, see the module docstring).
-    n_frames: movie length (60 in the paper; >= 32).
+    n_frames: movie length (60 in the paper; > 31: frames >= 30 are scored).
     """
 
     kind = "gratings"
