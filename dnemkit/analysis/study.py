@@ -14,7 +14,8 @@ from .metrics import (DEFAULT_FIRST_FRAME, frame_correlation, frame_correlation_
                       video_correlation)
 from .stats import paired_ttest
 
-__all__ = ["ensemble_size_scores", "cross_scores", "mean_ci", "test_against_random", "same_movie", "clip_descriptors",
+__all__ = ["ensemble_size_scores", "cross_scores", "mean_ci", "test_against_random", "same_movie",
+           "input_prediction_statistics", "clip_descriptors",
            "response_fit", "frame_prediction_accuracy", "lagged_correlation", "predictor_table",
            "best_matches", "raster_order"]
 
@@ -107,6 +108,38 @@ def same_movie(first_frames, threshold):
     out = np.nan_to_num(r, nan=-2.0) > threshold
     np.fill_diagonal(out, False)
     return out
+
+
+def input_prediction_statistics(values, mice):
+    """Fig. 1 - figure supplement 2D: each input against the true movie, as % change and a paired t-test over mice.
+
+    values: (clips, inputs) the Poisson loss (or r) of the activity predicted from each input, the first input
+    the true movie; mice: (clips,) each clip's mouse. Subjects are mice (the mean over each mouse's clips) when
+    there are two or more, else clips. Returns {"change_percent": (inputs,), "t": (inputs,), "p": (inputs,),
+    "subjects": 'mice' | 'clips', "table": (subjects, inputs)}: change = 100 x (mean over subjects of the input -
+    that of the true movie) / |that of the true movie| (positive: higher than from the true movie), the test
+    scipy's ttest_rel of the input's subject values against the true movie's; NaN for the true movie itself and
+    where fewer than two subjects.
+    """
+    values = np.asarray(values, np.float64)
+    mice = np.asarray(mice)
+    names = list(dict.fromkeys(mice.tolist()))
+    if len(names) >= 2:
+        table, kind = np.stack([np.nanmean(values[mice == m], 0) for m in names]), "mice"
+    else:
+        table, kind = values, "clips"
+    n_inputs = values.shape[1]
+    change, t, p = (np.full(n_inputs, np.nan) for _ in range(3))
+    base = table[:, 0]
+    for j in range(1, n_inputs):
+        ok = np.isfinite(table[:, j]) & np.isfinite(base)
+        if not ok.any():
+            continue
+        change[j] = 100 * (table[ok, j].mean() - base[ok].mean()) / abs(base[ok].mean())
+        if ok.sum() >= 2:
+            res = paired_ttest(table[ok, j], base[ok])
+            t[j], p[j] = res["t"], res["p"]
+    return {"change_percent": change, "t": t, "p": p, "subjects": kind, "table": table}
 
 
 def clip_descriptors(gt, behavior, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):

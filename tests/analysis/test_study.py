@@ -172,3 +172,28 @@ def test_choose_clips_replaces_duplicates_as_the_reference_did():
     dropped = choose_clips(candidates, training, 10, 0.95, mode="drop")
     assert dropped.chosen == tuple(range(10)) and dropped.replaced_by == {}
     assert sorted(dropped.duplicate_of) == [0, 2, 4, 7, 8]
+
+
+def test_input_prediction_statistics_by_hand_on_a_two_mouse_table():
+    """Fig. 1 - figure supplement 2D on a hand-made table of 2 mice x 2 clips x 3 inputs: per mouse the mean over
+    its clips, % change of the mean over mice against the true movie's (positive = higher), and the paired t-test
+    over the 2 mice (df = 1) by hand."""
+    values = np.array([[1.00, 1.10, 1.30],   # mouse a, clip 1: true, masked, reconstruction
+                       [1.20, 1.24, 1.50],   # mouse a, clip 2
+                       [0.90, 0.99, 1.00],   # mouse b
+                       [0.80, 0.81, 1.20]])  # mouse b
+    mice = ["a", "a", "b", "b"]
+    res = A.input_prediction_statistics(values, mice)
+    per_mouse = np.array([[1.10, 1.17, 1.40], [0.85, 0.90, 1.10]])
+    np.testing.assert_allclose(res["table"], per_mouse, atol=1e-12)
+    assert res["subjects"] == "mice" and np.isnan(res["change_percent"][0]) and np.isnan(res["p"][0])
+    for j in (1, 2):
+        want = 100 * (per_mouse[:, j].mean() - per_mouse[:, 0].mean()) / per_mouse[:, 0].mean()
+        assert res["change_percent"][j] == pytest.approx(want, rel=1e-12)
+        d = per_mouse[:, j] - per_mouse[:, 0]
+        t = d.mean() / (d.std(ddof=1) / np.sqrt(2))
+        assert res["t"][j] == pytest.approx(t, rel=1e-12)
+        assert res["p"][j] == pytest.approx(2 * stats.t.sf(abs(t), 1), rel=1e-9)
+    assert res["change_percent"][1] == pytest.approx(100 * (1.035 - 0.975) / 0.975)  # +6.15 %: masked is higher
+    one = A.input_prediction_statistics(values[:2], mice[:2])  # one mouse: subjects are its clips
+    assert one["subjects"] == "clips" and one["table"].shape == (2, 3)

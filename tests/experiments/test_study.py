@@ -337,3 +337,33 @@ def test_mouse_folders_map_to_readouts_by_encoder_json_names_or_mouse_map(three_
     (models / "encoder.json").write_text(json.dumps({"mice": [mouse_folder_name(4), mouse_folder_name(3)]}))
     with pytest.raises(Exception, match="predicts 20 neurons but mouse .*synthetic0003 has 37"):
         plan_mice(StudyConfig(data=str(root), encoder=str(models)))
+
+
+def test_fig_1_s2d_inputs_are_the_references(study):
+    """The stored predictions of Fig. 1-s2D are made as predict_response_from_recon.py makes them: the true movie
+    and the unsmoothed mean of the models' reconstructions in the training mask (level >= 0.5) with grey 127
+    outside, and that mean contrast/luminance-matched over the mask x all frames."""
+    from dnemkit.analysis.metrics import match_contrast
+    from dnemkit.encoders.ref import EncoderRef
+    from dnemkit.experiments.targets import predicted_targets
+    from dnemkit.masks import resolve_mask
+    from dnemkit.data import open_mouse
+
+    config, out, ds = study
+    one = mouse_folder_name(0)
+    clip = read_dataset(next(p for p in sorted((out / "study.store").glob("*.nc"))
+                             if read_dataset(p).attrs.get("mouse") == one and "predicted_unsmoothed" in read_dataset(p)))
+    ref = EncoderRef("synthetic:0")
+    mask, _ = resolve_mask("sensitivity", ref)
+    trial = open_mouse(config.data + "/" + one).trial(int(clip.attrs["trial"]))
+    mean = clip["model_reconstruction"].values.mean(0)
+    behavior = trial.behavior4[None]
+    encoder = ref.encoder
+    masked_gt = np.where(mask.train, trial.video, 127.0)[None]
+    masked_mean = np.where(mask.train, mean, 127.0)[None]
+    matched = match_contrast(trial.video, mean, mask=mask.train, first_frame=0)[None]
+    for name, video in (("predicted_masked", masked_gt), ("predicted_unsmoothed", masked_mean),
+                        ("predicted_matched", matched)):
+        np.testing.assert_allclose(clip[name].values, predicted_targets(encoder, video, behavior)[0], rtol=1e-4,
+                                   atol=1e-5)
+    assert float(ds["input_loss_change_percent"].sel(input="masked")) > 0  # the masked movie raises the loss

@@ -235,7 +235,7 @@ def _add_input_predictions(ds, clips, stored, first, included, response_fit):
     true movie|, for the loss and for r alike: positive = the input's loss (or r) is higher than the true
     movie's. (A masked movie raises the loss; it lowers r, a negative change of r.)
     """
-    from ...analysis.stats import paired_ttest
+    from ...analysis.study import input_prediction_statistics
 
     keys = {"true": "predicted_true", "masked": "predicted_masked", "reconstruction": "predicted_unsmoothed",
             "matched": "predicted_matched"}
@@ -254,19 +254,12 @@ def _add_input_predictions(ds, clips, stored, first, included, response_fit):
                                           "predicted from each input), all neurons x frames"})
     mice = np.asarray([c.mouse for c in clips])[included]
     for what, values in (("loss", loss), ("correlation", corr)):
-        table, _, kind = subject_table(values[included], mice)
-        change, p, t = (np.full(len(INPUTS), np.nan) for _ in range(3))
-        base = table[:, 0]
-        for j in range(1, len(INPUTS)):
-            change[j] = 100 * (np.mean(table[:, j]) - np.mean(base)) / abs(np.mean(base))
-            ok = np.isfinite(table[:, j]) & np.isfinite(base)
-            if ok.sum() >= 2:
-                res = paired_ttest(table[ok, j], base[ok])
-                p[j], t[j] = res["p"], res["t"]
+        res = input_prediction_statistics(values[included], mice)
+        kind = res["subjects"]
         name = "input_loss_change_percent" if what == "loss" else "input_change_percent"
-        ds[name] = (("input",), change, {"units": "%", "long_name": f"100 x (mean {what} of the input - mean {what} "
-                                         f"of the true movie) / |mean {what} of the true movie|, means over {kind}; "
-                                         "positive = higher than from the true movie"})
-        ds[f"input_{what}_p"] = (("input",), p, {"units": "1", "t": t.tolist(), "long_name": f"paired t-test of "
-                                 f"each input's {what} against the true movie's over {kind}"})
+        ds[name] = (("input",), res["change_percent"], {"units": "%", "long_name": f"100 x (mean {what} of the "
+                    f"input - mean {what} of the true movie) / |mean {what} of the true movie|, means over {kind}; "
+                    "positive = higher than from the true movie"})
+        ds[f"input_{what}_p"] = (("input",), res["p"], {"units": "1", "t": res["t"].tolist(), "long_name": "paired "
+                                 f"t-test of each input's {what} against the true movie's over {kind}"})
     ds.attrs["input_subjects"] = kind
