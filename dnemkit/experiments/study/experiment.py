@@ -73,7 +73,7 @@ def prepare(config, log=None, progress=True):
     Returns (plans, masks {mouse: mask}, mask lines, clips [Clip], units [Unit], duplicates {(mouse, trial):
     (trial, r)}, variations).
     """
-    plans = P.plan_mice(config)
+    plans = P.plan_mice(config, log)
     variations = parse_variations(config.variations)
     recipe = config.recipe
     masks, lines, clips, units, duplicates = {}, [], [], [], {}
@@ -145,7 +145,7 @@ def run(config=None, *, out=None, progress=True, log=None):
     bar = tqdm(total=len(units), initial=reused, desc="study", unit="clip", disable=not progress)
     attrs = provenance("study", config, config.encoder.name, recipe.seed, data=str(config.data),
                        recipe=f"{recipe.name}: {recipe.iterations} iterations", mask_source="; ".join(mask_lines),
-                       selection="; ".join(f"{mp.name}: {mp.how}" for mp in plans))
+                       selection="; ".join(f"{mp.name}: {mp.how}" for mp in plans), **P.skipped_attrs(plans))
     finish = _finisher(store, stored, bar)
     try:
         if config.executor == "local" or not batches:
