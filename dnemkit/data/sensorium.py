@@ -214,11 +214,14 @@ class SensoriumMouse:
         tiers = tiers.astype(str)  # bytes (dtype S) read as text, not as "b'train'"
         self.tiers = {i: str(tiers[i]) for i in self.trial_ids}
         self._id_set = frozenset(self.trial_ids)
+        self._check_trial_files(len(tiers))
 
         unit_ids = _load(path / _UNIT_IDS_FILE, path, f"mouse {self.name}")
         if unit_ids.ndim != 1 or unit_ids.shape[0] == 0:
             raise DnemkitError(f"mouse {self.name}: {_UNIT_IDS_FILE} has shape {unit_ids.shape}; expected (N,) "
                                "with N >= 1 (one id per neuron)")
+        if unit_ids.dtype.kind == "f" and not np.isfinite(unit_ids).all():
+            raise DnemkitError(f"mouse {self.name}: {_UNIT_IDS_FILE} holds NaN/inf; expected one id per neuron")
         self.unit_ids = unit_ids
         self.n_neurons = int(unit_ids.shape[0])
 
@@ -233,6 +236,18 @@ class SensoriumMouse:
                 raise DnemkitError(f"mouse {self.name}: {_COORDS_FILE} holds NaN/inf; expected finite coordinates")
         self.cell_motor_coordinates = coords
         self.statistics = self._read_statistics()
+
+    def _check_trial_files(self, n_trials: int) -> None:
+        """DnemkitError naming the first missing one unless every data/<kind>/ holds a file for each trial id
+        0..n_trials-1 of the tiers: trial ids come from the file names, so a file lost in a download would
+        otherwise drop its trial from every selection without a word."""
+        for sub in _DATA_DIRS:
+            have = {int(f.stem) for f in (self.path / sub).glob("*.npy") if f.stem.isdigit()}
+            missing = sorted(set(range(n_trials)) - have)
+            if missing:
+                more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+                raise DnemkitError(f"mouse {self.name}: missing file {sub}/{missing[0]}.npy{more} in {self.path}; "
+                                   f"expected one file per trial id 0..{n_trials - 1} of {_TIERS_FILE}")
 
     def _read_statistics(self) -> dict:
         """meta/statistics: a kind's folder is optional, but one that is there holds all of STATS, each numeric,
