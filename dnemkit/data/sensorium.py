@@ -109,6 +109,9 @@ def _header(path: Path, base: Path, what: str):
             shape, fortran, dtype = readers[version](f)
             offset = f.tell()
     except Exception as exc:  # not a .npy file, a header cut short, an unreadable disk block
+        if str(exc).startswith("EOF"):  # numpy's words for a file that ends inside its header
+            raise DnemkitError(f"{what}: {rel} in {base} is cut short inside its .npy header ({size} bytes: "
+                               f"{exc}); expected the complete file (a download cut short? fetch it again)") from None
         raise DnemkitError(f"{what}: cannot read the .npy header of {rel} in {base} ({type(exc).__name__}: "
                            f"{exc}); expected a .npy array") from None
     if dtype.hasobject:
