@@ -148,6 +148,22 @@ def test_fault_table(pristine, tmp_path, file, how):
             assert np.isnan(m.statistics["responses"][file.split("/")[-1][:-4]]).all()
 
 
+def test_the_default_fold_selection_states_a_skipped_training_trial(pristine, tmp_path):
+    """Without --tier the clips are fold 0 of the labelled train/oracle trials: a train trial without responses
+    leaves that split (and moves the folds), so it is stated as well."""
+    from dnemkit.experiments.study import StudyConfig
+    from dnemkit.experiments.study.plan import plan_mice
+
+    root = tmp_path / "root"
+    shutil.copytree(pristine, root / MOUSE)
+    damage(root / MOUSE / "data/responses/0.npy", "all_nan")
+    lines = []
+    plans = plan_mice(StudyConfig(data=str(root), encoder="synthetic"), lines.append)
+    assert lines == [f"{MOUSE}: skipped trial 0 (train): data/responses/0.npy is NaN in every frame (no recorded "
+                     "responses); left out of the train/oracle split and its folds"]
+    assert plans[0].selected == [3] and plans[0].how.startswith("fold 0 of 7, first 1 of 1 (1 trial(s) skipped)")
+
+
 def test_the_table_covers_every_file_of_a_mouse_folder(pristine):
     """A file kind added to the layout (or the writer) without a row here fails this test."""
     on_disk = sorted(str(p.relative_to(pristine)) for p in pristine.rglob("*.npy"))
