@@ -86,25 +86,89 @@ def _rel(path: Path, base: Path) -> str:
         return str(path)
 
 
-def _load(path: Path, base: Path, what: str) -> np.ndarray:
-    """np.load with one-line errors naming the file."""
+def _header(path: Path, base: Path, what: str):
+    """(shape, fortran_order, dtype, data offset) of a .npy file, read with numpy's own header reader; DnemkitError
+    naming the file when it is empty, is no .npy file, or holds fewer (or more) bytes than its header announces.
+
+    The size check comes before any ``np.load``: a memory map of a file cut short fails deep inside numpy
+    ("mmap length is greater than file size"), and a plain load of one fails with a message that names no file.
+    """
+    from numpy.lib import format as npy
+
+    rel = _rel(path, base)
+    size = path.stat().st_size
+    if size == 0:
+        raise DnemkitError(f"{what}: {rel} in {base} is empty (0 bytes); expected a .npy array (a download cut "
+                           "short? fetch the file again)")
+    readers = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
+    try:
+        with open(path, "rb") as f:
+            version = npy.read_magic(f)
+            if version not in readers:
+                raise ValueError(f"format version {version[0]}.{version[1]}, which this reader does not map")
+            shape, fortran, dtype = readers[version](f)
+            offset = f.tell()
+    except Exception as exc:  # not a .npy file, a header cut short, an unreadable disk block
+        if str(exc).startswith("EOF"):  # numpy's words for a file that ends inside its header
+            raise DnemkitError(f"{what}: {rel} in {base} is cut short inside its .npy header ({size} bytes: "
+                               f"{exc}); expected the complete file (a download cut short? fetch it again)") from None
+        raise DnemkitError(f"{what}: cannot read the .npy header of {rel} in {base} ({type(exc).__name__}: "
+                           f"{exc}); expected a .npy array") from None
+    if dtype.hasobject:
+        raise DnemkitError(f"{what}: {rel} in {base} holds Python objects (dtype {dtype}); expected a numeric "
+                           "array (pickled objects are never loaded)")
+    needed = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if size != needed:
+        how = "is cut short" if size < needed else "is longer than its header says"
+        raise DnemkitError(f"{what}: {rel} in {base} {how}: {size} bytes, but its header (shape {shape}, dtype "
+                           f"{dtype}) needs {needed}; expected the complete file (a download cut short? fetch it "
+                           "again)")
+    return shape, fortran, dtype, offset
+
+
+def _load(path: Path, base: Path, what: str, mmap: bool = False, kind: str = "number") -> np.ndarray:
+    """np.load (or a read-only memory map with ``mmap``) of one .npy file, its size checked against its header
+    first; one-line DnemkitError naming the file (relative to ``base``) for a missing, empty, cut or unreadable
+    file, or one whose dtype is not ``kind``: "number" (real integers or floats) or "text" (strings)."""
     if not path.is_file():
         raise DnemkitError(f"{what}: missing file {_rel(path, base)} in {base}; expected the Sensorium 2023 layout")
+    _, _, dtype, _ = _header(path, base, what)
+    if dtype.kind not in {"number": "iuf", "text": "US"}[kind]:
+        expected = {"number": "real numbers (integer or float)", "text": "strings"}[kind]
+        raise DnemkitError(f"{what}: {_rel(path, base)} in {base} has dtype {dtype}; expected {expected}")
     try:
-        return np.load(path, allow_pickle=False)
-    except Exception as exc:  # corrupt file, pickled object array, ...
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except Exception as exc:  # a disk error while reading the data
         raise DnemkitError(
             f"{what}: cannot read {_rel(path, base)} in {base} ({type(exc).__name__}: {exc}); expected a .npy array"
         ) from None
 
 
-def _content_length(arr: np.ndarray) -> int:
-    """Frames before the NaN padding: index of the first time step (last axis) that is NaN everywhere."""
+def _content_length(arr: np.ndarray, what: str = "", rel: str = "") -> int:
+    """Frames before the NaN padding: index of the first time step (last axis) that is NaN everywhere.
+
+    Padding is a suffix: with ``rel`` (the file's name for messages) a NaN time step followed by one that holds a
+    value is a DnemkitError (a damaged recording; cutting there would silently shorten the trial).
+    """
     if not np.issubdtype(arr.dtype, np.floating):
         return arr.shape[-1]
     pad = np.isnan(arr.reshape(-1, arr.shape[-1])).all(axis=0)
     hits = np.flatnonzero(pad)
-    return int(hits[0]) if hits.size else arr.shape[-1]
+    length = int(hits[0]) if hits.size else arr.shape[-1]
+    if rel and not pad[length:].all():
+        after = length + int(np.flatnonzero(~pad[length:])[0])
+        raise DnemkitError(f"{what}: {rel} is NaN in every row at frame {length} but holds values again at frame "
+                           f"{after}; expected NaN only as end padding (a damaged recording)")
+    return length
+
+
+def _check_finite(arr: np.ndarray, length: int, what: str, rel: str) -> None:
+    """DnemkitError naming ``rel`` when its first ``length`` frames (the trial) hold NaN or inf."""
+    bad = ~np.isfinite(arr[..., :length])
+    if bad.any():
+        frame = int(np.argwhere(bad)[0][-1])
+        raise DnemkitError(f"{what}: {rel} has {int(bad.sum())} NaN/inf value(s) inside the trial (first at frame "
+                           f"{frame}, before the end padding at {length}); expected finite values")
 
 
 def _is_mouse_folder(path: Path) -> bool:
@@ -142,7 +206,7 @@ class SensoriumMouse:
             raise DnemkitError(f"mouse {self.name}: no trials (no <id>.npy files in {path / 'data/videos'})")
         self.trial_ids = sorted(ids)
 
-        tiers = _load(path / _TIERS_FILE, path, f"mouse {self.name}")
+        tiers = _load(path / _TIERS_FILE, path, f"mouse {self.name}", kind="text")
         if tiers.ndim != 1:
             raise DnemkitError(f"mouse {self.name}: {_TIERS_FILE} has shape {tiers.shape}; expected (n_trials,)")
         if self.trial_ids[-1] >= len(tiers):
@@ -150,12 +214,17 @@ class SensoriumMouse:
                 f"mouse {self.name}: {_TIERS_FILE} has {len(tiers)} entries but data/videos has trial id "
                 f"{self.trial_ids[-1]}; expected one tier per trial id"
             )
+        tiers = tiers.astype(str)  # bytes (dtype S) read as text, not as "b'train'"
         self.tiers = {i: str(tiers[i]) for i in self.trial_ids}
         self._id_set = frozenset(self.trial_ids)
+        self._check_trial_files(len(tiers))
 
         unit_ids = _load(path / _UNIT_IDS_FILE, path, f"mouse {self.name}")
-        if unit_ids.ndim != 1:
-            raise DnemkitError(f"mouse {self.name}: {_UNIT_IDS_FILE} has shape {unit_ids.shape}; expected (N,)")
+        if unit_ids.ndim != 1 or unit_ids.shape[0] == 0:
+            raise DnemkitError(f"mouse {self.name}: {_UNIT_IDS_FILE} has shape {unit_ids.shape}; expected (N,) "
+                               "with N >= 1 (one id per neuron)")
+        if unit_ids.dtype.kind == "f" and not np.isfinite(unit_ids).all():
+            raise DnemkitError(f"mouse {self.name}: {_UNIT_IDS_FILE} holds NaN/inf; expected one id per neuron")
         self.unit_ids = unit_ids
         self.n_neurons = int(unit_ids.shape[0])
 
@@ -166,19 +235,49 @@ class SensoriumMouse:
                 raise DnemkitError(
                     f"mouse {self.name}: {_COORDS_FILE} has shape {coords.shape}; expected ({self.n_neurons}, 3)"
                 )
+            if not np.isfinite(coords).all():
+                raise DnemkitError(f"mouse {self.name}: {_COORDS_FILE} holds NaN/inf; expected finite coordinates")
         self.cell_motor_coordinates = coords
         self.statistics = self._read_statistics()
 
+    def _check_trial_files(self, n_trials: int) -> None:
+        """DnemkitError naming the first missing one unless every data/<kind>/ holds a file for each trial id
+        0..n_trials-1 of the tiers: trial ids come from the file names, so a file lost in a download would
+        otherwise drop its trial from every selection without a word."""
+        for sub in _DATA_DIRS:
+            have = {int(f.stem) for f in (self.path / sub).glob("*.npy") if f.stem.isdigit()}
+            missing = sorted(set(range(n_trials)) - have)
+            if missing:
+                more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+                raise DnemkitError(f"mouse {self.name}: missing file {sub}/{missing[0]}.npy{more} in {self.path}; "
+                                   f"expected one file per trial id 0..{n_trials - 1} of {_TIERS_FILE}")
+
     def _read_statistics(self) -> dict:
+        """meta/statistics: a kind's folder is optional, but one that is there holds all of STATS, each numeric,
+        of the kind's shape and finite; the responses' may be NaN throughout (what :func:`write_mouse` writes for
+        a mouse without labelled trials), never NaN in part."""
         stats = {}
         base = self.path / "meta/statistics"
+        shapes = {"videos": "() or (1,)", "responses": f"({self.n_neurons},)", "behavior": "(2,)",
+                  "pupil_center": "(2,)"}
         for kind in KINDS:
             folder = base / kind / "all"
             if not folder.is_dir():
                 continue
-            stats[kind] = {
-                f.stem: _load(f, self.path, f"mouse {self.name}") for f in sorted(folder.glob("*.npy"))
-            }
+            stats[kind] = {}
+            for stat in STATS:
+                path = folder / f"{stat}.npy"
+                rel = _rel(path, self.path)
+                arr = _load(path, self.path, f"mouse {self.name}")
+                if str(arr.shape) not in shapes[kind].split(" or "):
+                    raise DnemkitError(f"mouse {self.name}: {rel} has shape {arr.shape}; expected {shapes[kind]}")
+                nan = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(arr.shape, bool)
+                if not np.isfinite(arr[~nan]).all() or (nan.any() and not (kind == "responses" and nan.all())):
+                    allowed = " (or NaN throughout: no labelled trial)" if kind == "responses" else ""
+                    raise DnemkitError(f"mouse {self.name}: {rel} holds NaN/inf; expected finite values{allowed}")
+                stats[kind][stat] = arr
+            extra = sorted(f.name for f in folder.glob("*.npy") if f.stem not in STATS)
+            stats[kind].update({f[:-4]: _load(folder / f, self.path, f"mouse {self.name}") for f in extra})
         return stats
 
     def __len__(self):
@@ -226,19 +325,23 @@ class SensoriumMouse:
 
         labeled = not bool(np.isnan(responses).all()) if responses.size else False
         ref_key, ref = ("responses", responses) if labeled else ("behavior", behavior)
-        length = _content_length(ref)
+        length = _content_length(ref, what, rel(ref_key))
         if length == 0:
             raise DnemkitError(f"{what}: {rel(ref_key)} has 0 frames before its NaN padding; expected T >= 1")
         for key, arr in (("videos", video), ("responses", responses), ("behavior", behavior), ("pupil_center", pupil)):
             if key == ref_key or (key == "responses" and not labeled):
                 continue
-            n = _content_length(arr)
+            n = _content_length(arr, what, rel(key))
             # An array without NaN padding that is longer than the trial is cut; anything else must agree.
             if n != length and not (n == arr.shape[-1] and n > length):
                 raise DnemkitError(
                     f"{what}: {rel(key)} has {n} frames before its NaN padding but {rel(ref_key)} has {length}; "
                     f"expected the same length"
                 )
+        # the stimulus and behaviour enter every encoder pass: a NaN there would spread to the whole
+        # reconstruction (the responses' own NaN policy is the caller's: an error to score, zeros to train)
+        for key, arr in (("videos", video), ("behavior", behavior), ("pupil_center", pupil)):
+            _check_finite(arr, length, what, rel(key))
         return Trial(
             id=tid,
             tier=self.tiers[tid],
@@ -259,24 +362,34 @@ class SensoriumMouse:
 
     def is_labeled(self, trial_id) -> bool:
         """True when the trial has recorded responses (its first frame is not all NaN); reads one column of
-        the responses file through a memory map, not the whole file."""
+        the responses file through a memory map (its size checked against its header first), and the whole
+        file only when that column is NaN, to tell an unlabelled trial (NaN throughout) from a damaged one."""
         tid = self._check_id(trial_id)
+        what = f"mouse {self.name} trial {tid}"
         path = self.path / "data/responses" / f"{tid}.npy"
-        if not path.is_file():
-            raise DnemkitError(f"mouse {self.name} trial {tid}: missing file data/responses/{tid}.npy in "
-                               f"{self.path}; expected the Sensorium 2023 layout")
-        resp = np.load(path, mmap_mode="r", allow_pickle=False)
-        return bool(resp.ndim == 2 and resp.size and not np.isnan(np.asarray(resp[:, 0])).all())
+        resp = _load(path, self.path, what, mmap=True)
+        if resp.ndim != 2 or resp.shape[0] != self.n_neurons or resp.shape[1] == 0:
+            raise DnemkitError(f"{what}: {_rel(path, self.path)} has shape {resp.shape}; expected "
+                               f"({self.n_neurons}, T) ({self.n_neurons} neurons as in {_UNIT_IDS_FILE})")
+        if resp.dtype.kind != "f" or not np.isnan(np.asarray(resp[:, 0])).all():
+            return True
+        _content_length(np.asarray(resp), what, _rel(path, self.path))  # NaN throughout, or a damaged file
+        return False
 
     def video(self, trial_id) -> np.ndarray:
         """float32 (T, 36, 64): one trial's movie only (cut at its own NaN padding), for hashing and duplicate
         searches over many trials without reading their responses."""
         tid = self._check_id(trial_id)
-        video = _load(self.path / "data/videos" / f"{tid}.npy", self.path, f"mouse {self.name} trial {tid}")
+        what = f"mouse {self.name} trial {tid}"
+        path = self.path / "data/videos" / f"{tid}.npy"
+        video = _load(path, self.path, what)
         if video.ndim != 3 or video.shape[:2] != (HEIGHT, WIDTH):
-            raise DnemkitError(f"mouse {self.name} trial {tid}: data/videos/{tid}.npy has shape {video.shape}; "
+            raise DnemkitError(f"{what}: data/videos/{tid}.npy has shape {video.shape}; "
                                f"expected ({HEIGHT}, {WIDTH}, T) (rows, columns, frames)")
-        n = _content_length(video)
+        n = _content_length(video, what, _rel(path, self.path))
+        if n == 0:
+            raise DnemkitError(f"{what}: data/videos/{tid}.npy has 0 frames before its NaN padding; expected T >= 1")
+        _check_finite(video, n, what, _rel(path, self.path))
         return np.ascontiguousarray(np.moveaxis(video[:, :, :n], -1, 0), dtype=np.float32)
 
     def __iter__(self):

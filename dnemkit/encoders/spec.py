@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from ..errors import DnemkitError
-from .adapters import declares_model, import_object, load_declared
+from .adapters import ADAPTER_KEYS, SIDECAR_KEYS, declares_model, import_object, load_declared
 from .base import CallableEncoder, Encoder, Ensemble
 from .checkpoint import model_from_checkpoint, read_checkpoint
 from .dwiseneuro_encoder import DwiseNeuroEncoder
@@ -31,6 +31,13 @@ DEMO_DIR = Path(__file__).resolve().parent.parent / "assets" / "demo"
 SPEC_HELP = ("expected 'demo', 'synthetic[:seed]', a DwiseNeuro .pth file, a folder of .pth files, a folder with "
              "an encoder.json declaring a model, 'path/to/file.py:factory' or 'package.module:factory'")
 
+#: what an encoder.json holds, for the messages about a broken one (the keys come from adapters.py, so the hint
+#: cannot fall behind the declarations it describes)
+SIDECAR_HELP = (f"expected a JSON object: the sidecar of DwiseNeuro checkpoints ({', '.join(SIDECAR_KEYS)}) or a "
+                "declared foreign model (\"factory\" or \"module\", with "
+                f"{', '.join(k for k in ADAPTER_KEYS if k not in ('factory', 'module'))}; see docs/method.md, "
+                "'Foreign encoders')")
+
 
 def _sidecar(folder):
     path = Path(folder) / "encoder.json"
@@ -39,7 +46,9 @@ def _sidecar(folder):
     try:
         meta = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise DnemkitError(f"{path} is not valid JSON ({exc}); expected {{\"behavior_mean\": [4 numbers]}}") from None
+        raise DnemkitError(f"{path} is not valid JSON ({exc}); {SIDECAR_HELP}") from None
+    if not isinstance(meta, dict):
+        raise DnemkitError(f"{path} holds a JSON {type(meta).__name__}; {SIDECAR_HELP}")
     mean = meta.get("behavior_mean")
     if mean is not None and (not isinstance(mean, list) or len(mean) != 4):
         raise DnemkitError(f"{path}: behavior_mean is {mean!r}; expected a list of 4 numbers")

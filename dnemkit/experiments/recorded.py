@@ -23,7 +23,8 @@ class RecordedClips:
 
     mouse: folder name; folder: its path; trials: trial ids (K,); tiers: their tiers (K,); videos: float32
     (K, T, 36, 64) grey levels; responses: float32 (K, N, T) counts/frame, or None where unlabelled trials were
-    allowed (predicted targets); behavior: float32 (K, 4, T) (pupil dilation, running speed, pupil x, y).
+    allowed (predicted targets); behavior: float32 (K, 4, T) (pupil dilation, running speed, pupil x, y);
+    skipped: the trials of the tiers that were passed over for having no recorded responses, with the reason.
     """
 
     mouse: str
@@ -33,6 +34,8 @@ class RecordedClips:
     videos: np.ndarray = field(repr=False)
     responses: np.ndarray | None = field(repr=False)
     behavior: np.ndarray = field(repr=False)
+    skipped: tuple = ()  #: ((trial id, reason), ...): trials without responses the selection passed over
+
 
     @property
     def frames(self):
@@ -76,30 +79,34 @@ def open_mice(data):
 
 
 def select_trials(mouse, tiers, trials, trial_ids, labelled=True):
-    """Trial ids of ``mouse``: ``trial_ids`` as given (each must exist and, with ``labelled``, hold responses), or
-    the first ``trials`` labelled trials (by id) of ``tiers``. DnemkitError naming the mouse otherwise."""
+    """(trial ids, skipped) of ``mouse``: ``trial_ids`` as given (each must exist and, with ``labelled``, hold
+    responses), or the first ``trials`` labelled trials (by id) of ``tiers``; skipped: ((id, reason), ...) of the
+    trials without responses passed over on the way (never silently). DnemkitError naming the mouse otherwise."""
     if trial_ids:
         for tid in trial_ids:
             trial = mouse.trial(tid)
             if labelled and trial.responses is None:
                 raise DnemkitError(f"trial {tid} of {mouse.name} has no recorded responses ({trial.tier}); "
                                    "expected a labelled trial (or use --predicted)")
-        return list(trial_ids)
+        return list(trial_ids), ()
     candidates = mouse.trials(list(tiers))
-    picked = []
+    picked, skipped = [], []
     for tid in candidates:
         if len(picked) == trials:
             break
         if not labelled or mouse.trial(tid).responses is not None:
             picked.append(tid)
+        else:
+            skipped.append((tid, f"data/responses/{tid}.npy is NaN in every frame (no recorded responses)"))
     if len(picked) < trials:
-        raise DnemkitError(f"mouse {mouse.name} has {len(picked)} labelled trial(s) in tier(s) {', '.join(tiers)}; "
-                           f"expected at least {trials} (--trials), or pick other tiers with --tier or ids with "
-                           "--trial")
-    return picked
+        raise DnemkitError(f"mouse {mouse.name} has {len(picked)} labelled trial(s) in tier(s) {', '.join(tiers)}"
+                           + (f" ({len(skipped)} without responses)" if skipped else "")
+                           + f"; expected at least {trials} (--trials), or pick other tiers with --tier or ids "
+                           "with --trial")
+    return picked, tuple(skipped)
 
 
-def load_clips(mouse, trial_ids, frames, min_frames, labelled=True):
+def load_clips(mouse, trial_ids, frames, min_frames, labelled=True, skipped=()):
     """:class:`RecordedClips` of ``trial_ids``, each cut to T = min(frames, the shortest trial) frames (>=
     ``min_frames``); DnemkitError for NaN inside a used response or a too short trial."""
     trials = [mouse.trial(t) for t in trial_ids]
@@ -120,7 +127,7 @@ def load_clips(mouse, trial_ids, frames, min_frames, labelled=True):
                                f"inside the trial (neuron {n}, frame {f}); expected finite responses")
     return RecordedClips(mouse.name, str(mouse.path), tuple(int(tr.id) for tr in trials),
                          tuple(tr.tier for tr in trials), np.stack([tr.video[:t] for tr in trials]), responses,
-                         np.stack([tr.behavior4[:, :t] for tr in trials]))
+                         np.stack([tr.behavior4[:, :t] for tr in trials]), tuple(skipped))
 
 
 def mouse_encoders(ref, mice):
@@ -153,22 +160,37 @@ def mouse_encoders(ref, mice):
     return [(refs[m.name][0], f"{spec}: {refs[m.name][1]}") for m in mice]
 
 
-def recorded_mice(data, ref, tiers, trials, trial_ids, frames, min_frames, labelled=True):
+def recorded_mice(data, ref, tiers, trials, trial_ids, frames, min_frames, labelled=True, log=None):
     """[(EncoderRef, RecordedClips, encoder description)] for every mouse of ``data`` (``ref``: the encoder as
     named, an EncoderRef; see :func:`mouse_encoders`), all checked before any
     reconstruction: the clips exist and are labelled (unless not ``labelled``), and each mouse's encoder predicts
-    as many neurons as the mouse has (one DnemkitError naming the mouse otherwise)."""
+    as many neurons as the mouse has (one DnemkitError naming the mouse otherwise). Each trial passed over for
+    having no responses is one line to ``log`` (a warning on stderr without one) and stays in the clips'
+    ``skipped`` (:func:`skipped_attrs`)."""
     mice = open_mice(data)
     out = []
     for mouse, (ref, described) in zip(mice, mouse_encoders(ref, mice)):
-        ids = select_trials(mouse, tiers, trials, trial_ids, labelled)
+        ids, skipped = select_trials(mouse, tiers, trials, trial_ids, labelled)
         n = int(ref.encoder.n_neurons)
         if n != mouse.n_neurons:
             raise DnemkitError(f"the encoder {described} predicts {n} neurons but mouse {mouse.name} has "
                                f"{mouse.n_neurons}; expected the same neurons (another --encoder or --mouse readout)")
-        out.append((ref, ids, described, mouse))
-    return [(ref, load_clips(mouse, ids, frames, min_frames, labelled), described)
-            for ref, ids, described, mouse in out]
+        out.append((ref, ids, described, mouse, skipped))
+    from ..errors import warn
+
+    for *_, mouse, skipped in out:
+        for tid, why in skipped:
+            line = f"{mouse.name}: skipped trial {tid} ({mouse.tiers[tid]}): {why}"
+            log(line) if log is not None else warn(line)
+    return [(ref, load_clips(mouse, ids, frames, min_frames, labelled, skipped), described)
+            for ref, ids, described, mouse, skipped in out]
+
+
+def skipped_attrs(clips):
+    """A result's attributes for the skipped trials of ``clips`` ([RecordedClips]): ``skipped_trials`` (count)
+    and ``skipped_trial_list`` ("mouse trial id: reason; ...")."""
+    listed = [f"{c.mouse} trial {t}: {why}" for c in clips for t, why in c.skipped]
+    return {"skipped_trials": len(listed), "skipped_trial_list": "; ".join(listed)}
 
 
 def load_truth(ground_truth, encoder):

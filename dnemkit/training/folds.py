@@ -59,12 +59,16 @@ def load_trials(mouse, tiers):
     """Every labelled trial of ``mouse`` (a SensoriumMouse) in ``tiers`` as tensors for training.
 
     NaN/inf inside a trial's responses (a damaged recording, not the end padding, which is already cut) are set
-    to 0 with one warning naming the trials. Raises DnemkitError when no labelled trial is left.
+    to 0 with one warning naming the trials; a trial of ``tiers`` without responses is skipped with one warning
+    line each. Raises DnemkitError when no labelled trial is left.
     """
     trials, holes = [], []
     for tid in mouse.trials([t for t in tiers if t in mouse.tiers.values()]):
         t = mouse.trial(tid)
-        if t.labeled:
+        if not t.labeled:  # said, never silent: a damaged download must not shrink the training set unseen
+            warn(f"mouse {mouse.name}: skipped trial {t.id} ({t.tier}): data/responses/{t.id}.npy is NaN in every "
+                 "frame (no recorded responses); not trained on")
+        else:
             responses = t.responses
             bad = ~np.isfinite(responses)
             if bad.any():  # NaN inside the trial (not the end padding, already cut): a damaged recording

@@ -255,7 +255,9 @@ def _study_score_rows(ds):
                       f"({ds.attrs.get('n_mice')} {'mouse' if ds.attrs.get('n_mice') == 1 else 'mice'}, "
                       f"{ds.attrs.get('n_models')} model(s); "
                       f"{ds.attrs.get('units_computed', 0)} reconstruction(s) made now, "
-                      f"{ds.attrs.get('units_reused', 0)} reused from the store)"),
+                      f"{ds.attrs.get('units_reused', 0)} reused from the store)"
+                      + (f"; {ds.attrs['skipped_trials']} trial(s) skipped (skipped_trial_list in study.nc)"
+                         if ds.attrs.get("skipped_trials") else "")),
             ("recipe", f"{ds.attrs.get('recipe', '')}; frames >= {ds.attrs.get('first_eval_frame')} scored"),
             ("video correlation", _study_ci(ds, "mean_video_correlation")),
             ("  vs random videos", _study_test(ds, "video_vs_random_p")),

@@ -209,10 +209,10 @@ def test_error_no_trials(tree):
 
 
 def test_error_missing_trial_file(tree):
+    """Found when the mouse is opened (every trial id of tiers.npy needs its four files), not at trial(1)."""
     (tree / "data/behavior/1.npy").unlink()
-    m = open_mouse(tree)
-    with pytest.raises(DnemkitError, match=r"missing file data/behavior/1.npy"):
-        m.trial(1)
+    with pytest.raises(DnemkitError, match=r"missing file data/behavior/1.npy.*one file per trial id 0\.\.3"):
+        open_mouse(tree)
 
 
 def test_error_trial_id_does_not_exist(tree):

@@ -23,7 +23,7 @@ from ...reconstruction.config import Execution, Recipe
 from ...video import EVAL_FIRST_FRAME
 from ...stimuli.geometry import HEIGHT, WIDTH
 from ..contract import check_config, say, write_outputs
-from ..recorded import load_truth, recorded_mice
+from ..recorded import load_truth, recorded_mice, skipped_attrs
 from ..targets import predicted_targets, recorded_targets
 from .config import AblationConfig
 
@@ -191,7 +191,7 @@ def _run_on_data(config, progress, log):
 
     recipe = config.recipe
     mice = recorded_mice(config.data, config.encoder, config.tiers, config.trials, config.trial_ids, config.frames,
-                         recipe.subbatch_frames, labelled=not config.predicted)
+                         recipe.subbatch_frames, labelled=not config.predicted, log=log)
     subjects = config.subjects or ("mouse" if len(mice) > 1 else "movie")
     if subjects == "mouse" and len(mice) < 2:
         raise DnemkitError(f"subjects is 'mouse' but --data holds 1 mouse ({mice[0][1].mouse}); expected a folder "
@@ -225,7 +225,7 @@ def _run_on_data(config, progress, log):
                                mouse="" if config.encoder.mouse is None else int(config.encoder.mouse),
                                targets=source, data=config.data, mice=len(mice), encoders="; ".join(described),
                                encoder_description=str(getattr(mice[0][0].encoder, "description", "")),
-                               mask_source=" | ".join(lines)))
+                               mask_source=" | ".join(lines), **skipped_attrs([c for _, c, _ in mice])))
     return ds
 
 

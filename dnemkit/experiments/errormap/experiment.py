@@ -28,7 +28,7 @@ from ...analysis.errormaps import error_maps, response_correlation_difference
 from ...analysis.metrics import apply_eval_mask, pixel_correlation_map, video_correlation
 from ...analysis.tracking import VideoCorrelationTracker
 from ..contract import check_config, say, write_outputs
-from ..recorded import load_truth, recorded_mice
+from ..recorded import load_truth, recorded_mice, skipped_attrs
 from .config import ErrormapConfig
 
 __all__ = ["error_map_analysis", "errormaps_of_clips", "run"]
@@ -249,7 +249,7 @@ def _run_on_data(config, progress, log):
 
     recipe = config.recipe
     mice = recorded_mice(config.data, config.encoder, config.tiers, config.trials, config.trial_ids, config.frames,
-                         recipe.subbatch_frames)
+                         recipe.subbatch_frames, log=log)
     parts, lines, described = [], [], []
     for ref, clips, description in mice:
         enc = ref.encoder
@@ -274,5 +274,5 @@ def _run_on_data(config, progress, log):
                                        "behaviour)", data=config.data, mice=len(mice), clips=n_clips,
                                encoders="; ".join(described),
                                encoder_description=str(getattr(mice[0][0].encoder, "description", "")),
-                               mask_source=" | ".join(lines)))
+                               mask_source=" | ".join(lines), **skipped_attrs([c for _, c, _ in mice])))
     return ds

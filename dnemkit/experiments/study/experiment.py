@@ -73,7 +73,7 @@ def prepare(config, log=None, progress=True):
     Returns (plans, masks {mouse: mask}, mask lines, clips [Clip], units [Unit], duplicates {(mouse, trial):
     (best training trial or -1, its first-frame r, duplicate: bool)}, replacement lines, variations).
     """
-    plans = P.plan_mice(config)
+    plans = P.plan_mice(config, log)
     variations = parse_variations(config.variations)
     recipe = config.recipe
     masks, lines, clips, units, duplicates, replaced = {}, [], [], [], {}, []
@@ -195,7 +195,7 @@ def run(config=None, *, out=None, progress=True, log=None):
                        recipe=f"{recipe.name}: {recipe.iterations} iterations", mask_source="; ".join(mask_lines),
                        selection="; ".join(f"{mp.name}: {mp.how}" for mp in plans),
                        duplicates=config.duplicates, duplicates_found="; ".join(replaced),
-                       n_duplicates_replaced=int(duplicates.get("n_replaced", 0)))
+                       n_duplicates_replaced=int(duplicates.get("n_replaced", 0)), **P.skipped_attrs(plans))
     finish = _finisher(store, stored, bar)
     try:
         if config.executor == "local" or not batches:

@@ -13,7 +13,7 @@ import numpy as np
 
 from ...data.sensorium import SensoriumMouse, open_dataset
 from ...encoders.ref import EncoderRef
-from ...errors import DnemkitError
+from ...errors import DnemkitError, warn
 from ...training import assign_folds, video_hash
 from ..sweeps.compute import fingerprint_array
 from .config import TRAINING_TIERS
@@ -39,6 +39,7 @@ class MousePlan:
     training: list
     training_first_frames: np.ndarray
     how: str = ""
+    skipped: list = field(default_factory=list)  #: [(trial id, reason)]: trials passed over, each stated
 
     @property
     def name(self):
@@ -89,9 +90,10 @@ def _listed_mice(spec):
     if not (spec.endswith(".pth") or path.is_dir()) or not sidecar.is_file():
         return None
     try:
-        names = json.loads(sidecar.read_text()).get("mice")
-    except (OSError, ValueError):
+        meta = json.loads(sidecar.read_text())
+    except (OSError, ValueError):  # the encoder's own loader names the broken file
         return None
+    names = meta.get("mice") if isinstance(meta, dict) else None
     return [str(n) for n in names] if isinstance(names, list) else None
 
 
@@ -155,20 +157,38 @@ def readout_refs(mice, config):
     return out
 
 
+def labelled(mouse, candidates, needed=None):
+    """(labelled ids, skipped [(id, reason)]) of ``candidates`` (ids in ascending order): a trial whose responses
+    are NaN in every frame has no recorded responses and is skipped with its reason, so that no study shrinks, or
+    takes another trial in its place, without saying so. With ``needed``, only the skips before the
+    ``needed``-th labelled trial are listed (those after it change nothing)."""
+    ids, skipped = [], []
+    for t in candidates:
+        if mouse.is_labeled(t):
+            ids.append(t)
+        else:
+            skipped.append((t, f"data/responses/{t}.npy is NaN in every frame (no recorded responses)"))
+    if needed is not None and len(ids) >= needed:
+        skipped = [(t, why) for t, why in skipped if t < ids[needed - 1]]
+    return ids, skipped
+
+
 def _training_split(mouse, folds):
-    """(labelled train/oracle trial ids, their folds, their first frames (n, 36, 64)): the split of
-    `characterize train` (folds by video hash), from the videos alone."""
+    """(labelled train/oracle trial ids, their folds, their first frames (n, 36, 64), skipped [(id, reason)]): the
+    split of `characterize train` (folds by video hash), from the videos alone."""
     tiers = [t for t in TRAINING_TIERS if t in mouse.tiers.values()]
-    ids = [t for t in mouse.trials(tiers) if mouse.is_labeled(t)] if tiers else []
+    ids, skipped = labelled(mouse, mouse.trials(tiers)) if tiers else ([], [])
     videos = [mouse.video(t) for t in ids]
     fold_of = assign_folds([video_hash(v) for v in videos], folds) if ids else np.zeros(0, int)
     first = np.stack([v[0] for v in videos]) if videos else np.zeros((0, 36, 64), np.float32)
-    return ids, fold_of, first
+    skipped = [(t, f"{why}; left out of the train/oracle split and its folds") for t, why in skipped]
+    return ids, fold_of, first, skipped
 
 
 def select_clips(mouse, config):
-    """(candidate trial ids in order, training ids, training first frames, description) of one mouse."""
-    ids, fold_of, first = _training_split(mouse, config.folds)
+    """(candidate trial ids in order, training ids, training first frames, description, skipped [(id, reason)])
+    of one mouse."""
+    ids, fold_of, first, skipped = _training_split(mouse, config.folds)
     fold = config.selected_fold
     if fold is not None:
         selected = [t for t, f in zip(ids, fold_of) if f == fold]
@@ -179,7 +199,7 @@ def select_clips(mouse, config):
         how = f"fold {fold} of {config.folds}"
     else:
         in_tiers = mouse.trials(list(config.tiers))
-        selected = [t for t in in_tiers if mouse.is_labeled(t)]
+        selected, skipped = labelled(mouse, in_tiers, config.trials)
         if not selected:
             have = sorted(set(mouse.tiers.values()))
             raise DnemkitError(f"mouse {mouse.name} has no labelled trials in tier(s) {', '.join(config.tiers)} "
@@ -187,11 +207,13 @@ def select_clips(mouse, config):
                                f"recorded responses (this mouse has: {', '.join(have)})")
         how = f"tier(s) {', '.join(config.tiers)}"
     keep = [k for k, t in enumerate(ids) if t not in set(selected)]
-    return selected, [ids[k] for k in keep], first[keep], f"{how}, {len(selected)} labelled"
+    how += f", {len(selected)} labelled" + (f" ({len(skipped)} trial(s) skipped)" if skipped else "")
+    return selected, [ids[k] for k in keep], first[keep], how, skipped
 
 
-def plan_mice(config):
-    """[MousePlan] for every mouse of the study, checked before any work (see the module docstring)."""
+def plan_mice(config, log=None):
+    """[MousePlan] for every mouse of the study, checked before any work (see the module docstring); ``log``
+    gets one line per skipped trial (a warning on stderr without one)."""
     mice = _mouse_folders(config)
     refs = readout_refs(mice, config)
     plans = []
@@ -201,8 +223,11 @@ def plan_mice(config):
         if n != m.n_neurons:
             raise DnemkitError(f"encoder {config.encoder.name!r} ({mapped}) predicts {n} neurons but mouse {m.name} "
                                f"has {m.n_neurons}; expected the readout of this mouse (--mouse or --mouse-map)")
-        chosen, training, first, how = select_clips(m, config)
-        plans.append(MousePlan(m, ref, chosen, training, first, f"{how}; encoder {mapped}"))
+        candidates, training, first, how, skipped = select_clips(m, config)
+        plans.append(MousePlan(m, ref, candidates, training, first, f"{how}; encoder {mapped}", skipped))
+        for t, why in skipped:
+            line = f"{m.name}: skipped trial {t} ({m.tiers[t]}): {why}"
+            log(line) if log is not None else warn(line)
     return plans
 
 
@@ -250,6 +275,13 @@ def choose_clips(first_frames, training_first_frames, n, threshold, mode="replac
     # each duplicate among the first n candidates is replaced, in order, by the next clip chosen beyond them
     replaced_by = dict(zip([d for d in sorted(duplicate_of) if d < n], [c for c in chosen if c >= n]))
     return Choice(tuple(chosen), duplicate_of, replaced_by)
+
+
+def skipped_attrs(plans):
+    """The study's attributes for its skipped trials: ``skipped_trials`` (count) and ``skipped_trial_list``
+    ("mouse trial id: reason; ..."), so that a smaller study says why in its own file."""
+    listed = [f"{mp.name} trial {t}: {why}" for mp in plans for t, why in mp.skipped]
+    return {"skipped_trials": len(listed), "skipped_trial_list": "; ".join(listed)}
 
 
 def load_clip(mouse, trial_id):
