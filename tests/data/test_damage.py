@@ -138,7 +138,7 @@ def test_fault_table(pristine, tmp_path, file, how):
         assert not m.trial(DAMAGED).labeled
         assert lines == [f"{MOUSE}: skipped trial {DAMAGED} (live_test_main): data/responses/{DAMAGED}.npy is "
                          "NaN in every frame (no recorded responses)"]
-        assert plans[0].selected == [2] and "first 1 of 1 (1 trial(s) skipped)" in plans[0].how
+        assert plans[0].selected == [2] and "1 labelled (1 trial(s) skipped)" in plans[0].how
         assert attrs["skipped_trials"] == 1 and f"trial {DAMAGED}" in attrs["skipped_trial_list"]
     else:  # documented: an optional file absent, or the statistics of a mouse without labelled trials
         assert lines == [] and plans[0].selected == [1, 2] and attrs["skipped_trials"] == 0
@@ -161,7 +161,7 @@ def test_the_default_fold_selection_states_a_skipped_training_trial(pristine, tm
     plans = plan_mice(StudyConfig(data=str(root), encoder="synthetic"), lines.append)
     assert lines == [f"{MOUSE}: skipped trial 0 (train): data/responses/0.npy is NaN in every frame (no recorded "
                      "responses); left out of the train/oracle split and its folds"]
-    assert plans[0].selected == [3] and plans[0].how.startswith("fold 0 of 7, first 1 of 1 (1 trial(s) skipped)")
+    assert plans[0].selected == [3] and plans[0].how.startswith("fold 0 of 7, 1 labelled (1 trial(s) skipped)")
 
 
 def test_the_table_covers_every_file_of_a_mouse_folder(pristine):
@@ -279,7 +279,7 @@ def test_commands_state_a_skipped_trial(simulated, tmp_path, run_cli, command):
     assert ds.attrs["skipped_trials"] == 1 and f"trial {CLI_TRIAL}:" in ds.attrs["skipped_trial_list"]
     assert list(np.unique(ds["trial"].values)) == [1, 3]  # the next labelled trial takes its place, said above
     if command == "study":  # the case: n = 2 of the 3 labelled trials, and the summary says why
-        assert "2 clip(s), tier(s) live_test_main, first 2 of 2 (1 trial(s) skipped)" in result.output
+        assert "2 clip(s), tier(s) live_test_main, 2 labelled (1 trial(s) skipped)" in result.output
         assert "1 trial(s) skipped (skipped_trial_list in study.nc)" in result.output
 
 
