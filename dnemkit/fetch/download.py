@@ -190,7 +190,7 @@ def download(client, url, dest, *, size=None, progress=None, label=None):
                 bar = progress(label or dest.name, have, total) if progress else None
                 try:
                     with open(part, mode) as out:
-                        for block in r.iter_raw(CHUNK):
+                        for block in r.iter_raw():  # as it arrives: a chunk size would hold bytes back
                             out.write(block)
                             received += len(block)
                             if bar:
