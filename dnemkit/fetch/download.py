@@ -280,7 +280,12 @@ def unpack_mouse_zip(zip_path, root=None, *, remove=True):
                     out.parent.mkdir(parents=True, exist_ok=True)
                     with z.open(info) as src, open(out, "wb") as dst:
                         shutil.copyfileobj(src, dst, CHUNK)
-                open_mouse(tmp)  # the layout --data reads, checked before the folder takes its name
+                try:
+                    open_mouse(tmp)  # the layout --data reads, checked before the folder takes its name
+                except DnemkitError as exc:
+                    raise DnemkitError(f"{zip_path.name} does not unpack to a Sensorium mouse folder "
+                                       f"({str(exc).split(';')[0].replace(str(tmp), name)}); expected data/ and "
+                                       "meta/ in the layout of docs/method.md") from None
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         zip_path.unlink(missing_ok=True)
         raise DnemkitError(f"{zip_path.name} is not a complete zip ({_first_line(exc)}); it was removed: run the "

@@ -172,6 +172,12 @@ def test_refusals_are_one_line_and_leave_nothing_behind(tmp_path, run_cli, asser
 
     result = run_cli("fetch", "paper-masks", "--out", out, "--mirror", "http://127.0.0.1:9", "--quiet")
     assert_one_line_error(result, "cannot reach 127.0.0.1", "--mirror")
+    os.environ["DNEMKIT_FETCH_MIRROR"] = "http://127.0.0.1:9"  # the same through the environment
+    try:
+        assert_one_line_error(run_cli("fetch", "paper-masks", "--out", out, "--quiet"), "cannot reach 127.0.0.1")
+    finally:
+        del os.environ["DNEMKIT_FETCH_MIRROR"]
+    assert_one_line_error(run_cli("fetch", "paper-masks", "--out", out, "--mirror", "ftp://x"), "expected an http")
 
     mask = catalogue.mask_files()[0]
     mkey = f"{mask.owner}/{mask.repo}/raw/master/{mask.path}"
@@ -196,3 +202,21 @@ def test_a_full_disk_is_one_line(tmp_path, run_cli, assert_one_line_error, gin_s
     result = run_cli("fetch", "paper-masks", "--out", out, "--mirror", gin_server.url, "--quiet")
     assert_one_line_error(result, "is full", "run the same command again to resume")
     assert not (out / "paper-masks" / f.dest).exists()
+
+
+@pytest.mark.slow
+def test_study_runs_on_the_fetched_files_without_a_mouse_map(tmp_path, run_cli, gin_server):
+    """characterize study --data sensorium2023/ --encoder paper-models/ --mask paper-masks/ as fetched (25 s)."""
+    from dnemkit.fetch import fetch
+
+    fetch(["sensorium2023", "paper-models", "paper-masks"], tmp_path, mirror=gin_server.url, progress=False,
+          log=lambda line: None)
+    result = run_cli("study", "--data", tmp_path / "sensorium2023", "--encoder", tmp_path / "paper-models", "--mask",
+                     tmp_path / "paper-masks", "--tier", "oracle", "--trials", "1", "--iterations", "2", "--models",
+                     "2", "--out", tmp_path / "study", "--quiet")
+    assert result.exit_code == 0, result.output
+    for i, name in enumerate(catalogue.MOUSE_FOLDERS[:5]):
+        assert f"{name}: 1 clip(s), tier(s) oracle, first 1 of 1; encoder readout {i} (encoder.json 'mice')" \
+            in result.output
+        assert f"{name}: mask: the paper's alpha mask mask_m{i}.npy" in result.output
+    assert (tmp_path / "study" / "study.nc").exists()
