@@ -29,3 +29,13 @@ def test_scores_follow_the_notebooks(reference_set, tmp_path):
     written = from_reference(root, out=tmp_path / "out", log=lines.append)
     assert (tmp_path / "out" / "reference_scores.nc").exists() and written.sizes["clip"] == 6
     assert lines[0].startswith(f"video r {np.mean(by_hand):.3f} (95 % CI") and "n = 6 clips" in lines[0]
+
+
+def test_study_from_reference_on_the_command_line(reference_set, tmp_path, run_cli, assert_one_line_error):
+    root, _ = reference_set
+    result = run_cli("study", "--from-reference", root, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "n = 6 clips, ensemble of 2 models" in result.output and (tmp_path / "out" / "reference_scores.nc").exists()
+    (tmp_path / "empty").mkdir()
+    assert_one_line_error(run_cli("study", "--from-reference", tmp_path / "empty", "--out", tmp_path / "o2"),
+                          "holds no reconstruction_summary_m*_t*.npy files")
