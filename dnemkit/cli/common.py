@@ -138,9 +138,12 @@ def _check_mask(ctx, param, value):
     if value is None or str(value) in ("auto", "alpha", "sensitivity", "none", "quick") \
             or os.path.isfile(value):
         return value
-    what = "is a folder" if os.path.isdir(value) else "is neither a method nor an existing file"
-    raise click.BadParameter(f"{value!r} {what}; expected auto, alpha, sensitivity, none or a mask file "
-                             "(mask.nc from `characterize mask`, or a (36, 64) .npy)", param_hint="--mask")
+    if os.path.isdir(value) and any(n.startswith("mask_m") and n.endswith(".npy") for n in os.listdir(value)):
+        return value  # the paper's per-mouse masks (characterize fetch paper-masks)
+    what = "is a folder without mask_m*.npy" if os.path.isdir(value) else "is neither a method nor an existing file"
+    raise click.BadParameter(f"{value!r} {what}; expected auto, alpha, sensitivity, none, a mask file "
+                             "(mask.nc from `characterize mask`, or a (36, 64) .npy) or a folder of the paper's "
+                             "mask_m{i}.npy", param_hint="--mask")
 
 
 def mask_option(f):
@@ -150,7 +153,8 @@ def mask_option(f):
         callback=_check_mask,
         help="Where the gradients act and metrics are computed. auto: shipped or cached, else the encoder's input "
              "sensitivity (seconds, cached); alpha: the paper's trained mask (trained now if not cached: "
-             "minutes); none: every pixel; FILE: mask.nc from `characterize mask`, or a (36, 64) .npy.")(f)
+             "minutes); none: every pixel; FILE: mask.nc from `characterize mask`, or a (36, 64) .npy; a folder of the "
+             "paper's mask_m{i}.npy (characterize fetch paper-masks): each mouse's own.")(f)
 
 
 def quiet_option(f):

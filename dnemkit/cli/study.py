@@ -118,11 +118,14 @@ def register(main):
                   help="The recipe's seed (the fast recipe's sub-batch offsets).")
     @click.option("--out", type=click.Path(file_okay=False), default="study-out", show_default=True,
                   help="Folder for study.nc, the figures and study.store/ (finished clips: a rerun resumes).")
+    @click.option("--from-reference", "reference_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+                  help="Reconstruct nothing: score the paper's own reconstructions in DIR (characterize fetch "
+                       "paper-reconstructions) as its notebooks do; writes OUT/reference_scores.nc.")
     @execution_options
     @quiet_option
     @user_errors
     def study(encoder_spec, mouse, models, mouse_map, mice, tiers, variations, eval_thresholds, out, recipe, seed,
-              quiet, **options):
+              quiet, reference_dir, **options):
         """Reconstruct every selected clip of every mouse of a dataset and compute the paper's statistics.
 
         With no arguments: the embedded dataset (6 five-second clips of the demo's simulated mouse, movies no
@@ -134,6 +137,12 @@ def register(main):
         `characterize simulate --out sim --seed S --trials 90` for S = 0..4, then
         `characterize study --data sim --encoder synthetic`.
         """
+        if reference_dir is not None:
+            from ..reference.score import from_reference
+
+            from_reference(reference_dir, out=out, log=click.echo)
+            click.echo(f"results: {Path(out) / 'reference_scores.nc'}")
+            return
         from ..encoders.ref import EncoderRef
 
         config = StudyConfig(encoder=EncoderRef(encoder_spec, mouse, models), mouse_map=_mouse_map(mouse_map),

@@ -7,7 +7,9 @@ Every command that reconstructs resolves its ``--mask`` here (:func:`resolve_mas
 - ``alpha``: the paper's trained alpha mask: cached, else trained now (1000 iterations) and cached.
 - ``sensitivity``: a cached sensitivity mask, else one computed now and cached.
 - ``none``: every pixel trains and is evaluated.
-- a path: a mask file (``mask.nc`` from ``characterize mask``, or a (36, 64) ``.npy`` alpha/boolean array).
+- a path: a mask file (``mask.nc`` from ``characterize mask``, or a (36, 64) ``.npy`` alpha/boolean array, or a
+  (64, 64) one on the encoder's padded frame).
+- a folder of ``mask_m{i}.npy`` (the paper's masks, `characterize fetch paper-masks`): readout i's alpha mask.
 
 A mask that selects no pixel or holds NaN is never cached: it is an error that names its source.
 """
@@ -23,7 +25,7 @@ from ..errors import DnemkitError
 from ..io.results import provenance, write_dataset
 from ..stimuli.geometry import HEIGHT, WIDTH
 from .alpha import MaskConfig, builtin_clips, dataset_clips, train_alpha_mask
-from .screen import ScreenMask, load_mask_file
+from .screen import ScreenMask, is_paper_masks, load_mask_file, load_paper_mask
 from .sensitivity import SensitivityConfig, sensitivity_mask
 
 SHIPPED_MASKS = Path(__file__).resolve().parent.parent / "assets" / "masks"
@@ -149,6 +151,10 @@ def resolve_mask(choice, ref, data=None, progress=True):
     if choice == "none":
         mask = ScreenMask(np.ones((HEIGHT, WIDTH), np.float32), "given")
         return mask, "mask: none (every pixel trains and is evaluated)"
+    if choice not in CHOICES and is_paper_masks(choice):
+        mask = load_paper_mask(choice, mouse)
+        name = f"mask_m{0 if mouse is None else mouse}.npy"
+        return mask, f"mask: the paper's alpha mask {name} from {choice} ({_describe(mask)})"
     if choice not in CHOICES:
         mask = load_mask_file(choice)
         if not mask.selects_pixels:

@@ -101,14 +101,58 @@ class ScreenMask:
                    float(ds.attrs.get("train_threshold", 0.5)), float(ds.attrs.get("eval_threshold", 1.0)))
 
 
+PADDED_TOP = 14  # the screen's 36 rows sit at rows 14..49 of the encoder's 64 x 64 input
+
+
+def _read_npy(path):
+    """A numeric .npy array (never a pickle), or one line naming the file."""
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise DnemkitError(f"mask {path} is not a readable numeric .npy ({str(exc).splitlines()[0][:100]}); "
+                           "expected a (36, 64) or (64, 64) array") from None
+    if arr.dtype.kind not in "biuf":
+        raise DnemkitError(f"mask {path} holds {arr.dtype} values; expected numbers (a mask level or booleans)")
+    return arr
+
+
 def load_mask_file(path):
-    """A ScreenMask from a mask.nc written by `characterize mask` (or a (36, 64) .npy level/bool array)."""
+    """A ScreenMask from a mask.nc written by `characterize mask`, a (36, 64) .npy level/bool array, or a
+    (64, 64) .npy alpha mask on the encoder's padded frame (the paper's ``mask_m{i}.npy``: rows 14..49 are the
+    screen; method 'alpha', thresholds 0.5 and 1)."""
     path = Path(path)
     if path.suffix == ".npy":
         if not path.exists():
             raise DnemkitError(f"mask file {path} does not exist")
-        arr = np.load(path)
+        arr = _read_npy(path)
+        if arr.shape == (WIDTH, WIDTH):
+            return ScreenMask(arr[PADDED_TOP:PADDED_TOP + HEIGHT].astype(np.float32), "alpha", 0.5, 1.0)
         if arr.shape != (HEIGHT, WIDTH):
-            raise DnemkitError(f"mask {path} has shape {arr.shape}; expected ({HEIGHT}, {WIDTH})")
+            raise DnemkitError(f"mask {path} has shape {arr.shape}; expected ({HEIGHT}, {WIDTH}), or ({WIDTH}, "
+                               f"{WIDTH}) on the encoder's padded frame")
         return ScreenMask(arr.astype(np.float32), "given")
     return ScreenMask.from_dataset(read_dataset(path, kind="mask"))
+
+
+def is_paper_masks(folder):
+    """True for a folder of per-mouse alpha masks ``mask_m{i}.npy`` (`characterize fetch paper-masks`)."""
+    folder = Path(folder)
+    return folder.is_dir() and any(folder.glob("mask_m[0-9]*.npy"))
+
+
+def load_paper_mask(folder, mouse=None):
+    """The paper's alpha mask of readout ``mouse`` (None: 0) from a folder of ``mask_m{i}.npy`` (64 x 64, the
+    encoder's padded frame, as the reference trained them): its screen rows as the level, with the paper's
+    thresholds (train >= 0.5, eval >= 1)."""
+    folder = Path(folder)
+    index = 0 if mouse is None else int(mouse)
+    path = folder / f"mask_m{index}.npy"
+    if not path.is_file():
+        have = ", ".join(sorted(p.name for p in folder.glob("mask_m[0-9]*.npy")))
+        raise DnemkitError(f"{folder} has no mask_m{index}.npy for readout {index}; expected one per readout "
+                           f"(it holds {have})")
+    arr = _read_npy(path)
+    if arr.shape != (WIDTH, WIDTH):
+        raise DnemkitError(f"mask {path} has shape {arr.shape}; expected ({WIDTH}, {WIDTH}) (the encoder's padded "
+                           "frame, as the paper's masks are)")
+    return ScreenMask(arr[PADDED_TOP:PADDED_TOP + HEIGHT].astype(np.float32), "alpha", 0.5, 1.0)

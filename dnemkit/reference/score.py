@@ -1,0 +1,102 @@
+"""The paper's numbers from the paper's own reconstructions: each clip scored as the analysis notebooks score it.
+
+For every clip: the mean over models of the reconstructions (``video_pred``), clipped to [0, 255], smoothed with a
+Gaussian of sigma 0.5 frames and pixels; then video r and mean frame r against the ground truth inside the
+evaluation mask (alpha >= 1) on frames 30 .. T-1 -- the notebooks' ``eval_frame_skip = 30``, not the 32 the
+reconstruction script stores in the file for its own tracking. Reported as the mean over clips with the 95 %
+Student-t confidence interval (:func:`dnemkit.analysis.study.mean_ci`).
+"""
+
+import numpy as np
+
+from .. import units
+from ..analysis.metrics import frame_correlation, video_correlation
+from ..analysis.study import ensemble_size_scores, mean_ci
+from ..errors import DnemkitError
+from ..video import smooth_video
+
+FIRST_FRAME = 30  # the analysis notebooks' eval_frame_skip ("1 second")
+SIGMA = 0.5
+EVAL_THRESHOLD = 1.0
+
+
+def score_clip(gt, model_videos, level, *, first_frame=FIRST_FRAME, sigma=SIGMA, eval_threshold=EVAL_THRESHOLD):
+    """(video r, frame r) of one clip, scored as the notebooks do.
+
+    gt: (T, 36, 64) grey levels; model_videos: (K, T, 36, 64) each model's unsmoothed reconstruction; level:
+    (36, 64) alpha mask (pixels with level >= ``eval_threshold`` are scored).
+    """
+    model_videos = np.asarray(model_videos, np.float32)
+    if model_videos.ndim != 4:
+        raise DnemkitError(f"model_videos has shape {model_videos.shape}; expected (models, T, 36, 64)")
+    ensemble = smooth_video(np.clip(model_videos.mean(axis=0), 0, 255), sigma)
+    mask = np.asarray(level) >= eval_threshold
+    return (video_correlation(gt, ensemble, mask=mask, first_frame=first_frame),
+            frame_correlation(gt, ensemble, mask=mask, first_frame=first_frame))
+
+
+def score_summaries(ds, *, first_frame=FIRST_FRAME, sigma=SIGMA, eval_threshold=EVAL_THRESHOLD):
+    """Scores of the Dataset :func:`dnemkit.reference.read_summaries` returns.
+
+    Returns a Dataset over ``clip`` (with the ``mouse``/``trial`` coordinates): ``video_r`` and ``frame_r`` of the
+    smoothed ensemble of all models, and ``video_r_ensemble``/``frame_r_ensemble`` (clip, models_used): the
+    ensemble of the first k models (the paper's ensembling analysis); attributes ``<name>_mean``, ``_ci_low``,
+    ``_ci_high`` (95 %) of video_r and frame_r, and the scoring settings.
+    """
+    import xarray as xr
+
+    clips = ds.sizes["clip"]
+    k = ds.sizes["model"]
+    video_r = np.full(clips, np.nan)
+    frame_r = np.full(clips, np.nan)
+    by_k = np.full((2, clips, k), np.nan)
+    for c in range(clips):
+        gt = ds.video_gt.values[c]
+        videos = np.clip(ds.video_pred.values[:, c], 0, 255)
+        level = ds.mask_level.values[c]
+        video_r[c], frame_r[c] = score_clip(gt, videos, level, first_frame=first_frame, sigma=sigma,
+                                            eval_threshold=eval_threshold)
+        by_k[:, c] = ensemble_size_scores(gt, videos, mask=level >= eval_threshold, first_frame=first_frame,
+                                          sigma=sigma)
+    r = {"units": units.DIMENSIONLESS}
+    out = xr.Dataset(
+        {"video_r": ("clip", video_r, dict(r, long_name="video r of the smoothed ensemble")),
+         "frame_r": ("clip", frame_r, dict(r, long_name="mean frame r of the smoothed ensemble")),
+         "video_r_ensemble": (("clip", "models_used"), by_k[0], dict(r, long_name="video r, first k models")),
+         "frame_r_ensemble": (("clip", "models_used"), by_k[1], dict(r, long_name="frame r, first k models"))},
+        coords={"mouse": ("clip", ds.mouse.values), "trial": ("clip", ds.trial.values),
+                "models_used": np.arange(1, k + 1)})
+    for name in ("video_r", "frame_r"):
+        m, lo, hi = mean_ci(out[name].values)
+        out.attrs.update({f"{name}_mean": m, f"{name}_ci_low": lo, f"{name}_ci_high": hi})
+    out.attrs.update(first_frame=first_frame, sigma=sigma, eval_threshold=eval_threshold, n_models=k,
+                     source=ds.attrs.get("source", ""), kind="reference-scores")
+    return out
+
+
+def headline(scores):
+    """Lines to print: video r and frame r, mean and 95 % CI over clips."""
+    n = scores.sizes["clip"]
+    a = scores.attrs
+    return [f"video r {a['video_r_mean']:.3f} (95 % CI {a['video_r_ci_low']:.3f}-{a['video_r_ci_high']:.3f}), "
+            f"frame r {a['frame_r_mean']:.3f} (95 % CI {a['frame_r_ci_low']:.3f}-{a['frame_r_ci_high']:.3f}); "
+            f"n = {n} clips, ensemble of {a['n_models']} models, sigma {a['sigma']}, frames from {a['first_frame']}, "
+            f"eval mask >= {a['eval_threshold']}"]
+
+
+def from_reference(folder, *, out=None, progress=True, log=None):
+    """`characterize study --from-reference DIR`: read the reference's summaries in ``folder``
+    (:func:`dnemkit.reference.read_summaries`), score them (:func:`score_summaries`), write
+    ``out/reference_scores.nc`` when ``out`` is given, and return the scores. ``log`` receives the headline."""
+    from pathlib import Path
+
+    from ..io.results import write_dataset
+    from .summary import read_summaries
+
+    scores = score_summaries(read_summaries(folder))
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        write_dataset(scores, Path(out) / "reference_scores.nc")
+    for line in headline(scores):
+        (log or (lambda s: None))(line)
+    return scores
