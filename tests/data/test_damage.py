@@ -279,7 +279,7 @@ def test_commands_state_a_skipped_trial(simulated, tmp_path, run_cli, command):
     assert ds.attrs["skipped_trials"] == 1 and f"trial {CLI_TRIAL}:" in ds.attrs["skipped_trial_list"]
     assert list(np.unique(ds["trial"].values)) == [1, 3]  # the next labelled trial takes its place, said above
     if command == "study":  # the case: n = 2 of the 3 labelled trials, and the summary says why
-        assert "2 clip(s), tier(s) live_test_main, 2 labelled (1 trial(s) skipped)" in result.output
+        assert "2 clip(s), tier(s) live_test_main, first 2 of 2 (1 trial(s) skipped)" in result.output
         assert "1 trial(s) skipped (skipped_trial_list in study.nc)" in result.output
 
 

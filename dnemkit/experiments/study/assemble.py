@@ -8,7 +8,7 @@ import numpy as np
 import xarray as xr
 
 from ...analysis import study as A
-from ...analysis.metrics import frame_correlation, motion_energy_trace, video_correlation
+from ...analysis.metrics import frame_correlation, motion_energy_trace, nanmean, video_correlation
 from ...analysis.stats import adjacent_level_tests, repeated_measures_anova
 from ...errors import DnemkitError
 from ...units import per
@@ -344,6 +344,5 @@ def _add_predictors(ds, included):
                                    "property (Pearson r and p, least-squares line; slope in 1 per the predictor's "
                                    "unit)"})
     ds["predictor_n"] = ("predictor", [table[n]["n"] for n in names])
-    ds["mean_prediction_cross_correlation"] = ("lag", np.nanmean(np.where(
-        included[:, None], ds["prediction_cross_correlation"].values, np.nan), 0) if included.any()
-        else np.full(ds.sizes["lag"], np.nan), {"units": "1"})
+    ds["mean_prediction_cross_correlation"] = ("lag", nanmean(np.where(
+        included[:, None], ds["prediction_cross_correlation"].values, np.nan), 0), {"units": "1"})

@@ -98,9 +98,8 @@ def prepare(config, log=None, progress=True):
                     units.append(Unit(c, v, P.clip_id(c, {"encoder": context["encoder"], "recipe": context["recipe"],
                                                           "mask": P.mask_digest(mask.level), "variation": v.key()})))
         clips.extend(loaded)
-        say(log, f"{mp.name}: {len(loaded)} clip(s), {mp.how}, first {config.trials} not duplicates"
-            if config.duplicates == "replace" else f"{mp.name}: {len(loaded)} clip(s), {mp.how}, first "
-            f"{len(loaded)}")
+        mp.line = mp.clips_line(len(loaded), mp.n_replaced)
+        say(log, mp.line)
         for text in replaced_here:
             say(log, f"  {text}")
     return plans, masks, lines, clips, units, duplicates, replaced, variations
@@ -123,11 +122,11 @@ def _choose(mp, config, duplicates):
                         "statistics")
         elif i in choice.replaced_by:
             text.append(f"{mp.name}: {found}: replaced by trial {candidates[choice.replaced_by[i]]}")
-            duplicates["n_replaced"] = duplicates.get("n_replaced", 0) + 1
         elif i < config.trials:
             text.append(f"{mp.name}: {found}: no unused clip left to replace it")
         else:
             text.append(f"{mp.name}: {found}: skipped as a replacement")
+    mp.n_replaced = len(choice.replaced_by) if config.duplicates == "replace" else 0
     loaded = [P.load_clip(mp.mouse, candidates[i]) for i in choice.chosen]
     for i, c in zip(choice.chosen, loaded):
         duplicates[(c.mouse, c.trial)] = (int(mp.training[best[i]]) if best[i] >= 0 else -1, float(r[i]),
@@ -193,9 +192,9 @@ def run(config=None, *, out=None, progress=True, log=None):
     attrs = provenance("study", config, config.encoder.name, recipe.seed, data=str(config.data),
                        mask_scale=mask_scale(masks),
                        recipe=f"{recipe.name}: {recipe.iterations} iterations", mask_source="; ".join(mask_lines),
-                       selection="; ".join(f"{mp.name}: {mp.how}" for mp in plans),
+                       selection="; ".join(mp.line for mp in plans),
                        duplicates=config.duplicates, duplicates_found="; ".join(replaced),
-                       n_duplicates_replaced=int(duplicates.get("n_replaced", 0)), **P.skipped_attrs(plans))
+                       n_duplicates_replaced=sum(mp.n_replaced for mp in plans), **P.skipped_attrs(plans))
     finish = _finisher(store, stored, bar)
     try:
         if config.executor == "local" or not batches:

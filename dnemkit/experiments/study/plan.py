@@ -40,6 +40,18 @@ class MousePlan:
     training_first_frames: np.ndarray
     how: str = ""
     skipped: list = field(default_factory=list)  #: [(trial id, reason)]: trials passed over, each stated
+    selection: str = ""  #: 'fold K of F' or 'tier(s) ...'
+    mapped: str = ""  #: which readout of the encoder, in words
+    n_replaced: int = 0  #: duplicates replaced by later clips (set when the clips are chosen)
+    line: str = ""  #: what the study printed for this mouse (set when the clips are chosen)
+
+    def clips_line(self, n_chosen, n_replaced):
+        """The line a study prints for this mouse once its clips are chosen: how many, from where, duplicates
+        replaced and trials skipped, and the readout."""
+        extra = [f"{n_replaced} duplicate(s) replaced"] if n_replaced else []
+        extra += [f"{len(self.skipped)} trial(s) skipped"] if self.skipped else []
+        return (f"{self.name}: {n_chosen} clip(s), {self.selection}, first {n_chosen} of {len(self.selected)}"
+                + (f" ({', '.join(extra)})" if extra else "") + f"; encoder {self.mapped}")
 
     @property
     def name(self):
@@ -224,7 +236,8 @@ def plan_mice(config, log=None):
             raise DnemkitError(f"encoder {config.encoder.name!r} ({mapped}) predicts {n} neurons but mouse {m.name} "
                                f"has {m.n_neurons}; expected the readout of this mouse (--mouse or --mouse-map)")
         candidates, training, first, how, skipped = select_clips(m, config)
-        plans.append(MousePlan(m, ref, candidates, training, first, f"{how}; encoder {mapped}", skipped))
+        plans.append(MousePlan(m, ref, candidates, training, first, f"{how}; encoder {mapped}", skipped,
+                               how.split(",")[0], mapped))
         for t, why in skipped:
             line = f"{m.name}: skipped trial {t} ({m.tiers[t]}): {why}"
             log(line) if log is not None else warn(line)
