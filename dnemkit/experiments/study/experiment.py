@@ -113,7 +113,7 @@ def _choose(mp, config, duplicates):
     choice = P.choose_clips(first, mp.training_first_frames, config.trials, config.duplicate_threshold,
                             config.duplicates)
     best, r = best_matches(first, mp.training_first_frames)
-    text = []
+    text, passed_over = [], []
     for i, (what, j, rr) in sorted(choice.duplicate_of.items()):
         source = f"training trial {mp.training[j]}" if what == "training" else f"selected trial {candidates[j]}"
         found = f"trial {candidates[i]} shows the movie of {source} (first-frame r {rr:.3f})"
@@ -125,7 +125,9 @@ def _choose(mp, config, duplicates):
         elif i < config.trials:
             text.append(f"{mp.name}: {found}: no unused clip left to replace it")
         else:
-            text.append(f"{mp.name}: {found}: skipped as a replacement")
+            passed_over.append(str(candidates[i]))
+    if passed_over:  # later candidates that were duplicates too: one line, not one each
+        text.append(f"{mp.name}: trial(s) {', '.join(passed_over)} passed over as replacements (duplicates too)")
     mp.n_replaced = len(choice.replaced_by) if config.duplicates == "replace" else 0
     loaded = [P.load_clip(mp.mouse, candidates[i]) for i in choice.chosen]
     for i, c in zip(choice.chosen, loaded):
