@@ -11,13 +11,21 @@ import numpy as np
 
 from .. import units
 from ..analysis.metrics import frame_correlation, video_correlation
-from ..analysis.study import ensemble_size_scores, mean_ci
+from ..analysis.study import ensemble_size_scores, mean_ci, same_movie, test_against_random
 from ..errors import DnemkitError
 from ..video import smooth_video
 
 FIRST_FRAME = 30  # the analysis notebooks' eval_frame_skip ("1 second")
 SIGMA = 0.5
 EVAL_THRESHOLD = 1.0
+#: the notebooks' evaluation-threshold sweep of the standard arm (np.arange(0.5, 1.01, 0.1))
+SWEEP = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+#: first frames above this r show the same movie: such clips are never each other's random video
+SAME_MOVIE_R = 0.95
+#: what the paper reports for the 50 natural-movie clips (eLife 105081, Fig. 2; p of the random-video test is a
+#: two-sample t-test, see docs/method.md)
+PAPER = {"video_r": (0.569, 0.542, 0.596), "frame_r": (0.512, 0.481, 0.543), "video_vs_random_p": 6.69e-49,
+         "frame_vs_random_p": 4.29e-45}
 
 
 def score_clip(gt, model_videos, level, *, first_frame=FIRST_FRAME, sigma=SIGMA, eval_threshold=EVAL_THRESHOLD):
@@ -58,30 +66,82 @@ def score_summaries(ds, *, first_frame=FIRST_FRAME, sigma=SIGMA, eval_threshold=
                                             eval_threshold=eval_threshold)
         by_k[:, c] = ensemble_size_scores(gt, videos, mask=level >= eval_threshold, first_frame=first_frame,
                                           sigma=sigma)
+    rand = _random_scores(ds, first_frame, sigma, eval_threshold)
+    sweep = np.array([[score_clip(ds.video_gt.values[c], np.clip(ds.video_pred.values[:, c], 0, 255),
+                                  ds.mask_level.values[c], first_frame=first_frame, sigma=sigma,
+                                  eval_threshold=t)[0] for t in SWEEP] for c in range(clips)])
     r = {"units": units.DIMENSIONLESS}
     out = xr.Dataset(
         {"video_r": ("clip", video_r, dict(r, long_name="video r of the smoothed ensemble")),
          "frame_r": ("clip", frame_r, dict(r, long_name="mean frame r of the smoothed ensemble")),
          "video_r_ensemble": (("clip", "models_used"), by_k[0], dict(r, long_name="video r, first k models")),
-         "frame_r_ensemble": (("clip", "models_used"), by_k[1], dict(r, long_name="frame r, first k models"))},
+         "frame_r_ensemble": (("clip", "models_used"), by_k[1], dict(r, long_name="frame r, first k models")),
+         "random_video_r": ("clip", rand[0], dict(r, long_name="mean video r against the other clips' movies of "
+                                                  "the same mouse (never a clip of the same movie)")),
+         "random_frame_r": ("clip", rand[1], dict(r, long_name="mean frame r against the other clips' movies")),
+         "threshold_video_r": (("clip", "eval_threshold"), sweep, dict(r, long_name="video r, evaluation mask "
+                                                                       "alpha >= t"))},
         coords={"mouse": ("clip", ds.mouse.values), "trial": ("clip", ds.trial.values),
-                "models_used": np.arange(1, k + 1)})
+                "models_used": np.arange(1, k + 1), "eval_threshold": list(SWEEP)})
     for name in ("video_r", "frame_r"):
         m, lo, hi = mean_ci(out[name].values)
         out.attrs.update({f"{name}_mean": m, f"{name}_ci_low": lo, f"{name}_ci_high": hi})
+        own, other = out[name].values, out[f"random_{name}"].values
+        ok = np.isfinite(own) & np.isfinite(other)
+        what = name.split("_")[0]
+        if ok.sum() >= 2:
+            test = test_against_random(own[ok], other[ok])
+            out.attrs.update({f"{what}_vs_random_p": test["two_sample"]["p"], f"{what}_vs_random_t":
+                              test["two_sample"]["t"], f"{what}_vs_random_paired_p": test["paired"]["p"]})
+        else:
+            out.attrs.update({f"{what}_vs_random_p": np.nan, f"{what}_vs_random_t": np.nan,
+                              f"{what}_vs_random_paired_p": np.nan})
     out.attrs.update(first_frame=first_frame, sigma=sigma, eval_threshold=eval_threshold, n_models=k,
                      source=ds.attrs.get("source", ""), kind="reference-scores")
     return out
 
 
+def _random_scores(ds, first_frame, sigma, eval_threshold):
+    """(video r, frame r) (clip,) of each clip's ensemble against the other clips' movies of its mouse (mean over
+    them), leaving out clips of the same movie (first frames r > SAME_MOVIE_R); NaN without another movie."""
+    clips = ds.sizes["clip"]
+    gts = ds.video_gt.values
+    same = same_movie(gts[:, 0], SAME_MOVIE_R)
+    ensembles = [smooth_video(np.clip(np.clip(ds.video_pred.values[:, c], 0, 255).mean(0), 0, 255), sigma)
+                 for c in range(clips)]
+    mice = ds.mouse.values
+    out = np.full((2, clips), np.nan)
+    for c in range(clips):
+        mask = ds.mask_level.values[c] >= eval_threshold
+        others = [j for j in range(clips) if j != c and mice[j] == mice[c] and not same[c, j]]
+        if others:
+            out[0, c] = np.mean([video_correlation(gts[j], ensembles[c], mask=mask, first_frame=first_frame)
+                                 for j in others])
+            out[1, c] = np.mean([frame_correlation(gts[j], ensembles[c], mask=mask, first_frame=first_frame)
+                                 for j in others])
+    return out
+
+
 def headline(scores):
-    """Lines to print: video r and frame r, mean and 95 % CI over clips."""
+    """Lines to print: video r and frame r, mean and 95 % CI over clips, and the tests against random videos,
+    each beside the paper's reported value."""
     n = scores.sizes["clip"]
     a = scores.attrs
-    return [f"video r {a['video_r_mean']:.3f} (95 % CI {a['video_r_ci_low']:.3f}-{a['video_r_ci_high']:.3f}), "
-            f"frame r {a['frame_r_mean']:.3f} (95 % CI {a['frame_r_ci_low']:.3f}-{a['frame_r_ci_high']:.3f}); "
-            f"n = {n} clips, ensemble of {a['n_models']} models, sigma {a['sigma']}, frames from {a['first_frame']}, "
-            f"eval mask >= {a['eval_threshold']}"]
+    paper = PAPER
+    lines = [f"video r {a['video_r_mean']:.3f} (95 % CI {a['video_r_ci_low']:.3f}-{a['video_r_ci_high']:.3f}), "
+             f"frame r {a['frame_r_mean']:.3f} (95 % CI {a['frame_r_ci_low']:.3f}-{a['frame_r_ci_high']:.3f}); "
+             f"n = {n} clips, ensemble of {a['n_models']} models, sigma {a['sigma']}, frames from {a['first_frame']}, "
+             f"eval mask >= {a['eval_threshold']}",
+             f"  the paper: video r {paper['video_r'][0]} ({paper['video_r'][1]}-{paper['video_r'][2]}), frame r "
+             f"{paper['frame_r'][0]} ({paper['frame_r'][1]}-{paper['frame_r'][2]}), n = 50 clips, 7 models"]
+    for what in ("video", "frame"):
+        lines.append(f"{what} r vs random videos: two-sample t-test p = {a[f'{what}_vs_random_p']:.3g} (t = "
+                     f"{a[f'{what}_vs_random_t']:.1f}; the paper: p = {paper[f'{what}_vs_random_p']:.3g}); paired "
+                     f"p = {a[f'{what}_vs_random_paired_p']:.3g}")
+    sweep = np.nanmean(scores["threshold_video_r"].values, axis=0) if n else []
+    lines.append("eval-threshold sweep (alpha >= t): " + ", ".join(
+        f"{t:g}: r {v:.3f}" for t, v in zip(scores["eval_threshold"].values, sweep)))
+    return lines
 
 
 def from_reference(folder, *, out=None, progress=True, log=None):

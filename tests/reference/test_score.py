@@ -39,3 +39,24 @@ def test_study_from_reference_on_the_command_line(reference_set, tmp_path, run_c
     (tmp_path / "empty").mkdir()
     assert_one_line_error(run_cli("study", "--from-reference", tmp_path / "empty", "--out", tmp_path / "o2"),
                           "holds no reconstruction_summary_m*_t*.npy files")
+
+
+def test_random_video_test_and_sweep_by_hand(reference_set):
+    """Each clip's ensemble against the other clips' movies of its mouse (by hand), the paper's two-sample test
+    and the paired one against scipy, and the sweep at t = 1 equal to video_r."""
+    from dnemkit.analysis.metrics import video_correlation
+    from dnemkit.video import smooth_video
+
+    root, _ = reference_set
+    ds = read_summaries(root)
+    scores = score_summaries(ds)
+    ens = [smooth_video(np.clip(ds.video_pred.values[:, c], 0, 255).mean(0), 0.5) for c in range(ds.sizes["clip"])]
+    for c in range(ds.sizes["clip"]):
+        others = [j for j in range(ds.sizes["clip"]) if j != c and ds.mouse.values[j] == ds.mouse.values[c]]
+        want = np.mean([video_correlation(ds.video_gt.values[j], ens[c], mask=ds.mask_level.values[c] >= 1,
+                                          first_frame=30) for j in others])
+        assert scores.random_video_r.values[c] == pytest.approx(want, abs=1e-6)
+    own, rand = scores.video_r.values, scores.random_video_r.values
+    assert scores.attrs["video_vs_random_p"] == pytest.approx(stats.ttest_ind(own, rand).pvalue, rel=1e-6)
+    assert scores.attrs["video_vs_random_paired_p"] == pytest.approx(stats.ttest_rel(own, rand).pvalue, rel=1e-6)
+    np.testing.assert_allclose(scores.threshold_video_r.sel(eval_threshold=1.0).values, own, atol=1e-12)
