@@ -314,7 +314,7 @@ def _study_variation_rows(ds):
         scale = ds.attrs.get("mask_scale", "")
         for k, name in enumerate(ds["training_mask"].values):
             values = ds["threshold_video_correlation"].values[k]
-            rows.append((f"eval-threshold sweep ({name}{'; ' + scale if scale else ''})", ", ".join(
+            rows.append((f"eval-threshold sweep ({name}{'; ' + scale + ' level' if scale else ''})", ", ".join(
                 f"{t[j]:g}: r {fmt(float(values[j]), '.3f')} ({fmt(float(diam[j]), '.0f')} deg)"
                 for j in range(len(t)) if np.isfinite(values[j]))))
     if "input_prediction_correlation" in ds:
@@ -336,9 +336,11 @@ def _study_duplicate_row(ds):
     """The duplicates found (replaced, excluded or kept), or the threshold none reached."""
     found = str(ds.attrs.get("duplicates_found", ""))
     if found:
-        how = {"replace": "replaced by the next unused clips (the reference's)", "drop": "left out of the statistics",
-               "keep": "kept in the statistics"}.get(str(ds.attrs.get("duplicates", "")), "")
-        return ("duplicates", f"{found.count('; ') + 1} found, {how}: {found}")
+        mode = str(ds.attrs.get("duplicates", ""))
+        how = {"replace": f"{ds.attrs.get('n_duplicates_replaced', 0)} replaced by the next unused clips (the "
+                          "reference's)", "drop": "left out of the statistics",
+               "keep": "kept in the statistics"}.get(mode, "")
+        return ("duplicates", f"{how}: {found}")
     return ("duplicates", f"none (first-frame r <= {ds.attrs.get('duplicate_threshold')} with every training clip "
                           "and every other selected clip)")
 

@@ -134,7 +134,7 @@ def test_each_training_mask_arm_sweeps_from_its_own_threshold_to_one(study):
               for arm in ds["training_mask"].values}
     assert finite == {"standard": grid[5:], "train-mask=1": [1.0], "train-mask=none": grid}
     assert list(ds["training_threshold"].values) == [0.5, 1.0, 0.0]
-    assert "thresholds on the scale of input sensitivity" in ds.attrs["mask_scale"]
+    assert ds.attrs["mask_scale"] == "sensitivity" and "not alpha" in ds.attrs["mask_scale_note"]
 
 
 def test_rerun_recomputes_nothing_and_dask_gives_the_same_numbers(two_mice, study):

@@ -60,3 +60,27 @@ def test_random_video_test_and_sweep_by_hand(reference_set):
     assert scores.attrs["video_vs_random_p"] == pytest.approx(stats.ttest_ind(own, rand).pvalue, rel=1e-6)
     assert scores.attrs["video_vs_random_paired_p"] == pytest.approx(stats.ttest_rel(own, rand).pvalue, rel=1e-6)
     np.testing.assert_allclose(scores.threshold_video_r.sel(eval_threshold=1.0).values, own, atol=1e-12)
+
+
+def test_reference_scores_equal_characterize_evaluate(reference_set, tmp_path, run_cli):
+    """Each clip's video and frame r from the summary files equal `characterize evaluate` on the same arrays (the
+    ground truth, the smoothed mean of the models, the eval mask level >= 1 as a (36, 64) .npy) to 1e-6."""
+    import json
+
+    from dnemkit.video import smooth_video
+
+    root, _ = reference_set
+    ds = read_summaries(root)
+    scores = score_summaries(ds)
+    for c in range(ds.sizes["clip"]):
+        ens = smooth_video(np.clip(np.clip(ds.video_pred.values[:, c], 0, 255).mean(0), 0, 255), 0.5)
+        np.save(tmp_path / "gt.npy", ds.video_gt.values[c])
+        np.save(tmp_path / "recon.npy", ens)
+        np.save(tmp_path / "mask.npy", ds.mask_level.values[c] >= 1)
+        result = run_cli("evaluate", tmp_path / "gt.npy", tmp_path / "recon.npy", "--mask", tmp_path / "mask.npy",
+                         "--json")
+        assert result.exit_code == 0, result.output
+        got = json.loads(result.output)
+        assert got["first_frame"] == 30
+        assert got["video_correlation"] == pytest.approx(scores.video_r.values[c], abs=1e-6)
+        assert got["frame_correlation"] == pytest.approx(scores.frame_r.values[c], abs=1e-6)

@@ -192,7 +192,7 @@ def run(config=None, *, out=None, progress=True, log=None):
     batches = _batches(todo, _batch_size(config))
     bar = tqdm(total=len(units), initial=reused, desc="study", unit="clip", disable=not progress)
     attrs = provenance("study", config, config.encoder.name, recipe.seed, data=str(config.data),
-                       mask_scale=mask_scale(masks),
+                       mask_scale="/".join(sorted({m.method for m in masks.values()})), mask_scale_note=mask_scale(masks),
                        recipe=f"{recipe.name}: {recipe.iterations} iterations", mask_source="; ".join(mask_lines),
                        selection="; ".join(mp.line for mp in plans),
                        duplicates=config.duplicates, duplicates_found="; ".join(replaced),
