@@ -54,12 +54,15 @@ def register(main):
     @click.option("--out", type=click.Path(file_okay=False), default="natural-out", show_default=True)
     @click.option("--no-video", is_flag=True, default=not d["video"],
                   help="Skip the MP4 of ground truth beside reconstruction.")
+    @click.option("--reference-format", is_flag=True, default=d["reference_format"],
+                  help="Also write each model's reconstruction as the reference's reconstruction_summary file "
+                       "(OUT/modelfold[K]_datafold_0_pop100_hpc_round5/), which its analysis notebooks read.")
     @execution_options
     @quiet_option
     @user_errors
     @click.pass_context
     def natural(ctx, encoder_spec, mouse, data, trial, movie, predicted, models, recipe, mask, gradient_ensembling,
-                keep_fraction, seed, paper, out, no_video, execution, quiet):
+                keep_fraction, seed, paper, out, no_video, reference_format, execution, quiet):
         """Reconstruct a natural movie from neural activity.
 
         With no arguments: the synthetic mouse's Poisson responses to a held-out natural movie are reconstructed
@@ -71,7 +74,7 @@ def register(main):
         recipe = _natural_recipe(ctx, recipe, paper, gradient_ensembling)
         options = dict(encoder=EncoderRef(encoder_spec, mouse, models), data=data, trial=trial, movie=movie,
                        predicted=predicted, keep_fraction=keep_fraction, seed=seed, mask=mask, recipe=recipe,
-                       execution=execution, video=not no_video)
+                       execution=execution, video=not no_video, reference_format=reference_format)
         config = NaturalConfig.paper(**options) if paper else NaturalConfig(**options)
         log = EchoLog()
         ds = run(config, out=out, progress=not quiet, log=log)

@@ -331,7 +331,7 @@ def _expected_natural():
     return C, {"--encoder": d["encoder"], "--mouse": c.encoder.mouse, "--models": c.encoder.models,
                "--data": d["data"], "--trial": d["trial"], "--movie": d["movie"], "--predicted": d["predicted"],
                "--keep-fraction": d["keep_fraction"], "--seed": d["seed"], "--mask": d["mask"],
-               "--no-video": not d["video"], **_recipe_flags(C)}, {"--gradient-ensembling", "--paper"}
+               "--no-video": not d["video"], "--reference-format": d["reference_format"], **_recipe_flags(C)}, {"--gradient-ensembling", "--paper"}
 
 
 def _sweep_flags(grid_cls):
@@ -421,9 +421,9 @@ def _expected_study():
                "--mask": d["mask"], "--batch": d["batch"], "--executor": d["executor"],
                "--scheduler": d["scheduler"], "--workers": d["workers"],
                "--duplicate-threshold": d["duplicate_threshold"], "--keep-duplicates": d["keep_duplicates"],
-               "--ethogram-clips": d["ethogram_clips"], "--variations": tuple(d["variations"]),
+               "--drop-duplicates": d["drop_duplicates"], "--ethogram-clips": d["ethogram_clips"], "--variations": tuple(d["variations"]),
                "--eval-thresholds": tuple(d["eval_thresholds"]), "--input-predictions": d["input_predictions"],
-               "--seed": c.recipe.seed, **_recipe_flags(C)}, {"--slurm"}
+               "--seed": c.recipe.seed, **_recipe_flags(C)}, {"--slurm", "--from-reference"}
 
 
 def _expected_mei():

@@ -84,3 +84,25 @@ def test_reference_scores_equal_characterize_evaluate(reference_set, tmp_path, r
         assert got["first_frame"] == 30
         assert got["video_correlation"] == pytest.approx(scores.video_r.values[c], abs=1e-6)
         assert got["frame_correlation"] == pytest.approx(scores.frame_r.values[c], abs=1e-6)
+
+
+def test_natural_reference_format_is_read_and_scored_like_natural_nc(tmp_path, run_cli):
+    """`characterize natural --reference-format` writes one reference summary per model, in the folder the
+    notebooks read; reading it back and scoring it as the notebooks do gives natural.nc's own video r."""
+    from dnemkit.io.results import read_dataset
+
+    out = tmp_path / "out"
+    result = run_cli("natural", "--encoder", "synthetic", "--iterations", "3", "--mask", "sensitivity",
+                     "--no-video", "--reference-format", "--quiet", "--out", out)
+    assert result.exit_code == 0, result.output
+    files = sorted(out.glob("modelfold[[]0[]]_datafold_0_pop100_hpc_round5/reconstruction_summary_m0_t0.npy"))
+    assert len(files) == 1
+    as_the_notebooks_read_it = np.load(files[0], allow_pickle=True).item()  # our own file: safe to unpickle
+    assert as_the_notebooks_read_it["video_pred"].shape == (300, 36, 64) and as_the_notebooks_read_it["trial"] == 0
+    summary = read_summaries(out)
+    natural = read_dataset(out / "natural.nc")
+    np.testing.assert_array_equal(summary.video_gt.values[0], natural["ground_truth"].values)
+    np.testing.assert_allclose(summary.video_pred.values[0, 0], natural["model_reconstruction"].values[0])
+    scores = score_summaries(summary)
+    assert scores.video_r.values[0] == pytest.approx(float(natural["video_correlation"]), abs=1e-5)
+    assert int(summary.attrs.get("n_models", summary.sizes["model"])) == 1

@@ -21,6 +21,9 @@ class NaturalConfig(ExperimentConfig):
     Poisson sample and subset. mask: 'auto', 'alpha', 'sensitivity', 'none' or a mask file (dnemkit.masks).
     recipe: None = the fast recipe at 40 iterations (:meth:`recipe_named`); execution: device, precision, ...
     video: write ``natural.mp4`` (ground truth beside the reconstruction) when ``run`` is given ``out``.
+    reference_format: also write each model's reconstruction as the reference's ``reconstruction_summary`` file
+    (``modelfold[K]_datafold_0_pop100_hpc_round5/``, :mod:`dnemkit.reference.export`), so that its notebooks
+    read it.
     Trackers score the video about 10 times over the run.
     """
 
@@ -38,6 +41,7 @@ class NaturalConfig(ExperimentConfig):
     recipe: object = None
     execution: object = None
     video: bool = True
+    reference_format: bool = False
 
     @classmethod
     def paper(cls, **changes):

@@ -32,17 +32,22 @@ BEHAVIOR_NAMES = ["pupil_dilation", "running_speed", "pupil_x", "pupil_y"]
 TRACKED_POINTS = 10
 
 
+def chosen_trial(mouse, config):
+    """The trial id a recorded run reconstructs: ``config.trial``, else the first held-out trial with responses
+    (else the last trial)."""
+    if config.trial is not None:
+        return int(config.trial)
+    return next((t for t in mouse.trials(["oracle", "live_test_main", "final_test_main"])
+                 if mouse.trial(t).responses is not None), mouse.trial_ids[-1])
+
+
 def natural_inputs(encoder, config):
     """(video (T,36,64), responses (N,T) or None, behavior (4,T) or None, source description)."""
     if config.data is not None:
         from ...data import find_mouse
 
         mouse = find_mouse(config.data)
-        trial = config.trial
-        if trial is None:
-            trial = next((t for t in mouse.trials(["oracle", "live_test_main", "final_test_main"])
-                          if mouse.trial(t).responses is not None), mouse.trial_ids[-1])
-        tr = mouse.trial(int(trial))
+        tr = mouse.trial(chosen_trial(mouse, config))
         if tr.responses is None and not config.predicted:
             raise DnemkitError(f"trial {tr.id} of {mouse.name} has no recorded responses ({tr.tier}); "
                                "use --predicted or pick a labelled trial")
@@ -104,6 +109,17 @@ def run(config=None, *, out=None, progress=True, log=None):
             path = write_movie(Path(out) / "natural.mp4",
                                side_by_side(ds["ground_truth"].values, ds["reconstruction"].values))
             ds.encoding["files"].append(path)
+        if config.reference_format:
+            from ...data import find_mouse
+            from ...reference.export import write_natural_summaries
+
+            trial = 0 if config.data is None else chosen_trial(find_mouse(config.data), config)
+            beh = behavior if behavior is not None else \
+                encoder.default_behavior().view(4, 1).expand(4, video.shape[0]).numpy()
+            ds.encoding["files"].extend(write_natural_summaries(
+                out, video_gt=video, model_videos=result.videos[:, 0], responses=responses, behavior=beh,
+                mask_level=masks.level, eval_mask=masks.eval, members=members_of(encoder),
+                mouse_index=ref.mouse or 0, trial=trial, iterations=recipe.iterations))
     return ds
 
 
