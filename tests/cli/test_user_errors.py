@@ -135,7 +135,7 @@ CASES = [
     ("report-out-empty", "report {ws}/garbage.nc --out ''", "--out is empty"),
     # --- evaluate
     ("evaluate-constant", "evaluate {ws}/const.npy {ws}/ok.npy", "constant"),
-    ("evaluate-31-frames", "evaluate {ws}/m31.npy {ws}/m31.npy", "at least 34"),
+    ("evaluate-31-frames", "evaluate {ws}/m31.npy {ws}/m31.npy", "at least 32"),
     ("evaluate-first-frame", "evaluate {ws}/ok.npy {ws}/ok.npy --first-frame 59", "at least 61"),
     ("evaluate-folder", "evaluate {ws}/emptydir {ws}/ok.npy", "is a folder"),
     ("evaluate-missing-nc", "evaluate {ws}/nothere.nc {ws}/ok.npy", "does not exist"),

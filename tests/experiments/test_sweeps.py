@@ -121,8 +121,8 @@ def test_sweep_config_defaults_to_the_fast_recipe():
     assert SweepConfig.recipe_named("paper").iterations == 100
     with pytest.raises(DnemkitError, match="expected a Recipe"):
         SweepConfig(recipe=Recipe().to_dict())
-    with pytest.raises(DnemkitError, match="n_frames is 33"):
-        SweepConfig(grid=GratingGrid(sf=[0.036], tf=[1], directions=[0], n_frames=33))
+    with pytest.raises(DnemkitError, match="n_frames is 31"):  # frames >= 30 are scored, in 32-frame sub-batches
+        SweepConfig(grid=GratingGrid(sf=[0.036], tf=[1], directions=[0], n_frames=31))
 
 
 # ----------------------------------------------------------------------------------------------------------------
