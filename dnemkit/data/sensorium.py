@@ -420,6 +420,13 @@ def open_dataset(root) -> list[SensoriumMouse]:
     return [SensoriumMouse(p) for p in mice]
 
 
+def open_mice(data) -> list[SensoriumMouse]:
+    """The mice of ``data``: one mouse folder (a folder with data/ and meta/) as a list of one, or every mouse
+    folder of a dataset root (sorted by name); DnemkitError when it is neither."""
+    path = Path(data)
+    return [find_mouse(path)] if path.is_dir() and _is_mouse_folder(path) else open_dataset(path)
+
+
 def find_mouse(path, mouse=None) -> SensoriumMouse:
     """Open a mouse given either its folder or a dataset root.
 

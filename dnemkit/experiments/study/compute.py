@@ -1,8 +1,8 @@
 """One unit of a study's work: reconstruct clips of one mouse with every model, predict the activity of the true
 movie and of the reconstruction, and package each clip as the small Dataset the store keeps.
 
-A worker of a Dask cluster runs :func:`clips_task` (the encoder is loaded there from its spec, once per worker
-process); the local executor calls :func:`reconstruct_clips` directly.
+Here or on a Dask worker (:mod:`dnemkit.experiments.runs`, which loads the encoder there from its spec, once per
+worker process), a unit is one :func:`reconstruct_clips` call.
 """
 
 import numpy as np
@@ -10,7 +10,6 @@ import xarray as xr
 
 from ...reconstruction import reconstruct
 from ...stimuli.geometry import HEIGHT, WIDTH
-from ..executor import loaded
 from ..targets import predicted_targets
 
 
@@ -65,15 +64,6 @@ def reconstruct_clips(encoder, clips, recipe, execution, train_mask, *, targets=
                 rec.update(predicted_masked=masked[b], predicted_unsmoothed=unsmoothed[b],
                            predicted_matched=matched_rates[b])
     return records
-
-
-def clips_task(ref, clips, recipe, execution, train_mask, options):
-    """What a Dask worker runs: :func:`reconstruct_clips` (keyword ``options``) with the encoder named by ``ref``
-    (an EncoderRef with a spec, loaded here) or given as an object (scattered by the client)."""
-    from ...encoders.ref import EncoderRef
-
-    encoder = loaded(ref) if isinstance(ref, EncoderRef) else ref
-    return reconstruct_clips(encoder, clips, recipe, execution, train_mask, **options)
 
 
 #: the predicted activities a stored clip may hold (ensemble means, the clip's behaviour)

@@ -21,7 +21,6 @@ Measures, per condition and phase (evaluation: frames >= 30, pixels of the eval 
   ``video_correlation_ensemble``.
 """
 
-import hashlib
 import json
 import time
 
@@ -73,15 +72,6 @@ VARIABLE_ATTRS = {
 
 #: bump when the measures change, so stored conditions are recomputed
 ANALYSIS_VERSION = 1
-
-
-def fingerprint_array(*arrays):
-    h = hashlib.blake2b(digest_size=16)
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype}:{a.shape}".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
 
 
 def compute_batch(encoder, items, recipe, execution=Execution(), train_mask=None, eval_mask=None, progress=False,
