@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import DnemkitError, warn
+from ..errors import DnemkitError, say
 from ..stimuli.geometry import GREY, HEIGHT, WIDTH
 from .base import Encoder, check_rates
 
@@ -276,8 +276,8 @@ def _parse_input(meta, source):
                           f"{MAX_SIDE} (the model's frame; dnemkit's {HEIGHT} x {WIDTH} movie is resized to it)")
         out["frame_size"] = tuple(size)
         if abs(size[0] / size[1] / (HEIGHT / WIDTH) - 1) > 0.02:
-            warn(f"{source}: frame_size {size} has another aspect ratio than the {HEIGHT} x {WIDTH} movie; the "
-                 "movie is stretched to it")
+            say(None, f"{source}: frame_size {size} has another aspect ratio than the {HEIGHT} x {WIDTH} movie; the "
+                 "movie is stretched to it", warning=True)
     return out
 
 

@@ -166,12 +166,12 @@ def recorded_mice(data, ref, tiers, trials, trial_ids, frames, min_frames, label
             raise DnemkitError(f"the encoder {described} predicts {n} neurons but mouse {mouse.name} has "
                                f"{mouse.n_neurons}; expected the same neurons (another --encoder or --mouse readout)")
         out.append((ref, ids, described, mouse, skipped))
-    from ..errors import warn
+    from ..errors import say
 
     for *_, mouse, skipped in out:
         for tid, why in skipped:
             line = f"{mouse.name}: skipped trial {tid} ({mouse.tiers[tid]}): {why}"
-            log(line) if log is not None else warn(line)
+            say(log, line, warning=True)
     return [(ref, load_clips(mouse, ids, frames, min_frames, labelled, skipped), described)
             for ref, ids, described, mouse, skipped in out]
 

@@ -22,7 +22,8 @@ from ...reconstruction import reconstruct
 from ...reconstruction.config import Execution, Recipe
 from ...video import EVAL_FIRST_FRAME
 from ...stimuli.geometry import HEIGHT, WIDTH
-from ..contract import check_config, say, write_outputs
+from ...errors import say
+from ..contract import check_config, write_outputs
 from ..recorded import load_truth, recorded_mice, skipped_attrs
 from ..targets import predicted_targets, recorded_targets
 from .config import AblationConfig

@@ -27,7 +27,8 @@ from ...stimuli.geometry import GREY, HEIGHT, WIDTH
 from ...analysis.errormaps import error_maps, response_correlation_difference
 from ...analysis.metrics import apply_eval_mask, pixel_correlation_map, video_correlation
 from ...analysis.tracking import VideoCorrelationTracker
-from ..contract import check_config, say, write_outputs
+from ...errors import say
+from ..contract import check_config, write_outputs
 from ..recorded import load_truth, recorded_mice, skipped_attrs
 from .config import ErrormapConfig
 

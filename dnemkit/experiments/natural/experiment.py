@@ -22,7 +22,8 @@ from ...reconstruction import reconstruct
 from ...stimuli.geometry import FPS, HEIGHT, WIDTH
 from ...stimuli.natural import natural_movie
 from ...video import EVAL_FIRST_FRAME, check_video
-from ..contract import check_config, say, write_outputs
+from ...errors import say
+from ..contract import check_config, write_outputs
 from ..targets import neuron_subset, predicted_targets, synthetic_recording
 from .config import HELD_OUT_MOVIE_SEED, PAPER_MODELS, NaturalConfig
 

@@ -21,7 +21,8 @@ from ...io.results import provenance
 from ...masks import resolve_mask
 from ...reconstruction.config import result_key
 from ...video import EVAL_FIRST_FRAME
-from ..contract import check_config, say, write_outputs
+from ...errors import say
+from ..contract import check_config, write_outputs
 from ..runs.engine import Run, batches
 from ..runs.store import UnitStore
 from . import plan as P

@@ -11,7 +11,7 @@ import numpy as np
 
 from ...data.sensorium import SensoriumMouse, open_dataset
 from ...encoders.ref import EncoderRef
-from ...errors import DnemkitError, warn
+from ...errors import DnemkitError, say
 from ...training import assign_folds, video_hash
 from ..readouts import readout_refs
 from ..runs.ids import fingerprint_array, stable_hash
@@ -161,7 +161,7 @@ def plan_mice(config, log=None):
                                how.split(",")[0], mapped))
         for t, why in skipped:
             line = f"{m.name}: skipped trial {t} ({m.tiers[t]}): {why}"
-            log(line) if log is not None else warn(line)
+            say(log, line, warning=True)
     return plans
 
 

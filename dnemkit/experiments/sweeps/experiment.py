@@ -10,13 +10,14 @@ import xarray as xr
 from ...analysis.resolution import add_resolution, resolution_axes
 from ...encoders import members_of
 from ...encoders.base import model_names, probe_encoder
-from ...errors import warn
 from ...io.results import provenance, write_dataset
 from ...masks import resolve_mask
 from ...reconstruction.config import result_key
 from ...stimuli.geometry import DEG_PER_PIXEL
 from ...video import EVAL_FIRST_FRAME
-from ..contract import check_config, say, write_outputs
+from ...viz.headlines import fmt
+from ...errors import say
+from ..contract import check_config, write_outputs
 from ..runs.engine import Run, batches
 from ..runs.ids import fingerprint_array, stable_hash, unit_id
 from ..runs.store import UnitStore
@@ -163,8 +164,8 @@ def run(config=None, *, out=None, progress=True, log=None):
     def keep(item, record):
         bad = unfinished_measures(record)
         if bad:  # never store (or count as done) a NaN result: a re-run must compute it again
-            warn(f"condition {grid.label(item['params'])} gave NaN/inf {', '.join(bad)}; it is not stored "
-                 "(a constant reconstruction or stimulus?) and stays not computed")
+            say(None, f"condition {grid.label(item['params'])} gave NaN/inf {', '.join(bad)}; it is not stored "
+                 "(a constant reconstruction or stimulus?) and stays not computed", warning=True)
             return None
         return condition_dataset(record, item["params"], item["other"], grid.kind, sweep_plan.context)
 
@@ -190,10 +191,6 @@ def run(config=None, *, out=None, progress=True, log=None):
 # ------------------------------------------------------------------------------------------------------------------
 # summary
 # ------------------------------------------------------------------------------------------------------------------
-def _fmt(v, spec=".3f"):
-    return "  nan" if v is None or not np.isfinite(v) else format(v, spec)
-
-
 def summary(ds):
     """The resolution table (ensemble r, rows sf or sigma_s, columns tf or sigma_t) as text; the cut-offs and
     baselines are the headline numbers of :mod:`dnemkit.viz.headlines`."""
@@ -206,5 +203,5 @@ def summary(ds):
     lines = [f"{res.attrs.get('long_name', '')} ({ds.attrs.get('n_computed')}/{ds.attrs.get('n_conditions')} "
              "conditions)", head.ljust(width) + "".join(f"{c:>8.4g}" for c in col_values[order_c])]
     for i in order_r:
-        lines.append(f"{row_values[i]:.4g}".ljust(width) + "".join(f"{_fmt(res.values[i, j]):>8}" for j in order_c))
+        lines.append(f"{row_values[i]:.4g}".ljust(width) + "".join(f"{fmt(res.values[i, j], '.3f'):>8}" for j in order_c))
     return "\n".join(lines)

@@ -21,17 +21,18 @@ from dataclasses import dataclass
 from operator import attrgetter
 
 import numpy as np
-import torch
 import xarray as xr
 
 from ...analysis.tuning import fourier_components, pick_examples, tuning_measures
 from ...device import resolve_device
 from ...encoders.base import members_of, model_names
+from ...encoders.responses import predict_responses
 from ...errors import DnemkitError
 from ...io.results import provenance
 from ...stimuli.geometry import FPS, GREY, HEIGHT, WIDTH, cpd_to_cyc_per_px
 from ...stimuli.gratings import drifting_grating
-from ..contract import check_config, say, write_outputs
+from ...errors import say
+from ..contract import check_config, write_outputs
 from ..runs.engine import Run, batches
 from ..runs.ids import unit_id
 from ..runs.store import UnitStore
@@ -113,7 +114,7 @@ def model_responses(encoder, config=TuningConfig(), *, out=None, progress=True, 
     run_ = Run(units, store=UnitStore.open(out, KIND), accept=lambda ds: ds.sizes.get("neuron") == n)
 
     def compute(k, chunk):
-        return _responses(chunk[0].model, models[chunk[0].model].to(device).eval(), chunk, config, n, first, device)
+        return _responses(models[chunk[0].model].to(device).eval(), chunk, n, first, device)
 
     started = time.perf_counter()
     run_.execute(batches(run_.todo, config.batch, group=attrgetter("model")), compute,
@@ -148,17 +149,12 @@ class _GridValues:
             self.b[(m, slice(None)) + index] = sb
 
 
-def _responses(m, model, chunk, config, n, first, device):
-    """(mean, a, b) of model ``m`` (on ``device``, in eval mode) for each unit of ``chunk``: its mean response and
-    Fourier coefficients over the frames from ``first`` on, in one pass under no_grad. Raises DnemkitError for
-    rates other than (batch, n, n_frames)."""
-    video = torch.from_numpy(np.stack([_movie(u.params) for u in chunk])).to(device)
-    with torch.no_grad():
-        rates = model(video, None)
-    if rates.dim() != 3 or tuple(rates.shape) != (len(chunk), n, config.n_frames):
-        raise DnemkitError(f"model {m} returned rates of shape {tuple(rates.shape)}; expected "
-                           f"({len(chunk)}, {n}, {config.n_frames})")
-    rates = rates[..., first:].double().cpu().numpy()
+def _responses(model, chunk, n, first, device):
+    """(mean, a, b) of ``model`` (on ``device``, in eval mode) for each unit of ``chunk``: its mean response and
+    Fourier coefficients over the frames from ``first`` on, in one pass (:func:`predict_responses`: no grad,
+    checked rates of ``n`` neurons)."""
+    rates = predict_responses(model, np.stack([_movie(u.params) for u in chunk]), device=device, n_neurons=n,
+                              reduce=lambda r: r[..., first:].double())
     return [fourier_components(trace, 0.0 if u.params.get("grey") else u.params["tf"], FPS, first)
             for u, trace in zip(chunk, rates)]
 
@@ -180,13 +176,12 @@ def example_traces(encoder, ds, config, n_examples=6, device="auto"):
         params.append({"sf": float(sf.values[i]), "tf": float(tf.values[i]), "direction": float(direction.values[i]),
                        "contrast": config.contrast, "n_frames": config.n_frames})
     device = resolve_device(device)
-    video = torch.from_numpy(np.stack([_movie(p) for p in params])).to(device)
+    video = np.stack([_movie(p) for p in params])
     traces = np.zeros((len(picks), config.n_frames))
-    with torch.no_grad():
-        models = members_of(encoder)
-        for model in models:
-            rates = model.to(device).eval()(video, None).double().cpu().numpy()
-            traces += rates[np.arange(len(picks)), picks] / len(models)
+    models = members_of(encoder)
+    for model in models:
+        rates = predict_responses(model.to(device).eval(), video, device=device, reduce=lambda r: r.double())
+        traces += rates[np.arange(len(picks)), picks] / len(models)
     out["example_neuron"] = ("example", np.asarray(picks, np.int64))
     out["example_trace"] = (("example", "frame"), traces)
     out["example_trace"].attrs.update(units="counts/frame", long_name="response at the preferred drifting "
