@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import DnemkitError
 from ..stimuli.geometry import DEG_PER_PIXEL, MS_PER_FRAME
 from .cutoffs import cutoff
+from ..units import DIMENSIONLESS
 
 __all__ = ["ResolutionAxis", "GRATING_AXES", "NOISE_AXES", "resolution_axes", "add_resolution"]
 
@@ -106,7 +107,7 @@ def add_resolution(ds, axes, threshold):
     others = [d for d in r.dims if d not in (rows.dim, cols.dim)]
     with np.errstate(invalid="ignore"), _quiet():
         res = r.mean(others, skipna=True).transpose(rows.dim, cols.dim)
-    res.attrs = dict(units="1", long_name="ensemble video correlation, mean over " + ", ".join(others),
+    res.attrs = dict(units=DIMENSIONLESS, long_name="ensemble video correlation, mean over " + ", ".join(others),
                      threshold=threshold)
     ds["resolution"] = res
     m = res.values

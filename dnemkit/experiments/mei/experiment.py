@@ -52,6 +52,7 @@ from ...stimuli.tuning_grid import DEFAULT_DIRECTIONS, DEFAULT_SF, DEFAULT_TF
 from ...errors import say
 from ..contract import check_config, write_outputs
 from .config import MeiConfig
+from ...units import COUNTS_PER_FRAME, CYCLES_PER_DEGREE, DIMENSIONLESS, GREY_LEVEL
 
 __all__ = ["MeiConfig", "run", "select_neurons"]
 
@@ -249,7 +250,7 @@ def _grid_atlas(grid, grating, grey, n):
     g = grating[drifting].reshape(len(DEFAULT_SF), len(DEFAULT_TF), len(DEFAULT_DIRECTIONS), len(PHASES), n)
     resp = xr.DataArray(g.max(3).transpose(3, 0, 1, 2), dims=("neuron", "sf", "tf", "direction"),
                         coords={"sf": list(DEFAULT_SF), "tf": list(DEFAULT_TF), "direction": list(DEFAULT_DIRECTIONS)},
-                        attrs={"units": "counts/frame"})
+                        attrs={"units": COUNTS_PER_FRAME})
     return tuning_measures(resp, grey, fit=False)
 
 
@@ -313,13 +314,13 @@ def _mei_dataset(config, meis, chosen, model_act, trace, comparison, t):
     ds = xr.Dataset(coords={"neuron": ("neuron", chosen, {"long_name": "neuron index of the encoder"})})
     mei_values = meis[:, 0] if static else meis
     ds["mei"] = (("neuron", "y", "x") if static else ("neuron", "frame", "y", "x"), mei_values)
-    ds["mei"].attrs.update(units="grey level", long_name=(
+    ds["mei"].attrs.update(units=GREY_LEVEL, long_name=(
         "most exciting image (held for every frame of the clip)" if static else "most exciting video"))
     ds["mei"].encoding.update(COMPRESSION)
     put = _putter(ds)
     put("activation", model_act.mean(0), "counts/frame",
         "the neuron's mean rate over the analysed frames for its MEI, mean over models")
-    ds["model_activation"] = (("model", "neuron"), model_act, {"units": "counts/frame",
+    ds["model_activation"] = (("model", "neuron"), model_act, {"units": COUNTS_PER_FRAME,
                               "long_name": "activation by the MEI, each model"})
     put("grating_activation", comparison.grating[best, chosen], "counts/frame",
         "the best grating of the comparison grid at the same contrast budget")
@@ -331,9 +332,9 @@ def _mei_dataset(config, meis, chosen, model_act, trace, comparison, t):
     put("natural_activation", comparison.natural[:, chosen].max(0), "counts/frame",
         f"the best {t}-frame clip of natural movies (seeds {', '.join(map(str, NATURAL_SEEDS))}) at the same budget")
     put("grey_activation", comparison.grey[chosen], "counts/frame", "response to uniform grey")
-    ds["activation_trace"] = (("iteration", "neuron"), trace, {"units": "counts/frame", "long_name":
+    ds["activation_trace"] = (("iteration", "neuron"), trace, {"units": COUNTS_PER_FRAME, "long_name":
                               "activation during the optimisation (mean over models; NaN after the stop)"})
-    return ds.assign_coords(iteration=("iteration", np.arange(1, config.iterations + 1), {"units": "1"}))
+    return ds.assign_coords(iteration=("iteration", np.arange(1, config.iterations + 1), {"units": DIMENSIONLESS}))
 
 
 def _add_descriptors(ds, meis, static, atlas, chosen):
@@ -344,7 +345,7 @@ def _add_descriptors(ds, meis, static, atlas, chosen):
     for name in desc.data_vars:
         ds[name] = ("neuron", desc[name].values, dict(desc[name].attrs))
     ds["sf_cpd"] = ("neuron", cyc_per_px_to_cpd(desc["sf"].values),
-                    {"units": "cycles/degree", "long_name": "spatial frequency of the fitted Gabor"})
+                    {"units": CYCLES_PER_DEGREE, "long_name": "spatial frequency of the fitted Gabor"})
     for name, source, unit in (("atlas_orientation", "preferred_orientation", "degree"),
                                ("atlas_sf", "preferred_sf", "cycles/degree"), ("atlas_tf", "preferred_tf", "Hz"),
                                ("atlas_direction", "preferred_direction", "degree"), ("atlas_osi", "osi", "1")):

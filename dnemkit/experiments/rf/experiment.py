@@ -43,6 +43,7 @@ from ...stimuli.sparse import all_positions, sparse_noise
 from ...errors import say
 from ..contract import check_config, write_outputs
 from .config import RFConfig
+from ...units import COUNTS_PER_FRAME
 
 __all__ = ["auto_chunk", "sparse_noise_responses", "map_receptive_fields", "run", "DEFAULT_CHUNK"]
 
@@ -116,9 +117,9 @@ def sparse_noise_responses(encoder, chunk=None, lead_in=None, pre=15, flash=15, 
               "y": np.arange(HEIGHT), "x": np.arange(WIDTH)}
     dims = ("model", "polarity", "neuron", "y", "x")
     ds = xr.Dataset({"r_pre": (dims, r_pre), "r_flash": (dims, r_flash)}, coords=coords)
-    ds["r_pre"].attrs.update(units="counts/frame",
+    ds["r_pre"].attrs.update(units=COUNTS_PER_FRAME,
                              long_name=f"mean rate over the {pre} grey frames before the flash")
-    ds["r_flash"].attrs.update(units="counts/frame",
+    ds["r_flash"].attrs.update(units=COUNTS_PER_FRAME,
                                long_name=f"mean rate over the {flash} flash frames")
     for name in ("r_pre", "r_flash"):
         ds[name].encoding.update(COMPRESSION)

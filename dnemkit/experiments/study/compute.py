@@ -11,6 +11,7 @@ import xarray as xr
 from ...reconstruction import reconstruct
 from ...stimuli.geometry import HEIGHT, WIDTH
 from ..targets import predicted_targets
+from ...units import COUNTS_PER_FRAME, DIMENSIONLESS, GREY_LEVEL
 
 
 #: the grey the reference's predict_response_from_recon.py shows outside the training mask for the masked movie
@@ -80,17 +81,17 @@ PREDICTIONS = {"predicted_true": "activity predicted from the true movie",
 def clip_dataset(clip, record, attrs):
     """The stored Dataset of one clip (``attrs`` names it: ``clip_id``, mouse, trial, ...)."""
     m, t = record["model_videos"].shape[:2]
-    grey = {"units": "grey level"}
-    rate = {"units": "counts/frame"}
+    grey = {"units": GREY_LEVEL}
+    rate = {"units": COUNTS_PER_FRAME}
     names = record["model_names"]
     ds = xr.Dataset(
         {"model_reconstruction": (("model", "frame", "y", "x"), record["model_videos"].astype(np.float32),
                                   {**grey, "long_name": "each model's reconstruction, unsmoothed"}),
          "loss": (("iteration", "member"), record["loss"].astype(np.float32),
-                  {"units": "1", "long_name": "Poisson loss of each model (gradient ensembling: one video, every "
+                  {"units": DIMENSIONLESS, "long_name": "Poisson loss of each model (gradient ensembling: one video, every "
                    "model's loss)"}),
          "response_correlation": (("iteration", "member"), record["response_correlation"].astype(np.float32),
-                                  {"units": "1", "long_name": "r(predicted, recorded) during the optimisation"}),
+                                  {"units": DIMENSIONLESS, "long_name": "r(predicted, recorded) during the optimisation"}),
          **{name: (("neuron", "frame"), record[name].astype(np.float32), {**rate, "long_name": text})
             for name, text in PREDICTIONS.items() if name in record}},
         coords={"model": np.arange(m), "model_name": ("model", [str(n) for n in names]), "frame": np.arange(t),

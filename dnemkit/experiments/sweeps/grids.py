@@ -40,6 +40,7 @@ from .defaults import (  # noqa: E402, F401  (re-exported: the grids' public nam
     QUICK_GRATINGS,
     QUICK_NOISE,
 )
+from ...units import CYCLES_PER_DEGREE, CYCLES_PER_PIXEL, DEGREE, FRAME, HZ, MS, PIXEL, RADIAN
 
 _GOLDEN = (1 + 5 ** 0.5) / 2
 _TOL = 1e-9
@@ -115,15 +116,15 @@ class GratingGrid:
         """xarray coordinates (name -> (dims, values, attrs)) of the grid axes."""
         reps = np.arange(self.repeats)
         return {
-            "sf": ("sf", np.asarray(self.sf_cpd), {"units": "cycles/degree", "long_name": "spatial frequency"}),
+            "sf": ("sf", np.asarray(self.sf_cpd), {"units": CYCLES_PER_DEGREE, "long_name": "spatial frequency"}),
             "sf_cyc_per_px": ("sf", np.asarray(self.sf_px),
-                              {"units": "cycles/pixel", "conversion": f"cpd = cyc/px / {DEG_PER_PIXEL:.6g} deg/px"}),
-            "tf": ("tf", np.asarray(self.tf), {"units": "Hz", "long_name": "temporal frequency"}),
+                              {"units": CYCLES_PER_PIXEL, "conversion": f"cpd = cyc/px / {DEG_PER_PIXEL:.6g} deg/px"}),
+            "tf": ("tf", np.asarray(self.tf), {"units": HZ, "long_name": "temporal frequency"}),
             "direction": ("direction", np.asarray(self.directions),
-                          {"units": "degree", "long_name": "drift direction (0 = rightwards, 90 = upwards)"}),
+                          {"units": DEGREE, "long_name": "drift direction (0 = rightwards, 90 = upwards)"}),
             "repeat": ("repeat", reps, {"long_name": "repeat (spatial phase offset)"}),
             "grating_phase": ("repeat", np.array([grating_phase(r) for r in reps]),
-                              {"units": "radian", "long_name": "spatial phase of the repeat at pixel (0, 0)"}),
+                              {"units": RADIAN, "long_name": "spatial phase of the repeat at pixel (0, 0)"}),
         }
 
     def conditions(self):
@@ -185,12 +186,12 @@ class NoiseGrid:
     def coords(self):
         ss, st = np.asarray(self.sigma_space), np.asarray(self.sigma_time)
         return {
-            "sigma_space": ("sigma_space", ss, {"units": "pixel", "long_name": "spatial Gaussian sigma (0 = white)"}),
+            "sigma_space": ("sigma_space", ss, {"units": PIXEL, "long_name": "spatial Gaussian sigma (0 = white)"}),
             "sigma_space_deg": ("sigma_space", ss * DEG_PER_PIXEL,
-                                {"units": "degree", "conversion": f"pixels x {DEG_PER_PIXEL:.6g} deg/px"}),
-            "sigma_time": ("sigma_time", st, {"units": "frame", "long_name": "temporal Gaussian sigma (0 = white)"}),
+                                {"units": DEGREE, "conversion": f"pixels x {DEG_PER_PIXEL:.6g} deg/px"}),
+            "sigma_time": ("sigma_time", st, {"units": FRAME, "long_name": "temporal Gaussian sigma (0 = white)"}),
             "sigma_time_ms": ("sigma_time", st * MS_PER_FRAME,
-                              {"units": "ms", "conversion": f"frames x {MS_PER_FRAME:.6g} ms (30 Hz)"}),
+                              {"units": MS, "conversion": f"frames x {MS_PER_FRAME:.6g} ms (30 Hz)"}),
             "repeat": ("repeat", np.arange(self.repeats), {"long_name": "repeat (noise seed)"}),
         }
 

@@ -37,6 +37,7 @@ from ..runs.engine import Run, batches
 from ..runs.ids import unit_id
 from ..runs.store import UnitStore
 from .config import TuningConfig
+from ...units import COUNTS_PER_FRAME, CYCLES_PER_DEGREE, CYCLES_PER_PIXEL, DEGREE, FRAME, HZ
 
 __all__ = ["TuningConfig", "run", "model_responses", "tuning_dataset", "example_traces"]
 
@@ -184,12 +185,12 @@ def example_traces(encoder, ds, config, n_examples=6, device="auto"):
         traces += rates[np.arange(len(picks)), picks] / len(models)
     out["example_neuron"] = ("example", np.asarray(picks, np.int64))
     out["example_trace"] = (("example", "frame"), traces)
-    out["example_trace"].attrs.update(units="counts/frame", long_name="response at the preferred drifting "
+    out["example_trace"].attrs.update(units=COUNTS_PER_FRAME, long_name="response at the preferred drifting "
                                       "condition, mean over models (frames before first_frame lack history)")
-    out["example_sf"] = ("example", [p["sf"] for p in params], {"units": "cycles/degree"})
-    out["example_tf"] = ("example", [p["tf"] for p in params], {"units": "Hz"})
-    out["example_direction"] = ("example", [p["direction"] for p in params], {"units": "degree"})
-    out = out.assign_coords(frame=("frame", np.arange(config.n_frames), {"units": "frame", "long_name": "frame index (30 Hz)"}))
+    out["example_sf"] = ("example", [p["sf"] for p in params], {"units": CYCLES_PER_DEGREE})
+    out["example_tf"] = ("example", [p["tf"] for p in params], {"units": HZ})
+    out["example_direction"] = ("example", [p["direction"] for p in params], {"units": DEGREE})
+    out = out.assign_coords(frame=("frame", np.arange(config.n_frames), {"units": FRAME, "long_name": "frame index (30 Hz)"}))
     return out
 
 
@@ -197,35 +198,35 @@ def tuning_dataset(raw, config):
     """The tuning Dataset from :func:`model_responses`' output: the grid's responses (every model and their
     mean) and every measure of :func:`dnemkit.analysis.tuning.tuning_measures` over ``neuron``."""
     n_models, n = raw["mean"].shape[:2]
-    coords = {"neuron": np.arange(n), "sf": ("sf", np.asarray(config.sf), {"units": "cycles/degree",
+    coords = {"neuron": np.arange(n), "sf": ("sf", np.asarray(config.sf), {"units": CYCLES_PER_DEGREE,
                                                                            "long_name": "spatial frequency"}),
-              "tf": ("tf", np.asarray(config.tf), {"units": "Hz", "long_name": "temporal frequency"}),
+              "tf": ("tf", np.asarray(config.tf), {"units": HZ, "long_name": "temporal frequency"}),
               "direction": ("direction", np.asarray(config.directions),
-                            {"units": "degree", "long_name": "drift direction (0 = rightwards, 90 = upwards)"}),
+                            {"units": DEGREE, "long_name": "drift direction (0 = rightwards, 90 = upwards)"}),
               "model": np.arange(n_models)}
     dims = ("neuron", "sf", "tf", "direction")
     # the explicit average over models (the Fourier coefficients are linear in the trace: their mean is the
     # mean trace's)
     resp = xr.DataArray(raw["mean"].mean(0), dims=dims, coords={k: coords[k] for k in dims},
-                        attrs={"units": "counts/frame"})
+                        attrs={"units": COUNTS_PER_FRAME})
     f1c = xr.DataArray(raw["f1_cos"].mean(0), dims=dims, coords=resp.coords)
     f1s = xr.DataArray(raw["f1_sin"].mean(0), dims=dims, coords=resp.coords)
     base = raw["grey"].mean(0)
     ds = tuning_measures(resp, base, f1c, f1s)
     ds = ds.assign_coords(model=coords["model"], model_name=("model", list(raw["model_names"])))
-    ds["sf_cyc_per_px"] = ("sf", cpd_to_cyc_per_px(np.asarray(config.sf)), {"units": "cycles/pixel"})
+    ds["sf_cyc_per_px"] = ("sf", cpd_to_cyc_per_px(np.asarray(config.sf)), {"units": CYCLES_PER_PIXEL})
     ds = ds.set_coords("sf_cyc_per_px")
     ds["response"] = resp
-    ds["response"].attrs.update(units="counts/frame", long_name="mean response over the analysed frames, mean "
+    ds["response"].attrs.update(units=COUNTS_PER_FRAME, long_name="mean response over the analysed frames, mean "
                                 "over models")
     ds["f1_amplitude"] = (dims, np.hypot(f1c.values, f1s.values))
-    ds["f1_amplitude"].attrs.update(units="counts/frame", long_name="amplitude of the mean-over-models response's "
+    ds["f1_amplitude"].attrs.update(units=COUNTS_PER_FRAME, long_name="amplitude of the mean-over-models response's "
                                     "Fourier component at the grating's tf (NaN for tf = 0)")
     ds["model_response"] = (("model",) + dims, raw["mean"].astype(np.float32))
-    ds["model_response"].attrs.update(units="counts/frame", long_name="each model's mean response over the "
+    ds["model_response"].attrs.update(units=COUNTS_PER_FRAME, long_name="each model's mean response over the "
                                       "analysed frames")
     ds["model_baseline"] = (("model", "neuron"), raw["grey"])
-    ds["model_baseline"].attrs.update(units="counts/frame", long_name="each model's mean response to uniform grey")
+    ds["model_baseline"].attrs.update(units=COUNTS_PER_FRAME, long_name="each model's mean response to uniform grey")
     for name in ("response", "f1_amplitude", "model_response"):
         ds[name].encoding.update(COMPRESSION)
     return ds
@@ -246,7 +247,8 @@ def run(config=None, *, out=None, progress=True, log=None):
     enc = ref.encoder
     started = time.perf_counter()
     raw = model_responses(enc, config, out=out, progress=progress)
-    say(log, f"{raw['computed']} grating(s) x model computed, {raw['reused']} reused")
+    say(log, f"(grating, model) pairs: {raw['computed'] + raw['reused']}, {raw['reused']} already stored (reused), "
+             f"{raw['computed']} computed")
     ds = tuning_dataset(raw, config)
     if config.examples:
         ds = ds.merge(example_traces(enc, ds, config, config.examples, config.device))
