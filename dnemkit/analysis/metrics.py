@@ -1,6 +1,7 @@
 """Reconstruction quality metrics (docs/method.md, "Recipe" evaluation, §7 analyses).
 
-Every function here is a pure numpy function.
+Every function here is a pure numpy function. About 500 lines: the metrics share the conventions below (frames,
+masks, float64, NaN rules) and are read together.
 
 Conventions
 -----------

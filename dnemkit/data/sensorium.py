@@ -1,5 +1,8 @@
 """The Sensorium 2023 data layout: read recorded trials, write synthetic mice in the same layout.
 
+One module of about 630 lines, on purpose: reading and writing the layout are each other's inverse and are kept
+beside the one description of it below, so that a change to the layout is made in one place.
+
 Layout of one mouse folder (``<root>/<mouse>/``)::
 
     data/videos/<id>.npy          (36, 64, T)  rows x columns x frames (note: time LAST on disk)

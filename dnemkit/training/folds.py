@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..encoders.dwiseneuro_encoder import SPAN
+from ..encoders.dwiseneuro.encoder import SPAN
 from ..errors import DnemkitError, say
 from .config import SCORE_FIRST_FRAME
 
