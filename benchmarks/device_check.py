@@ -40,9 +40,9 @@ from reconstruction_iteration import reference_iteration  # noqa: E402
 
 from dnemkit.device import resolve_device, synchronize  # noqa: E402
 from dnemkit.encoders.base import Ensemble  # noqa: E402
-from dnemkit.encoders.dwiseneuro import random_dwiseneuro as make_random_dwiseneuro  # noqa: E402
-from dnemkit.encoders.dwiseneuro import MAIN_CONFIG, DwiseNeuro, InvertedResidual3d  # noqa: E402
-from dnemkit.encoders.dwiseneuro_encoder import DwiseNeuroEncoder  # noqa: E402
+from dnemkit.encoders.dwiseneuro.network import random_dwiseneuro as make_random_dwiseneuro  # noqa: E402
+from dnemkit.encoders.dwiseneuro.network import MAIN_CONFIG, DwiseNeuro, InvertedResidual3d  # noqa: E402
+from dnemkit.encoders.dwiseneuro.encoder import DwiseNeuroEncoder  # noqa: E402
 from dnemkit.reconstruction import Execution, Recipe, input_gradient, reconstruct, subbatch_starts  # noqa: E402
 from dnemkit.reconstruction.loop import (EncoderPass, auto_subbatches_per_pass, check_bf16,  # noqa: E402
                                          members_input_gradient, prepare_members)

@@ -14,8 +14,8 @@ import time
 
 import torch
 
-from dnemkit.encoders.dwiseneuro import MAIN_CONFIG, DwiseNeuro, InvertedResidual3d
-from dnemkit.encoders.dwiseneuro_encoder import DwiseNeuroEncoder
+from dnemkit.encoders.dwiseneuro.network import MAIN_CONFIG, DwiseNeuro, InvertedResidual3d
+from dnemkit.encoders.dwiseneuro.encoder import DwiseNeuroEncoder
 from dnemkit.reconstruction import Recipe, input_gradient, subbatch_starts
 from dnemkit.reconstruction.loop import auto_subbatches_per_pass
 from dnemkit.training import MODEL_CONFIGS

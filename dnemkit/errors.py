@@ -9,11 +9,26 @@ class DnemkitError(ValueError):
     """A user mistake: bad argument, bad file, bad shape. The message is one line meant for the user."""
 
 
-def warn(message):
-    """Tell the user about something suspicious but allowed: one 'Warning: ...' line on stderr."""
-    import sys
+def say(log, message, *, warning=False):
+    """The one voice of dnemkit's library code: ``message`` as one line for the user.
 
-    print(f"Warning: {message}", file=sys.stderr, flush=True)
+    Parameters
+    ----------
+    log : callable or None
+        Where a run's lines go (a command's echo, a test's ``list.append``): the line goes there as it is. None:
+        a note is dropped (the Python caller asked for silence).
+    message : str
+        One line, no trailing newline.
+    warning : bool
+        Something suspicious but allowed: without a ``log`` it is printed on stderr as 'Warning: ...', never
+        dropped.
+    """
+    if log is not None:
+        log(message)
+    elif warning:
+        import sys
+
+        print(f"Warning: {message}", file=sys.stderr, flush=True)
 
 
 def check_int(value, name, minimum=None, meaning=""):

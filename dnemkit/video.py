@@ -45,7 +45,7 @@ def check_video(video, name="video", min_frames=1, batched=None):
 def check_grey_range(video, name="video"):
     """Warn (one line) when a video does not look like grey levels 0..255: values all within 0..1 (a 0..1 float
     movie: multiply by 255) or values outside 0..255. Returns the video unchanged."""
-    from .errors import warn
+    from .errors import say
 
     import numpy as np
 
@@ -54,11 +54,11 @@ def check_grey_range(video, name="video"):
         return video
     lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
     if lo < 0 or hi > 255:
-        warn(f"{name} has values {lo:.4g}..{hi:.4g} outside the grey levels 0..255; values outside are used as "
-             "they are (expected 0..255)")
+        say(None, f"{name} has values {lo:.4g}..{hi:.4g} outside the grey levels 0..255; values outside are used as "
+             "they are (expected 0..255)", warning=True)
     elif hi <= 1.0 and v.dtype.kind == "f" and hi > lo:
-        warn(f"{name} has values {lo:.4g}..{hi:.4g}, all within 0..1; expected grey levels 0..255 (multiply a 0..1 "
-             "movie by 255)")
+        say(None, f"{name} has values {lo:.4g}..{hi:.4g}, all within 0..1; expected grey levels 0..255 (multiply a 0..1 "
+             "movie by 255)", warning=True)
     return video
 
 

@@ -6,7 +6,7 @@ Helpers come as fixtures that return a function: ``run_cli``, ``assert_one_line_
 import numpy as np
 import pytest
 
-from dnemkit.encoders.dwiseneuro import MAIN_CONFIG, random_dwiseneuro
+from dnemkit.encoders.dwiseneuro.network import MAIN_CONFIG, random_dwiseneuro
 
 # a scaled-down DwiseNeuro with every structural feature of the main one (strides, channel tiling, groups,
 # odd neuron counts that need readout padding); keeps the suite fast

@@ -11,7 +11,7 @@ from torch import nn
 from dnemkit.device import resolve_device
 from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig
 from dnemkit.encoders.base import Encoder, Ensemble
-from dnemkit.encoders.dwiseneuro_encoder import DwiseNeuroEncoder
+from dnemkit.encoders.dwiseneuro.encoder import DwiseNeuroEncoder
 from dnemkit.errors import DnemkitError
 from dnemkit.reconstruction import Execution, Recipe, input_gradient, reconstruct
 from dnemkit.reconstruction.loop import EncoderPass, members_input_gradient, stackable

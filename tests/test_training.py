@@ -18,8 +18,8 @@ from click.testing import CliRunner
 from dnemkit.cli import main
 from dnemkit.data.sensorium import find_mouse, write_mouse
 from dnemkit.encoders import load_encoder, read_checkpoint
-from dnemkit.encoders.dwiseneuro import DwiseNeuro
-from dnemkit.encoders.dwiseneuro_encoder import DwiseNeuroEncoder
+from dnemkit.encoders.dwiseneuro.network import DwiseNeuro
+from dnemkit.encoders.dwiseneuro.encoder import DwiseNeuroEncoder
 from dnemkit.encoders.synthetic import SyntheticMouse, SyntheticMouseConfig
 from dnemkit.errors import DnemkitError
 from dnemkit.stimuli.natural import natural_movie

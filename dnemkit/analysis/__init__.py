@@ -5,6 +5,7 @@
 - errormaps: E+ / E- between reconstructions from recorded and predicted activity
 - stats: paired t-tests, repeated-measures ANOVA, Bonferroni-corrected adjacent-level tests
 - cutoffs: resolution cut-off of a correlation-vs-frequency curve
+- resolution: a sweep's resolution heatmap, its two axes and their cut-offs
 """
 
 from ..lazy import lazy_exports

@@ -1,6 +1,7 @@
 """Reconstruction quality metrics (docs/method.md, "Recipe" evaluation, §7 analyses).
 
-Every function here is a pure numpy function.
+Every function here is a pure numpy function. About 500 lines: the metrics share the conventions below (frames,
+masks, float64, NaN rules) and are read together.
 
 Conventions
 -----------
@@ -152,19 +153,33 @@ def pearson_along(x, y, axis):
 
 
 def nanmean(values, axis=None):
-    """``np.nanmean`` over ``axis``, NaN for an all-NaN slice without numpy's "Mean of empty slice" warning (a
-    caller that averages over clips or thresholds where none is defined reports that itself)."""
+    """Mean of the finite values (NaN and +-inf left out), NaN where there is none, without numpy's "Mean of empty
+    slice" warning (a caller that averages over clips or thresholds where none is defined reports that itself).
+
+    Parameters
+    ----------
+    values : array_like
+        Numbers.
+    axis : int or tuple of int, optional
+        The axes averaged over (None: all of them).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A float for ``axis=None`` (the float64 mean of the finite values); else an array of ``values``' float
+        dtype without ``axis``.
+    """
     import warnings
 
+    values = np.asarray(values)
+    if not np.issubdtype(values.dtype, np.floating):
+        values = values.astype(np.float64)
+    finite = np.isfinite(values)
+    if axis is None:
+        return float(values[finite].astype(np.float64).mean()) if finite.any() else float("nan")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(values, axis=axis)
-
-
-def _nanmean(values):
-    values = np.asarray(values, dtype=np.float64)
-    ok = np.isfinite(values)
-    return float(values[ok].mean()) if ok.any() else float("nan")
+        return np.nanmean(np.where(finite, values, np.nan), axis=axis)
 
 
 def video_correlation(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
@@ -189,7 +204,7 @@ def frame_correlation(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     Frames where gt or recon is constant inside the mask have no correlation (NaN) and are left out of the mean
     (no warning). Returns a float; NaN when every frame is constant.
     """
-    return _nanmean(frame_correlation_trace(gt, recon, mask=mask, first_frame=first_frame))
+    return nanmean(frame_correlation_trace(gt, recon, mask=mask, first_frame=first_frame))
 
 
 def pixel_correlation_map(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
@@ -437,7 +452,7 @@ def ensembling_gain(gt, recons, *, ensemble_recon=None, mask=None, first_frame=D
     gm = g[f:][:, m].ravel()
     model_r = np.array([_pearson(gm, rs[k, f:][:, m].ravel()) for k in range(rs.shape[0])])
     ensemble_r = _pearson(gm, ens[f:][:, m].ravel())
-    mean_model_r = _nanmean(model_r)
+    mean_model_r = nanmean(model_r)
     return {
         "model_r": model_r,
         "mean_model_r": mean_model_r,
@@ -477,7 +492,7 @@ def quality_metrics(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     several = gm.shape[0] >= 2
     return {
         "video_correlation": _pearson(gm.ravel(), rm.ravel()),
-        "frame_correlation": _nanmean(pearson_along(gm, rm, axis=1)),
+        "frame_correlation": nanmean(pearson_along(gm, rm, axis=1)),
         "rmse": e,
         "psnr": _psnr_from_rmse(e),
         "ssim": _ssim(gf, rf, m),

@@ -14,6 +14,7 @@ from scipy.optimize import OptimizeWarning, curve_fit
 
 from ..errors import DnemkitError, check_int
 from .metrics import as_float_array
+from ..units import DIMENSIONLESS, PIXEL
 
 __all__ = [
     "rf_maps",
@@ -277,31 +278,31 @@ def _add_polarity_maps(ds, mean_pre, mean_flash, threshold, sigma):
     dims3 = ("neuron", "y", "x")
     for p, pol in enumerate(POLARITIES):
         ds[f"rf_{pol}"] = (dims3, maps[pol].astype(np.float32), dict(
-            units="1", long_name=f"{pol.upper()} receptive field: (r_flash - r_pre) / r_pre, < {threshold} -> 0, "
+            units=DIMENSIONLESS, long_name=f"{pol.upper()} receptive field: (r_flash - r_pre) / r_pre, < {threshold} -> 0, "
                                  f"Gaussian sigma {sigma} px, normalised to the neuron's maximum; model-averaged "
                                  "responses"))
         ds[f"rf_{pol}"].encoding.update(COMPRESSION)
         ds[f"rf_{pol}_peak"] = ("neuron", _smoothed_peak(mean_pre[p], mean_flash[p], threshold, sigma), dict(
-            units="1", long_name=f"maximum of the {pol.upper()} map before the division by the maximum: "
+            units=DIMENSIONLESS, long_name=f"maximum of the {pol.upper()} map before the division by the maximum: "
                                  f"rf_{pol} * rf_{pol}_peak is the un-normalised map (comparable across polarities)"))
         ds[f"response_{pol}"] = ("neuron", peaks[pol], dict(
-            units="1", long_name=f"peak relative {pol.upper()} response (r_flash - r_pre) / r_pre over positions"))
+            units=DIMENSIONLESS, long_name=f"peak relative {pol.upper()} response (r_flash - r_pre) / r_pre over positions"))
         py, px = rf_centres(maps[pol])
-        ds[f"center_y_{pol}"] = ("neuron", py, {"units": "pixel"})
-        ds[f"center_x_{pol}"] = ("neuron", px, {"units": "pixel"})
+        ds[f"center_y_{pol}"] = ("neuron", py, {"units": PIXEL})
+        ds[f"center_x_{pol}"] = ("neuron", px, {"units": PIXEL})
     ds["preferred_polarity"] = ("neuron", np.where(peaks["on"] >= peaks["off"], "on", "off"),
                                 {"long_name": "polarity of the larger peak relative response (ties: on)"})
     with np.errstate(invalid="ignore", divide="ignore"):
         index = (peaks["on"] - peaks["off"]) / (np.abs(peaks["on"]) + np.abs(peaks["off"]))
     ds["polarity_index"] = ("neuron", index, dict(
-        units="1", long_name="(response_on - response_off) / (|response_on| + |response_off|): +1 ON only, -1 OFF "
+        units=DIMENSIONLESS, long_name="(response_on - response_off) / (|response_on| + |response_off|): +1 ON only, -1 OFF "
                              "only, 0 both (e.g. complex cells)"))
     ds["responsive"] = ("neuron", responsive,
                         {"long_name": f"some relative response >= {threshold} in the preferred polarity"})
     cy, cx = rf_centres(preferred)
-    ds["center_y"] = ("neuron", cy, {"units": "pixel", "long_name": "row of the maximum of the preferred-polarity "
+    ds["center_y"] = ("neuron", cy, {"units": PIXEL, "long_name": "row of the maximum of the preferred-polarity "
                                                                      "RF map"})
-    ds["center_x"] = ("neuron", cx, {"units": "pixel", "long_name": "column of the maximum of the "
+    ds["center_x"] = ("neuron", cx, {"units": PIXEL, "long_name": "column of the maximum of the "
                                                                      "preferred-polarity RF map"})
     return maps, peaks, preferred, responsive
 
@@ -319,8 +320,8 @@ def _add_model_centres(ds, r_pre, r_flash, threshold, sigma):
                     for p, pol in enumerate(POLARITIES)}
             peaks = {pol: _relative_peak(r_pre[m, p], r_flash[m, p]) for p, pol in enumerate(POLARITIES)}
             mcy[m], mcx[m] = rf_centres(_preferred(maps, peaks))
-    ds["model_center_y"] = (("model", "neuron"), mcy, {"units": "pixel"})
-    ds["model_center_x"] = (("model", "neuron"), mcx, {"units": "pixel"})
+    ds["model_center_y"] = (("model", "neuron"), mcy, {"units": PIXEL})
+    ds["model_center_x"] = (("model", "neuron"), mcx, {"units": PIXEL})
 
 
 def _add_fits(ds, preferred, responsive, strength, fit, fit_max):
@@ -338,7 +339,7 @@ def _add_fits(ds, preferred, responsive, strength, fit, fit_max):
             success[order] = result["success"]
             fitted[order] = True
     for k in _FIT_KEYS:
-        ds[f"fit_{k}"] = ("neuron", fits[k], {"units": "pixel" if k.startswith(("center", "sigma")) else "1"})
+        ds[f"fit_{k}"] = ("neuron", fits[k], {"units": PIXEL if k.startswith(("center", "sigma")) else "1"})
     ds["fit_success"] = ("neuron", success)
     ds["fitted"] = ("neuron", fitted, {"long_name": "a 2-D Gaussian was fitted to the preferred map (responsive, "
                                                     "within fit_max)"})
@@ -351,7 +352,7 @@ def _add_population(ds, maps):
     combos = on_off_maps(pop_on, pop_off)
     for name, values in (("population_rf_on", pop_on), ("population_rf_off", pop_off),
                          ("on_minus_off", combos["on_minus_off"]), ("on_plus_off", combos["on_plus_off"])):
-        ds[name] = (("y", "x"), values, {"units": "1", "long_name": name.replace("_", " ") + " (nan-mean of the neurons' maps)"})
+        ds[name] = (("y", "x"), values, {"units": DIMENSIONLESS, "long_name": name.replace("_", " ") + " (nan-mean of the neurons' maps)"})
 
 
 def compare_to_truth(ds, truth):
@@ -365,14 +366,14 @@ def compare_to_truth(ds, truth):
         raise DnemkitError(f"the ground truth has {truth.sizes.get('neuron')} neurons; the encoder predicts "
                            f"{ds.sizes['neuron']}; expected the same neurons")
     ds = ds.copy()
-    ds["true_center_y"] = ("neuron", np.asarray(truth["center_y"].values, np.float64), {"units": "pixel"})
-    ds["true_center_x"] = ("neuron", np.asarray(truth["center_x"].values, np.float64), {"units": "pixel"})
+    ds["true_center_y"] = ("neuron", np.asarray(truth["center_y"].values, np.float64), {"units": PIXEL})
+    ds["true_center_x"] = ("neuron", np.asarray(truth["center_x"].values, np.float64), {"units": PIXEL})
     if "cell_type" in truth:
         ds["true_cell_type"] = ("neuron", np.asarray(truth["cell_type"].values).astype(str))
     err = np.hypot(ds["center_y"].values - ds["true_center_y"].values,
                    ds["center_x"].values - ds["true_center_x"].values)
     ds["center_error"] = ("neuron", err)
-    ds["center_error"].attrs.update(units="pixel", long_name="distance of the RF centre to the true centre")
+    ds["center_error"].attrs.update(units=PIXEL, long_name="distance of the RF centre to the true centre")
     ok = ds["responsive"].values
     if ok.any():
         ds.attrs.update(centre_error_median=float(np.median(err[ok])),

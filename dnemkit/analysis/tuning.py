@@ -1,6 +1,8 @@
 """Drifting-grating tuning measures per neuron (AllenSDK-style), from mean responses over a grating grid.
 
 Pure numpy / xarray / scipy: nothing here runs an encoder (see :mod:`dnemkit.experiments.tuning` for that).
+One module of about 530 lines, on purpose: the measures share their conventions (below) and one fit, and read
+best side by side as AllenSDK's do.
 
 Inputs
 ------

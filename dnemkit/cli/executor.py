@@ -2,7 +2,7 @@
 
 ``--executor slurm`` is a Dask cluster of SLURM jobs (dask-jobqueue, started and stopped by the command); it
 reaches the experiments' configs as ``executor='dask'`` with the scheduler string ``slurm:KEY=VALUE,...`` that
-:func:`dnemkit.experiments.executor.connect` understands, so the configs know only two executors.
+:func:`dnemkit.experiments.runs.cluster.connect` understands, so the configs know only two executors.
 """
 
 import functools
@@ -20,7 +20,7 @@ SLURM_HELP = ("Resources of each SLURM job of --executor slurm, KEY=VALUE (comma
 def _check_slurm_settings(ctx, param, values):
     """click callback of --slurm: unknown keys and empty values are reported before the command runs."""
     from ..errors import DnemkitError
-    from ..experiments.executor import parse_slurm
+    from ..experiments.runs.cluster import parse_slurm
 
     try:
         parse_slurm(",".join(values))
@@ -55,7 +55,7 @@ def executor_options(executors=("local", "dask"), executor="local", scheduler=No
             settings = kwargs.pop("slurm")
             if kwargs["executor"] == "slurm":
                 from ..errors import DnemkitError
-                from ..experiments.executor import slurm_scheduler
+                from ..experiments.runs.cluster import slurm_scheduler
 
                 if kwargs["scheduler"] is not None:
                     raise UserError("--scheduler is given with --executor slurm, which starts a scheduler of its "

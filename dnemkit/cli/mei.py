@@ -4,12 +4,7 @@ from pathlib import Path
 
 import click
 
-from .common import encoder_options, print_results, quiet_option, user_errors
-
-# the defaults of dnemkit.experiments.mei.MeiConfig, spelled out here so that --help needs no torch import;
-# tests/cli/test_mei.py checks that they agree with the dataclass
-DEFAULTS = dict(kind="image", top_by="response", n_top=12, contrast=0.05, initial="noise", blur=0.5, iterations=32,
-                lr=3200.0, adam_rel_eps=1000.0, patience=4, batch=16, seed=0, device="auto")
+from .common import encoder_options, execution_options, print_results, quiet_option, user_errors
 
 
 def _run_mei(config, out, quiet):
@@ -17,37 +12,38 @@ def _run_mei(config, out, quiet):
     from ..experiments.mei import run
 
     ds = run(config, out=out, progress=not quiet, log=None if quiet else click.echo)
-    from ..viz.kinds import KINDS
-
-    files = [out / "mei.nc"] + [out / f"{name}.png" for name in ("mei",) if "mei" in KINDS]
-    print_results(ds, files)
+    print_results(ds, ds.encoding["files"])
 
 
 def register(main):
     """Add `characterize mei` to ``main``.
 
-    Long because the command is declared as one decorator per option (20 options with their help texts); the
-    command body only builds the MeiConfig and hands it to :func:`_run_mei`.
+    Long because the command is declared as one decorator per option (20 options with their help texts, the
+    execution's through the shared stack); the command body only builds the MeiConfig and hands it to
+    :func:`_run_mei`.
     """
-    d = DEFAULTS
+    from ..experiments.contract import field_defaults
+    from ..experiments.mei.config import INITIALS, KINDS, TOP_BY, MeiConfig
+
+    d = field_defaults(MeiConfig)  # the command's only defaults (importing the config loads no torch)
 
     @main.command()
     @encoder_options
     @click.option("--models", type=click.IntRange(min=1), default=None,
                   help="Use the first K models of an ensemble (default: all; one MEI for the ensemble, its models' "
                        "normalised gradients averaged).")
-    @click.option("--kind", type=click.Choice(["image", "video"]), default=d["kind"], show_default=True,
+    @click.option("--kind", type=click.Choice(KINDS), default=d["kind"], show_default=True,
                   help="image: one frame held for the whole clip; video: every frame free.")
     @click.option("--neurons", "neurons_text", default=None, metavar="LIST|all",
                   help="Neuron indices, e.g. 3,7,10-19, or all (default: the --n neurons ranked first by --top-by).")
-    @click.option("--top-by", type=click.Choice(["response", "osi"]), default=d["top_by"], show_default=True,
+    @click.option("--top-by", type=click.Choice(TOP_BY), default=d["top_by"], show_default=True,
                   help="Rank neurons by their best grating's response above grey, or by the atlas' OSI.")
     @click.option("--n", "n_top", type=click.IntRange(min=0), default=d["n_top"], show_default=True,
                   help="How many neurons --top-by picks (0 = every neuron).")
     @click.option("--contrast", type=float, default=d["contrast"], show_default=True,
                   help="Contrast budget: RMS of (v - 127.5) / 127.5 over every pixel and frame, in (0, 1]; MEIs, "
                        "gratings and natural clips are all projected to it.")
-    @click.option("--initial", type=click.Choice(["noise", "grey"]), default=d["initial"], show_default=True,
+    @click.option("--initial", type=click.Choice(INITIALS), default=d["initial"], show_default=True,
                   help="Start: seeded white noise at a tenth of the budget, or uniform grey.")
     @click.option("--blur", type=float, default=d["blur"], show_default=True,
                   help="Gaussian sigma (pixels) of the gradient blur (0 = none).")
@@ -57,21 +53,21 @@ def register(main):
                   help="Peak step of the per-pixel Adam (grey levels per unit frame-normalised gradient).")
     @click.option("--patience", type=click.IntRange(min=0), default=d["patience"], show_default=True,
                   help="Stop once the mean activation rose by < 0.1 %% over this many steps (0 = never early).")
-    @click.option("--n-frames", type=click.IntRange(min=2), default=None,
+    @click.option("--n-frames", type=click.IntRange(min=2), default=d["n_frames"],
                   help="Clip length (default: the encoder's first valid frame + 2, at least 32).")
     @click.option("--batch", type=click.IntRange(min=1), default=d["batch"], show_default=True,
                   help="Neurons (inputs) per batched optimisation.")
-    @click.option("--tuning", type=click.Path(dir_okay=False), default=None,
+    @click.option("--tuning", type=click.Path(dir_okay=False), default=d["tuning"],
                   help="A tuning.nc (`characterize tuning`) to compare the descriptors with (default: the atlas of "
                        "the comparison gratings at the budget).")
     @click.option("--seed", type=click.IntRange(min=0), default=d["seed"], show_default=True)
-    @click.option("--device", default=d["device"], show_default=True, help="auto | cpu | cuda[:k]")
+    @execution_options
     @click.option("--out", type=click.Path(file_okay=False), default="mei-out", show_default=True,
                   help="Folder for mei.nc and mei.png.")
     @quiet_option
     @user_errors
     def mei(encoder_spec, mouse, models, kind, neurons_text, top_by, n_top, contrast, initial, blur, iterations, lr,
-            patience, n_frames, batch, tuning, seed, device, out, quiet):
+            patience, n_frames, batch, tuning, seed, execution, out, quiet):
         """Most exciting inputs: for each neuron, the image or video that drives it most at a fixed contrast.
 
         One input per neuron, --batch neurons per batched optimisation (the reconstruction loop with the
@@ -88,11 +84,11 @@ def register(main):
         longer (the same run took 5.8 minutes with 16 neurons at a load of 4).
         """
         from ..encoders.ref import EncoderRef
-        from ..experiments.mei import MeiConfig, parse_neurons
+        from ..experiments.mei import parse_neurons
 
         config = MeiConfig(encoder=EncoderRef(encoder_spec, mouse, models), kind=kind,
                            neurons=None if neurons_text is None else parse_neurons(neurons_text), top_by=top_by,
                            n_top=n_top, contrast=contrast, initial=initial, blur=blur, iterations=iterations, lr=lr,
                            patience=patience, n_frames=n_frames, batch=batch, tuning=tuning, seed=seed,
-                           device=device)
+                           execution=execution)
         _run_mei(config, Path(out), quiet)

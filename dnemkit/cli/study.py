@@ -31,7 +31,8 @@ def _run_study(config, out, quiet):
     """Run the study of ``config`` into the folder ``out`` and print its results; exit status 130 (the store
     kept, the command to resume printed) when interrupted. The embedded study is announced, and followed by the
     commands of the paper-sized study."""
-    from ..experiments.study import StudyInterrupted, run
+    from ..experiments.runs import Interrupted
+    from ..experiments.study import run
 
     embedded = config.data is None
     if embedded:
@@ -39,7 +40,7 @@ def _run_study(config, out, quiet):
     try:
         log = EchoLog()
         ds = run(config, out=out, progress=not quiet, log=log)
-    except StudyInterrupted as exc:
+    except Interrupted as exc:
         click.echo(f"interrupted: {exc.done} of {exc.total} clips are stored in {out / 'study.store'}; run the "
                    "same command again to resume", err=True)
         raise SystemExit(130) from None

@@ -61,7 +61,8 @@ def _explicit(ctx, name):
 
 def _run(ctx, grid, o):
     from ..encoders.ref import EncoderRef
-    from ..experiments.sweeps import SweepConfig, SweepInterrupted, run, summary
+    from ..experiments.runs import Interrupted
+    from ..experiments.sweeps import SweepConfig, run, summary
     from ..experiments.sweeps.defaults import QUICK_ITERATIONS
 
     recipe = o["recipe"]
@@ -74,7 +75,7 @@ def _run(ctx, grid, o):
     started = time.perf_counter()
     try:
         ds = run(config, out=o["out"], progress=not o["quiet"])
-    except SweepInterrupted as exc:
+    except Interrupted as exc:
         click.echo(f"Interrupted: {exc.done} of {exc.total} conditions are stored in {exc.path}; "
                    "run the same command again to compute the rest.", err=True)
         ctx.exit(130)

@@ -10,13 +10,15 @@ from .common import encoder_options, parse_list, print_results, quiet_option, us
 def _run_tuning(config, out, quiet):
     """Run the tuning atlas of ``config`` into the folder ``out`` and print the grid and the results; exit
     status 130 (the finished gratings kept, the command to resume printed) when interrupted."""
+    from ..experiments.runs import Interrupted
     from ..experiments.tuning import run
 
     try:
         ds = run(config, out=out, progress=not quiet)
-    except KeyboardInterrupt:
-        click.echo(f"interrupted: the finished gratings are kept in {out / 'tuning.store'}; run the same "
-                   "command again to resume", err=True)
+    except KeyboardInterrupt as exc:  # the engine's Interrupted counts what is kept; a Ctrl-C after it, not
+        kept = (f"{exc.done} of {exc.total} (grating, model) pairs are stored" if isinstance(exc, Interrupted)
+                else "the finished gratings are kept")
+        click.echo(f"interrupted: {kept} in {out / 'tuning.store'}; run the same command again to resume", err=True)
         raise SystemExit(130) from None
     files = ds.encoding["files"]
     n_cond = len(config.sf) * len(config.tf) * len(config.directions)

@@ -7,6 +7,7 @@ from .sensorium import (
     Trial,
     find_mouse,
     open_dataset,
+    open_mice,
     open_mouse,
     write_mouse,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "Trial",
     "find_mouse",
     "open_dataset",
+    "open_mice",
     "open_mouse",
     "write_mouse",
 ]

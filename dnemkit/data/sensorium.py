@@ -1,5 +1,8 @@
 """The Sensorium 2023 data layout: read recorded trials, write synthetic mice in the same layout.
 
+One module of about 630 lines, on purpose: reading and writing the layout are each other's inverse and are kept
+beside the one description of it below, so that a change to the layout is made in one place.
+
 Layout of one mouse folder (``<root>/<mouse>/``)::
 
     data/videos/<id>.npy          (36, 64, T)  rows x columns x frames (note: time LAST on disk)
@@ -418,6 +421,13 @@ def open_dataset(root) -> list[SensoriumMouse]:
     if not mice:
         raise DnemkitError(f"dataset folder {root} holds no mouse folders; expected sub-folders with data/ and meta/")
     return [SensoriumMouse(p) for p in mice]
+
+
+def open_mice(data) -> list[SensoriumMouse]:
+    """The mice of ``data``: one mouse folder (a folder with data/ and meta/) as a list of one, or every mouse
+    folder of a dataset root (sorted by name); DnemkitError when it is neither."""
+    path = Path(data)
+    return [find_mouse(path)] if path.is_dir() and _is_mouse_folder(path) else open_dataset(path)
 
 
 def find_mouse(path, mouse=None) -> SensoriumMouse:

@@ -1,9 +1,9 @@
 """Encoders: the protocol, DwiseNeuro (exact), the synthetic mouse, ensembles, loading by spec string."""
 
 from .base import CallableEncoder, Encoder, Ensemble, members_of, model_names, select_models
-from .checkpoint import read_checkpoint, save_checkpoint
-from .dwiseneuro import MAIN_CONFIG, DwiseNeuro
-from .dwiseneuro_encoder import DwiseNeuroEncoder
+from .dwiseneuro.checkpoint import read_checkpoint, save_checkpoint
+from .dwiseneuro.network import MAIN_CONFIG, DwiseNeuro
+from .dwiseneuro.encoder import DwiseNeuroEncoder
 from .spec import load_encoder
 from .synthetic import SyntheticMouse, SyntheticMouseConfig, sample_responses, simulate_behavior
 

@@ -23,8 +23,8 @@ import torch
 from ..errors import DnemkitError
 from .adapters import ADAPTER_KEYS, SIDECAR_KEYS, declares_model, import_object, load_declared
 from .base import CallableEncoder, Encoder, Ensemble
-from .checkpoint import model_from_checkpoint, read_checkpoint
-from .dwiseneuro_encoder import DwiseNeuroEncoder
+from .dwiseneuro.checkpoint import model_from_checkpoint, read_checkpoint
+from .dwiseneuro.encoder import DwiseNeuroEncoder
 from .synthetic import SyntheticMouse
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "assets" / "demo"

@@ -26,6 +26,7 @@ import xarray as xr
 from ..errors import DnemkitError, check_generator
 from ..stimuli.geometry import DEG_PER_PIXEL, FPS, GREY, HEIGHT, WIDTH, cpd_to_cyc_per_px
 from .base import Encoder
+from ..units import FRAME
 
 KERNEL_FRAMES = 31
 CELL_TYPES = ("on", "off", "complex")
@@ -191,7 +192,7 @@ class SyntheticMouse(Encoder):
         ds["cell_type"].attrs["long_name"] = "cell type: on | off | complex"
         ds["temporal_kernel"] = (("neuron", "lag"), self.temporal_kernels)
         ds["lag"] = np.arange(KERNEL_FRAMES)
-        ds["lag"].attrs.update(units="frame", long_name="kernel lag (30 Hz frames)")
+        ds["lag"].attrs.update(units=FRAME, long_name="kernel lag (30 Hz frames)")
         ds.attrs.update(seed=self.seed, deg_per_pixel=DEG_PER_PIXEL, model=__doc__.strip().splitlines()[0],
                         config=repr(asdict(self.config)))
         return ds

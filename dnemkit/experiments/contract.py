@@ -107,12 +107,6 @@ def check_config(config, cls):
     return config
 
 
-def say(log, message):
-    """Pass one line to ``log`` when there is one."""
-    if log is not None:
-        log(message)
-
-
 def write_outputs(ds, out, dataset=True):
     """Write ``OUT/<kind>.nc`` (unless the experiment keeps it up to date itself: ``dataset=False``) and the
     kind's figures (:mod:`dnemkit.viz.kinds`); returns the paths written, also kept in ``ds.encoding['files']``

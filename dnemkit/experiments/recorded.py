@@ -4,7 +4,6 @@ data options, the trials chosen, the clips cut to one length, and each mouse's e
 from __future__ import annotations  # the array annotations below need no numpy at import
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import DnemkitError, check_int
@@ -69,15 +68,6 @@ def check_data_options(data, tiers, trials, trial_ids, default_trials=None):
     return tiers, trials, ids
 
 
-def open_mice(data):
-    """The Sensorium mice of ``data``: a mouse folder (one mouse) or a folder of mouse folders (sorted by name)."""
-    from ..data import find_mouse, open_dataset
-    from ..data.sensorium import _is_mouse_folder
-
-    path = Path(data)
-    return [find_mouse(path)] if path.is_dir() and _is_mouse_folder(path) else open_dataset(path)
-
-
 def select_trials(mouse, tiers, trials, trial_ids, labelled=True):
     """(trial ids, skipped) of ``mouse``: ``trial_ids`` as given (each must exist and, with ``labelled``, hold
     responses), or the first ``trials`` labelled trials (by id) of ``tiers``; skipped: ((id, reason), ...) of the
@@ -132,7 +122,7 @@ def load_clips(mouse, trial_ids, frames, min_frames, labelled=True, skipped=()):
 
 def mouse_encoders(ref, mice):
     """[(EncoderRef, description)] of the encoder ``ref`` names for each mouse of ``mice`` (SensoriumMouse objects),
-    mapped as `characterize study` maps them (:func:`dnemkit.experiments.study.plan.readout_refs`).
+    mapped as `characterize study` maps them (:func:`dnemkit.experiments.readouts.readout_refs`).
 
     ``encoder == 'synthetic'``: each folder `characterize simulate` wrote (its name gives the seed) uses its own
     ground truth, synthetic:SEED with the folder's neuron count (as simulate drew it). Another spec: one mouse
@@ -145,12 +135,10 @@ def mouse_encoders(ref, mice):
     if len(mice) > 1 and mouse_arg is not None:
         raise DnemkitError(f"--mouse {mouse_arg} picks one readout but --data holds {len(mice)} mice; expected one "
                            "mouse folder (--data ROOT/NAME) with --mouse, or no --mouse")
-    from types import SimpleNamespace
-
-    from .study.plan import readout_refs
+    from .readouts import readout_refs
 
     try:
-        refs = readout_refs(mice, SimpleNamespace(encoder=ref, mouse_map=()))
+        refs = readout_refs(mice, ref)
     except DnemkitError:
         if len(mice) == 1 or spec.startswith("synthetic"):
             raise
@@ -167,6 +155,8 @@ def recorded_mice(data, ref, tiers, trials, trial_ids, frames, min_frames, label
     as many neurons as the mouse has (one DnemkitError naming the mouse otherwise). Each trial passed over for
     having no responses is one line to ``log`` (a warning on stderr without one) and stays in the clips'
     ``skipped`` (:func:`skipped_attrs`)."""
+    from ..data import open_mice
+
     mice = open_mice(data)
     out = []
     for mouse, (ref, described) in zip(mice, mouse_encoders(ref, mice)):
@@ -176,12 +166,12 @@ def recorded_mice(data, ref, tiers, trials, trial_ids, frames, min_frames, label
             raise DnemkitError(f"the encoder {described} predicts {n} neurons but mouse {mouse.name} has "
                                f"{mouse.n_neurons}; expected the same neurons (another --encoder or --mouse readout)")
         out.append((ref, ids, described, mouse, skipped))
-    from ..errors import warn
+    from ..errors import say
 
     for *_, mouse, skipped in out:
         for tid, why in skipped:
             line = f"{mouse.name}: skipped trial {tid} ({mouse.tiers[tid]}): {why}"
-            log(line) if log is not None else warn(line)
+            say(log, line, warning=True)
     return [(ref, load_clips(mouse, ids, frames, min_frames, labelled, skipped), described)
             for ref, ids, described, mouse, skipped in out]
 

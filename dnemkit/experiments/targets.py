@@ -3,10 +3,9 @@ the one neuron-subset rule every command uses (so `natural --keep-fraction` and 
 neurons for the same seed)."""
 
 import numpy as np
-import torch
 
-from ..encoders.base import check_rates
 from ..analysis.ablation import nested_subsets
+from ..encoders.responses import predict_responses
 from ..encoders.synthetic import SyntheticMouse, sample_responses, simulate_behavior
 from ..errors import DnemkitError
 
@@ -21,18 +20,13 @@ def neuron_subset(n_neurons, keep_fraction, rng):
 
 
 def predicted_targets(encoder, videos, behavior=None, device=None):
-    """The encoder's predicted activity (K, N, T) float32 numpy for movies (K, T, 36, 64), one movie per pass.
+    """The encoder's predicted activity (K, N, T) float32 numpy for movies (K, T, 36, 64), one movie per pass
+    (:func:`dnemkit.encoders.responses.predict_responses`).
 
-    behavior: (K, 4, T) or None (the encoder's defaults). An ensemble predicts its members' mean.
+    behavior: (K, 4, T) or None (the encoder's defaults). An ensemble predicts its members' mean. device: where
+    the movies go (None: the encoder's).
     """
-    device = device or next((b.device for b in encoder.buffers()), torch.device("cpu"))
-    out = []
-    with torch.no_grad():
-        for k, video in enumerate(videos):
-            beh = None if behavior is None else torch.as_tensor(np.asarray(behavior[k], np.float32))[None].to(device)
-            v = torch.as_tensor(np.asarray(video, np.float32))[None].to(device)
-            out.append(check_rates(encoder(v, beh), encoder, v)[0].cpu())
-    return torch.stack(out).numpy()
+    return predict_responses(encoder, videos, behavior, batch=1, device=device)
 
 
 def synthetic_recording(video, seed, n_neurons, mouse_seed=0):
@@ -54,8 +48,6 @@ def recorded_targets(truth, movies, movie_seeds):
     """Poisson responses (K, N, T) of the ground-truth mouse ``truth`` (an Encoder) to ``movies`` (K, T, 36, 64),
     with simulated behaviour (K, 4, T); both seeded by each movie's seed."""
     behavior = np.stack([simulate_behavior(movies.shape[1], np.random.default_rng(int(s))) for s in movie_seeds])
-    with torch.no_grad():
-        video = torch.from_numpy(np.asarray(movies, np.float32))
-        rates = check_rates(truth(video, torch.from_numpy(behavior)), truth, video).numpy()
+    rates = predict_responses(truth, movies, behavior)  # every movie in one pass
     responses = np.stack([sample_responses(rates[j], np.random.default_rng(int(s))) for j, s in enumerate(movie_seeds)])
     return responses, behavior

@@ -21,6 +21,7 @@ import xarray as xr
 from ..errors import DnemkitError
 from ..io.results import read_dataset
 from ..stimuli.geometry import HEIGHT, WIDTH, mask_size_deg
+from ..units import DIMENSIONLESS
 
 METHODS = ("alpha", "sensitivity", "given")
 LEVEL_NAMES = {"alpha": "alpha (learned transparency, unbounded)",
@@ -72,7 +73,7 @@ class ScreenMask:
         """{name: xarray.Variable (y, x)}: ``mask_level``, and the bool ``train_mask`` and ``eval_mask`` with their
         threshold and sizes in degrees (:func:`size_attrs`) as attributes."""
         return {"mask_level": xr.Variable(("y", "x"), self.level.astype(np.float32),
-                                          {"long_name": LEVEL_NAMES[self.method], "units": "1",
+                                          {"long_name": LEVEL_NAMES[self.method], "units": DIMENSIONLESS,
                                            "method": self.method}),
                 "train_mask": xr.Variable(("y", "x"), self.train,
                                           {"threshold": self.train_threshold, **size_attrs(self.train)}),

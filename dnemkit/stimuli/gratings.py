@@ -26,6 +26,7 @@ from .geometry import (
     cyc_per_px_to_cpd,
     video_dataarray,
 )
+from ..units import GREY_LEVEL
 
 UNITS = ("cpd", "cyc/px")
 _TOL = 1e-9  # lets the exact Nyquist values (0.5 cyc/px, 15 Hz) through despite float round-off
@@ -81,6 +82,6 @@ def drifting_grating(sf, tf, direction, n_frames=60, units="cpd", phase=0.0, con
         "direction_deg": direction,
         "phase_rad": phase,
         "contrast": contrast,
-        "units": "grey level",
+        "units": GREY_LEVEL,
     }
     return video_dataarray(np.clip(video, 0.0, 255.0).astype(np.float32), attrs)

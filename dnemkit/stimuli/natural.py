@@ -20,6 +20,7 @@ import scipy.ndimage as ndi
 
 from ..errors import DnemkitError, check_int
 from .geometry import FPS, HEIGHT, WIDTH, video_dataarray
+from ..units import GREY_LEVEL
 
 #: skimage.data photographs that load without a network download (checked with scikit-image 0.26)
 NATURAL_IMAGES = ("astronaut", "camera", "coffee", "chelsea", "rocket", "coins", "grass", "gravel", "brick", "moon")
@@ -159,6 +160,6 @@ def natural_movie(seed=0, n_frames=300, kind="mixed"):
         "motions": ",".join(s[3] for s in shots),
         "shot_starts": [s[0] for s in shots],
         "fps": FPS,
-        "units": "grey level",
+        "units": GREY_LEVEL,
     }
     return video_dataarray(video, attrs)

@@ -17,6 +17,7 @@ import scipy.fft
 
 from ..errors import DnemkitError, check_int
 from .geometry import GREY, HEIGHT, WIDTH, frames_to_ms, px_to_deg, video_dataarray
+from ..units import GREY_LEVEL
 
 NOISE_STD = 255.0 / 5.0  #: target standard deviation of the grey levels (51)
 
@@ -99,6 +100,6 @@ def gaussian_noise(sigma_space, sigma_time, n_frames=60, seed=0, patch_columns=N
         "sigma_time_ms": frames_to_ms(sigma_time),
         "seed": int(seed),
         "patch_columns": [c0, c1],
-        "units": "grey level",
+        "units": GREY_LEVEL,
     }
     return video_dataarray(video, attrs)

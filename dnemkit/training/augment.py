@@ -5,7 +5,7 @@ import math
 import numpy as np
 import torch
 
-from ..encoders.dwiseneuro_encoder import SPAN, STEP, WINDOW
+from ..encoders.dwiseneuro.encoder import SPAN, STEP, WINDOW
 
 
 def _draw_windows(trials, n, rng):

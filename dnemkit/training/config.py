@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..data.sensorium import TIERS
-from ..encoders.dwiseneuro import MAIN_CONFIG
+from ..encoders.dwiseneuro.network import MAIN_CONFIG
 from ..errors import DnemkitError
 
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..encoders.dwiseneuro_encoder import SPAN
-from ..errors import DnemkitError, warn
+from ..encoders.dwiseneuro.encoder import SPAN
+from ..errors import DnemkitError, say
 from .config import SCORE_FIRST_FRAME
 
 
@@ -66,8 +66,8 @@ def load_trials(mouse, tiers):
     for tid in mouse.trials([t for t in tiers if t in mouse.tiers.values()]):
         t = mouse.trial(tid)
         if not t.labeled:  # said, never silent: a damaged download must not shrink the training set unseen
-            warn(f"mouse {mouse.name}: skipped trial {t.id} ({t.tier}): data/responses/{t.id}.npy is NaN in every "
-                 "frame (no recorded responses); not trained on")
+            say(None, f"mouse {mouse.name}: skipped trial {t.id} ({t.tier}): data/responses/{t.id}.npy is NaN in every "
+                 "frame (no recorded responses); not trained on", warning=True)
         else:
             responses = t.responses
             bad = ~np.isfinite(responses)
@@ -79,8 +79,8 @@ def load_trials(mouse, tiers):
     if holes:
         listed = ", ".join(f"trial {tid} ({n} value{'s' if n > 1 else ''})" for tid, n in holes[:5])
         more = f" and {len(holes) - 5} more trial(s)" if len(holes) > 5 else ""
-        warn(f"mouse {mouse.name}: NaN/inf responses inside {listed}{more} (data/responses/<trial>.npy, not end "
-             "padding); they are treated as 0 for training")
+        say(None, f"mouse {mouse.name}: NaN/inf responses inside {listed}{more} (data/responses/<trial>.npy, not end "
+             "padding); they are treated as 0 for training", warning=True)
     if not trials:
         raise DnemkitError(f"mouse {mouse.name} in {mouse.path.parent} has no labelled trials of the tiers "
                            f"{', '.join(tiers)}; expected trials with recorded responses to train on")

@@ -41,9 +41,9 @@ from tqdm.auto import tqdm
 from ..analysis.metrics import pearson_along
 from ..data.sensorium import find_mouse
 from ..device import resolve_device
-from ..encoders.checkpoint import default_params, save_checkpoint
-from ..encoders.dwiseneuro import DwiseNeuro
-from ..encoders.dwiseneuro_encoder import DwiseNeuroEncoder
+from ..encoders.dwiseneuro.checkpoint import default_params, save_checkpoint
+from ..encoders.dwiseneuro.network import DwiseNeuro
+from ..encoders.dwiseneuro.encoder import DwiseNeuroEncoder
 from ..errors import DnemkitError
 from ..io.atomic import atomic_path
 from .augment import _training_batch

@@ -67,7 +67,7 @@ def mask_rows(ds):
 def sweep_rows(ds):
     """Cut-offs, random-stimulus baseline, ensembling gain and phase-inversion correlation of a gratings or noise
     sweep (the resolution table itself is :func:`dnemkit.experiments.sweeps.summary`'s)."""
-    from ..experiments.sweeps.grids import resolution_axes
+    from ..analysis.resolution import resolution_axes
     from .heatmaps import cutoff_text
 
     threshold = ds.attrs.get("threshold")

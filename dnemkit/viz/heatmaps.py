@@ -31,7 +31,7 @@ def plot_resolution_heatmap(ds, threshold=None, title=None):
     ds: a Dataset from run_gratings / run_noise (or read_dataset of gratings.nc / noise.nc). threshold: default
     ``ds.attrs['threshold']``. Returns the matplotlib Figure.
     """
-    from ..experiments.sweeps.grids import resolution_axes
+    from ..analysis.resolution import resolution_axes
 
     kind = ds.attrs.get("dnemkit_kind", "gratings")
     threshold = float(ds.attrs.get("threshold", 0.2) if threshold is None else threshold)

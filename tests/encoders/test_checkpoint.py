@@ -1,11 +1,11 @@
-"""Tests of dnemkit.encoders.checkpoint: argus DwiseNeuro checkpoints written and loaded back; foreign and
+"""Tests of dnemkit.encoders.dwiseneuro.checkpoint: argus DwiseNeuro checkpoints written and loaded back; foreign and
 broken files refused."""
 
 import pytest
 import torch
 
 from dnemkit.encoders import DwiseNeuroEncoder, load_encoder, save_checkpoint
-from dnemkit.encoders.checkpoint import read_checkpoint
+from dnemkit.encoders.dwiseneuro.checkpoint import read_checkpoint
 from dnemkit.errors import DnemkitError
 
 

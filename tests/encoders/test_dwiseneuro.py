@@ -1,4 +1,4 @@
-"""Tests of dnemkit.encoders.dwiseneuro and dwiseneuro_encoder: trial inference against the reference
+"""Tests of dnemkit.encoders.dwiseneuro (network and encoder): trial inference against the reference
 frame-by-frame predictor, gradients, the layer rewrites, the full model's size."""
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from dnemkit.encoders import DwiseNeuro, DwiseNeuroEncoder, MAIN_CONFIG
-from dnemkit.encoders.checkpoint import default_params
+from dnemkit.encoders.dwiseneuro.checkpoint import default_params
 from dnemkit.errors import DnemkitError
 
 
@@ -60,7 +60,7 @@ def test_depthwise_conv2d_rewrite_equals_conv3d(perturbed_dwiseneuro):
     model = perturbed_dwiseneuro(3)
     block = model.core.blocks[1]
     x = torch.randn(2, block.spat_covn_dw[0].in_channels, 7, 32, 32)
-    from dnemkit.encoders.dwiseneuro import spatial_depthwise, temporal_depthwise
+    from dnemkit.encoders.dwiseneuro.network import spatial_depthwise, temporal_depthwise
     torch.testing.assert_close(spatial_depthwise(block.spat_covn_dw[0], x), block.spat_covn_dw[0](x),
                                rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(temporal_depthwise(block.temp_covn_dw[0], x), block.temp_covn_dw[0](x),
@@ -68,7 +68,7 @@ def test_depthwise_conv2d_rewrite_equals_conv3d(perturbed_dwiseneuro):
 
 
 def test_positional_encoding_layout():
-    from dnemkit.encoders.dwiseneuro import PositionalEncoding3D
+    from dnemkit.encoders.dwiseneuro.network import PositionalEncoding3D
     pe = PositionalEncoding3D(10)  # c = ceil(10/6)*2 = 4 channels per axis, truncated to 10
     emb = pe.encoding(3, 4, 5, "cpu", torch.float32)
     assert emb.shape == (10, 3, 4, 5)

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from dnemkit.cli import main
 from dnemkit.errors import DnemkitError
-from dnemkit.experiments.executor import parse_slurm
+from dnemkit.experiments.runs.cluster import parse_slurm
 
 SWEEP = ["gratings", "--encoder", "synthetic", "--sf", "0.143", "--tf", "1.875", "--directions", "0",
          "--iterations", "2", "--frames", "40", "--mask", "none", "--quiet"]

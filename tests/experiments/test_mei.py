@@ -15,7 +15,9 @@ from dnemkit.analysis.tuning import orientation_error
 from dnemkit.encoders.ref import EncoderRef
 from dnemkit.encoders.synthetic import SyntheticMouse, SyntheticMouseConfig
 from dnemkit.errors import DnemkitError
-from dnemkit.experiments.mei import MeiConfig, PlateauStopper, parse_neurons, project_to_budget, run
+from dnemkit.experiments.mei import MeiConfig, parse_neurons, run
+from dnemkit.reconstruction.constraints import project_to_budget
+from dnemkit.reconstruction.stoppers import PlateauStopper
 from dnemkit.io.results import read_dataset
 from dnemkit.stimuli.geometry import GREY
 from dnemkit.units import stray_units

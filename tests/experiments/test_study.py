@@ -258,7 +258,7 @@ def test_drop_duplicates_is_the_old_selection_and_same_movie_pairs_are_never_ran
 def three_models(tmp_path_factory, perturbed_dwiseneuro):
     """A 37-neuron simulated mouse and a folder of three small DwiseNeuros (readout 0: 37 neurons) written as
     argus checkpoints."""
-    from dnemkit.encoders.checkpoint import save_checkpoint
+    from dnemkit.encoders.dwiseneuro.checkpoint import save_checkpoint
 
     root = tmp_path_factory.mktemp("ens")
     simulate(root / "data", seed=3, trials=16, n_neurons=37, frames=FRAMES, oracle=False)

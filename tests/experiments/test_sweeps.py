@@ -17,13 +17,13 @@ from dnemkit.experiments.sweeps import (
     GratingGrid,
     NoiseGrid,
     SweepConfig,
-    SweepInterrupted,
-    condition_id,
     plan,
     run,
     stimulus,
     synthetic_sf_sensitivity,
 )
+from dnemkit.experiments.runs import Interrupted
+from dnemkit.experiments.runs.ids import unit_id as condition_id
 from dnemkit.experiments.sweeps.experiment import choose_baselines
 from dnemkit.experiments.sweeps.grids import QUICK_GRATINGS
 
@@ -173,7 +173,7 @@ def test_resume_after_interrupt_recomputes_nothing_stored(tmp_path, tiny_mouse):
         if line.startswith("stored "):
             raise KeyboardInterrupt
 
-    with pytest.raises(SweepInterrupted) as info:
+    with pytest.raises(Interrupted) as info:
         run(config, out=out, progress=False, log=interrupt)
     assert info.value.done == 2 and info.value.total == 4
     assert calls[-1] == "stored 2 condition(s) of 2 (2/4 done)"

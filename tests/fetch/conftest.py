@@ -17,7 +17,7 @@ import pytest
 
 from dnemkit.data.sensorium import write_mouse
 from dnemkit.encoders import save_checkpoint
-from dnemkit.encoders.dwiseneuro import MAIN_CONFIG, random_dwiseneuro
+from dnemkit.encoders.dwiseneuro.network import MAIN_CONFIG, random_dwiseneuro
 from dnemkit.fetch import catalogue
 from dnemkit.reference import write_summary
 

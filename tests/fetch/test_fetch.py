@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -82,15 +81,14 @@ def test_every_entry_fetched_and_ready_to_use(tmp_path, run_cli, gin_server):
 
 def test_paper_models_and_masks_need_no_mouse_map(tmp_path, gin_server):
     from dnemkit.encoders.ref import EncoderRef
-    from dnemkit.experiments.study.plan import readout_refs
+    from dnemkit.experiments.readouts import readout_refs
     from dnemkit.fetch import fetch
     from dnemkit.masks.resolve import resolve_mask
 
     fetch(["sensorium2023", "paper-models", "paper-masks"], tmp_path, mirror=gin_server.url, progress=False,
           log=lambda line: None)
     models = str(tmp_path / "paper-models")
-    refs = readout_refs(open_dataset(tmp_path / "sensorium2023"),
-                        SimpleNamespace(encoder=EncoderRef(models), mouse_map=()))
+    refs = readout_refs(open_dataset(tmp_path / "sensorium2023"), EncoderRef(models))
     assert [refs[name][0].mouse for name in sorted(refs)] == [0, 1, 2, 3, 4]
     assert all("encoder.json 'mice'" in how for _, how in refs.values())
     ref = refs[catalogue.MOUSE_FOLDERS[3]][0]

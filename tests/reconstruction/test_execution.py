@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from dnemkit.encoders.base import Ensemble
-from dnemkit.encoders.dwiseneuro import fold_batchnorm, random_dwiseneuro
-from dnemkit.encoders.dwiseneuro_encoder import DwiseNeuroEncoder
+from dnemkit.encoders.dwiseneuro.network import fold_batchnorm, random_dwiseneuro
+from dnemkit.encoders.dwiseneuro.encoder import DwiseNeuroEncoder
 from dnemkit.errors import DnemkitError
 from dnemkit.reconstruction import Execution, Recipe, reconstruct
 from dnemkit.reconstruction.loop import check_bf16, prepare_members

@@ -22,10 +22,12 @@ from ...reconstruction import reconstruct
 from ...reconstruction.config import Execution, Recipe
 from ...video import EVAL_FIRST_FRAME
 from ...stimuli.geometry import HEIGHT, WIDTH
-from ..contract import check_config, say, write_outputs
+from ...errors import say
+from ..contract import check_config, write_outputs
 from ..recorded import load_truth, recorded_mice, skipped_attrs
 from ..targets import predicted_targets, recorded_targets
 from .config import AblationConfig
+from ...units import DEGREE, DIMENSIONLESS
 
 def population_ablation(encoder, movies, responses, behavior=None, *, keep_fractions=DEFAULT_KEEP_FRACTIONS,
                         seeds=(0, 1), recipe=Recipe(iterations=20), execution=Execution(), train_mask=None,
@@ -125,12 +127,12 @@ def _ablation_dataset(vcorr, fcorr, kept, fractions, movie_ids, seeds, first):
          "kept": (("keep_fraction", "seed", "neuron"), kept)},
         coords={"keep_fraction": list(fractions), "movie": movie_ids, "seed": seeds,
                 "neuron": np.arange(kept.shape[2])})
-    ds["video_correlation"].attrs.update(units="1", long_name="video correlation (Pearson r over masked pixels x "
+    ds["video_correlation"].attrs.update(units=DIMENSIONLESS, long_name="video correlation (Pearson r over masked pixels x "
                                          f"frames >= {first}) of the smoothed ensemble reconstruction")
-    ds["frame_correlation"].attrs.update(units="1", long_name="mean frame correlation")
+    ds["frame_correlation"].attrs.update(units=DIMENSIONLESS, long_name="mean frame correlation")
     ds["n_kept"].attrs["long_name"] = "neurons in the loss"
     ds["kept"].attrs["long_name"] = "True where the neuron enters the loss (nested subsets per seed)"
-    ds["keep_fraction"].attrs.update(long_name="fraction of the population in the loss", units="1")
+    ds["keep_fraction"].attrs.update(long_name="fraction of the population in the loss", units=DIMENSIONLESS)
     return ds
 
 
@@ -257,7 +259,7 @@ def _combine_mice(parts):
     for name in ("train_mask", "eval_mask"):
         for key in ("diameter_deg", "equivalent_diameter_deg", "horizontal_extent_deg", "vertical_extent_deg"):
             values = [size_attrs(getattr(mask, name.split("_")[0]))[key] for _, mask, _ in parts]
-            out[f"{name}_{key}"] = ("mouse_folder", np.array(values, float), {"units": "degree"})
+            out[f"{name}_{key}"] = ("mouse_folder", np.array(values, float), {"units": DEGREE})
     for var in ("video_correlation", "frame_correlation", "n_kept", "kept"):
         out[var].attrs.update(parts[0][2][var].attrs)
     first = parts[0][2].attrs

@@ -27,9 +27,11 @@ from ...stimuli.geometry import GREY, HEIGHT, WIDTH
 from ...analysis.errormaps import error_maps, response_correlation_difference
 from ...analysis.metrics import apply_eval_mask, pixel_correlation_map, video_correlation
 from ...analysis.tracking import VideoCorrelationTracker
-from ..contract import check_config, say, write_outputs
+from ...errors import say
+from ..contract import check_config, write_outputs
 from ..recorded import load_truth, recorded_mice, skipped_attrs
 from .config import ErrormapConfig
+from ...units import COUNTS_PER_FRAME, DIMENSIONLESS, FRAME, GREY_LEVEL
 
 __all__ = ["error_map_analysis", "errormaps_of_clips", "run"]
 
@@ -87,7 +89,7 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
                  "responses_predicted", "responses_reconstruction"):
         ds[name].encoding.update(zlib=True, complevel=4)  # gzip in the netCDF file: E+/E- are mostly zeros
     _add_summaries(ds, movie, rec, pred, e_plus, e_minus, delta_r, eval_mask, inside, first)
-    ds["frame"].attrs.update(units="frame", long_name="frame index (30 Hz)")
+    ds["frame"].attrs.update(units=FRAME, long_name="frame index (30 Hz)")
     ds.attrs.update(first_eval_frame=int(first), seconds=round(seconds, 2), grey_outside_mask=GREY,
                     n_models=int(result.videos.shape[0]), batch="one reconstruct call, B=2 (recorded, predicted)")
     return ds
@@ -118,7 +120,7 @@ def _checked_inputs(encoder, movie, recorded, behavior):
 def _frame_variables(movie, rec, pred, e_plus, e_minus):
     """The (frame, y, x) variables in grey levels: the ground truth, both reconstructions, E+ and E-."""
     frame3 = ("frame", "y", "x")
-    grey = {"units": "grey level"}
+    grey = {"units": GREY_LEVEL}
     return {
         "ground_truth": (frame3, movie, grey),
         "recon_recorded": (frame3, rec, {**grey, "long_name": "reconstruction from recorded activity "
@@ -135,16 +137,16 @@ def _neuron_variables(recorded, predicted, from_recon, r_true, r_recon, delta_r,
     """The per-neuron variables: the three (neuron, frame) responses (counts/frame) and Fig. 6C's r's (neuron),
     correlations over frames >= ``first``."""
     return {
-        "responses_recorded": (("neuron", "frame"), recorded, {"units": "counts/frame"}),
+        "responses_recorded": (("neuron", "frame"), recorded, {"units": COUNTS_PER_FRAME}),
         "responses_predicted": (("neuron", "frame"), predicted.astype(np.float32),
-                                {"units": "counts/frame", "long_name": "predicted rate"}),
+                                {"units": COUNTS_PER_FRAME, "long_name": "predicted rate"}),
         "responses_reconstruction": (("neuron", "frame"), from_recon,
-                                     {"units": "counts/frame", "long_name": "rate predicted for recon_recorded"}),
-        "response_r_true": ("neuron", r_true, {"units": "1", "long_name": "r(recorded, predicted from the true "
+                                     {"units": COUNTS_PER_FRAME, "long_name": "rate predicted for recon_recorded"}),
+        "response_r_true": ("neuron", r_true, {"units": DIMENSIONLESS, "long_name": "r(recorded, predicted from the true "
                                                f"movie) over frames >= {first}"}),
-        "response_r_reconstruction": ("neuron", r_recon, {"units": "1", "long_name": "r(recorded, predicted "
+        "response_r_reconstruction": ("neuron", r_recon, {"units": DIMENSIONLESS, "long_name": "r(recorded, predicted "
                                                           f"from recon_recorded) over frames >= {first}"}),
-        "delta_r": ("neuron", delta_r, {"units": "1", "long_name": "response_r_true - response_r_reconstruction "
+        "delta_r": ("neuron", delta_r, {"units": DIMENSIONLESS, "long_name": "response_r_true - response_r_reconstruction "
                                         "(Fig. 6C; > 0: the true movie explains the neuron better)"})}
 
 
@@ -156,21 +158,21 @@ def _add_summaries(ds, movie, rec, pred, e_plus, e_minus, delta_r, eval_mask, in
     ds["mean_e_minus"] = (("y", "x"), e_minus[first:].mean(0))
     ds["mean_abs_error"] = (("y", "x"), (e_plus[first:] + e_minus[first:]).mean(0))
     for name in ("mean_e_plus", "mean_e_minus", "mean_abs_error"):
-        ds[name].attrs.update(units="grey level", long_name=f"{name.replace('_', ' ')} over frames >= {first}")
+        ds[name].attrs.update(units=GREY_LEVEL, long_name=f"{name.replace('_', ' ')} over frames >= {first}")
     ds["video_correlation_recorded"] = video_correlation(movie, rec, mask=eval_mask, first_frame=first)
     ds["video_correlation_predicted"] = video_correlation(movie, pred, mask=eval_mask, first_frame=first)
     ds["recorded_vs_predicted_correlation"] = video_correlation(pred, rec, mask=eval_mask, first_frame=first)
     for name in ("video_correlation_recorded", "video_correlation_predicted", "recorded_vs_predicted_correlation"):
         ds[name].attrs["units"] = "1"
     ds["pixel_correlation"] = (("y", "x"), pixel_correlation_map(movie, rec, mask=eval_mask, first_frame=first),
-                               {"units": "1", "long_name": f"per pixel r(ground truth, recon_recorded) over frames "
+                               {"units": DIMENSIONLESS, "long_name": f"per pixel r(ground truth, recon_recorded) over frames "
                                                            f">= {first}"})
     ds["delta_r_mean"] = float(np.nanmean(delta_r)) if np.isfinite(delta_r).any() else np.nan
-    ds["delta_r_mean"].attrs.update(units="1", long_name="mean over neurons of delta_r (NaN neurons left out)")
+    ds["delta_r_mean"].attrs.update(units=DIMENSIONLESS, long_name="mean over neurons of delta_r (NaN neurons left out)")
     ds["e_plus_mean"] = float(e_plus[first:][:, inside].mean())
     ds["e_minus_mean"] = float(e_minus[first:][:, inside].mean())
-    ds["e_plus_mean"].attrs.update(units="grey level", long_name="mean E+ over masked pixels x evaluated frames")
-    ds["e_minus_mean"].attrs.update(units="grey level", long_name="mean E- over masked pixels x evaluated frames")
+    ds["e_plus_mean"].attrs.update(units=GREY_LEVEL, long_name="mean E+ over masked pixels x evaluated frames")
+    ds["e_minus_mean"].attrs.update(units=GREY_LEVEL, long_name="mean E- over masked pixels x evaluated frames")
 
 
 def run(config=None, *, out=None, progress=True, log=None):

@@ -22,9 +22,11 @@ from ...reconstruction import reconstruct
 from ...stimuli.geometry import FPS, HEIGHT, WIDTH
 from ...stimuli.natural import natural_movie
 from ...video import EVAL_FIRST_FRAME, check_video
-from ..contract import check_config, say, write_outputs
+from ...errors import say
+from ..contract import check_config, write_outputs
 from ..targets import neuron_subset, predicted_targets, synthetic_recording
 from .config import HELD_OUT_MOVIE_SEED, PAPER_MODELS, NaturalConfig
+from ...units import ARBITRARY, COUNTS_PER_FRAME, DIMENSIONLESS, FRAME, GREY_LEVEL
 
 PAPER_ITERATIONS = NaturalConfig.ITERATIONS["paper"]
 BEHAVIOR_NAMES = ["pupil_dilation", "running_speed", "pupil_x", "pupil_y"]
@@ -133,7 +135,7 @@ def package(result, video, responses, behavior, masks, keep, encoder, config, me
     coords = {"frame": np.arange(video.shape[0]), "y": np.arange(HEIGHT), "x": np.arange(WIDTH), "model": labels,
               "model_name": ("model", names), "neuron": np.arange(responses.shape[0]),
               "iteration": np.arange(1, recipe.iterations + 1), "behavior_channel": BEHAVIOR_NAMES}
-    grey = {"units": "grey level"}
+    grey = {"units": GREY_LEVEL}
     data = {
         "ground_truth": (("frame", "y", "x"), video.astype(np.float32), grey),
         "reconstruction": (("frame", "y", "x"), ens, {**grey, "long_name": "ensemble reconstruction (mean over "
@@ -141,27 +143,27 @@ def package(result, video, responses, behavior, masks, keep, encoder, config, me
         "reconstruction_unsmoothed": (("frame", "y", "x"), result.ensemble_raw[0], grey),
         "model_reconstruction": (("model", "frame", "y", "x"), per_model, grey),
         "responses": (("neuron", "frame"), np.asarray(responses, np.float32),
-                      {"long_name": "reconstruction targets", "units": "counts/frame"}),
+                      {"long_name": "reconstruction targets", "units": COUNTS_PER_FRAME}),
         "loss_neuron": (("neuron",), np.isin(np.arange(responses.shape[0]), keep if keep is not None
                                              else np.arange(responses.shape[0])),
                         {"long_name": "1 where the neuron enters the loss (ablation)"}),
         "loss": (("iteration", "model"), result.traces["loss"][:, :, 0],
-                 {"long_name": "Poisson negative log-likelihood per neuron and frame", "units": "1"}),
+                 {"long_name": "Poisson negative log-likelihood per neuron and frame", "units": DIMENSIONLESS}),
         "response_correlation": (("iteration", "model"), result.traces["response_correlation"][:, :, 0],
-                                 {"long_name": f"r(predicted, target responses), frames >= {first}", "units": "1"}),
+                                 {"long_name": f"r(predicted, target responses), frames >= {first}", "units": DIMENSIONLESS}),
     }
     if behavior is not None:
         data["behavior"] = (("behavior_channel", "frame"), np.asarray(behavior, np.float32),
-                            {"units": "a.u.", "long_name": "behaviour given to the encoder, as recorded"})
+                            {"units": ARBITRARY, "long_name": "behaviour given to the encoder, as recorded"})
     if "video_correlation" in result.traces:
         data["video_correlation_trace"] = (("eval_iteration", "member"), result.traces["video_correlation"][:, :, 0],
-                                           {"long_name": "video correlation", "units": "1"})
+                                           {"long_name": "video correlation", "units": DIMENSIONLESS})
         coords["eval_iteration"] = result.tracked_iterations["video_correlation"]
         coords["member"] = labels + ["ensemble"]
     ds = xr.Dataset({k: xr.Variable(d, v, a) for k, (d, v, a) in data.items()}, coords=coords)
     masks.attach_to(ds)
     _add_scores(ds, video, ens, per_model, masks.eval, first)
-    ds["frame"].attrs.update(units="frame", long_name=f"frame index ({FPS:g} Hz)")
+    ds["frame"].attrs.update(units=FRAME, long_name=f"frame index ({FPS:g} Hz)")
     ref = config.encoder
     ds.attrs.update(provenance("natural", config.to_dict(), ref.name, config.seed,
                                **{k: ("" if v is None else v) for k, v in meta.items()},
@@ -178,12 +180,12 @@ def _add_scores(ds, video, ens, per_model, eval_mask, first):
     model)."""
     model_metrics = [quality_metrics(video, v, mask=eval_mask, first_frame=first) for v in per_model]
     ds["pixel_correlation"] = (("y", "x"), pixel_correlation_map(video, ens, mask=eval_mask, first_frame=first)
-                               .astype(np.float32), {"long_name": "per-pixel temporal correlation", "units": "1"})
+                               .astype(np.float32), {"long_name": "per-pixel temporal correlation", "units": DIMENSIONLESS})
     for name in ("video_correlation", "frame_correlation"):
-        ds[f"model_{name}"] = (("model",), np.array([m[name] for m in model_metrics]), {"units": "1"})
+        ds[f"model_{name}"] = (("model",), np.array([m[name] for m in model_metrics]), {"units": DIMENSIONLESS})
     for name, value in quality_metrics(video, ens, mask=eval_mask, first_frame=first).items():
         ds[name] = xr.Variable((), float(value), {"units": QUALITY_UNITS[name]})
     gain = np.nan if len(per_model) < 2 else ensembling_gain(video, per_model, ensemble_recon=ens, mask=eval_mask,
                                                              first_frame=first)["gain"]
     ds["ensembling_gain"] = xr.Variable((), float(gain), {"long_name": "r(smoothed mean of models) - mean r(model)",
-                                                          "units": "1"})
+                                                          "units": DIMENSIONLESS})

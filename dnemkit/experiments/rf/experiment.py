@@ -40,8 +40,10 @@ from ...encoders.base import members_of
 from ...errors import DnemkitError, check_int
 from ...stimuli.geometry import HEIGHT, WIDTH
 from ...stimuli.sparse import all_positions, sparse_noise
-from ..contract import check_config, say, write_outputs
+from ...errors import say
+from ..contract import check_config, write_outputs
 from .config import RFConfig
+from ...units import COUNTS_PER_FRAME
 
 __all__ = ["auto_chunk", "sparse_noise_responses", "map_receptive_fields", "run", "DEFAULT_CHUNK"]
 
@@ -74,7 +76,8 @@ def sparse_noise_responses(encoder, chunk=None, lead_in=None, pre=15, flash=15, 
     Returns an xr.Dataset with ``r_pre`` and ``r_flash`` float32 (model, polarity, neuron, y, x): each model's
     rate averaged over the pre frames / the flash frames for a flash at (y, x) (NaN at positions not mapped).
     """
-    from ...encoders.base import check_rates, probe_encoder
+    from ...encoders.base import probe_encoder
+    from ...encoders.responses import predict_responses
 
     models = members_of(encoder)
     probe_encoder(encoder, need_grad=False)
@@ -95,33 +98,28 @@ def sparse_noise_responses(encoder, chunk=None, lead_in=None, pre=15, flash=15, 
     started = time.perf_counter()
     pre_frames = slice(lead, lead + pre)
     flash_frames = slice(lead + pre, lead + pre + flash)
-    with torch.no_grad():
-        for m, model in enumerate(models):
-            model = model.to(device).eval()
-            for start in starts:
-                # the lead-in is more grey before the flash: one clip of lead + pre grey frames
-                clips = sparse_noise(positions[start:start + chunk], POLARITIES, lead + pre, flash, post)
-                video = torch.from_numpy(clips.values)
-                rates = model(video.to(device), None)
-                if rates.dim() != 3 or rates.shape[1] != n or rates.shape[2] != video.shape[1]:
-                    raise DnemkitError(f"model {m} returned rates of shape {tuple(rates.shape)}; expected "
-                                       f"({video.shape[0]}, {n}, {video.shape[1]})")
-                check_rates(rates, model, video)
-                a = rates[..., pre_frames].mean(-1).float().cpu().numpy()  # (clips, N)
-                b = rates[..., flash_frames].mean(-1).float().cpu().numpy()
-                pol = np.array([POLARITIES.index(p) for p in clips["polarity"].values])
-                ys, xs = clips["pos_y"].values, clips["pos_x"].values
-                r_pre[m, pol, :, ys, xs] = a
-                r_flash[m, pol, :, ys, xs] = b
-                bar.update(1)
+    def windows(rates):  # (clips, N, 2): the mean rate before and during the flash
+        return torch.stack([rates[..., pre_frames].mean(-1), rates[..., flash_frames].mean(-1)], -1).float()
+
+    for m, model in enumerate(models):
+        model = model.to(device).eval()
+        for start in starts:
+            # the lead-in is more grey before the flash: one clip of lead + pre grey frames
+            clips = sparse_noise(positions[start:start + chunk], POLARITIES, lead + pre, flash, post)
+            means = predict_responses(model, clips.values, device=device, reduce=windows, n_neurons=n)
+            pol = np.array([POLARITIES.index(p) for p in clips["polarity"].values])
+            ys, xs = clips["pos_y"].values, clips["pos_x"].values
+            r_pre[m, pol, :, ys, xs] = means[..., 0]
+            r_flash[m, pol, :, ys, xs] = means[..., 1]
+            bar.update(1)
     bar.close()
     coords = {"model": np.arange(len(models)), "polarity": list(POLARITIES), "neuron": np.arange(n),
               "y": np.arange(HEIGHT), "x": np.arange(WIDTH)}
     dims = ("model", "polarity", "neuron", "y", "x")
     ds = xr.Dataset({"r_pre": (dims, r_pre), "r_flash": (dims, r_flash)}, coords=coords)
-    ds["r_pre"].attrs.update(units="counts/frame",
+    ds["r_pre"].attrs.update(units=COUNTS_PER_FRAME,
                              long_name=f"mean rate over the {pre} grey frames before the flash")
-    ds["r_flash"].attrs.update(units="counts/frame",
+    ds["r_flash"].attrs.update(units=COUNTS_PER_FRAME,
                                long_name=f"mean rate over the {flash} flash frames")
     for name in ("r_pre", "r_flash"):
         ds[name].encoding.update(COMPRESSION)

@@ -12,5 +12,5 @@ reconstructed by every model, kept in a resumable store, and the statistics over
 
 from ...lazy import lazy_exports
 
-__getattr__, __dir__ = lazy_exports(__name__, {"StudyConfig": ".config", "StudyInterrupted": ".experiment", "run": ".experiment"})
-__all__ = ["StudyConfig", "StudyInterrupted", "run"]
+__getattr__, __dir__ = lazy_exports(__name__, {"StudyConfig": ".config", "run": ".experiment"})
+__all__ = ["StudyConfig", "run"]

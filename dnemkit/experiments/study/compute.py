@@ -1,8 +1,8 @@
 """One unit of a study's work: reconstruct clips of one mouse with every model, predict the activity of the true
 movie and of the reconstruction, and package each clip as the small Dataset the store keeps.
 
-A worker of a Dask cluster runs :func:`clips_task` (the encoder is loaded there from its spec, once per worker
-process); the local executor calls :func:`reconstruct_clips` directly.
+Here or on a Dask worker (:mod:`dnemkit.experiments.runs`, which loads the encoder there from its spec, once per
+worker process), a unit is one :func:`reconstruct_clips` call.
 """
 
 import numpy as np
@@ -10,8 +10,8 @@ import xarray as xr
 
 from ...reconstruction import reconstruct
 from ...stimuli.geometry import HEIGHT, WIDTH
-from ..executor import loaded
 from ..targets import predicted_targets
+from ...units import COUNTS_PER_FRAME, DIMENSIONLESS, GREY_LEVEL
 
 
 #: the grey the reference's predict_response_from_recon.py shows outside the training mask for the masked movie
@@ -67,15 +67,6 @@ def reconstruct_clips(encoder, clips, recipe, execution, train_mask, *, targets=
     return records
 
 
-def clips_task(ref, clips, recipe, execution, train_mask, options):
-    """What a Dask worker runs: :func:`reconstruct_clips` (keyword ``options``) with the encoder named by ``ref``
-    (an EncoderRef with a spec, loaded here) or given as an object (scattered by the client)."""
-    from ...encoders.ref import EncoderRef
-
-    encoder = loaded(ref) if isinstance(ref, EncoderRef) else ref
-    return reconstruct_clips(encoder, clips, recipe, execution, train_mask, **options)
-
-
 #: the predicted activities a stored clip may hold (ensemble means, the clip's behaviour)
 PREDICTIONS = {"predicted_true": "activity predicted from the true movie",
                "predicted_reconstruction": "activity predicted from the ensemble reconstruction (grey outside the "
@@ -90,17 +81,17 @@ PREDICTIONS = {"predicted_true": "activity predicted from the true movie",
 def clip_dataset(clip, record, attrs):
     """The stored Dataset of one clip (``attrs`` names it: ``clip_id``, mouse, trial, ...)."""
     m, t = record["model_videos"].shape[:2]
-    grey = {"units": "grey level"}
-    rate = {"units": "counts/frame"}
+    grey = {"units": GREY_LEVEL}
+    rate = {"units": COUNTS_PER_FRAME}
     names = record["model_names"]
     ds = xr.Dataset(
         {"model_reconstruction": (("model", "frame", "y", "x"), record["model_videos"].astype(np.float32),
                                   {**grey, "long_name": "each model's reconstruction, unsmoothed"}),
          "loss": (("iteration", "member"), record["loss"].astype(np.float32),
-                  {"units": "1", "long_name": "Poisson loss of each model (gradient ensembling: one video, every "
+                  {"units": DIMENSIONLESS, "long_name": "Poisson loss of each model (gradient ensembling: one video, every "
                    "model's loss)"}),
          "response_correlation": (("iteration", "member"), record["response_correlation"].astype(np.float32),
-                                  {"units": "1", "long_name": "r(predicted, recorded) during the optimisation"}),
+                                  {"units": DIMENSIONLESS, "long_name": "r(predicted, recorded) during the optimisation"}),
          **{name: (("neuron", "frame"), record[name].astype(np.float32), {**rate, "long_name": text})
             for name, text in PREDICTIONS.items() if name in record}},
         coords={"model": np.arange(m), "model_name": ("model", [str(n) for n in names]), "frame": np.arange(t),

@@ -10,6 +10,7 @@ are the method's, not the paper's (see the README for the paper-sized run).
 import shutil
 from pathlib import Path
 
+from ...errors import say
 from ...masks.resolve import cache_dir
 from ..simulate import mouse_folder_name, simulate
 
@@ -36,7 +37,6 @@ def embedded_dataset(log=None):
     if folder.exists():  # a truth file is written last: without it the folder is from an interrupted run
         shutil.rmtree(folder)
     simulate(root, MOUSE_SEED, TRIALS, frames=FRAMES, overwrite=True, movie_base=MOVIE_BASE, oracle=False)
-    if log is not None:
-        log(f"data: the embedded dataset (synthetic mouse {MOUSE_SEED}, {TRIALS} trials of {FRAMES} frames of "
-            f"movies no shipped model saw), made in {time.perf_counter() - started:.0f} s and cached in {root}")
+    say(log, f"data: the embedded dataset (synthetic mouse {MOUSE_SEED}, {TRIALS} trials of {FRAMES} frames of "
+             f"movies no shipped model saw), made in {time.perf_counter() - started:.0f} s and cached in {root}")
     return Path(root)

@@ -1,6 +1,7 @@
 """`characterize study`: plan the clips, skip those stored, reconstruct the rest (local or Dask), assemble study.nc.
 
-The store is ``OUT/study.store/<clip id>.nc``: one file per finished clip, written atomically, so a study killed
+The store, the dispatch and the interruption are the run engine's (:mod:`dnemkit.experiments.runs`). The store is
+``OUT/study.store/<clip id>.nc``: one file per finished clip, written atomically, so a study killed
 at any moment (Ctrl-C, ``kill -9``, a pre-empted cluster job) loses only the clips in flight, and a rerun
 recomputes nothing that is stored. A clip's id hashes its arrays, the encoder's weights, the recipe's arithmetic
 and the training mask: change any of them and the clip is simply computed again under a new id.
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ...analysis.study import best_matches
 from ...encoders import members_of
@@ -21,21 +21,15 @@ from ...io.results import provenance
 from ...masks import resolve_mask
 from ...reconstruction.config import result_key
 from ...video import EVAL_FIRST_FRAME
-from ..contract import check_config, say, write_outputs
-from ..sweeps.store import ConditionStore, remove_stale_temporaries
+from ...errors import say
+from ..contract import check_config, write_outputs
+from ..runs.engine import Run, batches
+from ..runs.store import UnitStore
 from . import plan as P
 from .assemble import assemble_study
-from .compute import clip_dataset, clips_task, reconstruct_clips
+from .compute import clip_dataset, reconstruct_clips
 from .config import StudyConfig
 from .variations import STANDARD, add_variations, check_variations, parse_variations, training_mask
-
-
-class StudyInterrupted(KeyboardInterrupt):
-    """Raised when a study is interrupted; ``done`` of ``total`` clips are stored under ``path``."""
-
-    def __init__(self, done, total, path):
-        super().__init__(f"interrupted: {done} of {total} clips stored")
-        self.done, self.total, self.path = done, total, path
 
 
 @dataclass
@@ -53,10 +47,7 @@ class Unit:
 
 def _batches(units, size):
     """Units of one mouse, length and variation, ``size`` at a time (one ``reconstruct`` call each)."""
-    groups = {}
-    for u in units:
-        groups.setdefault((u.mouse, len(u.clip.video), u.variation.name), []).append(u)
-    return [g[k:k + size] for g in groups.values() for k in range(0, len(g), size)]
+    return batches(units, size, group=lambda u: (u.mouse, len(u.clip.video), u.variation.name))
 
 
 def _batch_size(config):
@@ -183,30 +174,31 @@ def run(config=None, *, out=None, progress=True, log=None):
     recipe = config.recipe
 
     out = Path(out) if out is not None else None
-    store, stored = _open_store(out, units)
-    reused = len(stored)
-    todo = [u for u in units if u.id not in stored]
+    run_ = Run(units, store=UnitStore.open(out, "study"))
     extra = f" ({len(units)} units with {len(variations) - 1} variation(s))" if len(variations) > 1 else ""
-    say(log, f"clips: {len(clips)} selected{extra}, {reused} already stored (reused), {len(todo)} to reconstruct")
+    say(log, f"clips: {len(clips)} selected{extra}, {run_.reuse_line('reconstruct')}")
     refs = {mp.name: mp.ref for mp in plans}
-    batches = _batches(todo, _batch_size(config))
-    bar = tqdm(total=len(units), initial=reused, desc="study", unit="clip", disable=not progress)
     attrs = provenance("study", config, config.encoder.name, recipe.seed, data=str(config.data),
                        mask_scale="/".join(sorted({m.method for m in masks.values()})), mask_scale_note=mask_scale(masks),
                        recipe=f"{recipe.name}: {recipe.iterations} iterations", mask_source="; ".join(mask_lines),
                        selection="; ".join(mp.line for mp in plans),
                        duplicates=config.duplicates, duplicates_found="; ".join(replaced),
                        n_duplicates_replaced=sum(mp.n_replaced for mp in plans), **P.skipped_attrs(plans))
-    finish = _finisher(store, stored, bar)
-    try:
-        if config.executor == "local" or not batches:
-            _run_local(batches, refs, recipe, masks, finish, config, progress)
-        else:
-            _run_dask(batches, refs, recipe, masks, finish, config)
-    except KeyboardInterrupt:
-        raise StudyInterrupted(len(stored), len(units), out) from None
-    finally:
-        bar.close()
+
+    def compute(k, b):
+        work_recipe, train, options = _unit_work(b, recipe, masks, config)
+        name = f"{b[0].mouse[:20]} trial {b[0].clip.trial}" + (f" (+{len(b) - 1})" if len(b) > 1 else "")
+        return reconstruct_clips(refs[b[0].mouse].encoder, [u.clip for u in b], work_recipe, config.execution,
+                                 train, progress=progress, description=f"{name} {b[0].variation.name}", **options)
+
+    def arguments(b):
+        work_recipe, train, options = _unit_work(b, recipe, masks, config)
+        return refs[b[0].mouse], ([u.clip for u in b], work_recipe, config.execution, train), options
+
+    run_.execute(_batches(run_.todo, _batch_size(config)), compute, task=(reconstruct_clips, arguments),
+                 keep=_keep, executor=config.executor, scheduler=config.scheduler, workers=config.workers,
+                 progress=progress, desc="study", unit="clip", path=out, noun="clips", name="dnemkit-study")
+    stored, reused = run_.stored, run_.reused
     n_models = {len(members_of(mp.ref.encoder)) for mp in plans}
     attrs.update(units_computed=len(stored) - reused, units_reused=reused, n_units=len(units),
                  seconds=round(time.perf_counter() - started, 1), models=",".join(str(n) for n in sorted(n_models)))
@@ -222,61 +214,10 @@ def run(config=None, *, out=None, progress=True, log=None):
     return ds
 
 
-def _open_store(out, units):
-    """(store, stored): ``OUT/study.store`` (cleaned, stale temporaries removed) and {unit id: clip Dataset} of
-    the units it already holds; (None, {}) without ``out``."""
-    if out is None:
-        return None, {}
-    store = ConditionStore(out / "study.store")
-    stored = {}
-    store.clean()
-    remove_stale_temporaries(out, ".study.*.tmp*")
-    have = store.ids()
-    for u in units:
-        if u.id in have:
-            ds = store.get(u.id)
-            if ds is not None:
-                stored[u.id] = ds
-    return store, stored
-
-
-def _finisher(store, stored, bar):
-    """finish(batch, records): check each unit's reconstruction is finite, keep its clip Dataset in ``stored``
-    (and ``store``, when there is one) and advance ``bar``. Raises DnemkitError for a NaN/inf reconstruction,
-    which is not stored."""
-    def finish(batch, records):
-        for unit, record in zip(batch, records):
-            if not np.isfinite(record["model_videos"]).all():
-                raise DnemkitError(f"{unit.mouse} trial {unit.clip.trial} ({unit.variation.name}): the "
-                                   "reconstruction holds NaN/inf; it is not stored (check the encoder and responses)")
-            ds = clip_dataset(unit.clip, record, {"condition_id": unit.id, "variation": unit.variation.name})
-            if store is not None:
-                store.put(ds)
-            stored[unit.id] = ds
-        bar.update(len(batch))
-    return finish
-
-
-def _run_local(batches, refs, recipe, masks, finish, config, progress):
-    """Every batch in this process, one ``reconstruct_clips`` call each, in order."""
-    for b in batches:
-        work_recipe, train, options = _unit_work(b, recipe, masks, config)
-        name = f"{b[0].mouse[:20]} trial {b[0].clip.trial}" + (f" (+{len(b) - 1})" if len(b) > 1 else "")
-        records = reconstruct_clips(refs[b[0].mouse].encoder, [u.clip for u in b], work_recipe,
-                                    config.execution, train, progress=progress,
-                                    description=f"{name} {b[0].variation.name}", **options)
-        finish(b, records)
-
-
-def _run_dask(batches, refs, recipe, masks, finish, config):
-    """Every batch as a Dask task on one cluster (the executor the sweeps use)."""
-    from ..executor import run_tasks
-
-    by_key = {b[0].id: b for b in batches}
-    tasks = []
-    for b in batches:
-        work_recipe, train, options = _unit_work(b, recipe, masks, config)
-        tasks.append((b[0].id, refs[b[0].mouse], ([u.clip for u in b], work_recipe, config.execution, train,
-                                                  options)))
-    run_tasks(clips_task, tasks, lambda key, records: finish(by_key[key], records), scheduler=config.scheduler,
-              workers=config.workers, name="dnemkit-study")
+def _keep(unit, record):
+    """The clip Dataset the store keeps of one unit's record; DnemkitError for a NaN/inf reconstruction, which is
+    not stored."""
+    if not np.isfinite(record["model_videos"]).all():
+        raise DnemkitError(f"{unit.mouse} trial {unit.clip.trial} ({unit.variation.name}): the "
+                           "reconstruction holds NaN/inf; it is not stored (check the encoder and responses)")
+    return clip_dataset(unit.clip, record, {"condition_id": unit.id, "variation": unit.variation.name})

@@ -4,8 +4,6 @@ Everything a user can get wrong (no mouse folder, a folder that maps to no reado
 from the readout's, a tier or fold without labelled trials) is found here, before any reconstruction.
 """
 
-import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,14 +11,14 @@ import numpy as np
 
 from ...data.sensorium import SensoriumMouse, open_dataset
 from ...encoders.ref import EncoderRef
-from ...errors import DnemkitError, warn
+from ...errors import DnemkitError, say
 from ...training import assign_folds, video_hash
-from ..sweeps.compute import fingerprint_array
+from ..readouts import readout_refs
+from ..runs.ids import fingerprint_array, stable_hash
 from .config import TRAINING_TIERS
 
 #: bump when what a stored clip holds changes (older files are then recomputed, never misread)
 STORE_VERSION = 1
-_SYNTHETIC_FOLDER = re.compile(r"synthetic(\d+)$")
 
 
 @dataclass
@@ -92,83 +90,6 @@ def _mouse_folders(config):
     return mice
 
 
-def _listed_mice(spec):
-    """Mouse names an encoder lists (``encoder.json`` "mice" beside its checkpoints, in readout order), or None."""
-    if not isinstance(spec, str):
-        return None
-    path = Path(spec)
-    folder = path if path.is_dir() else path.parent
-    sidecar = folder / "encoder.json"
-    if not (spec.endswith(".pth") or path.is_dir()) or not sidecar.is_file():
-        return None
-    try:
-        meta = json.loads(sidecar.read_text())
-    except (OSError, ValueError):  # the encoder's own loader names the broken file
-        return None
-    names = meta.get("mice") if isinstance(meta, dict) else None
-    return [str(n) for n in names] if isinstance(names, list) else None
-
-
-def _match(name, keys):
-    """Keys that name the folder ``name``: the exact name, else keys that are a prefix of it (or it of them)."""
-    exact = [k for k in keys if k == name]
-    return exact or [k for k in keys if name.startswith(k) or k.startswith(name)]
-
-
-def _ground_truth(seed, n_neurons, models):
-    """The simulated mouse ``seed``'s own model: by spec when it has the default population (workers load it
-    by name), else the object built with the folder's neuron count (`characterize simulate --neurons`)."""
-    from ...encoders.synthetic import SyntheticMouse, SyntheticMouseConfig
-
-    if n_neurons == SyntheticMouseConfig().n_neurons:
-        return EncoderRef(f"synthetic:{seed}", None, models)
-    return EncoderRef(SyntheticMouse(seed, SyntheticMouseConfig(n_neurons=n_neurons)), None, models)
-
-
-def readout_refs(mice, config):
-    """{mouse name: (EncoderRef, how it was mapped)} for every mouse, or one error naming the unmapped folders."""
-    spec, models, mouse = config.encoder.spec, config.encoder.models, config.encoder.mouse
-    out, missing = {}, []
-    listed = None if (config.mouse_map or spec.startswith("synthetic")) else _listed_mice(spec)
-    mapping = dict(config.mouse_map)
-    for m in mice:
-        if spec == "synthetic":
-            hit = _SYNTHETIC_FOLDER.search(m.name)
-            if hit is None:
-                missing.append(m.name)
-                continue
-            out[m.name] = (_ground_truth(int(hit.group(1)), m.n_neurons, models),
-                           f"its own ground truth synthetic:{int(hit.group(1))}")
-        elif mapping:
-            keys = _match(m.name, mapping)
-            if len(keys) != 1:
-                missing.append(m.name)
-                continue
-            out[m.name] = (EncoderRef(spec, mapping[keys[0]], models), f"readout {mapping[keys[0]]} (--mouse-map)")
-        elif listed is not None:
-            hits = [i for i, n in enumerate(listed) if n in _match(m.name, listed)]
-            if len(hits) != 1:
-                missing.append(m.name)
-                continue
-            out[m.name] = (EncoderRef(spec, hits[0], models), f"readout {hits[0]} (encoder.json 'mice')")
-        elif len(mice) == 1:
-            out[m.name] = (EncoderRef(spec, mouse, models),
-                           f"readout {0 if mouse is None else mouse}"
-                           + (" (--mouse)" if mouse is not None else " (the encoder's only/first)"))
-        else:
-            missing.append(m.name)
-    if missing:
-        if spec == "synthetic":
-            expected = ("simulated mouse folders (names ending in 'syntheticNNNN', as `characterize simulate` "
-                        "writes), or --encoder synthetic:SEED for one mouse")
-        else:
-            expected = ("--mouse-map NAME=INDEX,... (folder name or prefix = readout index) or a list of readout "
-                        "names in the encoder folder's encoder.json ('mice')")
-        raise DnemkitError(f"mouse folder(s) {', '.join(missing)} map to no readout of encoder {spec!r}; "
-                           f"expected {expected}")
-    return out
-
-
 def labelled(mouse, candidates, needed=None):
     """(labelled ids, skipped [(id, reason)]) of ``candidates`` (ids in ascending order): a trial whose responses
     are NaN in every frame has no recorded responses and is skipped with its reason, so that no study shrinks, or
@@ -227,7 +148,7 @@ def plan_mice(config, log=None):
     """[MousePlan] for every mouse of the study, checked before any work (see the module docstring); ``log``
     gets one line per skipped trial (a warning on stderr without one)."""
     mice = _mouse_folders(config)
-    refs = readout_refs(mice, config)
+    refs = readout_refs(mice, config.encoder, config.mouse_map)
     plans = []
     for m in mice:
         ref, mapped = refs[m.name]
@@ -240,7 +161,7 @@ def plan_mice(config, log=None):
                                how.split(",")[0], mapped))
         for t, why in skipped:
             line = f"{m.name}: skipped trial {t} ({m.tiers[t]}): {why}"
-            log(line) if log is not None else warn(line)
+            say(log, line, warning=True)
     return plans
 
 
@@ -315,8 +236,6 @@ def load_clip(mouse, trial_id):
 def clip_id(clip, context):
     """The content id of a clip's reconstruction: its arrays, the encoder's weights, the recipe, the training
     mask and the store version (see :mod:`dnemkit.experiments.study`)."""
-    from ..sweeps.store import stable_hash
-
     return stable_hash({"kind": "study-clip", "mouse": clip.mouse, "trial": int(clip.trial),
                         "clip": fingerprint_array(clip.video, clip.responses, clip.behavior), **context,
                         "version": STORE_VERSION})

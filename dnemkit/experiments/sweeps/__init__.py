@@ -31,7 +31,9 @@ Results (``out`` folder):
 
 Execution: ``executor='local'`` (batches in this process) or ``'dask'`` (batches as tasks on a Dask cluster: an
 existing one via ``scheduler='tcp://host:8786'``, else a LocalCluster). For SLURM, start a
-``dask_jobqueue.SLURMCluster`` and pass its ``scheduler_address`` (example in :mod:`dnemkit.experiments.executor`).
+``dask_jobqueue.SLURMCluster`` and pass its ``scheduler_address`` (example in
+:mod:`dnemkit.experiments.runs.cluster`). The store, the dispatch and the interruption
+(:class:`~dnemkit.experiments.runs.Interrupted`) are the run engine's, :mod:`dnemkit.experiments.runs`.
 """
 
 from ...lazy import lazy_exports
@@ -44,8 +46,7 @@ _EXPORTS = {
     **dict.fromkeys(["GratingGrid", "NoiseGrid", "stimulus"], ".grids"),
     **dict.fromkeys(["PAPER_DIRECTIONS", "PAPER_SF_CPD", "PAPER_SIGMAS", "PAPER_TF_HZ", "QUICK_GRATINGS",
                      "QUICK_NOISE", "DEFAULT_BATCH", "DEFAULT_ITERATIONS", "QUICK_ITERATIONS"], ".defaults"),
-    **dict.fromkeys(["SweepInterrupted", "assemble", "plan", "run", "summary"], ".experiment"),
-    **dict.fromkeys(["ConditionStore", "condition_id"], ".store"),
+    **dict.fromkeys(["assemble", "plan", "run", "summary"], ".experiment"),
     "SweepConfig": ".config",
 }
 __all__ = sorted(_EXPORTS)

@@ -21,7 +21,6 @@ Measures, per condition and phase (evaluation: frames >= 30, pixels of the eval 
   ``video_correlation_ensemble``.
 """
 
-import hashlib
 import json
 import time
 
@@ -36,6 +35,7 @@ from ...reconstruction.config import Execution
 from ...video import EVAL_FIRST_FRAME
 from ...device import resolve_device
 from .grids import stimulus
+from ...units import BIT, DIMENSIONLESS, GREY_LEVEL_PER_FRAME, SECOND
 
 PHASES = ("original", "inverted")
 
@@ -55,33 +55,24 @@ VARIABLE_DIMS = {
 }
 
 VARIABLE_ATTRS = {
-    "video_correlation": dict(units="1", long_name="video correlation of each model's reconstruction"),
+    "video_correlation": dict(units=DIMENSIONLESS, long_name="video correlation of each model's reconstruction"),
     "video_correlation_ensemble": dict(
-        units="1", long_name="video correlation of the ensemble (mean of the models' videos, smoothed)"),
-    "ensembling_gain": dict(units="1", long_name="r(ensemble) - mean over models of r(model)"),
-    "entropy_stimulus": dict(units="bit", long_name="mean frame entropy of the stimulus (25 bins)"),
-    "entropy_reconstruction": dict(units="bit", long_name="mean frame entropy of the ensemble reconstruction"),
-    "motion_energy_stimulus": dict(units="grey level/frame", long_name="mean motion energy of the stimulus"),
-    "motion_energy_reconstruction": dict(units="grey level/frame",
+        units=DIMENSIONLESS, long_name="video correlation of the ensemble (mean of the models' videos, smoothed)"),
+    "ensembling_gain": dict(units=DIMENSIONLESS, long_name="r(ensemble) - mean over models of r(model)"),
+    "entropy_stimulus": dict(units=BIT, long_name="mean frame entropy of the stimulus (25 bins)"),
+    "entropy_reconstruction": dict(units=BIT, long_name="mean frame entropy of the ensemble reconstruction"),
+    "motion_energy_stimulus": dict(units=GREY_LEVEL_PER_FRAME, long_name="mean motion energy of the stimulus"),
+    "motion_energy_reconstruction": dict(units=GREY_LEVEL_PER_FRAME,
                                          long_name="mean motion energy of the ensemble reconstruction"),
-    "baseline_correlation": dict(units="1", long_name="r(ensemble reconstruction, stimulus of another randomly "
+    "baseline_correlation": dict(units=DIMENSIONLESS, long_name="r(ensemble reconstruction, stimulus of another randomly "
                                                       "chosen condition, same phase): chance level"),
-    "response_correlation": dict(units="1", long_name="final correlation of predicted and target activity"),
-    "phase_inversion_correlation": dict(units="1", long_name="r(ensemble reconstruction of v, of 255 - v)"),
-    "seconds": dict(units="s", long_name="reconstruction time per condition (its share of the batch)"),
+    "response_correlation": dict(units=DIMENSIONLESS, long_name="final correlation of predicted and target activity"),
+    "phase_inversion_correlation": dict(units=DIMENSIONLESS, long_name="r(ensemble reconstruction of v, of 255 - v)"),
+    "seconds": dict(units=SECOND, long_name="reconstruction time per condition (its share of the batch)"),
 }
 
 #: bump when the measures change, so stored conditions are recomputed
 ANALYSIS_VERSION = 1
-
-
-def fingerprint_array(*arrays):
-    h = hashlib.blake2b(digest_size=16)
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype}:{a.shape}".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
 
 
 def compute_batch(encoder, items, recipe, execution=Execution(), train_mask=None, eval_mask=None, progress=False,

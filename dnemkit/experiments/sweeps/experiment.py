@@ -1,42 +1,28 @@
 """Run a grid of conditions: resolve encoder and masks, skip what is stored, execute batches, assemble results."""
 
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
-from tqdm.auto import tqdm
 
-from ...analysis import cutoff
+from ...analysis.resolution import add_resolution, resolution_axes
 from ...encoders import members_of
 from ...encoders.base import model_names, probe_encoder
-from ...errors import DnemkitError, warn
 from ...io.results import provenance, write_dataset
 from ...masks import resolve_mask
 from ...reconstruction.config import result_key
 from ...stimuli.geometry import DEG_PER_PIXEL
 from ...video import EVAL_FIRST_FRAME
-from ..contract import check_config, say, write_outputs
+from ...viz.headlines import fmt
+from ...errors import say
+from ..contract import check_config, write_outputs
+from ..runs.engine import Run, batches
+from ..runs.ids import fingerprint_array, stable_hash, unit_id
+from ..runs.store import UnitStore
 from .config import SweepConfig
-from .compute import (
-    ANALYSIS_VERSION,
-    PHASES,
-    VARIABLE_ATTRS,
-    VARIABLE_DIMS,
-    compute_batch,
-    condition_dataset,
-    fingerprint_array,
-)
-from .grids import resolution_axes
-from .store import ConditionStore, condition_id, remove_stale_temporaries, stable_hash
-
-class SweepInterrupted(KeyboardInterrupt):
-    """Raised when a sweep is interrupted; ``done``/``total`` conditions are stored, ``path`` holds them."""
-
-    def __init__(self, done, total, path):
-        super().__init__(f"interrupted: {done} of {total} conditions stored")
-        self.done, self.total, self.path = done, total, path
-
+from .compute import ANALYSIS_VERSION, PHASES, VARIABLE_ATTRS, VARIABLE_DIMS, compute_batch, condition_dataset
 
 # ------------------------------------------------------------------------------------------------------------------
 # inputs
@@ -59,67 +45,6 @@ def choose_baselines(conditions, seed):
 # ------------------------------------------------------------------------------------------------------------------
 # assembling results
 # ------------------------------------------------------------------------------------------------------------------
-def _cutoff(freqs, corr, threshold):
-    try:
-        return cutoff(freqs, corr, threshold)
-    except DnemkitError:
-        return float("nan"), "not_computed"
-
-
-def _cutoff_along(axis, values, corr, threshold):
-    """(cut-off, status) of ``corr`` along ``values`` of ``axis``: the largest frequency with r above the
-    threshold, or the smallest sigma > 0 down to which r stays above it (read on 1 / sigma: a log axis)."""
-    if axis.finer == "larger":
-        return _cutoff(values, corr, threshold)
-    keep = values > 0
-    if not keep.any():
-        return float("nan"), "not_computed"
-    v, status = _cutoff(1.0 / values[keep], np.asarray(corr)[keep], threshold)
-    return (1.0 / v if v > 0 else float("nan")), status
-
-
-def add_resolution(ds, axes, threshold):
-    """Add ``resolution`` (the heatmap: ensemble r, mean over the other dims) and the cut-offs along the grid's
-    two ``axes`` (rows, columns; :class:`~dnemkit.experiments.sweeps.grids.ResolutionAxis`) to ``ds``:
-    ``cutoff_<dim>`` over the other axis, its ``_status``, and ``cutoff_<dim>_best`` at the other axis' best."""
-    rows, cols = axes
-    r = ds["video_correlation_ensemble"]
-    others = [d for d in r.dims if d not in (rows.dim, cols.dim)]
-    with np.errstate(invalid="ignore"), _quiet():
-        res = r.mean(others, skipna=True).transpose(rows.dim, cols.dim)
-    res.attrs = dict(units="1", long_name="ensemble video correlation, mean over " + ", ".join(others),
-                     threshold=threshold)
-    ds["resolution"] = res
-    m = res.values
-    for axis, other, along in ((rows, cols, m.T), (cols, rows, m)):  # along: (other, axis) correlations
-        values = ds[axis.dim].values
-        per = [_cutoff_along(axis, values, corr, threshold) for corr in along]
-        ds[f"cutoff_{axis.dim}"] = (other.dim, np.array([v for v, _ in per]), dict(
-            units=axis.cutoff_unit, threshold=threshold, long_name=axis.across.format(other=other.dim)))
-        ds[f"cutoff_{axis.dim}_status"] = (other.dim, np.array([st for _, st in per], dtype=str))
-        with _quiet():
-            best, status = _cutoff_along(axis, values, np.nanmax(along, axis=0), threshold)
-        ds[f"cutoff_{axis.dim}_best"] = ((), best, dict(
-            units=axis.cutoff_unit, status=status, threshold=threshold,
-            long_name=f"{axis.dim} cut-off at the best {other.dim} (max over {other.dim})",
-            **{name: best * factor for name, factor in axis.extra}))
-    return ds
-
-
-class _quiet:
-    """Silence numpy's 'mean of empty slice' warnings for grids that are not complete yet."""
-
-    def __enter__(self):
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        self._w.__exit__(*exc)
-
-
 def assemble(grid, items, results, names, threshold, attrs, masks=None):
     """The combined Dataset of a grid: every condition, NaN where not (yet) computed, ``computed`` flags."""
     shape = grid.shape
@@ -196,7 +121,7 @@ def plan(config, progress=True):
     conditions = grid.conditions()
     others = choose_baselines(conditions, config.seed)
     items = [{"index": index, "params": params, "other": other,
-              "id": condition_id(grid.kind, params, other, context)}
+              "id": unit_id(grid.kind, params, other, context)}
              for (index, params), other in zip(conditions, others)]
     attrs = provenance(
         grid.kind, config=config.to_dict(), encoder=ref.name, seed=config.seed,
@@ -210,43 +135,14 @@ def plan(config, progress=True):
     return SweepPlan(ref, masks, mask_source, names, context, items, attrs)
 
 
-def load_stored(store, items):
-    """{id: stored condition Dataset} of the ``items`` already in ``store`` (None: nothing stored)."""
-    if store is None:
-        return {}
-    have = store.ids()
-    found = {}
-    for it in items:
-        if it["id"] in have:
-            rec = store.get(it["id"])
-            if rec is not None:
-                found[it["id"]] = rec
-    return found
-
-
-def execute(batches, config, sweep_plan, finish, progress=True):
-    """Reconstruct and measure every batch of conditions, here or on the Dask cluster of ``config``; call
-    ``finish(batch, records)`` as each batch finishes."""
-    masks = sweep_plan.masks
-    if config.executor == "local":
-        for k, b in enumerate(batches):
-            records = compute_batch(config.encoder.encoder, b, config.recipe, config.execution, masks.train,
-                                    masks.eval, progress=progress, description=f"batch {k + 1}/{len(batches)}")
-            finish(b, records)
-    elif batches:
-        from .distributed import run_batches
-
-        run_batches(batches, config.encoder, config.recipe, config.execution, masks.train, masks.eval, finish,
-                    scheduler=config.scheduler, workers=config.workers)
-
-
 def run(config=None, *, out=None, progress=True, log=None):
     """Reconstruct and measure every condition of ``config.grid`` (a GratingGrid or NoiseGrid).
 
     config: a :class:`SweepConfig` (None: the paper's grating grid, the demo encoder, the fast recipe). out:
     results folder (``<kind>.nc`` kept up to date after every batch, ``<kind>.store/``, the heatmap); None =
-    nothing is written and nothing resumed. progress: progress bars. log: receives the mask's source and one line
-    per stored batch ("stored N condition(s) ..."). Returns the combined Dataset.
+    nothing is written and nothing resumed. progress: progress bars. log: receives the mask's source, how many
+    conditions are reused, and one line per stored batch ("stored N condition(s) ..."). Returns the combined
+    Dataset. Raises :class:`~dnemkit.experiments.runs.Interrupted` on Ctrl-C (what finished is stored).
     """
     config = check_config(config, SweepConfig)
     grid = config.grid
@@ -254,53 +150,38 @@ def run(config=None, *, out=None, progress=True, log=None):
     say(log, sweep_plan.mask_source)
     items = sweep_plan.items
     out = Path(out) if out is not None else None
-    store = ConditionStore(out / f"{grid.kind}.store") if out is not None else None
-    if store is not None:
-        store.clean()
-        remove_stale_temporaries(out, f".{grid.kind}.*.tmp*")
-    results = load_stored(store, items)
-    reused = len(results)
-    todo = [it for it in items if it["id"] not in results]
-    batches = [todo[k:k + config.batch] for k in range(0, len(todo), config.batch)]
+    run_ = Run(items, store=UnitStore.open(out, grid.kind), unit_id=itemgetter("id"))
+    say(log, f"conditions: {len(items)}, {run_.reuse_line('reconstruct')}")
     path = out / f"{grid.kind}.nc" if out is not None else None
-    state = {"computed": 0}
+    masks = sweep_plan.masks
 
     def combined():
-        ds = assemble(grid, items, results, sweep_plan.model_names, config.threshold, sweep_plan.attrs,
+        ds = assemble(grid, items, run_.stored, sweep_plan.model_names, config.threshold, sweep_plan.attrs,
                       sweep_plan.masks)
-        ds.attrs.update(conditions_computed=state["computed"], conditions_reused=reused)
+        ds.attrs.update(conditions_computed=run_.computed, conditions_reused=run_.reused)
         return ds
 
-    bar = tqdm(total=len(items), initial=reused, desc=grid.kind, unit="condition", disable=not progress)
+    def keep(item, record):
+        bad = unfinished_measures(record)
+        if bad:  # never store (or count as done) a NaN result: a re-run must compute it again
+            say(None, f"condition {grid.label(item['params'])} gave NaN/inf {', '.join(bad)}; it is not stored "
+                 "(a constant reconstruction or stimulus?) and stays not computed", warning=True)
+            return None
+        return condition_dataset(record, item["params"], item["other"], grid.kind, sweep_plan.context)
 
-    def finish(batch_items, records):
-        by_id = {it["id"]: it for it in batch_items}
-        done = 0
-        for rec in records:
-            it = by_id[rec["id"]]
-            bad = unfinished_measures(rec)
-            if bad:  # never store (or count as done) a NaN result: a re-run must compute it again
-                warn(f"condition {grid.label(it['params'])} gave NaN/inf {', '.join(bad)}; it is not stored "
-                     "(a constant reconstruction or stimulus?) and stays not computed")
-                continue
-            ds = condition_dataset(rec, it["params"], it["other"], grid.kind, sweep_plan.context)
-            if store is not None:
-                store.put(ds)
-            results[rec["id"]] = ds
-            done += 1
-        state["computed"] += done
-        bar.update(len(records))
+    def after(batch, records, kept):
         if path is not None:
             write_dataset(combined(), path)
-        say(log, f"stored {done} condition(s) of {len(records)} ({len(results)}/{len(items)} done)")
+        say(log, f"stored {kept} condition(s) of {len(records)} ({len(run_.stored)}/{len(items)} done)")
 
-    try:
-        execute(batches, config, sweep_plan, finish, progress)
-    except KeyboardInterrupt:
-        raise SweepInterrupted(len(results), len(items), path) from None
-    finally:
-        bar.close()
-
+    todo = batches(run_.todo, config.batch)
+    run_.execute(
+        todo, lambda k, b: compute_batch(config.encoder.encoder, b, config.recipe, config.execution, masks.train,
+                                         masks.eval, progress=progress, description=f"batch {k + 1}/{len(todo)}"),
+        task=(compute_batch, lambda b: (config.encoder, (b, config.recipe, config.execution, masks.train,
+                                                         masks.eval), {})),
+        keep=keep, after=after, executor=config.executor, scheduler=config.scheduler, workers=config.workers,
+        progress=progress, desc=grid.kind, unit="condition", path=path, noun="conditions", name="dnemkit-batch")
     ds = combined()
     if out is not None:
         write_outputs(ds, out)
@@ -310,10 +191,6 @@ def run(config=None, *, out=None, progress=True, log=None):
 # ------------------------------------------------------------------------------------------------------------------
 # summary
 # ------------------------------------------------------------------------------------------------------------------
-def _fmt(v, spec=".3f"):
-    return "  nan" if v is None or not np.isfinite(v) else format(v, spec)
-
-
 def summary(ds):
     """The resolution table (ensemble r, rows sf or sigma_s, columns tf or sigma_t) as text; the cut-offs and
     baselines are the headline numbers of :mod:`dnemkit.viz.headlines`."""
@@ -326,5 +203,5 @@ def summary(ds):
     lines = [f"{res.attrs.get('long_name', '')} ({ds.attrs.get('n_computed')}/{ds.attrs.get('n_conditions')} "
              "conditions)", head.ljust(width) + "".join(f"{c:>8.4g}" for c in col_values[order_c])]
     for i in order_r:
-        lines.append(f"{row_values[i]:.4g}".ljust(width) + "".join(f"{_fmt(res.values[i, j]):>8}" for j in order_c))
+        lines.append(f"{row_values[i]:.4g}".ljust(width) + "".join(f"{fmt(res.values[i, j], '.3f'):>8}" for j in order_c))
     return "\n".join(lines)

@@ -14,7 +14,6 @@ its own noise seed, derived from the sweep's seed with numpy's SeedSequence.
 """
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,6 +28,7 @@ from ...stimuli.geometry import (
     cyc_per_px_to_cpd,
 )
 
+from ...analysis.resolution import GRATING_AXES, NOISE_AXES
 from .defaults import (  # noqa: E402, F401  (re-exported: the grids' public names)
     N_FRAMES,
     PAPER_DIRECTIONS,
@@ -40,67 +40,10 @@ from .defaults import (  # noqa: E402, F401  (re-exported: the grids' public nam
     QUICK_GRATINGS,
     QUICK_NOISE,
 )
+from ...units import CYCLES_PER_DEGREE, CYCLES_PER_PIXEL, DEGREE, FRAME, HZ, MS, PIXEL, RADIAN
 
 _GOLDEN = (1 + 5 ** 0.5) / 2
 _TOL = 1e-9
-
-
-@dataclass(frozen=True)
-class ResolutionAxis:
-    """One axis of a sweep's resolution heatmap (rows or columns) and how its cut-off is read.
-
-    dim: the grid dim. shown: the coordinate the table and the figure show, in ``unit``; secondary: another
-    coordinate and its unit written under a tick (or None). label: the figure's axis label. finer: "larger" (a
-    frequency: the cut-off is the largest value with r above the threshold) or "smaller" (a sigma: the smallest
-    value > 0 down to which r stays above it, read on 1 / sigma). cutoff_unit: the units of ``cutoff_<dim>``;
-    extra: {attr name: factor} of the best cut-off's value in other units. across: what the per-row cut-off's
-    long name says, with {other} for the other axis. to_shown: the factor from the dim's values to ``shown``'s.
-    """
-
-    dim: str
-    shown: str
-    unit: str
-    label: str
-    finer: str
-    cutoff_unit: str
-    across: str
-    secondary: tuple | None = None
-    extra: tuple = ()
-    to_shown: float = 1.0
-
-    def tick(self, ds, i):
-        """The figure's tick label of value ``i``: the shown value, and the secondary one under it."""
-        text = f"{float(ds[self.shown].values[i]):.4g}{chr(176) if self.unit == 'deg' else ''}"
-        if self.secondary is not None:
-            coord, unit = self.secondary
-            text += f"\n({float(ds[coord].values[i]):.3g} {unit})"
-        return text
-
-
-GRATING_AXES = (
-    ResolutionAxis("sf", "sf", "cpd", "spatial frequency (cycles/degree)", "larger", "cycles/degree",
-                   "highest sf with r above the threshold at this {other} (log-sf interpolation, "
-                   "dnemkit.analysis.cutoff)", secondary=("sf_cyc_per_px", "c/px"),
-                   extra=(("cyc_per_px", DEG_PER_PIXEL),)),
-    ResolutionAxis("tf", "tf", "Hz", "temporal frequency (Hz)", "larger", "Hz",
-                   "highest tf with r above the threshold at this {other} (tf = 0 left out: log axis)"),
-)
-NOISE_AXES = (
-    ResolutionAxis("sigma_space", "sigma_space_deg", "deg", "spatial sigma (degrees)", "smaller", "pixel",
-                   "smallest sigma_space > 0 down to which r stays above the threshold (log interpolation)",
-                   secondary=("sigma_space", "px"), extra=(("degrees", DEG_PER_PIXEL),), to_shown=DEG_PER_PIXEL),
-    ResolutionAxis("sigma_time", "sigma_time_ms", "ms", "temporal sigma (ms)", "smaller", "frame",
-                   "smallest sigma_time > 0 down to which r stays above the threshold (log interpolation)",
-                   secondary=("sigma_time", "fr"), extra=(("ms", MS_PER_FRAME),), to_shown=MS_PER_FRAME),
-)
-
-
-def resolution_axes(kind):
-    """(rows, columns) :class:`ResolutionAxis` of a sweep kind ("gratings" or "noise")."""
-    try:
-        return {"gratings": GRATING_AXES, "noise": NOISE_AXES}[kind]
-    except KeyError:
-        raise DnemkitError(f"results of kind {kind!r} have no resolution axes; expected gratings or noise") from None
 
 
 def _numbers(values, name):
@@ -173,15 +116,15 @@ class GratingGrid:
         """xarray coordinates (name -> (dims, values, attrs)) of the grid axes."""
         reps = np.arange(self.repeats)
         return {
-            "sf": ("sf", np.asarray(self.sf_cpd), {"units": "cycles/degree", "long_name": "spatial frequency"}),
+            "sf": ("sf", np.asarray(self.sf_cpd), {"units": CYCLES_PER_DEGREE, "long_name": "spatial frequency"}),
             "sf_cyc_per_px": ("sf", np.asarray(self.sf_px),
-                              {"units": "cycles/pixel", "conversion": f"cpd = cyc/px / {DEG_PER_PIXEL:.6g} deg/px"}),
-            "tf": ("tf", np.asarray(self.tf), {"units": "Hz", "long_name": "temporal frequency"}),
+                              {"units": CYCLES_PER_PIXEL, "conversion": f"cpd = cyc/px / {DEG_PER_PIXEL:.6g} deg/px"}),
+            "tf": ("tf", np.asarray(self.tf), {"units": HZ, "long_name": "temporal frequency"}),
             "direction": ("direction", np.asarray(self.directions),
-                          {"units": "degree", "long_name": "drift direction (0 = rightwards, 90 = upwards)"}),
+                          {"units": DEGREE, "long_name": "drift direction (0 = rightwards, 90 = upwards)"}),
             "repeat": ("repeat", reps, {"long_name": "repeat (spatial phase offset)"}),
             "grating_phase": ("repeat", np.array([grating_phase(r) for r in reps]),
-                              {"units": "radian", "long_name": "spatial phase of the repeat at pixel (0, 0)"}),
+                              {"units": RADIAN, "long_name": "spatial phase of the repeat at pixel (0, 0)"}),
         }
 
     def conditions(self):
@@ -243,12 +186,12 @@ class NoiseGrid:
     def coords(self):
         ss, st = np.asarray(self.sigma_space), np.asarray(self.sigma_time)
         return {
-            "sigma_space": ("sigma_space", ss, {"units": "pixel", "long_name": "spatial Gaussian sigma (0 = white)"}),
+            "sigma_space": ("sigma_space", ss, {"units": PIXEL, "long_name": "spatial Gaussian sigma (0 = white)"}),
             "sigma_space_deg": ("sigma_space", ss * DEG_PER_PIXEL,
-                                {"units": "degree", "conversion": f"pixels x {DEG_PER_PIXEL:.6g} deg/px"}),
-            "sigma_time": ("sigma_time", st, {"units": "frame", "long_name": "temporal Gaussian sigma (0 = white)"}),
+                                {"units": DEGREE, "conversion": f"pixels x {DEG_PER_PIXEL:.6g} deg/px"}),
+            "sigma_time": ("sigma_time", st, {"units": FRAME, "long_name": "temporal Gaussian sigma (0 = white)"}),
             "sigma_time_ms": ("sigma_time", st * MS_PER_FRAME,
-                              {"units": "ms", "conversion": f"frames x {MS_PER_FRAME:.6g} ms (30 Hz)"}),
+                              {"units": MS, "conversion": f"frames x {MS_PER_FRAME:.6g} ms (30 Hz)"}),
             "repeat": ("repeat", np.arange(self.repeats), {"long_name": "repeat (noise seed)"}),
         }
 

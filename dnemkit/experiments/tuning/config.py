@@ -7,13 +7,7 @@ from ...errors import DnemkitError, check_int, check_numbers
 from ...stimuli.geometry import FPS, NYQUIST_CYC_PER_PX, NYQUIST_HZ, cpd_to_cyc_per_px, cyc_per_px_to_cpd
 from ..contract import DEFAULT_ENCODER, ExperimentConfig
 
-#: octave-spaced, the paper's spatial frequencies (0.143 cpd = 0.5 cyc/px, the pixel Nyquist limit)
-DEFAULT_SF = (0.018, 0.036, 0.071, 0.143)
-#: octave-spaced; each makes a whole number of cycles in the 1 s analysed by default (frames 30-59), so the mean
-#: and F1 are exact
-DEFAULT_TF = (1.0, 2.0, 4.0, 8.0)
-#: 8 directions, 45 deg apart, as the Allen Brain Observatory
-DEFAULT_DIRECTIONS = tuple(float(d) for d in range(0, 360, 45))
+from ...stimuli.tuning_grid import DEFAULT_DIRECTIONS, DEFAULT_SF, DEFAULT_TF  # noqa: F401  (re-exported)
 #: frames per movie. A DwiseNeuro predicts one 16-frame window per frame from frame 30 on, so the cost grows with
 #: n_frames - 30. On a 2-core CPU shared with other jobs the default 128 gratings took the demo 7.1 min with 90
 #: frames, 5.3 min (183 s of CPU time) with 60. For the demo, 60 instead of 90 frames changed mean responses by

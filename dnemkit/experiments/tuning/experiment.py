@@ -10,29 +10,34 @@ values are kept (dim ``model``); the tuning measures use their explicit mean ove
 the mean Fourier coefficients, which are those of the mean trace since the coefficients are linear in the trace).
 
 Resumable: with an output folder, each (condition, model) is stored as it finishes in ``OUT/tuning.store/``
-(:class:`dnemkit.experiments.sweeps.store.ConditionStore`), keyed by the stimulus parameters and the model's fingerprint
+(the run engine's :class:`~dnemkit.experiments.runs.store.UnitStore`), keyed by the stimulus parameters and the model's fingerprint
 (:func:`dnemkit.encoders.ref.fingerprint_encoder`), so a killed run recomputes only what is missing, and a run
 with more models (``--models``) reuses the models already done.
 """
 
 import json
 import time
-from pathlib import Path
+from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
-import torch
 import xarray as xr
-from tqdm.auto import tqdm
 
 from ...analysis.tuning import fourier_components, pick_examples, tuning_measures
 from ...device import resolve_device
 from ...encoders.base import members_of, model_names
+from ...encoders.responses import predict_responses
 from ...errors import DnemkitError
 from ...io.results import provenance
 from ...stimuli.geometry import FPS, GREY, HEIGHT, WIDTH, cpd_to_cyc_per_px
 from ...stimuli.gratings import drifting_grating
-from ..contract import check_config, say, write_outputs
+from ...errors import say
+from ..contract import check_config, write_outputs
+from ..runs.engine import Run, batches
+from ..runs.ids import unit_id
+from ..runs.store import UnitStore
 from .config import TuningConfig
+from ...units import COUNTS_PER_FRAME, CYCLES_PER_DEGREE, CYCLES_PER_PIXEL, DEGREE, FRAME, HZ
 
 __all__ = ["TuningConfig", "run", "model_responses", "tuning_dataset", "example_traces"]
 
@@ -59,6 +64,28 @@ def _condition_record(cid, params, mean, a, b):
     return ds
 
 
+@dataclass(frozen=True)
+class _Unit:
+    """One unit of a tuning run: model ``model``'s responses to the condition at grid ``index`` (None: grey)."""
+
+    model: int
+    index: tuple | None
+    params: dict
+    id: str
+
+
+def _units(models, conditions, first):
+    """Every (model, condition) unit with its id: the condition's params and the model's fingerprint (a changed
+    model is recomputed, more models reuse those done)."""
+    from ...encoders.ref import fingerprint_encoder
+
+    units = []
+    for m, model in enumerate(models):
+        context = {"model": fingerprint_encoder(model), "first_frame": first, "analysis_version": ANALYSIS_VERSION}
+        units += [_Unit(m, index, params, unit_id(KIND, params, None, context)) for index, params in conditions]
+    return units
+
+
 def model_responses(encoder, config=TuningConfig(), *, out=None, progress=True, description="tuning"):
     """Every model's mean response and Fourier coefficients for every grating of the grid and for grey.
 
@@ -68,6 +95,7 @@ def model_responses(encoder, config=TuningConfig(), *, out=None, progress=True, 
     Returns a dict of numpy arrays: ``mean``, ``f1_cos``, ``f1_sin`` (model, neuron, sf, tf, direction) in
     counts/frame (for tf = 0 the coefficients are NaN), ``grey`` (model, neuron), plus ``model_names`` (list),
     ``first_frame`` (int), ``computed`` and ``reused`` (counts of (condition, model) pairs) and ``seconds``.
+    Raises :class:`~dnemkit.experiments.runs.Interrupted` on Ctrl-C (what finished is stored).
     """
     if not isinstance(config, TuningConfig):
         raise DnemkitError(f"config is a {type(config).__name__}; expected a TuningConfig")
@@ -81,24 +109,25 @@ def model_responses(encoder, config=TuningConfig(), *, out=None, progress=True, 
                            f"frame is {first}; F1 needs 3 frames after it)")
     device = resolve_device(config.device)
     conditions = [(None, {"grey": True, "n_frames": config.n_frames})] + config.conditions()
-    values = _GridValues(len(models), n, config.shape)
-    store = _open_store(out)
-    todo, reused = _reuse_stored(models, conditions, first, store, values)
+    units = _units(models, conditions, first)
+    # a stored unit of another neuron count (another encoder of the same fingerprint cannot be; a damaged one
+    # can) is computed again
+    run_ = Run(units, store=UnitStore.open(out, KIND), accept=lambda ds: ds.sizes.get("neuron") == n)
+
+    def compute(k, chunk):
+        return _responses(models[chunk[0].model].to(device).eval(), chunk, n, first, device)
 
     started = time.perf_counter()
-    bar = tqdm(total=len(models) * len(conditions), initial=reused, desc=description, unit="movie",
-               disable=not progress, leave=False)
-    try:
-        with torch.no_grad():
-            for m, model in enumerate(models):
-                mine = [t for t in todo if t[0] == m]
-                if mine:
-                    _compute_model(m, model.to(device).eval(), mine, config, n, first, device, store, values, bar)
-    finally:
-        bar.close()
+    run_.execute(batches(run_.todo, config.batch, group=attrgetter("model")), compute,
+                 keep=lambda u, components: _condition_record(u.id, u.params, *components), progress=progress,
+                 desc=description, unit="movie", leave=False, path=out, noun="(grating, model) pairs")
+    values = _GridValues(len(models), n, config.shape)
+    for u in units:
+        rec = run_.stored[u.id]
+        values.place(u.model, u.index, (rec["mean"].values, rec["f1_cos"].values, rec["f1_sin"].values))
     return {"mean": values.mean, "f1_cos": values.a, "f1_sin": values.b, "grey": values.grey, "first_frame": first,
             "model_names": model_names(models),
-            "computed": len(todo), "reused": reused, "seconds": time.perf_counter() - started}
+            "computed": run_.computed, "reused": run_.reused, "seconds": time.perf_counter() - started}
 
 
 class _GridValues:
@@ -121,61 +150,14 @@ class _GridValues:
             self.b[(m, slice(None)) + index] = sb
 
 
-def _open_store(out):
-    """The ConditionStore of ``OUT/tuning.store`` (cleaned, stale temporaries removed), or None without ``out``."""
-    from ..sweeps.store import ConditionStore, remove_stale_temporaries
-
-    if out is None:
-        return None
-    store = ConditionStore(Path(out) / f"{KIND}.store")
-    store.clean()
-    remove_stale_temporaries(Path(out), f".{KIND}.*.tmp*")
-    return store
-
-
-def _reuse_stored(models, conditions, first, store, values):
-    """Place every stored (condition, model) of the right neuron count into ``values``.
-
-    Returns (todo, reused): the (model index, grid index, params, condition id) left to compute, and how many
-    were reused. A condition's id includes the model's fingerprint, so a changed model is recomputed.
-    """
-    from ...encoders.ref import fingerprint_encoder
-    from ..sweeps.store import condition_id
-
-    have = store.ids() if store is not None else set()
-    n = values.grey.shape[1]
-    todo, reused = [], 0
-    for m, model in enumerate(models):
-        context = {"model": fingerprint_encoder(model), "first_frame": first, "analysis_version": ANALYSIS_VERSION}
-        for index, params in conditions:
-            cid = condition_id(KIND, params, None, context)
-            rec = store.get(cid) if cid in have else None
-            if rec is not None and rec.sizes.get("neuron") == n:
-                values.place(m, index, (rec["mean"].values, rec["f1_cos"].values, rec["f1_sin"].values))
-                reused += 1
-            else:
-                todo.append((m, index, params, cid))
-    return todo, reused
-
-
-def _compute_model(m, model, mine, config, n, first, device, store, values, bar):
-    """Run model ``m`` (on ``device``, in eval mode, under no_grad) on its missing conditions ``mine``,
-    ``config.batch`` movies per pass; place and store each condition's mean and Fourier coefficients over the
-    frames from ``first`` on. Raises DnemkitError for rates other than (batch, n, n_frames)."""
-    for k in range(0, len(mine), config.batch):
-        chunk = mine[k:k + config.batch]
-        video = torch.from_numpy(np.stack([_movie(p) for _, _, p, _ in chunk])).to(device)
-        rates = model(video, None)
-        if rates.dim() != 3 or tuple(rates.shape) != (len(chunk), n, config.n_frames):
-            raise DnemkitError(f"model {m} returned rates of shape {tuple(rates.shape)}; expected "
-                               f"({len(chunk)}, {n}, {config.n_frames})")
-        rates = rates[..., first:].double().cpu().numpy()
-        for (_, index, params, cid), trace in zip(chunk, rates):
-            components = fourier_components(trace, 0.0 if params.get("grey") else params["tf"], FPS, first)
-            values.place(m, index, components)
-            if store is not None:
-                store.put(_condition_record(cid, params, *components))
-        bar.update(len(chunk))
+def _responses(model, chunk, n, first, device):
+    """(mean, a, b) of ``model`` (on ``device``, in eval mode) for each unit of ``chunk``: its mean response and
+    Fourier coefficients over the frames from ``first`` on, in one pass (:func:`predict_responses`: no grad,
+    checked rates of ``n`` neurons)."""
+    rates = predict_responses(model, np.stack([_movie(u.params) for u in chunk]), device=device, n_neurons=n,
+                              reduce=lambda r: r[..., first:].double())
+    return [fourier_components(trace, 0.0 if u.params.get("grey") else u.params["tf"], FPS, first)
+            for u, trace in zip(chunk, rates)]
 
 
 def example_traces(encoder, ds, config, n_examples=6, device="auto"):
@@ -195,21 +177,20 @@ def example_traces(encoder, ds, config, n_examples=6, device="auto"):
         params.append({"sf": float(sf.values[i]), "tf": float(tf.values[i]), "direction": float(direction.values[i]),
                        "contrast": config.contrast, "n_frames": config.n_frames})
     device = resolve_device(device)
-    video = torch.from_numpy(np.stack([_movie(p) for p in params])).to(device)
+    video = np.stack([_movie(p) for p in params])
     traces = np.zeros((len(picks), config.n_frames))
-    with torch.no_grad():
-        models = members_of(encoder)
-        for model in models:
-            rates = model.to(device).eval()(video, None).double().cpu().numpy()
-            traces += rates[np.arange(len(picks)), picks] / len(models)
+    models = members_of(encoder)
+    for model in models:
+        rates = predict_responses(model.to(device).eval(), video, device=device, reduce=lambda r: r.double())
+        traces += rates[np.arange(len(picks)), picks] / len(models)
     out["example_neuron"] = ("example", np.asarray(picks, np.int64))
     out["example_trace"] = (("example", "frame"), traces)
-    out["example_trace"].attrs.update(units="counts/frame", long_name="response at the preferred drifting "
+    out["example_trace"].attrs.update(units=COUNTS_PER_FRAME, long_name="response at the preferred drifting "
                                       "condition, mean over models (frames before first_frame lack history)")
-    out["example_sf"] = ("example", [p["sf"] for p in params], {"units": "cycles/degree"})
-    out["example_tf"] = ("example", [p["tf"] for p in params], {"units": "Hz"})
-    out["example_direction"] = ("example", [p["direction"] for p in params], {"units": "degree"})
-    out = out.assign_coords(frame=("frame", np.arange(config.n_frames), {"units": "frame", "long_name": "frame index (30 Hz)"}))
+    out["example_sf"] = ("example", [p["sf"] for p in params], {"units": CYCLES_PER_DEGREE})
+    out["example_tf"] = ("example", [p["tf"] for p in params], {"units": HZ})
+    out["example_direction"] = ("example", [p["direction"] for p in params], {"units": DEGREE})
+    out = out.assign_coords(frame=("frame", np.arange(config.n_frames), {"units": FRAME, "long_name": "frame index (30 Hz)"}))
     return out
 
 
@@ -217,35 +198,35 @@ def tuning_dataset(raw, config):
     """The tuning Dataset from :func:`model_responses`' output: the grid's responses (every model and their
     mean) and every measure of :func:`dnemkit.analysis.tuning.tuning_measures` over ``neuron``."""
     n_models, n = raw["mean"].shape[:2]
-    coords = {"neuron": np.arange(n), "sf": ("sf", np.asarray(config.sf), {"units": "cycles/degree",
+    coords = {"neuron": np.arange(n), "sf": ("sf", np.asarray(config.sf), {"units": CYCLES_PER_DEGREE,
                                                                            "long_name": "spatial frequency"}),
-              "tf": ("tf", np.asarray(config.tf), {"units": "Hz", "long_name": "temporal frequency"}),
+              "tf": ("tf", np.asarray(config.tf), {"units": HZ, "long_name": "temporal frequency"}),
               "direction": ("direction", np.asarray(config.directions),
-                            {"units": "degree", "long_name": "drift direction (0 = rightwards, 90 = upwards)"}),
+                            {"units": DEGREE, "long_name": "drift direction (0 = rightwards, 90 = upwards)"}),
               "model": np.arange(n_models)}
     dims = ("neuron", "sf", "tf", "direction")
     # the explicit average over models (the Fourier coefficients are linear in the trace: their mean is the
     # mean trace's)
     resp = xr.DataArray(raw["mean"].mean(0), dims=dims, coords={k: coords[k] for k in dims},
-                        attrs={"units": "counts/frame"})
+                        attrs={"units": COUNTS_PER_FRAME})
     f1c = xr.DataArray(raw["f1_cos"].mean(0), dims=dims, coords=resp.coords)
     f1s = xr.DataArray(raw["f1_sin"].mean(0), dims=dims, coords=resp.coords)
     base = raw["grey"].mean(0)
     ds = tuning_measures(resp, base, f1c, f1s)
     ds = ds.assign_coords(model=coords["model"], model_name=("model", list(raw["model_names"])))
-    ds["sf_cyc_per_px"] = ("sf", cpd_to_cyc_per_px(np.asarray(config.sf)), {"units": "cycles/pixel"})
+    ds["sf_cyc_per_px"] = ("sf", cpd_to_cyc_per_px(np.asarray(config.sf)), {"units": CYCLES_PER_PIXEL})
     ds = ds.set_coords("sf_cyc_per_px")
     ds["response"] = resp
-    ds["response"].attrs.update(units="counts/frame", long_name="mean response over the analysed frames, mean "
+    ds["response"].attrs.update(units=COUNTS_PER_FRAME, long_name="mean response over the analysed frames, mean "
                                 "over models")
     ds["f1_amplitude"] = (dims, np.hypot(f1c.values, f1s.values))
-    ds["f1_amplitude"].attrs.update(units="counts/frame", long_name="amplitude of the mean-over-models response's "
+    ds["f1_amplitude"].attrs.update(units=COUNTS_PER_FRAME, long_name="amplitude of the mean-over-models response's "
                                     "Fourier component at the grating's tf (NaN for tf = 0)")
     ds["model_response"] = (("model",) + dims, raw["mean"].astype(np.float32))
-    ds["model_response"].attrs.update(units="counts/frame", long_name="each model's mean response over the "
+    ds["model_response"].attrs.update(units=COUNTS_PER_FRAME, long_name="each model's mean response over the "
                                       "analysed frames")
     ds["model_baseline"] = (("model", "neuron"), raw["grey"])
-    ds["model_baseline"].attrs.update(units="counts/frame", long_name="each model's mean response to uniform grey")
+    ds["model_baseline"].attrs.update(units=COUNTS_PER_FRAME, long_name="each model's mean response to uniform grey")
     for name in ("response", "f1_amplitude", "model_response"):
         ds[name].encoding.update(COMPRESSION)
     return ds
@@ -266,7 +247,8 @@ def run(config=None, *, out=None, progress=True, log=None):
     enc = ref.encoder
     started = time.perf_counter()
     raw = model_responses(enc, config, out=out, progress=progress)
-    say(log, f"{raw['computed']} grating(s) x model computed, {raw['reused']} reused")
+    say(log, f"(grating, model) pairs: {raw['computed'] + raw['reused']}, {raw['reused']} already stored (reused), "
+             f"{raw['computed']} computed")
     ds = tuning_dataset(raw, config)
     if config.examples:
         ds = ds.merge(example_traces(enc, ds, config, config.examples, config.device))

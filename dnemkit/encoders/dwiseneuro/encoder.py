@@ -8,9 +8,9 @@ tensor and run in a few large batched passes, which is exact because BatchNorm r
 
 import torch
 
-from ..errors import DnemkitError
-from ..stimuli.geometry import HEIGHT
-from .base import Encoder
+from ...errors import DnemkitError
+from ...stimuli.geometry import HEIGHT
+from ..base import Encoder
 
 WINDOW = 16  #: frames per window
 STEP = 2  #: every 2nd frame
@@ -101,7 +101,7 @@ class DwiseNeuroEncoder(Encoder):
         (:func:`dnemkit.encoders.dwiseneuro.fold_batchnorm`): the same rates up to float round-off, faster."""
         import copy
 
-        from .dwiseneuro import fold_batchnorm
+        from .network import fold_batchnorm
 
         folded = copy.deepcopy(self)
         fold_batchnorm(folded.model)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import torch
 
-from ..io.atomic import atomic_path
-from ..errors import DnemkitError
-from .dwiseneuro import MAIN_CONFIG, DwiseNeuro
+from ...io.atomic import atomic_path
+from ...errors import DnemkitError
+from .network import MAIN_CONFIG, DwiseNeuro
 
 CHECKPOINT_KEYS = ("model_name", "params", "nn_state_dict")
 DWISENEURO_PARAM_KEYS = tuple(MAIN_CONFIG)

@@ -29,250 +29,40 @@ responses also give the tuning atlas the MEIs' descriptors are compared with (or
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 import xarray as xr
 from tqdm.auto import tqdm
 
-from ..analysis.mei import mei_descriptors
-from ..analysis.tuning import tuning_measures
-from ..device import resolve_device
-from ..encoders.base import check_rates, members_of, probe_encoder
-from ..encoders.ref import EncoderRef
-from ..errors import DnemkitError, check_int, check_number
-from ..stimuli.geometry import GREY, HEIGHT, WIDTH, cyc_per_px_to_cpd
-from ..stimuli.gratings import drifting_grating
-from ..stimuli.natural import natural_movie
-from .tuning import DEFAULT_DIRECTIONS, DEFAULT_SF, DEFAULT_TF
+from ...analysis.mei import mei_descriptors
+from ...analysis.tuning import tuning_measures
+from ...device import resolve_device
+from ...encoders.base import members_of, probe_encoder
+from ...encoders.responses import predict_responses
+from ...errors import DnemkitError
+from ...reconstruction.constraints import project_to_budget
+from ...reconstruction.stoppers import PlateauStopper
+from ...reconstruction.transforms import MeiTransform
+from ...stimuli.geometry import GREY, HEIGHT, WIDTH, cyc_per_px_to_cpd
+from ...stimuli.gratings import drifting_grating
+from ...stimuli.natural import natural_movie
+from ...stimuli.tuning_grid import DEFAULT_DIRECTIONS, DEFAULT_SF, DEFAULT_TF
+from ...errors import say
+from ..contract import check_config, write_outputs
+from .config import MeiConfig
+from ...units import COUNTS_PER_FRAME, CYCLES_PER_DEGREE, DIMENSIONLESS, GREY_LEVEL
 
-__all__ = ["MeiConfig", "run", "project_to_budget", "PlateauStopper", "select_neurons", "parse_neurons",
-           "KINDS", "TOP_BY", "INITIALS"]
+__all__ = ["MeiConfig", "run", "select_neurons"]
 
 KIND = "mei"
-KINDS = ("image", "video")
-TOP_BY = ("response", "osi")
-INITIALS = ("noise", "grey")
 #: grating phases (radians at pixel (0, 0), frame 0) of the comparison grid: a simple cell's response to a
 #: grating depends on where the bars fall on its RF
 PHASES = (0.0, math.pi / 2, math.pi, 3 * math.pi / 2)
 #: held-out natural movies (seeds 5000+) cut into clips of the MEI's length for the natural comparison
 NATURAL_SEEDS = (5000, 5001)
 COMPRESSION = {"zlib": True, "complevel": 4}
-
-
-def parse_neurons(text):
-    """'all' -> None; '3,7,10-19' -> (3, 7, 10, ..., 19) (ranges inclusive). DnemkitError on anything else."""
-    text = str(text).strip()
-    if text.lower() == "all":
-        return None
-    out = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        try:
-            if "-" in part[1:]:  # a range FIRST-LAST (a leading '-' is a negative index, refused later)
-                a, b = (int(v) for v in part.split("-", 1))
-                if b < a:
-                    raise DnemkitError(f"neurons holds the range {part!r}; expected FIRST-LAST with FIRST <= LAST")
-                out.extend(range(a, b + 1))
-            else:
-                out.append(int(part))
-        except ValueError:
-            raise DnemkitError(f"neurons holds {part!r}; expected neuron indices like 3,7,10-19 or 'all'") from None
-    if not out:
-        raise DnemkitError(f"neurons is {text!r}, an empty selection; expected neuron indices like 3,7,10-19 or "
-                           "'all'")
-    return tuple(out)
-
-
-@dataclass(frozen=True)
-class MeiConfig:
-    """What `characterize mei` computes; validated once, at construction (DnemkitError names the field).
-
-    encoder: an :class:`EncoderRef` (spec, mouse, models); a spec string is wrapped.
-    kind: "image" (one frame held for the clip) or "video".
-    neurons: neuron indices (tuple of int), or None: the ``n_top`` neurons ranked first by ``top_by``
-    ("response": the best grating's response above the grey baseline; "osi": the atlas' OSI among responsive
-    neurons); ``n_top`` 0 = every neuron.
-    contrast: the budget, root-mean-square contrast (v - 127.5) / 127.5 over every pixel and frame of the input,
-    in (0, 1] (a full-field grating of Michelson contrast C has C / sqrt(2)).
-    initial: "noise" or "grey". blur: sigma in pixels of the Gaussian applied to the gradient (0 = none).
-    iterations: at most this many steps; lr: peak step (grey levels per unit of the frame-normalised gradient);
-    adam_rel_eps: PixelAdam's frame-relative epsilon (large: steps proportional to the gradient).
-    patience, tolerance: the stopper (stop once the mean activation rose by less than ``tolerance`` (relative)
-    over ``patience`` iterations; patience 0 = never stop early).
-    n_frames: clip length (None: the encoder's first_valid_frame + 2, at least 32); the frames from the
-    encoder's first valid frame on are analysed (the objective and every activation).
-    batch: inputs (neurons) per reconstruction. tuning: a tuning.nc whose atlas the descriptors are compared
-    with (None: the atlas of the comparison grid at the budget). seed: noise start and schedule.
-    device: "auto" | "cpu" | "cuda[:k]".
-    """
-
-    encoder: EncoderRef = field(default_factory=lambda: EncoderRef("demo"))
-    kind: str = "image"
-    neurons: tuple | None = None
-    top_by: str = "response"
-    n_top: int = 12
-    contrast: float = 0.05
-    initial: str = "noise"
-    blur: float = 0.5
-    iterations: int = 32
-    lr: float = 3200.0
-    adam_rel_eps: float = 1000.0
-    patience: int = 4
-    tolerance: float = 1e-3
-    n_frames: int | None = None
-    batch: int = 16
-    tuning: str | None = None
-    seed: int = 0
-    device: str = "auto"
-
-    def __post_init__(self):
-        enc = self.encoder
-        if not isinstance(enc, EncoderRef):
-            enc = EncoderRef.of(enc)
-        object.__setattr__(self, "encoder", enc)
-        if self.kind not in KINDS:
-            raise DnemkitError(f"kind is {self.kind!r}; expected one of {', '.join(KINDS)}")
-        if self.top_by not in TOP_BY:
-            raise DnemkitError(f"top_by is {self.top_by!r}; expected one of {', '.join(TOP_BY)}")
-        if self.initial not in INITIALS:
-            raise DnemkitError(f"initial is {self.initial!r}; expected one of {', '.join(INITIALS)}")
-        if self.neurons is not None:
-            if isinstance(self.neurons, str):
-                object.__setattr__(self, "neurons", parse_neurons(self.neurons))
-            else:
-                values = [self.neurons] if np.isscalar(self.neurons) else list(self.neurons)
-                if not values:
-                    raise DnemkitError("neurons is an empty selection; expected at least one neuron index")
-                object.__setattr__(self, "neurons", tuple(check_int(v, "neurons", 0, "a neuron index")
-                                                          for v in values))
-            if self.neurons is not None and len(set(self.neurons)) != len(self.neurons):
-                raise DnemkitError("neurons repeats an index; expected distinct neuron indices")
-        contrast = check_number(self.contrast, "contrast", "an RMS contrast budget in (0, 1]")
-        if not 0 < contrast <= 1:
-            raise DnemkitError(f"contrast is {self.contrast!r}; expected an RMS contrast budget in (0, 1] (the root "
-                               "mean square of (v - 127.5) / 127.5 over the input)")
-        object.__setattr__(self, "contrast", contrast)
-        blur = check_number(self.blur, "blur", "a Gaussian sigma in pixels >= 0")
-        if blur < 0:
-            raise DnemkitError(f"blur is {self.blur!r}; expected a Gaussian sigma in pixels >= 0 (0 = none)")
-        object.__setattr__(self, "blur", blur)
-        for name in ("lr", "adam_rel_eps", "tolerance"):
-            v = check_number(getattr(self, name), name, "a positive number")
-            if v <= 0:
-                raise DnemkitError(f"{name} is {getattr(self, name)!r}; expected a positive number")
-            object.__setattr__(self, name, v)
-        object.__setattr__(self, "n_top", check_int(self.n_top, "n_top", 0, "neurons to pick; 0 = all"))
-        object.__setattr__(self, "iterations", check_int(self.iterations, "iterations", 1))
-        object.__setattr__(self, "patience", check_int(self.patience, "patience", 0, "0 = never stop early"))
-        object.__setattr__(self, "batch", check_int(self.batch, "batch", 1, "inputs per reconstruction"))
-        object.__setattr__(self, "seed", check_int(self.seed, "seed", 0))
-        if self.n_frames is not None:
-            object.__setattr__(self, "n_frames", check_int(self.n_frames, "n_frames", 2))
-        if not isinstance(self.device, str) or not self.device.strip():
-            raise DnemkitError(f"device is {self.device!r}; expected 'auto', 'cpu' or 'cuda[:k]'")
-
-    def to_dict(self):
-        out = {k: v for k, v in asdict(self).items() if k != "encoder"}
-        out["neurons"] = None if self.neurons is None else list(self.neurons)
-        out["encoder"] = {"spec": self.encoder.name, "mouse": self.encoder.mouse, "models": self.encoder.models}
-        return out
-
-
-# ------------------------------------------------------------------------------------------------------------
-# parts
-# ------------------------------------------------------------------------------------------------------------
-def project_to_budget(video, contrast, steps=30):
-    """Project videos (B, T, 36, 64) grey levels in place onto the contrast budget and return them.
-
-    The contrast c = (v - 127.5) / 127.5 of each item becomes clip(s c, -1, 1) with the one scale s > 0 that
-    makes its root mean square over pixels and frames equal ``contrast`` (found by bisection; the norm of
-    clip(s c) grows with s). For s <= 1 this is the Euclidean projection onto {RMS <= budget} within the
-    screen's range (the KKT solution), so the fixed points of the projected steps are the constrained optima;
-    scaling and clipping in turn instead would push contrast into the low-amplitude surround at every step. An
-    item with too few non-grey pixels to hold the budget is saturated (s large: every non-grey pixel at +-1); a
-    uniform grey item stays grey.
-    """
-    c = ((video - GREY) / GREY).flatten(1)
-    target = contrast * math.sqrt(c.shape[1])
-
-    def norm(scale):
-        return (c * scale[:, None]).clamp(-1.0, 1.0).norm(dim=1)
-
-    n0 = c.norm(dim=1)
-    ok = n0 > 0
-    lo = torch.where(ok, target / n0.clamp(min=1e-12), torch.ones_like(n0))  # unclipped: norm(lo) <= target
-    scale = lo.clone()
-    clipped = ok & (lo * c.abs().amax(dim=1) > 1.0)  # only these need the search (gratings at low budgets don't)
-    if bool(clipped.any()):
-        c_all, c = c, c[clipped]
-        lo = hi = lo[clipped]
-        for _ in range(40):  # the clip lowers the norm: raise hi until it holds the budget (or saturates)
-            short = norm(hi) < target
-            if not bool(short.any()):
-                break
-            hi = torch.where(short, hi * 2, hi)
-        for _ in range(steps):
-            mid = 0.5 * (lo + hi)
-            below = norm(mid) < target
-            lo, hi = torch.where(below, mid, lo), torch.where(below, hi, mid)
-        scale[clipped] = hi
-        c = c_all
-    scale = torch.where(ok, scale, torch.ones_like(scale))
-    video.copy_((GREY + GREY * (c * scale[:, None]).clamp(-1.0, 1.0)).view_as(video))
-    return video
-
-
-def _gaussian_kernel(sigma):
-    radius = max(1, int(math.ceil(3 * sigma)))
-    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
-    k = torch.exp(-x ** 2 / (2 * sigma ** 2))
-    return k / k.sum()
-
-
-class MeiTransform:
-    """The gradient transform (the loop's ``precondition``): the mean over frames for image MEIs (one frame held
-    for the clip), then a separable Gaussian blur of ``sigma`` px (edges replicated; 0 = none)."""
-
-    def __init__(self, static, sigma):
-        self.static, self.sigma = static, sigma
-        self.kernel = _gaussian_kernel(sigma) if sigma > 0 else None
-
-    def __call__(self, g):
-        if self.static:
-            g = g.mean(dim=1, keepdim=True).expand_as(g)
-        if self.kernel is None:
-            return g.contiguous()
-        k = self.kernel.to(g.device, g.dtype)
-        r = len(k) // 2
-        x = g.reshape(-1, 1, HEIGHT, WIDTH)
-        x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
-        x = F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1))
-        return x.reshape(g.shape)
-
-
-class PlateauStopper:
-    """Stop once the mean activation (minus the mean loss over inputs) rose by less than ``tolerance`` (relative)
-    over the last ``patience`` iterations; ``patience`` 0 never stops. Keeps ``stopped_at`` (None if it ran
-    to the end)."""
-
-    def __init__(self, patience=4, tolerance=2e-3):
-        self.patience, self.tolerance = patience, tolerance
-        self.history, self.stopped_at = [], None
-
-    def __call__(self, i, loss):
-        self.history.append(-float(np.mean(loss)))
-        if self.patience <= 0 or len(self.history) <= self.patience:
-            return False
-        now, before = self.history[-1], self.history[-1 - self.patience]
-        if now - before < self.tolerance * max(abs(before), 1e-12):
-            self.stopped_at = self.stopped_at or i
-            return True
-        return False
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -292,19 +82,10 @@ def _activations(encoder, clips, first, device, batch, progress=False, desc="act
 
     clips: (K, T, 36, 64) grey levels, or (K, make) with make(k0, k1) -> clips k0..k1-1 (made batch by batch,
     so a large grid never sits in memory at once)."""
-    models = members_of(encoder)
-    count, make = (clips if isinstance(clips, tuple) else (len(clips), lambda a, b: clips[a:b]))
-    out = []
-    with torch.no_grad():
-        for model in models:
-            model = model.to(device).eval()
-            parts = []
-            for k in tqdm(range(0, count, batch), desc=desc, disable=not progress, leave=False):
-                video = torch.as_tensor(make(k, min(k + batch, count)), dtype=torch.float32, device=device)
-                rates = check_rates(model(video, None), model, video)
-                parts.append(rates[..., first:].mean(-1).double().cpu().numpy())
-            out.append(np.concatenate(parts))
-    return np.stack(out)
+    return np.stack([predict_responses(model.to(device).eval(), clips, batch=batch, device=device,
+                                       reduce=lambda r: r[..., first:].mean(-1).double(), progress=progress,
+                                       desc=desc)
+                     for model in members_of(encoder)])
 
 
 def _clip_batch(encoder):
@@ -339,7 +120,7 @@ def select_neurons(config, n_neurons, grating_peak, grey, atlas):
 
 
 def _atlas_from_file(path, n_neurons):
-    from ..io.results import read_dataset
+    from ...io.results import read_dataset
 
     ds = read_dataset(path, kind="tuning")
     if ds.sizes.get("neuron") != n_neurons:
@@ -350,12 +131,7 @@ def _atlas_from_file(path, n_neurons):
 # ------------------------------------------------------------------------------------------------------------
 # the experiment
 # ------------------------------------------------------------------------------------------------------------
-def _log(log, message):
-    if log is not None:
-        log(message)
-
-
-def run(config=MeiConfig(), *, out=None, progress=True, log=None):
+def run(config=None, *, out=None, progress=True, log=None):
     """Compute MEIs for ``config``'s neurons; write ``OUT/mei.nc`` and the figure when ``out`` is given.
 
     Returns an xr.Dataset (dnemkit_kind "mei") over ``neuron`` (the chosen indices, in order):
@@ -366,11 +142,13 @@ def run(config=MeiConfig(), *, out=None, progress=True, log=None):
     (iteration, neuron); the descriptors of :func:`dnemkit.analysis.mei.mei_descriptors` (sf also in
     cycles/degree: sf_cpd); the atlas' values for comparison (atlas_orientation, atlas_sf, atlas_tf,
     atlas_direction, atlas_osi, atlas_responsive); provenance and timing in attrs.
+
+    config: a :class:`MeiConfig` (None: the defaults, the demo encoder). out: folder for ``mei.nc`` and the
+    figure (None: nothing written). log: one line on the comparison stimuli and one on the MEIs.
     """
-    if not isinstance(config, MeiConfig):
-        raise DnemkitError(f"config is a {type(config).__name__}; expected a MeiConfig")
+    config = check_config(config, MeiConfig)
     started = time.perf_counter()
-    device = resolve_device(config.device)
+    device = resolve_device(config.execution.device)
     encoder, n, first, t = _plan(config)
 
     # comparison stimuli, every one projected to the budget; their responses rank the neurons and give the atlas
@@ -378,14 +156,14 @@ def run(config=MeiConfig(), *, out=None, progress=True, log=None):
     atlas = (_atlas_from_file(config.tuning, n) if config.tuning is not None else
              _grid_atlas(comparison.grid, comparison.grating, comparison.grey, n))
     chosen = select_neurons(config, n, comparison.grating.max(0), comparison.grey, atlas)
-    _log(log, f"MEIs of {len(chosen)} neuron(s) ({config.kind}, {t} frames, frames {first}-{t - 1} analysed)")
+    say(log, f"MEIs of {len(chosen)} neuron(s) ({config.kind}, {t} frames, frames {first}-{t - 1} analysed)")
 
     meis, trace, stopped, mei_seconds = _optimise(encoder, config, chosen, n, t, first, progress)
     model_act = _activations(encoder, meis, first, device, comparison.batch)[:, np.arange(len(chosen)), chosen]
     ds = _mei_dataset(config, meis, chosen, model_act, trace, comparison, t)
     _add_descriptors(ds, meis, config.kind == "image", atlas, chosen)
     seconds = time.perf_counter() - started
-    from ..io.results import provenance
+    from ...io.results import provenance
 
     ds.attrs.update(provenance(KIND, config, encoder=config.encoder.describe(), seed=config.seed))
     ds.attrs.update(
@@ -399,7 +177,7 @@ def run(config=MeiConfig(), *, out=None, progress=True, log=None):
         meis_per_second=round(len(chosen) / max(mei_seconds, 1e-9), 4), device=str(device),
         comparison_gratings=len(comparison.grid), comparison_natural_clips=comparison.n_natural_clips)
     if out is not None:
-        _write(ds, out)
+        write_outputs(ds, out)
     return ds
 
 
@@ -453,7 +231,7 @@ def _compare(encoder, config, t, first, device, progress, log):
         clips = np.stack([drifting_grating(s, tf, d, t, units="cpd", phase=p).values for s, tf, d, p in grid[a:b]])
         return project_to_budget(torch.from_numpy(clips), config.contrast)
 
-    _log(log, f"comparison: {len(grid)} gratings and natural clips of {t} frames at RMS contrast "
+    say(log, f"comparison: {len(grid)} gratings and natural clips of {t} frames at RMS contrast "
               f"{config.contrast:g}")
     batch = _clip_batch(encoder)
     grating = _activations(encoder, (len(grid), gratings), first, device, batch, progress, "gratings").mean(0)
@@ -472,7 +250,7 @@ def _grid_atlas(grid, grating, grey, n):
     g = grating[drifting].reshape(len(DEFAULT_SF), len(DEFAULT_TF), len(DEFAULT_DIRECTIONS), len(PHASES), n)
     resp = xr.DataArray(g.max(3).transpose(3, 0, 1, 2), dims=("neuron", "sf", "tf", "direction"),
                         coords={"sf": list(DEFAULT_SF), "tf": list(DEFAULT_TF), "direction": list(DEFAULT_DIRECTIONS)},
-                        attrs={"units": "counts/frame"})
+                        attrs={"units": COUNTS_PER_FRAME})
     return tuning_measures(resp, grey, fit=False)
 
 
@@ -482,13 +260,13 @@ def _optimise(encoder, config, chosen, n, t, first, progress):
     Returns (meis (len(chosen), t, 36, 64) float32 grey levels, trace (iterations, len(chosen)): the mean
     activation over models per iteration, NaN after the stop; stopped: iterations run per batch; seconds).
     """
-    from ..reconstruction import Execution, Recipe, reconstruct
+    from ...reconstruction import Recipe, reconstruct
 
     static = config.kind == "image"
     recipe = Recipe.named("fast", iterations=config.iterations, lr=config.lr, adam_rel_eps=config.adam_rel_eps,
                           subbatch_frames=t, schedule="dense", smoothing_sigma=0.0, ensembling="gradient",
                           seed=config.seed)
-    execution = Execution(device=config.device)
+    execution = config.execution
     transform = MeiTransform(static, config.blur)
     meis = np.zeros((len(chosen), t, HEIGHT, WIDTH), np.float32)
     trace = np.full((config.iterations, len(chosen)), np.nan)
@@ -536,13 +314,13 @@ def _mei_dataset(config, meis, chosen, model_act, trace, comparison, t):
     ds = xr.Dataset(coords={"neuron": ("neuron", chosen, {"long_name": "neuron index of the encoder"})})
     mei_values = meis[:, 0] if static else meis
     ds["mei"] = (("neuron", "y", "x") if static else ("neuron", "frame", "y", "x"), mei_values)
-    ds["mei"].attrs.update(units="grey level", long_name=(
+    ds["mei"].attrs.update(units=GREY_LEVEL, long_name=(
         "most exciting image (held for every frame of the clip)" if static else "most exciting video"))
     ds["mei"].encoding.update(COMPRESSION)
     put = _putter(ds)
     put("activation", model_act.mean(0), "counts/frame",
         "the neuron's mean rate over the analysed frames for its MEI, mean over models")
-    ds["model_activation"] = (("model", "neuron"), model_act, {"units": "counts/frame",
+    ds["model_activation"] = (("model", "neuron"), model_act, {"units": COUNTS_PER_FRAME,
                               "long_name": "activation by the MEI, each model"})
     put("grating_activation", comparison.grating[best, chosen], "counts/frame",
         "the best grating of the comparison grid at the same contrast budget")
@@ -554,9 +332,9 @@ def _mei_dataset(config, meis, chosen, model_act, trace, comparison, t):
     put("natural_activation", comparison.natural[:, chosen].max(0), "counts/frame",
         f"the best {t}-frame clip of natural movies (seeds {', '.join(map(str, NATURAL_SEEDS))}) at the same budget")
     put("grey_activation", comparison.grey[chosen], "counts/frame", "response to uniform grey")
-    ds["activation_trace"] = (("iteration", "neuron"), trace, {"units": "counts/frame", "long_name":
+    ds["activation_trace"] = (("iteration", "neuron"), trace, {"units": COUNTS_PER_FRAME, "long_name":
                               "activation during the optimisation (mean over models; NaN after the stop)"})
-    return ds.assign_coords(iteration=("iteration", np.arange(1, config.iterations + 1), {"units": "1"}))
+    return ds.assign_coords(iteration=("iteration", np.arange(1, config.iterations + 1), {"units": DIMENSIONLESS}))
 
 
 def _add_descriptors(ds, meis, static, atlas, chosen):
@@ -567,25 +345,13 @@ def _add_descriptors(ds, meis, static, atlas, chosen):
     for name in desc.data_vars:
         ds[name] = ("neuron", desc[name].values, dict(desc[name].attrs))
     ds["sf_cpd"] = ("neuron", cyc_per_px_to_cpd(desc["sf"].values),
-                    {"units": "cycles/degree", "long_name": "spatial frequency of the fitted Gabor"})
+                    {"units": CYCLES_PER_DEGREE, "long_name": "spatial frequency of the fitted Gabor"})
     for name, source, unit in (("atlas_orientation", "preferred_orientation", "degree"),
                                ("atlas_sf", "preferred_sf", "cycles/degree"), ("atlas_tf", "preferred_tf", "Hz"),
                                ("atlas_direction", "preferred_direction", "degree"), ("atlas_osi", "osi", "1")):
         put(name, np.asarray(atlas[source].values, np.float64)[chosen], unit,
             f"the tuning atlas' {source.replace('_', ' ')}")
     ds["atlas_responsive"] = ("neuron", np.asarray(atlas["responsive"].values).astype(bool)[chosen])
-
-
-def _write(ds, out):
-    """``OUT/mei.nc`` and the figures of the mei kind."""
-    from pathlib import Path
-
-    from ..io.results import write_dataset
-    from ..viz.kinds import write_figures
-
-    Path(out).mkdir(parents=True, exist_ok=True)
-    write_dataset(ds, Path(out) / f"{KIND}.nc")
-    write_figures(ds, out)
 
 
 def _putter(ds):

@@ -1,8 +1,9 @@
-"""Run independent tasks on a Dask cluster (``executor='dask'``): the one executor of sweeps and studies.
+"""Run independent tasks on a Dask cluster (``executor='dask'``): the cluster side of the run engine's dispatcher
+(:func:`dnemkit.experiments.runs.engine.dispatch`), for sweeps and studies alike.
 
-Each task is a module-level function and its arguments; results come back to ``on_result`` in completion order,
-so the caller stores each as it arrives and a lost worker or an interrupted client loses only the tasks in
-flight. An encoder named by a spec travels as its :class:`dnemkit.encoders.ref.EncoderRef` (a worker loads it
+Each task is a module-level function ``function(encoder, *args, **kwargs)`` and its arguments; results come back
+to ``on_result`` in completion order, so the caller stores each as it arrives and a lost worker or an interrupted
+client loses only the tasks in flight. An encoder named by a spec travels as its :class:`dnemkit.encoders.ref.EncoderRef` (a worker loads it
 once, :func:`loaded`); an encoder given as an object is scattered to the workers once.
 
 Where the tasks run is the ``scheduler`` string:
@@ -26,7 +27,7 @@ site often keeps its partition, account and interface) and then from SLURM's def
 
 import functools
 
-from ..errors import DnemkitError
+from ...errors import DnemkitError
 
 #: the settings of a SLURM cluster (``slurm:KEY=VALUE,...``; ``--slurm KEY=VALUE`` on the command line): what each sets
 SLURM_KEYS = {
@@ -52,6 +53,14 @@ SLURM_REPEATABLE = ("prologue", "extra")
 def loaded(ref):
     """The encoder of ``ref`` (an EncoderRef), loaded once per worker process."""
     return ref.encoder
+
+
+def on_worker(function, encoder, *args, **kwargs):
+    """What a worker runs: ``function(encoder, *args, **kwargs)``, with ``encoder`` loaded here (once per worker
+    process, :func:`loaded`) when it arrives as an EncoderRef naming a spec, or used as it is (scattered)."""
+    from ...encoders.ref import EncoderRef
+
+    return function(loaded(encoder) if isinstance(encoder, EncoderRef) else encoder, *args, **kwargs)
 
 
 def encoder_argument(ref, client):
@@ -222,7 +231,8 @@ def connect(scheduler=None, workers=1):
 
 
 def run_tasks(function, tasks, on_result, *, scheduler=None, workers=1, name="dnemkit"):
-    """Submit ``function(encoder, *args)`` for every ``(key, ref, args)`` of ``tasks`` on one cluster; call
+    """Submit ``function(encoder, *args, **kwargs)`` for every ``(key, ref, args, kwargs)`` of ``tasks`` on one
+    cluster (:func:`on_worker` loads the encoder there); call
     ``on_result(key, result)`` as each finishes (completion order). ``ref``: the EncoderRef of the task's
     encoder (see :func:`encoder_argument`; an object is scattered once, however many tasks use it; on SLURM an
     encoder must be named by a spec, since a replaced job would not hold a scattered object).
@@ -232,7 +242,7 @@ def run_tasks(function, tasks, on_result, *, scheduler=None, workers=1, name="dn
     from distributed import KilledWorker, as_completed
 
     if is_slurm(scheduler):
-        for _, ref, _ in tasks:
+        for _, ref, _, _ in tasks:
             if not ref.has_spec:
                 raise DnemkitError("the encoder is a Python object, which a replaced SLURM job would not hold; "
                                    "expected an encoder spec (a .pth, a folder, file.py:factory) that jobs load")
@@ -240,10 +250,11 @@ def run_tasks(function, tasks, on_result, *, scheduler=None, workers=1, name="dn
     futures, scattered = {}, {}
     done = 0
     try:
-        for k, (key, ref, args) in enumerate(tasks):
+        for k, (key, ref, args, kwargs) in enumerate(tasks):
             if id(ref) not in scattered:
                 scattered[id(ref)] = encoder_argument(ref, client)
-            fut = client.submit(function, scattered[id(ref)], *args, pure=False, key=f"{name}-{key}-{k}")
+            fut = client.submit(on_worker, function, scattered[id(ref)], *args, **kwargs, pure=False,
+                                key=f"{name}-{key}-{k}")
             futures[fut.key] = (fut, key)
         for fut in as_completed([f for f, _ in futures.values()]):
             try:
