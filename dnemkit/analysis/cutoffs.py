@@ -25,13 +25,26 @@ __all__ = ["cutoff", "CUTOFF_STATUSES"]
 CUTOFF_STATUSES = ("interpolated", "not_reached", "below_everywhere")
 
 
-def cutoff(freqs, corr, threshold=0.2):
+def cutoff(freqs, corr, *, threshold=0.2):
     """Highest frequency up to which the correlation stays above ``threshold`` (see the module docstring).
 
-    freqs: (n,) non-negative, distinct frequencies in any unit (cycles/degree, cycles/pixel, Hz), any order.
-    corr: (n,) correlations at those frequencies (NaN points are ignored). threshold: float (default 0.2).
-    Returns (value, status): value a float in the units of ``freqs`` (NaN for "below_everywhere"), status one of
-    "interpolated", "not_reached", "below_everywhere".
+    Parameters
+    ----------
+    freqs : array_like, shape (n,)
+        Non-negative, distinct frequencies in any frequency unit (cycles/degree, cycles/pixel, Hz), any order.
+        Points at frequency 0 are left out (the interpolation works on log frequency).
+    corr : array_like, shape (n,)
+        Correlations (dimensionless, '1') at those frequencies; NaN points are ignored.
+    threshold : float, optional
+        Correlation (dimensionless) the curve must stay above (default 0.2).
+
+    Returns
+    -------
+    value : float
+        The cut-off frequency in the units of ``freqs``; NaN for "below_everywhere", the highest frequency for
+        "not_reached".
+    status : str
+        One of :data:`CUTOFF_STATUSES`: "interpolated", "not_reached", "below_everywhere".
     """
     try:
         f = np.asarray(freqs, dtype=np.float64)

@@ -81,7 +81,7 @@ def resolution_axes(kind):
 
 def _cutoff(freqs, corr, threshold):
     try:
-        return cutoff(freqs, corr, threshold)
+        return cutoff(freqs, corr, threshold=threshold)
     except DnemkitError:
         return float("nan"), "not_computed"
 
@@ -90,11 +90,11 @@ def _cutoff_along(axis, values, corr, threshold):
     """(cut-off, status) of ``corr`` along ``values`` of ``axis``: the largest frequency with r above the
     threshold, or the smallest sigma > 0 down to which r stays above it (read on 1 / sigma: a log axis)."""
     if axis.finer == "larger":
-        return _cutoff(values, corr, threshold)
+        return _cutoff(values, corr, threshold=threshold)
     keep = values > 0
     if not keep.any():
         return float("nan"), "not_computed"
-    v, status = _cutoff(1.0 / values[keep], np.asarray(corr)[keep], threshold)
+    v, status = _cutoff(1.0 / values[keep], np.asarray(corr)[keep], threshold=threshold)
     return (1.0 / v if v > 0 else float("nan")), status
 
 
