@@ -94,8 +94,8 @@ def ablation_statistics(ds, subjects="movie"):
     else:
         from .stats import adjacent_level_tests, repeated_measures_anova  # scipy/statsmodels: only when testing
 
-        anova = repeated_measures_anova(table, names)
-        for i, res in enumerate(adjacent_level_tests(table, names)):
+        anova = repeated_measures_anova(table, level_names=names)
+        for i, res in enumerate(adjacent_level_tests(table, level_names=names)):
             for key in tests:
                 tests[key][i] = res[key]
         status = "ok"

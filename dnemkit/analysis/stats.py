@@ -13,9 +13,24 @@ from .metrics import as_float_array
 __all__ = ["mean_sem", "paired_ttest", "repeated_measures_anova", "adjacent_level_tests"]
 
 
-def mean_sem(values, axis=-1):
+def mean_sem(values, *, axis=-1):
     """(mean, standard error of the mean) along ``axis``: sem = sample standard deviation (ddof 1) / sqrt(n),
-    NaN where fewer than two values (no spread can be estimated from one)."""
+    NaN where fewer than two values (no spread can be estimated from one).
+
+    Parameters
+    ----------
+    values : array_like, shape (..., n, ...)
+        Values in any unit; NaN propagates.
+    axis : int, optional
+        The axis holding the n samples (default -1, the last).
+
+    Returns
+    -------
+    mean : ndarray or float
+        The mean along ``axis``, in the unit of ``values`` (``values``' shape without ``axis``).
+    sem : ndarray or float
+        The standard error of the mean, same shape and unit; NaN where n < 2.
+    """
     values = np.asarray(values, dtype=np.float64)
     n = values.shape[axis]
     mean = values.mean(axis=axis)
@@ -36,8 +51,17 @@ def _vector(x, name):
 def paired_ttest(a, b):
     """Paired two-sided t-test of a against b (``scipy.stats.ttest_rel``).
 
-    a, b: (n,) values per subject, same order, n >= 2, no NaN. Returns a dict: ``t``, ``p``, ``n`` (int),
-    ``mean_difference`` = mean(a - b). t and p are NaN when every difference is equal (zero variance).
+    Parameters
+    ----------
+    a, b : array_like, shape (n,)
+        One value per subject, in the same unit and the same subject order; n >= 2, no NaN.
+
+    Returns
+    -------
+    dict
+        ``t`` (float, dimensionless), ``p`` (float, two-sided), ``n`` (int, subjects), ``mean_difference``
+        (float, mean(a - b), in the unit of ``a``). t and p are NaN when every difference is equal (zero
+        variance).
     """
     x = _vector(a, "a")
     y = _vector(b, "b")
@@ -75,12 +99,21 @@ def _table(values, level_names):
     return v, names
 
 
-def repeated_measures_anova(values, level_names=None):
+def repeated_measures_anova(values, *, level_names=None):
     """One-way repeated-measures ANOVA across levels (``statsmodels.stats.anova.AnovaRM``).
 
-    values: (subjects, levels) float, complete (no NaN), >= 2 subjects and >= 2 levels; level_names: one name per
-    level (default "0", "1", ...). Returns a dict: ``F``, ``df_num`` (= levels - 1), ``df_den``
-    (= (levels - 1)(subjects - 1)), ``p``.
+    Parameters
+    ----------
+    values : array_like, shape (subjects, levels)
+        Values in any unit, complete (no NaN), >= 2 subjects and >= 2 levels.
+    level_names : sequence of str, optional
+        One distinct name per level (default "0", "1", ...).
+
+    Returns
+    -------
+    dict
+        ``F`` (float, dimensionless), ``df_num`` (= levels - 1), ``df_den`` (= (levels - 1)(subjects - 1)),
+        ``p`` (float).
     """
     import pandas as pd
     from statsmodels.stats.anova import AnovaRM
@@ -103,12 +136,23 @@ def repeated_measures_anova(values, level_names=None):
     }
 
 
-def adjacent_level_tests(values, level_names=None):
+def adjacent_level_tests(values, *, level_names=None):
     """Paired t-tests between adjacent levels (columns i and i+1), Bonferroni-corrected.
 
-    values: (subjects, levels) as for :func:`repeated_measures_anova`. With L levels there are L - 1 tests and
-    p_bonferroni = min(1, p * (L - 1)). Returns a list of L - 1 dicts with keys ``level_a``, ``level_b``, ``t``,
-    ``p``, ``p_bonferroni``, ``n``, ``n_tests``, ``mean_difference`` (mean of level_b - level_a).
+    With L levels there are L - 1 tests and p_bonferroni = min(1, p * (L - 1)).
+
+    Parameters
+    ----------
+    values : array_like, shape (subjects, levels)
+        As for :func:`repeated_measures_anova`.
+    level_names : sequence of str, optional
+        One distinct name per level (default "0", "1", ...).
+
+    Returns
+    -------
+    list of dict
+        L - 1 dicts with keys ``level_a``, ``level_b`` (str), ``t``, ``p``, ``p_bonferroni`` (float), ``n``,
+        ``n_tests`` (int), ``mean_difference`` (mean of level_b - level_a, in the unit of ``values``).
     """
     v, names = _table(values, level_names)
     n_tests = v.shape[1] - 1

@@ -32,7 +32,7 @@ def test_repeated_measures_anova_matches_numpy():
     ss_error = ss_total - ss_levels - ss_subjects
     df1, df2 = L - 1, (L - 1) * (n - 1)
     F = (ss_levels / df1) / (ss_error / df2)
-    res = A.repeated_measures_anova(values, ["12.5%", "25%", "50%", "100%"])
+    res = A.repeated_measures_anova(values, level_names=["12.5%", "25%", "50%", "100%"])
     assert res["F"] == pytest.approx(F, rel=1e-9)
     assert res["df_num"] == df1 and res["df_den"] == df2
     assert res["p"] == pytest.approx(st.f.sf(F, df1, df2), rel=1e-6)
@@ -43,7 +43,7 @@ def test_adjacent_level_tests_bonferroni():
     rng = np.random.default_rng(6)
     values = np.array([0.3, 0.4, 0.42, 0.6]) + rng.normal(0, 0.04, (6, 4))
     names = ["a", "b", "c", "d"]
-    out = A.adjacent_level_tests(values, names)
+    out = A.adjacent_level_tests(values, level_names=names)
     assert len(out) == 3
     for i, res in enumerate(out):
         ref = st.ttest_rel(values[:, i + 1], values[:, i])
@@ -68,7 +68,7 @@ def test_stats_errors():
     with pytest.raises(DnemkitError, match=r"values has shape \(4,\); expected \(subjects, levels\)"):
         A.repeated_measures_anova(np.ones(4))
     with pytest.raises(DnemkitError, match=r"level_names has 2 names; expected one per level \(3\)"):
-        A.adjacent_level_tests(np.ones((4, 3)), ["a", "b"])
+        A.adjacent_level_tests(np.ones((4, 3)), level_names=["a", "b"])
     with pytest.raises(DnemkitError, match=r"a has 1 value\(s\); expected at least 2 subjects"):
         A.paired_ttest([1.0], [2.0])
     with pytest.raises(DnemkitError, match=r"b has 2 values; expected as many as a \(3\)"):

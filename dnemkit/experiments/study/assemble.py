@@ -93,8 +93,8 @@ def ensemble_statistics(values, mice, included):
     rows = rows[np.isfinite(rows).all(1)]
     if k < 2 or len(rows) < 2:
         return {}
-    anova = repeated_measures_anova(rows, [str(j + 1) for j in range(k)])
-    steps = adjacent_level_tests(rows, [str(j + 1) for j in range(k)])
+    anova = repeated_measures_anova(rows, level_names=[str(j + 1) for j in range(k)])
+    steps = adjacent_level_tests(rows, level_names=[str(j + 1) for j in range(k)])
     return {"subjects": subjects, "n_subjects": len(rows), "anova": anova, "steps": steps, "table": rows}
 
 
