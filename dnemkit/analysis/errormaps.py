@@ -28,10 +28,21 @@ def _array(x, name):
 def error_maps(recon_recorded, recon_predicted, *, mask=None):
     """Split the difference of two reconstructions into positive and negative error maps.
 
-    recon_recorded, recon_predicted: float arrays of equal shape (..., H, W) - usually videos (T, 36, 64) or
-    time-averaged frames (36, 64) - in grey levels. mask: bool (H, W) or None (every pixel).
-    Returns (E_plus, E_minus), float64 of the input shape, both >= 0 with E_plus - E_minus = E inside the mask,
-    and both 0 outside it.
+    Parameters
+    ----------
+    recon_recorded : array_like, shape (..., H, W)
+        The reconstruction from recorded activity, in grey levels (0..255) - usually a video (T, 36, 64) or a
+        time-averaged frame (36, 64).
+    recon_predicted : array_like, same shape
+        The reconstruction from predicted activity, in grey levels.
+    mask : array_like of bool, shape (H, W), optional
+        Pixels kept (0/1 accepted); ``None`` (default) keeps every pixel.
+
+    Returns
+    -------
+    E_plus, E_minus : ndarray, float64, the input shape
+        In grey levels, both >= 0, with E_plus - E_minus = recon_recorded - recon_predicted inside the mask and
+        both 0 outside it.
     """
     a = _array(recon_recorded, "recon_recorded")
     b = _array(recon_predicted, "recon_predicted")
@@ -54,15 +65,27 @@ def error_maps(recon_recorded, recon_predicted, *, mask=None):
     return np.maximum(e, 0.0), np.maximum(-e, 0.0)
 
 
-def response_correlation_difference(recorded, predicted_true, predicted_reconstruction, first_frame):
+def response_correlation_difference(recorded, predicted_true, predicted_reconstruction, *, first_frame):
     """Per neuron, delta r = r(recorded, predicted from the true movie) - r(recorded, predicted from the
     reconstruction), Pearson r over frames ``first_frame .. T-1`` (docs/method.md, "Analyses").
 
-    recorded, predicted_true, predicted_reconstruction: (N, T) responses in counts/frame (the encoder's
-    predictions for the ground-truth movie and for the reconstruction, with the same behaviour). first_frame:
-    the first scored frame (0 <= first_frame <= T - 2). Returns (r_true, r_reconstruction, delta_r), float64
-    (N,) each; NaN for a neuron whose recorded or predicted responses are constant over the scored frames.
-    delta_r > 0: the true movie explains the neuron better than the reconstruction does.
+    Parameters
+    ----------
+    recorded : array_like, shape (N, T)
+        Recorded responses, counts/frame (neurons, frames at 30 Hz).
+    predicted_true : array_like, shape (N, T)
+        The encoder's predictions for the ground-truth movie (with the recorded behaviour), counts/frame.
+    predicted_reconstruction : array_like, shape (N, T)
+        The encoder's predictions for the reconstruction (same behaviour), counts/frame.
+    first_frame : int
+        The first scored frame (0 <= first_frame <= T - 2).
+
+    Returns
+    -------
+    r_true, r_reconstruction, delta_r : ndarray, float64, shape (N,)
+        Pearson r (dimensionless) of recorded with predicted_true, of recorded with predicted_reconstruction,
+        and their difference; NaN for a neuron whose recorded or predicted responses are constant over the
+        scored frames. delta_r > 0: the true movie explains the neuron better than the reconstruction does.
     """
     arrays = [as_float_array(a, name) for a, name in ((recorded, "recorded"), (predicted_true, "predicted_true"),
                                                        (predicted_reconstruction, "predicted_reconstruction"))]

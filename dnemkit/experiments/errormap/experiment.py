@@ -75,7 +75,8 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
     first = min(EVAL_FIRST_FRAME, t - 1)
     # the reconstruction as stored (grey outside the eval mask), on the device the loop left the encoder on
     from_recon = predicted_targets(encoder, rec[None], None if beh is None else beh[None])[0].astype(np.float32)
-    r_true, r_recon, delta_r = response_correlation_difference(recorded, predicted, from_recon, min(first, t - 2))
+    r_true, r_recon, delta_r = response_correlation_difference(recorded, predicted, from_recon,
+                                                                 first_frame=min(first, t - 2))
     inside = np.ones((HEIGHT, WIDTH), bool) if eval_mask is None else np.asarray(eval_mask, bool)
 
     ds = xr.Dataset(
