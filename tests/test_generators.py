@@ -16,7 +16,7 @@ RATES = np.full((20, 50), 3.0)
 def _draws():
     return {
         "sample_responses": lambda rng: sample_responses(RATES, rng),
-        "nested_subsets": lambda rng: nested_subsets(100, (1, 0.5, 0.25), rng)[0.25],
+        "nested_subsets": lambda rng: nested_subsets(100, fractions=(1, 0.5, 0.25), rng=rng)[0.25],
         "make_schedule": lambda rng: np.asarray(make_schedule(Recipe(schedule="tiled"), rng)(300)),
     }
 
@@ -36,5 +36,5 @@ def test_equal_generators_draw_equally_and_a_shared_one_moves_on(name):
 
 
 def test_nested_subsets_of_one_generator_are_nested():
-    subsets = nested_subsets(200, (1, 0.5, 0.1), np.random.default_rng(0))
+    subsets = nested_subsets(200, fractions=(1, 0.5, 0.1), rng=np.random.default_rng(0))
     assert set(subsets[0.1]) <= set(subsets[0.5]) <= set(subsets[1]) and len(subsets[0.5]) == 100

@@ -25,23 +25,52 @@ from .ablation_levels import DEFAULT_KEEP_FRACTIONS, MOVIE_SEED_OFFSET, SUBJECTS
 __all__ = ["DEFAULT_KEEP_FRACTIONS", "MOVIE_SEED_OFFSET", "ablation_statistics", "check_keep_fractions",
            "nested_subsets", "subject_table"]
 
-def nested_subsets(n_neurons, fractions, rng):
+def nested_subsets(n_neurons, *, fractions, rng):
     """{fraction: sorted int64 neuron indices}, nested (smaller subsets inside larger ones).
 
     The first round(fraction * n_neurons) (at least 1) of one permutation of the neurons drawn from the numpy
     Generator ``rng`` (one ablation seed: ``np.random.default_rng(seed)``).
+
+    Parameters
+    ----------
+    n_neurons : int
+        N, the size of the population (neurons are 0 .. N-1).
+    fractions : float or sequence of float
+        Keep fractions in (0, 1] (dimensionless; checked by :func:`check_keep_fractions`).
+    rng : numpy.random.Generator
+        The seed's generator; one permutation is drawn from it.
+
+    Returns
+    -------
+    dict
+        {fraction (float): int64 ndarray of shape (max(1, round(fraction * N)),)}, sorted neuron indices; a
+        smaller fraction's indices are a subset of every larger one's.
     """
     fractions = check_keep_fractions(fractions)
     order = check_generator(rng).permutation(int(n_neurons))
     return {f: np.sort(order[:max(1, int(round(f * n_neurons)))]).astype(np.int64) for f in fractions}
 
 
-def subject_table(ds, subjects="movie"):
+def subject_table(ds, *, subjects="movie"):
     """(subjects, levels) table of video correlations and the subject labels.
 
-    subjects: 'movie' (mean over seeds per movie or clip), 'movie_seed' (every movie x seed pair is a subject) or
-    'mouse' (mean over each mouse's clips and seeds; the ``mouse`` coordinate of the ``movie`` dim names them, in
-    order of first appearance). Levels are the keep fractions in the dataset's order (large to small).
+    Levels are the keep fractions in the dataset's order (large to small).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Ablation results with ``video_correlation`` (keep_fraction, movie, seed), dimensionless.
+    subjects : {'movie', 'movie_seed', 'mouse'}, optional
+        'movie' (mean over seeds per movie or clip, the default), 'movie_seed' (every movie x seed pair is a
+        subject, movie-major) or 'mouse' (mean over each mouse's clips and seeds; the ``mouse`` coordinate of the
+        ``movie`` dim names them, in order of first appearance).
+
+    Returns
+    -------
+    table : ndarray, shape (subjects, keep fractions)
+        Video correlations (dimensionless, '1'), float64.
+    labels : list of str
+        One label per row of ``table``.
     """
     if subjects not in SUBJECTS:
         raise DnemkitError(f"subjects is {subjects!r}; expected one of {SUBJECTS}")
@@ -64,15 +93,27 @@ def subject_table(ds, subjects="movie"):
     return table, labels
 
 
-def ablation_statistics(ds, subjects="movie"):
+def ablation_statistics(ds, *, subjects="movie"):
     """Repeated-measures ANOVA and adjacent-level tests; returns a copy of ``ds`` with the results added.
 
-    Adds: subject_correlation (subject, keep_fraction) - the table tested; anova_F, anova_p, anova_df_num,
-    anova_df_den (scalars); and per adjacent pair (dim ``comparison``): level_a, level_b (keep fractions),
-    t, p, p_bonferroni, mean_difference (level_b - level_a), n. attrs: subjects, statistics ('ok' or why not).
-    With fewer than 2 subjects or 2 levels the numbers are NaN and attrs['statistics'] says why.
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Ablation results with ``video_correlation`` (keep_fraction, movie, seed), dimensionless.
+    subjects : {'movie', 'movie_seed', 'mouse'}, optional
+        What a subject is, as for :func:`subject_table` (default 'movie').
+
+    Returns
+    -------
+    xarray.Dataset
+        A copy of ``ds`` (statistics of an earlier call replaced) with: subject_correlation (subject,
+        keep_fraction) - the table tested; anova_F, anova_p, anova_df_num, anova_df_den (scalars); and per
+        adjacent pair (dim ``comparison``): level_a, level_b (keep fractions), test_t, test_p, test_p_bonferroni,
+        test_mean_difference (level_b - level_a), test_n; all with units '1'. attrs: subjects, n_subjects,
+        statistics ('ok' or why not). With fewer than 2 subjects or 2 levels, or NaN correlations, the numbers
+        are NaN and attrs['statistics'] says why.
     """
-    table, labels = subject_table(ds, subjects)
+    table, labels = subject_table(ds, subjects=subjects)
     levels = [float(f) for f in ds["keep_fraction"].values]
     names = [f"{f:g}" for f in levels]
     stale = [n for n in ds.variables if n in ("subject", "subject_correlation", "comparison", "level_a", "level_b")

@@ -14,7 +14,19 @@ SUBJECTS = ("movie", "movie_seed", "mouse")
 
 
 def check_keep_fractions(fractions):
-    """Keep fractions as a tuple of distinct floats in (0, 1], sorted from large to small."""
+    """Keep fractions as a tuple of distinct floats in (0, 1], sorted from large to small.
+
+    Parameters
+    ----------
+    fractions : float or iterable of float
+        One keep fraction or several, each in (0, 1] (dimensionless fractions of the population); a string is
+        read as one value.
+
+    Returns
+    -------
+    tuple of float
+        The distinct fractions, sorted from large to small.
+    """
     try:
         one = isinstance(fractions, (str, bytes)) or not isinstance(fractions, Iterable) \
             or getattr(fractions, "ndim", 1) == 0

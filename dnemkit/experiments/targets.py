@@ -16,7 +16,7 @@ def neuron_subset(n_neurons, keep_fraction, rng):
     nested: smaller ones lie inside larger."""
     if keep_fraction == 1:  # nested_subsets checks the fraction
         return None
-    return nested_subsets(n_neurons, [keep_fraction], rng)[keep_fraction]
+    return nested_subsets(n_neurons, fractions=[keep_fraction], rng=rng)[keep_fraction]
 
 
 def predicted_targets(encoder, videos, behavior=None, device=None):

@@ -22,7 +22,7 @@ def ablation_figure(ds):
 
     fractions = ds["keep_fraction"].values.astype(float)
     subjects = str(ds.attrs.get("subjects", "movie"))
-    table, _ = subject_table(ds, subjects)
+    table, _ = subject_table(ds, subjects=subjects)
     per_subject = table.T  # (levels, subjects)
     mean, sem = mean_sem(per_subject, axis=1)
     k = per_subject.shape[1]

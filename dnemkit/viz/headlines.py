@@ -142,7 +142,7 @@ def ablation_rows(ds):
     rows = [("targets", f"{ds.attrs.get('targets', '')}; {what} x {ds.sizes['seed']} seed(s), "
                         f"{ds.attrs.get('reconstruction_calls', '?')} reconstruct calls, {ds.attrs.get('seconds', '?')} s")]
     subjects = str(ds.attrs.get("subjects", "movie"))
-    table, _ = subject_table(ds, subjects)
+    table, _ = subject_table(ds, subjects=subjects)
     words = _subject_words(ds)
     for j, f in enumerate(ds["keep_fraction"].values):
         mean, sem = mean_sem(table[:, j])

@@ -50,7 +50,7 @@ def test_ablated_neurons_leave_the_loss(mouse):
     recipe, execution = Recipe(iterations=2), Execution(subbatches_per_pass=64)
     ds = population_ablation(mouse, movies, responses, None, keep_fractions=(1, 0.5), seeds=(4,),
                              recipe=recipe, execution=execution, progress=False)
-    subset = nested_subsets(40, (1, 0.5), np.random.default_rng(4))[0.5]
+    subset = nested_subsets(40, fractions=(1, 0.5), rng=np.random.default_rng(4))[0.5]
     direct = reconstruct(mouse, responses, recipe=recipe, execution=execution, neurons=subset,
                          progress=False).ensemble
     from dnemkit.analysis import video_correlation
@@ -74,7 +74,7 @@ def test_ablation_statistics_equal_scipy_and_statsmodels(ablation):
         assert float(ds["test_p"][c]) == pytest.approx(res.pvalue, rel=1e-9)
         assert float(ds["test_p_bonferroni"][c]) == pytest.approx(min(1.0, 2 * res.pvalue), rel=1e-9)
     # movie x seed pairs as subjects
-    pairs = ablation_statistics(ds, "movie_seed")
+    pairs = ablation_statistics(ds, subjects="movie_seed")
     table2 = ds["video_correlation"].transpose("keep_fraction", "movie", "seed").values.reshape(3, -1).T
     res = stats.ttest_rel(table2[:, 2], table2[:, 1])
     assert float(pairs["test_t"][1]) == pytest.approx(res.statistic, rel=1e-9)

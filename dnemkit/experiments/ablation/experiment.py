@@ -106,7 +106,7 @@ def _plan_subsets(n, fractions, seeds):
     seed, so reconstructed once) and (fraction, seed) otherwise.
     """
     kept = np.zeros((len(fractions), len(seeds), n), bool)
-    subsets = {s: nested_subsets(n, fractions, np.random.default_rng(int(s))) for s in seeds}
+    subsets = {s: nested_subsets(n, fractions=fractions, rng=np.random.default_rng(int(s))) for s in seeds}
     runs = {}  # subset key -> (fraction index, seed index) cells it fills
     for fi, f in enumerate(fractions):
         for si, s in enumerate(seeds):
@@ -175,7 +175,7 @@ def _run_on_movies(config, progress, log):
     ds = population_ablation(enc, videos, responses, behavior, keep_fractions=config.keep_fractions,
                              seeds=seeds_list, recipe=recipe, execution=config.execution, train_mask=mask.train,
                              eval_mask=mask.eval, movie_ids=movie_seeds, progress=progress)
-    ds = ablation_statistics(ds, config.subjects or "movie")
+    ds = ablation_statistics(ds, subjects=config.subjects or "movie")
     mask.attach_to(ds)
     ds["movie"].attrs["long_name"] = "natural_movie seed"
     run_config = dict(config.to_dict(), ground_truth=truth_name, subjects=config.subjects or "movie")
@@ -217,7 +217,7 @@ def _run_on_data(config, progress, log):
         lines.append(line)
         described.append(f"{clips.mouse} -> {description}")
     ds = _combine_mice(parts)
-    ds = ablation_statistics(ds, subjects)
+    ds = ablation_statistics(ds, subjects=subjects)
     ds["movie"].attrs["long_name"] = "clip (recorded trial; see the mouse and trial coordinates)"
     kind = "the encoder's predicted activity for the recorded trials" if config.predicted else "recorded responses"
     source = (f"{kind} of {config.data} (tiers {', '.join(sorted(set(t for _, c, _ in mice for t in c.tiers)))}; "
