@@ -71,7 +71,18 @@ NOISE_AXES = (
 
 
 def resolution_axes(kind):
-    """(rows, columns) :class:`ResolutionAxis` of a sweep kind ("gratings" or "noise")."""
+    """(rows, columns) :class:`ResolutionAxis` of a sweep kind ("gratings" or "noise").
+
+    Parameters
+    ----------
+    kind : str
+        The sweep kind: "gratings" (rows sf, columns tf) or "noise" (rows sigma_space, columns sigma_time).
+
+    Returns
+    -------
+    tuple of ResolutionAxis
+        (rows, columns): :data:`GRATING_AXES` or :data:`NOISE_AXES`.
+    """
     try:
         return {"gratings": GRATING_AXES, "noise": NOISE_AXES}[kind]
     except KeyError:
@@ -98,10 +109,29 @@ def _cutoff_along(axis, values, corr, threshold):
     return (1.0 / v if v > 0 else float("nan")), status
 
 
-def add_resolution(ds, axes, threshold):
+def add_resolution(ds, *, axes, threshold):
     """Add ``resolution`` (the heatmap: ensemble r, mean over the other dims) and the cut-offs along the grid's
     two ``axes`` (rows, columns; :class:`ResolutionAxis`) to ``ds``:
-    ``cutoff_<dim>`` over the other axis, its ``_status``, and ``cutoff_<dim>_best`` at the other axis' best."""
+    ``cutoff_<dim>`` over the other axis, its ``_status``, and ``cutoff_<dim>_best`` at the other axis' best.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A sweep's results with ``video_correlation_ensemble`` (dimensionless) over the two axes' dims and any
+        others (averaged over, NaN skipped: an incomplete grid is read as far as it goes).
+    axes : tuple of ResolutionAxis
+        (rows, columns), e.g. :func:`resolution_axes` of the sweep's kind.
+    threshold : float
+        The correlation (dimensionless) a cut-off is read at (:func:`dnemkit.analysis.cutoffs.cutoff`).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``ds`` itself, modified in place, with ``resolution`` (rows dim, columns dim; units '1'), and per axis
+        ``cutoff_<dim>`` (the other dim; in the axis' ``cutoff_unit``, e.g. cycles/degree, Hz, pixel, frame),
+        ``cutoff_<dim>_status`` (str: a :data:`dnemkit.analysis.cutoffs.CUTOFF_STATUSES` or "not_computed") and
+        the scalar ``cutoff_<dim>_best`` (its status in attrs).
+    """
     rows, cols = axes
     r = ds["video_correlation_ensemble"]
     others = [d for d in r.dims if d not in (rows.dim, cols.dim)]

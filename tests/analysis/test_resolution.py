@@ -25,7 +25,7 @@ def test_axes_of_each_kind_and_one_line_for_others():
 
 def test_heatmap_and_cutoffs_along_a_frequency_axis():
     # r falls with sf; at tf 4 it crosses 0.2 halfway (on log sf) between 0.036 and 0.071
-    ds = add_resolution(_sweep([[0.9, 0.8], [0.7, 0.3], [0.5, 0.1], [0.1, 0.0]]), GRATING_AXES, 0.2)
+    ds = add_resolution(_sweep([[0.9, 0.8], [0.7, 0.3], [0.5, 0.1], [0.1, 0.0]]), axes=GRATING_AXES, threshold=0.2)
     np.testing.assert_allclose(ds["resolution"].values, [[0.9, 0.8], [0.7, 0.3], [0.5, 0.1], [0.1, 0.0]])
     assert ds["resolution"].dims == ("sf", "tf") and ds["resolution"].attrs["threshold"] == 0.2
     cut = ds["cutoff_sf"].values  # per tf
@@ -42,6 +42,6 @@ def test_an_incomplete_grid_is_quiet_and_nan_where_nothing_is_computed():
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ds = add_resolution(_sweep(r), GRATING_AXES, 0.2)
+        ds = add_resolution(_sweep(r), axes=GRATING_AXES, threshold=0.2)
     assert np.isnan(ds["resolution"].values[1:]).all()
     assert ds["cutoff_sf_status"].values[1] == "not_computed"

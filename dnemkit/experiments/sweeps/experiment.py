@@ -72,7 +72,7 @@ def assemble(grid, items, results, names, threshold, attrs, masks=None):
                                 {"long_name": "the condition whose stimulus gives baseline_correlation"})
     if masks is not None:
         masks.attach_to(ds)
-    add_resolution(ds, grid.axes, threshold)
+    add_resolution(ds, axes=grid.axes, threshold=threshold)
     ds.attrs.update(attrs)
     ds.attrs.update(n_conditions=int(computed.size), n_computed=int(computed.sum()),
                     complete=int(computed.all()), threshold=float(threshold))
