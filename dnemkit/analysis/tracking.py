@@ -21,14 +21,22 @@ class VideoCorrelationTracker:
     """Video correlation (:func:`dnemkit.analysis.metrics.video_correlation`) of every model's video and the
     ensemble's with the ground truth, inside ``eval_mask``.
 
-    ground_truth: (T, 36, 64) or (B, T, 36, 64) grey levels, one movie per reconstructed item.
-    eval_mask: (36, 64) bool or None (every pixel).
-    every: score every N iterations (0 = at the start and the end only).
+    Parameters
+    ----------
+    ground_truth : array_like, shape (T, 36, 64) or (B, T, 36, 64)
+        Grey levels (0..255), one movie per reconstructed item (frames at 30 Hz); stored as float32.
+    eval_mask : array_like of bool, shape (36, 64), optional
+        The evaluated pixels; ``None`` (default) scores every pixel.
+    every : int, optional
+        Score every N iterations (default 0: at the start and the end only).
+
+    Calling the tracker, ``tracker(videos, ensemble, first_frame)``, returns float32 scores of shape (M + 1, B):
+    video correlations (dimensionless), one row per model and the ensemble's last (see the module docstring).
     """
 
     name = "video_correlation"
 
-    def __init__(self, ground_truth, eval_mask=None, every=0):
+    def __init__(self, ground_truth, *, eval_mask=None, every=0):
         truth = np.asarray(ground_truth, dtype=np.float32)
         if truth.ndim == 3:
             truth = truth[None]
@@ -39,7 +47,19 @@ class VideoCorrelationTracker:
         self.every = check_int(every, "every", 0, "iterations between scores; 0 = start and end only")
 
     def check(self, batch, frames):
-        """Raise DnemkitError unless the ground truth matches ``batch`` items of ``frames`` frames."""
+        """Raise DnemkitError unless the ground truth matches ``batch`` items of ``frames`` frames.
+
+        Parameters
+        ----------
+        batch : int
+            B, the number of reconstructed items.
+        frames : int
+            T, frames per item.
+
+        Returns
+        -------
+        None
+        """
         b, t = self.ground_truth.shape[:2]
         if (b, t) != (batch, frames):
             raise DnemkitError(f"ground truth has shape {self.ground_truth.shape[1:]} x {b} item(s); the responses "

@@ -23,7 +23,7 @@ def test_tracker_scores_every_model_and_the_ensemble_against_video_correlation()
     mask[5:20, 10:40] = True
     videos = np.stack([truth + np.random.default_rng(k).normal(0, 40 * (k + 1), truth.shape) for k in range(3)])
     ensemble = videos.mean(0)
-    scores = VideoCorrelationTracker(truth, mask)(videos, ensemble, 30)
+    scores = VideoCorrelationTracker(truth, eval_mask=mask)(videos, ensemble, 30)
     assert scores.shape == (4, 2)
     for b in range(2):
         for k in range(3):

@@ -88,7 +88,7 @@ def test_reconstruction_recovers_a_movie_from_predicted_activity():
     mask = np.zeros((36, 64), bool)
     mask[6:30, 14:50] = True
     res = reconstruct(mouse, target, recipe=Recipe(iterations=40), train_mask=mask,
-                      trackers=[VideoCorrelationTracker(gt, mask, every=10)], progress=False)
+                      trackers=[VideoCorrelationTracker(gt, eval_mask=mask, every=10)], progress=False)
     vc = res.traces["video_correlation"]
     assert list(res.tracked_iterations["video_correlation"]) == [0, 10, 20, 30, 40]
     assert vc[0, -1, 0] != vc[0, -1, 0] or abs(vc[0, -1, 0]) < 0.1  # grey start: NaN or ~0

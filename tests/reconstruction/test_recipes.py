@@ -75,7 +75,7 @@ def small_problem():
 
 def _trace(problem, recipe, every):
     mouse, movie, target, mask = problem
-    res = reconstruct(mouse, target, recipe=recipe, trackers=[VideoCorrelationTracker(movie, mask.eval, every=every)],
+    res = reconstruct(mouse, target, recipe=recipe, trackers=[VideoCorrelationTracker(movie, eval_mask=mask.eval, every=every)],
                       train_mask=mask.train, progress=False)
     return res.traces["video_correlation"][:, -1, 0]
 

@@ -66,7 +66,7 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
     targets = np.stack([recorded, predicted.astype(np.float32)])
     started = time.perf_counter()
     result = reconstruct(encoder, targets, None if beh is None else np.stack([beh, beh]), recipe, execution=execution,
-                         train_mask=train_mask, trackers=[VideoCorrelationTracker(np.stack([movie, movie]), eval_mask)],
+                         train_mask=train_mask, trackers=[VideoCorrelationTracker(np.stack([movie, movie]), eval_mask=eval_mask)],
                          progress=progress, description="errormap (recorded, predicted)")
     seconds = time.perf_counter() - started
     rec = apply_eval_mask(result.ensemble[0], eval_mask)

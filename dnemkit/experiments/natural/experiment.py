@@ -95,7 +95,7 @@ def run(config=None, *, out=None, progress=True, log=None):
     masks, mask_line = resolve_mask(config.mask, ref, config.data, progress=progress)
     say(log, mask_line)
     keep = neuron_subset(encoder.n_neurons, config.keep_fraction, np.random.default_rng(config.seed))
-    tracker = VideoCorrelationTracker(video, masks.eval, every=max(1, recipe.iterations // TRACKED_POINTS))
+    tracker = VideoCorrelationTracker(video, eval_mask=masks.eval, every=max(1, recipe.iterations // TRACKED_POINTS))
     result = reconstruct(encoder, responses, behavior, recipe, execution=config.execution, train_mask=masks.train,
                          neurons=keep, trackers=[tracker], progress=progress)
     ds = package(result, video, responses, behavior, masks, keep, encoder, config, dict(
