@@ -35,19 +35,58 @@ ENERGY_SIGMA = 1.5
 
 
 def contrast(video):
-    """Contrast ``(v - 127.5) / 127.5`` of grey levels (any shape); float64, in [-1, 1] for v in [0, 255]."""
+    """Contrast ``(v - 127.5) / 127.5`` of grey levels.
+
+    Parameters
+    ----------
+    video : array_like, any shape
+        Grey levels (0..255).
+
+    Returns
+    -------
+    ndarray, float64, the input shape
+        Contrast (dimensionless), in [-1, 1] for v in [0, 255].
+    """
     return (np.asarray(video, np.float64) - GREY) / GREY
 
 
-def rms_contrast(video, axes=None):
+def rms_contrast(video, *, axes=None):
     """Root mean square contrast of ``video`` (grey levels) over ``axes`` (None = all): the MEI budget's
-    measure. A full-field grating of Michelson contrast C has RMS contrast C / sqrt(2)."""
+    measure. A full-field grating of Michelson contrast C has RMS contrast C / sqrt(2).
+
+    Parameters
+    ----------
+    video : array_like, any shape, e.g. (T, 36, 64)
+        Grey levels (0..255).
+    axes : int or tuple of int, optional
+        The axes averaged over (default None: all).
+
+    Returns
+    -------
+    float or ndarray
+        RMS of :func:`contrast` (dimensionless); the input shape without ``axes``.
+    """
     return np.sqrt(np.mean(contrast(video) ** 2, axis=axes))
 
 
-def energy_centre(image, sigma=ENERGY_SIGMA, radius=4.0):
+def energy_centre(image, *, sigma=ENERGY_SIGMA, radius=4.0):
     """(row, column) in pixels of an image's contrast energy: the maximum of ``c^2`` smoothed with a Gaussian of
-    ``sigma`` px, refined to the energy-weighted centroid within ``radius`` px of it. image: (H, W) contrast."""
+    ``sigma`` px, refined to the energy-weighted centroid within ``radius`` px of it.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W)
+        Contrast (dimensionless, :func:`contrast`).
+    sigma : float, optional
+        Smoothing of the energy map, pixel (default :data:`ENERGY_SIGMA`, 1.5).
+    radius : float, optional
+        Radius of the centroid's window around the maximum, pixel (default 4).
+
+    Returns
+    -------
+    row, column : float
+        The centre in pixels (row y, column x); (nan, nan) for a blank image.
+    """
     img = np.asarray(image, np.float64)
     energy = gaussian_filter(img ** 2, sigma, mode="constant")
     y0, x0 = np.unravel_index(np.argmax(energy), energy.shape)
@@ -80,15 +119,29 @@ def _spectral_guess(img, window):
     return float(radius[iy, ix]), float(np.arctan2(-fy[iy, 0], fx[0, ix]))
 
 
-def fit_gabor(image, centre=None, radius=FIT_RADIUS):
+def fit_gabor(image, *, centre=None, radius=FIT_RADIUS):
     """Least-squares fit of a Gabor ``a exp(-r^2 / 2 sigma^2) cos(2 pi sf u + phase)``, u = (x - cx) cos(theta) -
     (y - cy) sin(theta), to the pixels within ``radius`` px of ``centre``.
 
-    image: (H, W) contrast. centre: (row, column) start and window centre (None: :func:`energy_centre`).
     Starts from the power spectrum's peak and from half and twice its frequency, at four phases; keeps the best.
-    Returns (params (7,) in GABOR_KEYS order: amplitude (contrast, > 0), center_y, center_x (pixel), sigma
-    (pixel), sf (cycles/pixel), orientation (degree, mod 180), phase (radian, in (-pi, pi]; 0 = bright centre),
-    r2 (fraction of the windowed variance explained)); NaNs and r2 = nan for a blank image.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W)
+        Contrast (dimensionless).
+    centre : (float, float), optional
+        (row, column) in pixels: the start and the window's centre (default None: :func:`energy_centre`).
+    radius : float, optional
+        Radius of the fitted window, pixel (default :data:`FIT_RADIUS`, 10).
+
+    Returns
+    -------
+    params : ndarray, float64, shape (7,)
+        In :data:`GABOR_KEYS` order: amplitude (contrast, > 0), center_y, center_x (pixel), sigma (pixel), sf
+        (cycles/pixel), orientation (degree, mod 180), phase (radian, in (-pi, pi]; 0 = bright centre); NaNs for
+        a blank image.
+    r2 : float
+        Fraction of the windowed variance explained (dimensionless); nan for a blank image.
     """
     img = np.asarray(image, np.float64)
     if img.ndim != 2:
@@ -139,6 +192,17 @@ def image_descriptors(image):
     envelope sigma for a Gabor); orientation, sf, phase, sigma, gabor_r2: the Gabor fit; polarity: the sign of
     the MEI's contrast at its centre, smoothed with sigma 1 px (+1 bright, ON; -1 dark, OFF); polarity_index:
     that smoothed value over the image's largest |contrast|.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W)
+        Contrast (dimensionless).
+
+    Returns
+    -------
+    dict of str to float
+        center_y, center_x, size, sigma (pixel), orientation (degree), sf (cycles/pixel), phase (radian),
+        gabor_r2, polarity, polarity_index (dimensionless); all NaN for a blank image.
     """
     img = np.asarray(image, np.float64)
     ey, ex = energy_centre(img)
@@ -146,7 +210,7 @@ def image_descriptors(image):
                gabor_r2=np.nan, polarity=np.nan, polarity_index=np.nan)
     if not np.isfinite(ey):
         return out
-    params, r2 = fit_gabor(img, (ey, ex))
+    params, r2 = fit_gabor(img, centre=(ey, ex))
     if np.all(np.isfinite(params)) and math.hypot(params[1] - ey, params[2] - ex) <= 3.0:
         out.update(center_y=float(params[1]), center_x=float(params[2]))
     cy, cx = out["center_y"], out["center_x"]
@@ -165,16 +229,33 @@ def image_descriptors(image):
     return out
 
 
-def video_motion(video, centre=None, radius=FIT_RADIUS, fps=FPS, n_fft=128):
+def video_motion(video, *, centre=None, radius=FIT_RADIUS, fps=FPS, n_fft=128):
     """Temporal frequency and drift direction of a video MEI from its space-time power spectrum.
 
     video: (T, H, W) contrast. The frames are windowed in space (a Gaussian of sigma radius / 2 around
     ``centre``, None = the energy centre of the frames' root-mean-square image) and in time (Hann), the mean
     frame is removed, and the largest peak of the zero-padded 3-D power spectrum gives (tf, ky, kx).
-    Returns a dict: tf (Hz), direction (degree, 0 = rightwards, 90 = upwards: the drift of
-    cos(2 pi (k.(x, y) - tf t))), direction_index ((P - P_opposite) / (P + P_opposite) at that peak and at the
-    same spatial frequency drifting the other way: 1 a pure drift, 0 a standing or flickering pattern), sf
-    (cycles/pixel) of the peak.
+
+    Parameters
+    ----------
+    video : array_like, shape (T, H, W)
+        Contrast (dimensionless); fewer than 4 frames or a blank video gives NaNs.
+    centre : (float, float), optional
+        (row, column) in pixels of the spatial window (default None: the energy centre).
+    radius : float, optional
+        The spatial window's sigma is radius / 2, pixel (default :data:`FIT_RADIUS`, 10).
+    fps : float, optional
+        Frame rate, Hz (default 30).
+    n_fft : int, optional
+        Frames of the zero-padded temporal FFT (default 128).
+
+    Returns
+    -------
+    dict of str to float
+        tf (Hz), direction (degree, 0 = rightwards, 90 = upwards: the drift of cos(2 pi (k.(x, y) - tf t))),
+        direction_index ((P - P_opposite) / (P + P_opposite) at that peak and at the same spatial frequency
+        drifting the other way: 1 a pure drift, 0 a standing or flickering pattern; dimensionless), sf
+        (cycles/pixel) of the peak.
     """
     v = np.asarray(video, np.float64)
     if v.ndim != 3:
@@ -222,13 +303,24 @@ _DESCRIPTORS = {
 }
 
 
-def mei_descriptors(meis, video=False):
+def mei_descriptors(meis, *, video=False):
     """Descriptors of every MEI.
 
-    meis: (neuron, frame, y, x) grey levels (a numpy array or DataArray); an image MEI is its frames' mean
-    (they are equal), a video MEI's spatial descriptors come from its root-mean-square-over-frames image's
-    centre and the frame of largest contrast energy. video: also measure tf, direction, direction_index.
-    Returns an xr.Dataset over ``neuron`` (units and long names in attrs).
+    An image MEI is its frames' mean (they are equal); a video MEI's spatial descriptors come from the frame of
+    largest contrast energy.
+
+    Parameters
+    ----------
+    meis : array_like or xarray.DataArray, shape (neuron, frame, y, x)
+        Grey levels (0..255); a DataArray's ``neuron`` coordinate is kept.
+    video : bool, optional
+        Also measure tf, direction, direction_index (:func:`video_motion`); default False.
+
+    Returns
+    -------
+    xarray.Dataset
+        One float64 variable per descriptor over ``neuron``, with units (pixel, degree, cycles/pixel, radian,
+        Hz, '1') and long names in attrs.
     """
     arr = np.asarray(getattr(meis, "values", meis), np.float64)
     if arr.ndim != 4:
@@ -239,7 +331,7 @@ def mei_descriptors(meis, video=False):
         if video:
             energy = (c[k] ** 2).sum(axis=(1, 2))
             d = image_descriptors(c[k][int(np.argmax(energy))])
-            d.update({key: val for key, val in video_motion(c[k], (d["center_y"], d["center_x"])).items()
+            d.update({key: val for key, val in video_motion(c[k], centre=(d["center_y"], d["center_x"])).items()
                       if key != "sf"})
         else:
             d = image_descriptors(c[k].mean(0))
