@@ -23,9 +23,25 @@ __all__ = ["ensemble_size_scores", "cross_scores", "mean_ci", "test_against_rand
 def ensemble_size_scores(gt, model_videos, *, mask=None, first_frame=DEFAULT_FIRST_FRAME, sigma=0.5):
     """Video and frame correlation of the ensemble of the first k models, k = 1..K (the paper's Fig. 3).
 
-    gt: (T, 36, 64); model_videos: (K, T, 36, 64) each model's unsmoothed reconstruction; the ensemble of k is
-    the mean of the first k videos, then the Gaussian filter ``sigma`` (frames, pixels). Returns two (K,) float64
-    arrays: video r and frame r, scored in ``mask`` from ``first_frame`` on.
+    The ensemble of k is the mean of the first k videos, then the Gaussian filter ``sigma``.
+
+    Parameters
+    ----------
+    gt : array_like, shape (T, 36, 64)
+        The ground-truth movie, grey levels (0..255).
+    model_videos : array_like, shape (K, T, 36, 64)
+        Each model's unsmoothed reconstruction, grey levels.
+    mask : array_like of bool, shape (36, 64), optional
+        The evaluated pixels (default None: every pixel).
+    first_frame : int, optional
+        The first scored frame (default 30).
+    sigma : float, optional
+        The ensemble's Gaussian filter, in frames and pixels (default 0.5).
+
+    Returns
+    -------
+    video_r, frame_r : ndarray, float64, shape (K,)
+        Video and frame correlation (dimensionless) of the ensemble of the first k models, k = 1..K.
     """
     model_videos = np.asarray(model_videos, np.float32)
     if model_videos.ndim != 4:
@@ -44,7 +60,22 @@ def cross_scores(gts, recons, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """(n, n) matrix of video correlations r(recon_i, gt_j) (rows: reconstructions) for clips of one mouse (the diagonal is each clip's
     own score; off the diagonal, the reconstruction against another clip's movie: "random videos").
 
-    gts, recons: lists of (T_i, 36, 64); pairs of different lengths are compared on their common first frames.
+    Parameters
+    ----------
+    gts : sequence of array_like, each shape (T_i, 36, 64)
+        The clips' movies, grey levels (0..255).
+    recons : sequence of array_like, each shape (T_i, 36, 64)
+        Their reconstructions, grey levels, one per clip; pairs of different lengths are compared on their common
+        first frames.
+    mask : array_like of bool, shape (36, 64), optional
+        The evaluated pixels (default None: every pixel).
+    first_frame : int, optional
+        The first scored frame (default 30).
+
+    Returns
+    -------
+    ndarray, float64, shape (n, n)
+        Video correlations (dimensionless); row i: reconstruction i, column j: movie j.
     """
     if len(recons) != len(gts):
         raise DnemkitError(f"{len(recons)} reconstructions but {len(gts)} ground truths; expected one per clip")
@@ -57,9 +88,22 @@ def cross_scores(gts, recons, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     return out
 
 
-def mean_ci(values, level=0.95):
+def mean_ci(values, *, level=0.95):
     """(mean, low, high) of ``values`` (n,) with the Student-t confidence interval of the mean (n - 1 degrees
-    of freedom); low = high = NaN for fewer than two finite values."""
+    of freedom); low = high = NaN for fewer than two finite values.
+
+    Parameters
+    ----------
+    values : array_like, shape (n,)
+        Values in any unit; non-finite values are left out.
+    level : float, optional
+        Confidence level in (0, 1) (default 0.95).
+
+    Returns
+    -------
+    mean, low, high : float
+        In the unit of ``values``; all NaN without finite values, low = high = NaN with one.
+    """
     v = np.asarray(values, np.float64)
     v = v[np.isfinite(v)]
     if v.size == 0:
@@ -80,8 +124,20 @@ def test_against_random(scores, random_scores):
     n = 50 clips is (t ~ 28 at df = 98). ``paired`` is scipy.stats.ttest_rel over clips
     (:func:`dnemkit.analysis.stats.paired_ttest`): pairing by clip removes what a reconstruction shares with every
     movie of the session (mean luminance, the mask's layout), so it asks whether a reconstruction matches *its*
-    movie better than others; it is the stricter question and gives smaller p for the same data. Returns
-    {"two_sample": {t, p, df, n}, "paired": {t, p, n, mean_difference}}; both need n >= 2 finite pairs.
+    movie better than others; it is the stricter question and gives smaller p for the same data.
+
+    Parameters
+    ----------
+    scores : array_like, shape (n,)
+        r(recon_i, gt_i), dimensionless; n >= 2, finite.
+    random_scores : array_like, shape (n,)
+        Each clip's r against other clips' movies (mean over them), same order.
+
+    Returns
+    -------
+    dict
+        {"two_sample": {t, p, df, n}, "paired": {t, p, n, mean_difference}}: t and p floats, df and n ints,
+        mean_difference = mean(scores - random_scores) (dimensionless).
     """
     own = np.asarray(scores, np.float64)
     rand = np.asarray(random_scores, np.float64)
@@ -92,13 +148,24 @@ def test_against_random(scores, random_scores):
             "paired": paired}
 
 
-def same_movie(first_frames, threshold):
+def same_movie(first_frames, *, threshold):
     """(n, n) bool: clips i and j show the same movie (i != j), judged as duplicates are: the Pearson r of their
     first frames (all pixels) is above ``threshold``.
 
-    first_frames: (n, 36, 64) grey levels. Repeats of one movie (the oracle movie of a test fold) and duplicated
-    clips must not serve as each other's "random" video: their score against each other is a reconstruction
-    score, not chance.
+    Repeats of one movie (the oracle movie of a test fold) and duplicated clips must not serve as each other's
+    "random" video: their score against each other is a reconstruction score, not chance.
+
+    Parameters
+    ----------
+    first_frames : array_like, shape (n, 36, 64)
+        Each clip's first frame, grey levels (0..255).
+    threshold : float
+        Pearson r (dimensionless) above which two clips are the same movie.
+
+    Returns
+    -------
+    ndarray of bool, shape (n, n)
+        Symmetric, False on the diagonal; a blank frame (r undefined) matches nothing.
     """
     a = np.asarray(first_frames, np.float64).reshape(len(first_frames), -1)
     a = a - a.mean(1, keepdims=True)
@@ -120,6 +187,19 @@ def input_prediction_statistics(values, mice):
     that of the true movie) / |that of the true movie| (positive: higher than from the true movie), the test
     scipy's ttest_rel of the input's subject values against the true movie's; NaN for the true movie itself and
     where fewer than two subjects.
+
+    Parameters
+    ----------
+    values : array_like, shape (clips, inputs)
+        Poisson loss (or r, dimensionless) of the activity predicted from each input; column 0 the true movie.
+    mice : array_like, shape (clips,)
+        Each clip's mouse (any labels).
+
+    Returns
+    -------
+    dict
+        "change_percent" (inputs,) in %, "t" (inputs,), "p" (inputs,), "subjects" ('mice' or 'clips'),
+        "table" (subjects, inputs) in the unit of ``values``.
     """
     values = np.asarray(values, np.float64)
     mice = np.asarray(mice)
@@ -145,11 +225,23 @@ def input_prediction_statistics(values, mice):
 def clip_descriptors(gt, behavior, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """What may predict a clip's reconstruction quality (the paper's Fig. 2 - figure supplement 1).
 
-    gt: (T, 36, 64) grey levels; behavior: (4, T) pupil dilation, running speed, pupil x, pupil y; mask (36, 64).
-    Frames from ``first_frame`` on. Returns {name: float}: ``contrast`` (grey levels: per-frame standard
-    deviation over the masked pixels, mean over frames), ``luminance`` (grey levels: masked mean),
-    ``motion_energy`` (grey levels/frame), ``pupil_diameter``, ``running_speed`` (recording units, means),
-    ``pupil_x``, ``pupil_y`` (mean pupil position).
+    Parameters
+    ----------
+    gt : array_like, shape (T, 36, 64)
+        The clip's movie, grey levels (0..255).
+    behavior : array_like, shape (4, T)
+        Pupil dilation, running speed, pupil x, pupil y (a.u., as recorded).
+    mask : array_like of bool, shape (36, 64), optional
+        The evaluated pixels (default None: every pixel).
+    first_frame : int, optional
+        Frames from ``first_frame`` on are described (default 30).
+
+    Returns
+    -------
+    dict of str to float
+        ``contrast`` (grey levels: per-frame standard deviation over the masked pixels, mean over frames),
+        ``luminance`` (grey levels: masked mean), ``motion_energy`` (grey levels/frame), ``pupil_diameter``,
+        ``running_speed`` (recording units, means: a.u.), ``pupil_x``, ``pupil_y`` (mean pupil position, a.u.).
     """
     g = np.asarray(gt, np.float64)[first_frame:]
     m = np.ones(g.shape[1:], bool) if mask is None else np.asarray(mask, bool)
@@ -161,12 +253,26 @@ def clip_descriptors(gt, behavior, *, mask=None, first_frame=DEFAULT_FIRST_FRAME
             "pupil_x": float(b[2].mean()), "pupil_y": float(b[3].mean())}
 
 
-def response_fit(recorded, predicted, first_frame=DEFAULT_FIRST_FRAME, eps=1e-8):
+def response_fit(recorded, predicted, *, first_frame=DEFAULT_FIRST_FRAME, eps=1e-8):
     """How well ``predicted`` (N, T) rates fit ``recorded`` (N, T) responses, frames from ``first_frame`` on.
 
-    Returns {``poisson_loss``: mean of pred - max(rec, 0) * log(pred + eps) over neurons and frames,
-    ``correlation``: Pearson r over all neurons x frames flattened (the reference's summary),
-    ``neuron_correlation``: (N,) Pearson r per neuron over frames}.
+    Parameters
+    ----------
+    recorded : array_like, shape (N, T)
+        Recorded responses, counts/frame.
+    predicted : array_like, shape (N, T)
+        Predicted rates, counts/frame.
+    first_frame : int, optional
+        The first scored frame (default 30).
+    eps : float, optional
+        Added to the rates inside the log (default 1e-8).
+
+    Returns
+    -------
+    dict
+        ``poisson_loss`` (float): mean of pred - max(rec, 0) * log(pred + eps) over neurons and frames;
+        ``correlation`` (float, dimensionless): Pearson r over all neurons x frames flattened (the reference's
+        summary); ``neuron_correlation`` (ndarray (N,), dimensionless): Pearson r per neuron over frames.
     """
     rec = np.asarray(recorded, np.float64)[:, first_frame:]
     pred = np.asarray(predicted, np.float64)[:, first_frame:]
@@ -179,14 +285,39 @@ def response_fit(recorded, predicted, first_frame=DEFAULT_FIRST_FRAME, eps=1e-8)
 
 
 def frame_prediction_accuracy(recorded, predicted):
-    """(T,) per frame, Pearson r over neurons between recorded and predicted activity (NaN where undefined)."""
+    """(T,) per frame, Pearson r over neurons between recorded and predicted activity (NaN where undefined).
+
+    Parameters
+    ----------
+    recorded, predicted : array_like, shape (N, T)
+        Recorded and predicted activity, counts/frame.
+
+    Returns
+    -------
+    ndarray, float64, shape (T,)
+        Pearson r (dimensionless) per frame; NaN where a frame's activity is constant over neurons.
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
         return pearson_along(np.asarray(recorded, np.float64), np.asarray(predicted, np.float64), 0)
 
 
-def lagged_correlation(a, b, max_lag):
+def lagged_correlation(a, b, *, max_lag):
     """(2 max_lag + 1,) Pearson r of a[t] with b[t + lag] for lag = -max_lag..max_lag, over the frames where both
-    are finite (NaN where fewer than 3 pairs remain)."""
+    are finite (NaN where fewer than 3 pairs remain).
+
+    Parameters
+    ----------
+    a, b : array_like, shape (T,)
+        Two traces (any units) over the same frames.
+    max_lag : int
+        The largest lag, frames.
+
+    Returns
+    -------
+    ndarray, float64, shape (2 max_lag + 1,)
+        Pearson r (dimensionless) at lag = -max_lag..max_lag; NaN where fewer than 3 finite pairs remain or a
+        trace is constant over them.
+    """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.shape != b.shape or a.ndim != 1:
         raise DnemkitError(f"traces have shapes {a.shape} and {b.shape}; expected two (T,) traces")
@@ -204,8 +335,19 @@ def lagged_correlation(a, b, max_lag):
 def predictor_table(predictors, target):
     """Pearson r, two-sided p and the least-squares line of ``target`` (n,) on each predictor (n,).
 
-    predictors: {name: (n,) values}. Returns {name: {r, p, slope, intercept, n}} (NaN where a predictor or the
-    target is constant or fewer than 3 clips are finite).
+    Parameters
+    ----------
+    predictors : dict of str to array_like, each shape (n,)
+        One value per clip for each predictor, in its own unit.
+    target : array_like, shape (n,)
+        One value per clip (e.g. frame correlation, dimensionless).
+
+    Returns
+    -------
+    dict of str to dict
+        {name: {r, p, slope, intercept, n}}: r dimensionless, slope in target unit per predictor unit, intercept
+        in the target's unit, n (int) the finite pairs; NaN where a predictor or the target is constant or fewer
+        than 3 clips are finite.
     """
     y = np.asarray(target, np.float64)
     out = {}
@@ -223,8 +365,19 @@ def predictor_table(predictors, target):
 def best_matches(test_frames, candidate_frames):
     """For each test clip, the candidate (training) clip whose first frame correlates most with its own.
 
-    test_frames: (n, 36, 64) first frames of the test clips; candidate_frames: (m, 36, 64). Returns (index (n,)
-    int, -1 where there is no candidate; r (n,) float64, the Pearson r over all pixels, NaN without candidates).
+    Parameters
+    ----------
+    test_frames : array_like, shape (n, 36, 64)
+        First frames of the test clips, grey levels (0..255).
+    candidate_frames : array_like, shape (m, 36, 64)
+        First frames of the candidate clips, grey levels; m may be 0.
+
+    Returns
+    -------
+    index : ndarray of int, shape (n,)
+        The best candidate per test clip; -1 where there is none.
+    r : ndarray, float64, shape (n,)
+        Its Pearson r over all pixels (dimensionless); NaN without a candidate.
     """
     a = np.asarray(test_frames, np.float64).reshape(len(test_frames), -1)
     if len(candidate_frames) == 0:
@@ -240,15 +393,43 @@ def best_matches(test_frames, candidate_frames):
     return np.where(np.isfinite(best), index, -1), np.where(np.isfinite(best), best, np.nan)
 
 
-def raster_order(activity, first_frame=0):
+def raster_order(activity, *, first_frame=0):
     """Neuron order for rasters: by the frame of each neuron's peak (from ``first_frame`` on) of ``activity``
-    (N, T), ties by neuron index; the same order is applied to every raster of one clip."""
+    (N, T), ties by neuron index; the same order is applied to every raster of one clip.
+
+    Parameters
+    ----------
+    activity : array_like, shape (N, T)
+        Activity, counts/frame.
+    first_frame : int, optional
+        Peaks are searched from this frame on (default 0).
+
+    Returns
+    -------
+    ndarray of int, shape (N,)
+        Neuron indices, earliest peak first.
+    """
     a = np.asarray(activity, np.float64)[:, first_frame:]
     return np.lexsort((np.arange(len(a)), a.argmax(axis=1)))
 
 
 def frame_correlation_series(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
-    """(T,) frame-by-frame correlation, NaN before ``first_frame`` (so it aligns with other (T,) traces)."""
+    """(T,) frame-by-frame correlation, NaN before ``first_frame`` (so it aligns with other (T,) traces).
+
+    Parameters
+    ----------
+    gt, recon : array_like, shape (T, 36, 64)
+        Ground truth and reconstruction, grey levels (0..255).
+    mask : array_like of bool, shape (36, 64), optional
+        The evaluated pixels (default None: every pixel).
+    first_frame : int, optional
+        The first scored frame (default 30).
+
+    Returns
+    -------
+    ndarray, float64, shape (T,)
+        Pearson r (dimensionless) per frame; NaN before ``first_frame``.
+    """
     out = np.full(len(gt), np.nan)
     out[first_frame:] = frame_correlation_trace(gt, recon, mask=mask, first_frame=first_frame)
     return out

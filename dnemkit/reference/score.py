@@ -106,7 +106,7 @@ def _random_scores(ds, first_frame, sigma, eval_threshold):
     them), leaving out clips of the same movie (first frames r > SAME_MOVIE_R); NaN without another movie."""
     clips = ds.sizes["clip"]
     gts = ds.video_gt.values
-    same = same_movie(gts[:, 0], SAME_MOVIE_R)
+    same = same_movie(gts[:, 0], threshold=SAME_MOVIE_R)
     ensembles = [smooth_video(np.clip(np.clip(ds.video_pred.values[:, c], 0, 255).mean(0), 0, 255), sigma)
                  for c in range(clips)]
     mice = ds.mouse.values

@@ -76,7 +76,7 @@ def test_clip_descriptors_by_hand(rng):
 def test_response_fit_by_hand(rng):
     rec = rng.poisson(2.0, (20, T)).astype(float)
     pred = rng.uniform(0.5, 4, (20, T))
-    fit = A.response_fit(rec, pred, 32)
+    fit = A.response_fit(rec, pred, first_frame=32)
     r, p = rec[:, 32:], pred[:, 32:]
     assert fit["poisson_loss"] == pytest.approx(np.mean(p - r * np.log(p + 1e-8)))
     assert fit["correlation"] == pytest.approx(np.corrcoef(r.ravel(), p.ravel())[0, 1])
@@ -87,7 +87,7 @@ def test_lagged_correlation_finds_a_known_delay(rng):
     a = rng.normal(0, 1, 300)
     b = np.roll(a, 5) + rng.normal(0, 0.1, 300)  # b(t) = a(t - 5): b follows a by 5 frames
     b[:5] = np.nan
-    c = A.lagged_correlation(a, b, 10)
+    c = A.lagged_correlation(a, b, max_lag=10)
     assert np.nanargmax(c) - 10 == 5 and c[15] > 0.95
     x, y = a[:-5], b[5:]
     assert c[15] == pytest.approx(np.corrcoef(x[np.isfinite(y)], y[np.isfinite(y)])[0, 1])
@@ -142,7 +142,7 @@ def test_against_random_gives_the_papers_two_sample_test_and_the_paired_one():
 def test_same_movie_pairs_repeats_and_copies_only(rng):
     frames = rng.uniform(0, 255, (4, H, W))
     frames[2] = frames[0] + rng.normal(0, 1, (H, W))  # a repeat of clip 0's movie
-    same = A.same_movie(frames, 0.95)
+    same = A.same_movie(frames, threshold=0.95)
     assert same.dtype == bool and same.shape == (4, 4)
     assert same[0, 2] and same[2, 0] and same.sum() == 2 and not same.diagonal().any()
 

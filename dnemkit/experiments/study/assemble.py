@@ -46,7 +46,7 @@ def score_clips(clips, stored, masks, first, sigma):
         for name, value in A.clip_descriptors(clip.video, clip.behavior, mask=mask, first_frame=first).items():
             out[name][i] = value
         for key, rates in (("true", ds["predicted_true"].values), ("reconstruction", ds["predicted_reconstruction"].values)):
-            fit = A.response_fit(clip.responses, rates, first)
+            fit = A.response_fit(clip.responses, rates, first_frame=first)
             out[f"prediction_correlation_{key}"][i] = fit["correlation"]
             out[f"prediction_loss_{key}"][i] = fit["poisson_loss"]
         out["frame_series"].append(A.frame_correlation_series(clip.video, ens, mask=mask, first_frame=first))
@@ -121,7 +121,7 @@ def ethogram(clips, stored, ensembles, masks, first, chosen):
     for row, i in enumerate(chosen):
         clip, ds, mask = clips[i], stored[i], masks[clips[i].mouse].eval
         true = ds["predicted_true"].values
-        order = A.raster_order(true, first)
+        order = A.raster_order(true, first_frame=first)
         nn, tt = true.shape
         rasters["recorded"][row, :nn, :tt] = clip.responses[order]
         rasters["true"][row, :nn, :tt] = true[order]
@@ -162,7 +162,7 @@ def assemble_study(clips, stored, masks, duplicates, config, first, sigma, attrs
     if not clips:
         raise DnemkitError("the study selected no clips; expected at least one labelled trial")
     scores, ensembles = score_clips(clips, stored, masks, first, sigma)
-    same = A.same_movie(np.stack([c.video[0] for c in clips]), config.duplicate_threshold)
+    same = A.same_movie(np.stack([c.video[0] for c in clips]), threshold=config.duplicate_threshold)
     rand_v, rand_f, excluded = random_scores(clips, ensembles, masks, first, same)
     mice = [c.mouse for c in clips]
     dup_trial = np.array([duplicates[(c.mouse, c.trial)][0] for c in clips])
@@ -171,7 +171,7 @@ def assemble_study(clips, stored, masks, duplicates, config, first, sigma, attrs
     included = np.ones(len(clips), bool) if config.keep_duplicates else ~is_dup
     k_max = scores["ensemble_video_correlation"].shape[1]
     lags = np.arange(-config.max_lag, config.max_lag + 1)
-    cross = np.stack([A.lagged_correlation(a, f, config.max_lag)
+    cross = np.stack([A.lagged_correlation(a, f, max_lag=config.max_lag)
                       for a, f in zip(scores["accuracy_series"], scores["frame_series"])])
 
     coords = {"clip": np.arange(len(clips)), "mouse_of_clip": ("clip", mice),

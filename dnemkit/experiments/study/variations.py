@@ -245,7 +245,7 @@ def _add_input_predictions(ds, clips, stored, first, included, response_fit):
     corr = np.full_like(loss, np.nan)
     for i, (c, s) in enumerate(zip(clips, stored)):
         for j, name in enumerate(INPUTS):
-            fit = response_fit(c.responses, s[keys[name]].values, first)
+            fit = response_fit(c.responses, s[keys[name]].values, first_frame=first)
             loss[i, j], corr[i, j] = fit["poisson_loss"], fit["correlation"]
     ds.coords["input"] = list(INPUTS)
     ds["input_prediction_loss"] = (("clip", "input"), loss, {"units": "1", "long_name": "Poisson loss of the "
