@@ -42,11 +42,10 @@ def _responses(x, name):
     return a
 
 
-def rf_maps(r_pre, r_flash, threshold=RF_THRESHOLD, sigma=RF_SIGMA_PX, eps=RF_EPS):
+def rf_maps(r_pre, r_flash, *, threshold=RF_THRESHOLD, sigma=RF_SIGMA_PX, eps=RF_EPS):
     """Normalised receptive-field maps of one polarity (docs/method.md, "Analyses").
 
-    r_pre, r_flash: float (neuron, y, x), non-negative mean responses (rates) over the 15 frames before and the
-    15 frames during the flash at each position. Steps, per neuron:
+    Steps, per neuron:
 
     1. relative response (r_flash - r_pre) / (r_pre + eps) (eps = 1e-8 guards a silent baseline);
     2. values < ``threshold`` (0.1) set to 0 - this also zeroes the opposite polarity's suppression;
@@ -54,7 +53,25 @@ def rf_maps(r_pre, r_flash, threshold=RF_THRESHOLD, sigma=RF_SIGMA_PX, eps=RF_EP
     4. division by the neuron's maximum, so maps peak at 1.
 
     Neurons whose smoothed map is 0 everywhere (no response above threshold) get an all-NaN map: they are
-    unresponsive (see :func:`unresponsive_neurons`). Returns float64 (neuron, y, x).
+    unresponsive (see :func:`unresponsive_neurons`).
+
+    Parameters
+    ----------
+    r_pre : array_like, shape (neuron, y, x)
+        Non-negative mean responses, counts/frame, over the 15 frames before the flash at each position.
+    r_flash : array_like, shape (neuron, y, x)
+        Mean responses, counts/frame, over the 15 frames during the flash.
+    threshold : float, optional
+        Relative responses (dimensionless) below it are set to 0 (default :data:`RF_THRESHOLD`, 0.1).
+    sigma : float, optional
+        Spatial smoothing, pixel (default :data:`RF_SIGMA_PX`, 2).
+    eps : float, optional
+        Added to r_pre, counts/frame (default :data:`RF_EPS`, 1e-8).
+
+    Returns
+    -------
+    ndarray, float64, shape (neuron, y, x)
+        Maps peaking at 1 (dimensionless); all NaN for an unresponsive neuron.
     """
     pre = _responses(r_pre, "r_pre")
     flash = _responses(r_flash, "r_flash")
@@ -82,15 +99,33 @@ def _maps(maps, name="maps"):
 
 
 def unresponsive_neurons(maps):
-    """Boolean (neuron,): True where a map from :func:`rf_maps` is all NaN (no response above threshold)."""
+    """Boolean (neuron,): True where a map from :func:`rf_maps` is all NaN (no response above threshold).
+
+    Parameters
+    ----------
+    maps : array_like, shape (neuron, y, x)
+        RF maps (dimensionless) from :func:`rf_maps`.
+
+    Returns
+    -------
+    ndarray of bool, shape (neuron,)
+    """
     return np.isnan(_maps(maps)).all(axis=(1, 2))
 
 
 def rf_centres(maps):
     """RF centres: the pixel at each map's maximum.
 
-    maps: (neuron, y, x). Returns (cy, cx), two float64 (neuron,) arrays of row and column indices; when several
-    pixels share the maximum the centre is their mean position; NaN for all-NaN (unresponsive) maps.
+    Parameters
+    ----------
+    maps : array_like, shape (neuron, y, x)
+        RF maps (dimensionless).
+
+    Returns
+    -------
+    cy, cx : ndarray, float64, shape (neuron,)
+        Row and column of the maximum, pixel; when several pixels share the maximum the centre is their mean
+        position; NaN for all-NaN (unresponsive) maps.
     """
     a = _maps(maps)
     n = a.shape[0]
@@ -110,15 +145,26 @@ def _gauss2d(coords, cy, cx, sy, sx, amp, offset):
     return offset + amp * np.exp(-0.5 * (((y - cy) / sy) ** 2 + ((x - cx) / sx) ** 2))
 
 
-def fit_gaussian_2d(rf_map, sigma0=2.0):
+def fit_gaussian_2d(rf_map, *, sigma0=2.0):
     """Fit an axis-aligned 2-D Gaussian to one map; never raises on a failed fit.
 
     model: offset + amplitude * exp(-(y - center_y)^2 / (2 sigma_y^2) - (x - center_x)^2 / (2 sigma_x^2)), in
     pixel coordinates (row, column). ``scipy.optimize.curve_fit`` starts at the map's maximum (centre), sigma0 px,
     amplitude = max - min and offset = min; NaN pixels are ignored; centres are bounded to the map extended by
     half its size, sigmas to [0.05, 2 * max(H, W)] px.
-    rf_map: (y, x). Returns a dict of floats ``center_y, center_x, sigma_y, sigma_x, amplitude, offset`` and
-    ``success`` (bool); all values NaN and success False when the map is empty/constant or the fit fails.
+
+    Parameters
+    ----------
+    rf_map : array_like, shape (y, x)
+        One map (dimensionless); NaN pixels are ignored.
+    sigma0 : float, optional
+        The starting sigma, pixel (default 2).
+
+    Returns
+    -------
+    dict
+        Floats ``center_y, center_x, sigma_y, sigma_x`` (pixel), ``amplitude, offset`` (the map's unit) and
+        ``success`` (bool); all values NaN and success False when the map is empty/constant or the fit fails.
     """
     if hasattr(rf_map, "detach") and hasattr(rf_map, "cpu"):
         rf_map = rf_map.detach().cpu().numpy()
@@ -158,11 +204,21 @@ def fit_gaussian_2d(rf_map, sigma0=2.0):
     return out
 
 
-def fit_gaussians(maps, sigma0=2.0):
+def fit_gaussians(maps, *, sigma0=2.0):
     """:func:`fit_gaussian_2d` for every map of (neuron, y, x).
 
-    Returns a dict of (neuron,) arrays: float64 ``center_y, center_x, sigma_y, sigma_x, amplitude, offset``
-    (NaN where the fit failed or the map is unresponsive) and bool ``success``.
+    Parameters
+    ----------
+    maps : array_like, shape (neuron, y, x)
+        RF maps (dimensionless).
+    sigma0 : float, optional
+        The starting sigma, pixel (default 2).
+
+    Returns
+    -------
+    dict of str to ndarray, each shape (neuron,)
+        float64 ``center_y, center_x, sigma_y, sigma_x`` (pixel), ``amplitude, offset`` (NaN where the fit
+        failed or the map is unresponsive) and bool ``success``.
     """
     a = _maps(maps)
     n = a.shape[0]
@@ -179,7 +235,15 @@ def fit_gaussians(maps, sigma0=2.0):
 def population_rf(maps):
     """Population RF: nan-mean of the maps over neurons (unresponsive all-NaN maps drop out).
 
-    maps: (neuron, y, x). Returns float64 (y, x); NaN where every neuron is NaN. No warnings.
+    Parameters
+    ----------
+    maps : array_like, shape (neuron, y, x)
+        RF maps (dimensionless).
+
+    Returns
+    -------
+    ndarray, float64, shape (y, x)
+        The mean map (dimensionless); NaN where every neuron is NaN. No warnings.
     """
     a = _maps(maps)
     ok = np.isfinite(a)
@@ -192,7 +256,15 @@ def population_rf(maps):
 def on_off_maps(on, off):
     """ON - OFF and ON + OFF combinations of two maps of equal shape (e.g. population RFs, (y, x)).
 
-    Returns a dict with ``on_minus_off`` and ``on_plus_off`` (float64, same shape).
+    Parameters
+    ----------
+    on, off : array_like, same shape
+        The ON and the OFF map (dimensionless).
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``on_minus_off`` and ``on_plus_off`` (float64, the maps' shape).
     """
     a = np.asarray(on, dtype=np.float64)
     b = np.asarray(off, dtype=np.float64)
@@ -222,23 +294,35 @@ def _smoothed_peak(r_pre, r_flash, threshold, sigma, eps=1e-8):
     return gaussian_filter(rel, sigma=(0.0, sigma, sigma)).max(axis=(1, 2))
 
 
-def receptive_fields(responses, fit=True, fit_max=None, threshold=RF_THRESHOLD, sigma=RF_SIGMA_PX):
+def receptive_fields(responses, *, fit=True, fit_max=None, threshold=RF_THRESHOLD, sigma=RF_SIGMA_PX):
     """RF maps, centres, Gaussian fits and population RFs from the responses to on/off flashes.
 
-    responses: Dataset with r_pre, r_flash (model, polarity, neuron, y, x), counts/frame (as
-    :func:`dnemkit.experiments.rf.sparse_noise_responses` gives). fit: fit 2-D Gaussians to the preferred map of
-    responsive neurons (about 18 ms per map); fit_max: fit at most this many (the strongest responders first),
-    None = all. threshold, sigma: docs/method.md, "Analyses" (0.1, 2 px).
+    Parameters
+    ----------
+    responses : xarray.Dataset
+        With r_pre, r_flash (model, polarity, neuron, y, x), counts/frame (as
+        :func:`dnemkit.experiments.rf.sparse_noise_responses` gives).
+    fit : bool, optional
+        Fit 2-D Gaussians to the preferred map of responsive neurons (about 18 ms per map); default True.
+    fit_max : int, optional
+        Fit at most this many (the strongest responders first); default None: all.
+    threshold : float, optional
+        Relative-response threshold (dimensionless), docs/method.md, "Analyses" (default 0.1).
+    sigma : float, optional
+        Spatial smoothing, pixel, docs/method.md, "Analyses" (default 2).
 
-    Returns the input dataset plus (neuron dims (neuron, y, x) unless noted):
-    rf_on, rf_off: the maps of the ensemble (model-averaged) responses, NaN for a neuron without any response
-    above threshold in that polarity; response_on/off (neuron): peak relative response; rf_on_peak, rf_off_peak
-    (neuron): the maps' normalisation factors (rf_on * rf_on_peak is the un-normalised smoothed map, comparable
-    between polarities); preferred_polarity (neuron, 'on'/'off'); polarity_index (neuron, -1..1); responsive
-    (neuron, bool); center_y, center_x (neuron, pixels): the maximum of the preferred map (NaN if unresponsive);
-    center_{y,x}_{on,off}: of each map; model_center_{y,x} (model, neuron): the same from each model's own
-    responses; fit_center_y, fit_center_x, fit_sigma_y, fit_sigma_x, fit_amplitude, fit_offset, fit_success,
-    fitted (neuron): the Gaussian fits; population_rf_on, population_rf_off, on_minus_off, on_plus_off (y, x).
+    Returns
+    -------
+    xarray.Dataset
+        A copy of the input dataset plus (neuron dims (neuron, y, x) unless noted):
+        rf_on, rf_off: the maps of the ensemble (model-averaged) responses, NaN for a neuron without any response
+        above threshold in that polarity; response_on/off (neuron): peak relative response; rf_on_peak, rf_off_peak
+        (neuron): the maps' normalisation factors (rf_on * rf_on_peak is the un-normalised smoothed map, comparable
+        between polarities); preferred_polarity (neuron, 'on'/'off'); polarity_index (neuron, -1..1); responsive
+        (neuron, bool); center_y, center_x (neuron, pixels): the maximum of the preferred map (NaN if unresponsive);
+        center_{y,x}_{on,off}: of each map; model_center_{y,x} (model, neuron): the same from each model's own
+        responses; fit_center_y, fit_center_x, fit_sigma_y, fit_sigma_x, fit_amplitude, fit_offset, fit_success,
+        fitted (neuron): the Gaussian fits; population_rf_on, population_rf_off, on_minus_off, on_plus_off (y, x).
     """
     if not {"r_pre", "r_flash"} <= set(responses.data_vars):
         raise DnemkitError("responses lack r_pre / r_flash; expected the dataset of sparse_noise_responses()")
@@ -358,9 +442,19 @@ def _add_population(ds, maps):
 def compare_to_truth(ds, truth):
     """Add the true RF centres and cell types (an encoder's ``properties()``, e.g. the synthetic mouse's).
 
-    truth: Dataset over ``neuron`` with center_y, center_x (pixels) and optionally cell_type. Adds true_center_y,
-    true_center_x, true_cell_type, center_error (neuron, Euclidean distance in pixels of the preferred-map centre
-    to the true centre) and attrs centre_error_median, within_1px_fraction (over responsive neurons).
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The result of :func:`receptive_fields` (center_y, center_x, responsive over ``neuron``).
+    truth : xarray.Dataset
+        Over ``neuron`` (the same neurons) with center_y, center_x (pixel) and optionally cell_type.
+
+    Returns
+    -------
+    xarray.Dataset
+        A copy of ``ds`` with true_center_y, true_center_x (pixel), true_cell_type, center_error (neuron,
+        Euclidean distance in pixels of the preferred-map centre to the true centre) and attrs
+        centre_error_median (pixel), within_1px_fraction (over responsive neurons).
     """
     if truth.sizes.get("neuron") != ds.sizes["neuron"]:
         raise DnemkitError(f"the ground truth has {truth.sizes.get('neuron')} neurons; the encoder predicts "
