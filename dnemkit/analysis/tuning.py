@@ -55,11 +55,20 @@ DIMS = ("neuron", "sf", "tf", "direction")
 # ----------------------------------------------------------------------------------------------------------------
 # basics
 # ----------------------------------------------------------------------------------------------------------------
-def rectified(values, baseline=None):
+def rectified(values, *, baseline=None):
     """``values - baseline`` clipped at 0.
 
-    values: (..., K) responses; baseline: broadcastable to ``values[..., 0]`` (one value per curve) or None (0).
-    Returns float64 (..., K).
+    Parameters
+    ----------
+    values : array_like, shape (..., K)
+        Responses, counts/frame.
+    baseline : array_like, optional
+        Broadcastable to ``values[..., 0]`` (one value per curve), counts/frame; default None (0).
+
+    Returns
+    -------
+    ndarray, float64, shape (..., K)
+        Rectified responses R >= 0, counts/frame.
     """
     values = np.asarray(values, np.float64)
     if baseline is not None:
@@ -81,9 +90,15 @@ def _check_responses(responses):
 def preferred_indices(responses):
     """Grid indices of each neuron's largest mean response.
 
-    responses: (neuron, sf, tf, direction) DataArray (or array of that shape). NaN conditions are ignored.
-    Returns three int arrays (neuron,): sf index, tf index, direction index (a neuron without any finite
-    response gets 0, 0, 0).
+    Parameters
+    ----------
+    responses : xarray.DataArray or array_like, shape (neuron, sf, tf, direction)
+        Mean responses, counts/frame; NaN conditions are ignored.
+
+    Returns
+    -------
+    i_sf, i_tf, i_direction : ndarray of int, shape (neuron,)
+        Grid indices of the largest response (a neuron without any finite response gets 0, 0, 0).
     """
     r = np.asarray(responses.transpose(*DIMS).values if isinstance(responses, xr.DataArray) else responses,
                    np.float64)
@@ -94,10 +109,17 @@ def preferred_indices(responses):
 def tuning_curves(responses):
     """Direction, SF and TF tuning curves through each neuron's preferred condition.
 
-    responses: (neuron, sf, tf, direction) DataArray with coordinates sf (cpd), tf (Hz), direction (deg).
-    Returns an xr.Dataset: direction_tuning (neuron, direction) at the preferred sf and tf; sf_tuning
-    (neuron, sf) at the preferred tf and direction; tf_tuning (neuron, tf) at the preferred sf and direction
-    (all raw mean responses, counts/frame); pref_sf_index, pref_tf_index, pref_direction_index (neuron, int).
+    Parameters
+    ----------
+    responses : xarray.DataArray, dims (neuron, sf, tf, direction)
+        Mean responses, counts/frame, with coordinates sf (cycles/degree), tf (Hz), direction (degree).
+
+    Returns
+    -------
+    xarray.Dataset
+        direction_tuning (neuron, direction) at the preferred sf and tf; sf_tuning (neuron, sf) at the preferred
+        tf and direction; tf_tuning (neuron, tf) at the preferred sf and direction (all raw mean responses,
+        counts/frame); pref_sf_index, pref_tf_index, pref_direction_index (neuron, int).
     """
     responses = _check_responses(responses)
     r = np.asarray(responses.values, np.float64)
@@ -121,7 +143,7 @@ def tuning_curves(responses):
 # selectivity indices
 # ----------------------------------------------------------------------------------------------------------------
 def _vector_sum(curve, directions_deg, harmonic, baseline):
-    r = rectified(curve, baseline)
+    r = rectified(curve, baseline=baseline)
     theta = np.deg2rad(np.asarray(directions_deg, np.float64))
     if theta.shape[-1:] != r.shape[-1:]:
         raise DnemkitError(f"{theta.shape[-1]} directions for tuning curves of {r.shape[-1]} points; expected "
@@ -129,33 +151,73 @@ def _vector_sum(curve, directions_deg, harmonic, baseline):
     return (r * np.exp(1j * harmonic * theta)).sum(-1), r.sum(-1)
 
 
-def global_osi(curve, directions_deg, baseline=None):
+def global_osi(curve, directions_deg, *, baseline=None):
     """Global (vector-sum) orientation selectivity: gOSI = |sum R(theta) exp(2 i theta)| / sum R(theta).
 
-    curve: (..., direction) mean responses; directions_deg: (direction,) degrees; baseline: (...) or None.
     R = curve - baseline clipped at 0. 0 = untuned, 1 = responds at one orientation only (both directions of
     it). Directions should sample the circle evenly, otherwise an untuned cell gets gOSI > 0.
-    Returns float64 (...); NaN where sum R = 0.
+
+    Parameters
+    ----------
+    curve : array_like, shape (..., direction)
+        Mean responses, counts/frame.
+    directions_deg : array_like, shape (direction,)
+        The directions, degree.
+    baseline : array_like, shape (...), optional
+        Subtracted before rectification, counts/frame (default None: 0).
+
+    Returns
+    -------
+    ndarray, float64, shape (...)
+        gOSI in [0, 1] (dimensionless); NaN where sum R = 0.
     """
     s, total = _vector_sum(curve, directions_deg, 2, baseline)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, np.abs(s) / np.where(total > 0, total, 1.0), np.nan)
 
 
-def global_dsi(curve, directions_deg, baseline=None):
+def global_dsi(curve, directions_deg, *, baseline=None):
     """Global (vector-sum) direction selectivity: gDSI = |sum R(theta) exp(i theta)| / sum R(theta).
 
     Same arguments and conventions as :func:`global_osi`. 0 = equal responses to opposite directions, 1 = one
-    direction only. Returns float64 (...); NaN where sum R = 0.
+    direction only.
+
+    Parameters
+    ----------
+    curve : array_like, shape (..., direction)
+        Mean responses, counts/frame.
+    directions_deg : array_like, shape (direction,)
+        The directions, degree.
+    baseline : array_like, shape (...), optional
+        Subtracted before rectification, counts/frame (default None: 0).
+
+    Returns
+    -------
+    ndarray, float64, shape (...)
+        gDSI in [0, 1] (dimensionless); NaN where sum R = 0.
     """
     s, total = _vector_sum(curve, directions_deg, 1, baseline)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, np.abs(s) / np.where(total > 0, total, 1.0), np.nan)
 
 
-def vector_sum_angles(curve, directions_deg, baseline=None):
+def vector_sum_angles(curve, directions_deg, *, baseline=None):
     """(direction, orientation) in degrees of the vector sums: arg(sum R e^{i theta}) in [0, 360) and
     arg(sum R e^{2 i theta}) / 2 in [0, 180). Continuous estimates between grid directions; NaN where sum R = 0.
+
+    Parameters
+    ----------
+    curve : array_like, shape (..., direction)
+        Mean responses, counts/frame.
+    directions_deg : array_like, shape (direction,)
+        The directions, degree.
+    baseline : array_like, shape (...), optional
+        Subtracted before rectification, counts/frame (default None: 0).
+
+    Returns
+    -------
+    direction, orientation : ndarray, float64, shape (...)
+        Degree; NaN where sum R = 0.
     """
     s1, total = _vector_sum(curve, directions_deg, 1, baseline)
     s2, _ = _vector_sum(curve, directions_deg, 2, baseline)
@@ -182,15 +244,27 @@ def _peak_index(pref_rest, other):
         return np.where(total > 0, (pref_rest - other) / np.where(total > 0, total, 1.0), np.nan)
 
 
-def peak_osi(curve, directions_deg, baseline=None):
+def peak_osi(curve, directions_deg, *, baseline=None):
     """AllenSDK-style orientation selectivity: OSI = (R_pref - R_orth) / (R_pref + R_orth).
 
-    curve: (N, direction) mean responses; directions_deg: (direction,); baseline: (N,) or None. R = curve -
-    baseline clipped at 0; R_pref at the curve's maximum, R_orth the mean of R at pref + 90 and pref - 90
-    (interpolated linearly around the circle when the grid lacks them). Returns (N,) in [0, 1]; NaN where
-    R_pref + R_orth = 0.
+    R = curve - baseline clipped at 0; R_pref at the curve's maximum, R_orth the mean of R at pref + 90 and
+    pref - 90 (interpolated linearly around the circle when the grid lacks them).
+
+    Parameters
+    ----------
+    curve : array_like, shape (N, direction)
+        Mean responses, counts/frame (one curve (direction,) is read as N = 1).
+    directions_deg : array_like, shape (direction,)
+        The directions, degree.
+    baseline : array_like, shape (N,), optional
+        Subtracted before rectification, counts/frame (default None: 0).
+
+    Returns
+    -------
+    ndarray, float64, shape (N,)
+        OSI in [0, 1] (dimensionless); NaN where R_pref + R_orth = 0.
     """
-    r = rectified(np.atleast_2d(curve), baseline)
+    r = rectified(np.atleast_2d(curve), baseline=baseline)
     d = np.asarray(directions_deg, np.float64)
     i = r.argmax(axis=1)
     pref = r[np.arange(len(r)), i]
@@ -198,12 +272,26 @@ def peak_osi(curve, directions_deg, baseline=None):
     return _peak_index(pref, orth)
 
 
-def peak_dsi(curve, directions_deg, baseline=None):
+def peak_dsi(curve, directions_deg, *, baseline=None):
     """AllenSDK-style direction selectivity: DSI = (R_pref - R_null) / (R_pref + R_null), R_null at pref + 180.
 
-    Same arguments and conventions as :func:`peak_osi`. Returns (N,) in [0, 1]; NaN where R_pref + R_null = 0.
+    Same arguments and conventions as :func:`peak_osi`.
+
+    Parameters
+    ----------
+    curve : array_like, shape (N, direction)
+        Mean responses, counts/frame (one curve (direction,) is read as N = 1).
+    directions_deg : array_like, shape (direction,)
+        The directions, degree.
+    baseline : array_like, shape (N,), optional
+        Subtracted before rectification, counts/frame (default None: 0).
+
+    Returns
+    -------
+    ndarray, float64, shape (N,)
+        DSI in [0, 1] (dimensionless); NaN where R_pref + R_null = 0.
     """
-    r = rectified(np.atleast_2d(curve), baseline)
+    r = rectified(np.atleast_2d(curve), baseline=baseline)
     d = np.asarray(directions_deg, np.float64)
     i = r.argmax(axis=1)
     pref = r[np.arange(len(r)), i]
@@ -215,25 +303,58 @@ def peak_dsi(curve, directions_deg, baseline=None):
 # SF / TF fits
 # ----------------------------------------------------------------------------------------------------------------
 def log_gaussian(log2_f, amplitude, mu, sigma):
-    """amplitude * exp(-(log2 f - mu)^2 / (2 sigma^2)): a Gaussian on a log2-frequency axis (octaves)."""
+    """amplitude * exp(-(log2 f - mu)^2 / (2 sigma^2)): a Gaussian on a log2-frequency axis (octaves).
+
+    The model :func:`fit_log_gaussian` hands to ``scipy.optimize.curve_fit``, so its parameters stay positional.
+
+    Parameters
+    ----------
+    log2_f : array_like
+        log2 of the frequencies (octave).
+    amplitude : float
+        The peak height, in the unit of the curve.
+    mu : float
+        The peak's position, octave (log2 of the preferred frequency).
+    sigma : float
+        The width, octave.
+
+    Returns
+    -------
+    ndarray, float64, the shape of ``log2_f``
+    """
     return amplitude * np.exp(-0.5 * ((log2_f - mu) / sigma) ** 2)
 
 
-def fit_log_gaussian(freqs, curve, baseline=0.0):
+def fit_log_gaussian(freqs, curve, *, baseline=0.0):
     """Fit a log-Gaussian to one SF or TF tuning curve with scipy.optimize.curve_fit.
 
-    freqs: (K,) frequencies (cpd or Hz); curve: (K,) mean responses; baseline: scalar subtracted first (R =
-    curve - baseline clipped at 0). Frequencies <= 0 (TF = 0, a static grating) have no place on a log axis and
-    are left out. Returns (preferred frequency 2**mu in the units of ``freqs``, bandwidth = full width at half
-    maximum in octaves, amplitude of the fitted curve above the baseline in the units of ``curve``); all NaN
-    when fewer than 3 positive frequencies remain, R is 0 everywhere, the fit fails, or its peak lies more than
-    FIT_MARGIN_OCTAVES outside the sampled range (an extrapolation).
+    Frequencies <= 0 (TF = 0, a static grating) have no place on a log axis and are left out. All results are
+    NaN when fewer than 3 positive frequencies remain, R is 0 everywhere, the fit fails, or its peak lies more
+    than FIT_MARGIN_OCTAVES outside the sampled range (an extrapolation).
 
     The fitted peak summarises the whole curve: for a curve with a heavy tail on one side (e.g. a low-pass TF
     curve) it lies towards that tail from the grid peak.
+
+    Parameters
+    ----------
+    freqs : array_like, shape (K,)
+        Frequencies (cycles/degree or Hz).
+    curve : array_like, shape (K,)
+        Mean responses, counts/frame.
+    baseline : float, optional
+        Subtracted first (R = curve - baseline clipped at 0), counts/frame (default 0).
+
+    Returns
+    -------
+    preferred : float
+        The preferred frequency 2**mu, in the units of ``freqs``.
+    bandwidth : float
+        Full width at half maximum, octave.
+    amplitude : float
+        Height of the fitted curve above the baseline, in the units of ``curve``.
     """
     f = np.asarray(freqs, np.float64)
-    r = rectified(np.asarray(curve, np.float64)[None], np.asarray([baseline]))[0]
+    r = rectified(np.asarray(curve, np.float64)[None], baseline=np.asarray([baseline]))[0]
     keep = (f > 0) & np.isfinite(r)
     x, y = np.log2(f[keep]), r[keep]
     failed = (float("nan"),) * 3
@@ -257,33 +378,64 @@ def fit_log_gaussian(freqs, curve, baseline=0.0):
     return float(2.0 ** mu), float(FWHM_PER_SIGMA * sigma), float(amp * scale)
 
 
-def fit_log_gaussians(freqs, curves, baseline=None, mask=None):
-    """:func:`fit_log_gaussian` for every row of ``curves`` (N, K); baseline (N,) or None; mask (N,) bool: fit
-    only these rows (others NaN). Returns (preferred (N,), bandwidth in octaves (N,), amplitude (N,))."""
+def fit_log_gaussians(freqs, curves, *, baseline=None, mask=None):
+    """:func:`fit_log_gaussian` for every row of ``curves``.
+
+    Parameters
+    ----------
+    freqs : array_like, shape (K,)
+        Frequencies (cycles/degree or Hz).
+    curves : array_like, shape (N, K)
+        Mean responses, counts/frame.
+    baseline : array_like, shape (N,), optional
+        One baseline per curve, counts/frame (default None: 0).
+    mask : array_like of bool, shape (N,), optional
+        Fit only these rows (others NaN); default None: all.
+
+    Returns
+    -------
+    preferred, bandwidth, amplitude : ndarray, float64, shape (N,)
+        In the units of ``freqs``, octave, and counts/frame (see :func:`fit_log_gaussian`).
+    """
     curves = np.atleast_2d(np.asarray(curves, np.float64))
     n = curves.shape[0]
     base = np.zeros(n) if baseline is None else np.broadcast_to(np.asarray(baseline, np.float64), (n,))
     pref, bw, amp = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     rows = range(n) if mask is None else np.flatnonzero(mask)
     for i in rows:
-        pref[i], bw[i], amp[i] = fit_log_gaussian(freqs, curves[i], base[i])
+        pref[i], bw[i], amp[i] = fit_log_gaussian(freqs, curves[i], baseline=base[i])
     return pref, bw, amp
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # F1 / F0
 # ----------------------------------------------------------------------------------------------------------------
-def fourier_components(trace, tf_hz, fps=FPS, first_frame=0):
+def fourier_components(trace, tf_hz, *, fps=FPS, first_frame=0):
     """Mean and first-harmonic components of per-frame responses at a grating's temporal frequency.
 
-    trace: (..., T) responses (counts/frame), frame k at time (first_frame + k) / fps seconds; tf_hz: scalar
-    temporal frequency (Hz). The response is fitted by least squares with trace ~ c + a cos(w t) + b sin(w t),
-    w = 2 pi tf. With a whole number of cycles in the window (the default grids) c is exactly the mean over the
+    Frame k of the trace is at time (first_frame + k) / fps seconds. The response is fitted by least squares
+    with trace ~ c + a cos(w t) + b sin(w t), w = 2 pi tf. With a whole number of cycles in the window (the default grids) c is exactly the mean over the
     frames and (a, b) the DFT at tf; with a fractional number, c is the mean without the bias of the partial
     cycle, and the harmonic is still free of leakage from the mean.
-    Returns (mean (...), a (...), b (...)): c (the plain mean for tf = 0) and the cosine and sine coefficients;
-    the F1 amplitude is hypot(a, b). All three are linear in the trace, so the components of a mean of traces
-    (models) are the means of their components. a and b are NaN for tf = 0 or fewer than 3 frames.
+    All three results are linear in the trace, so the components of a mean of traces (models) are the means of
+    their components.
+
+    Parameters
+    ----------
+    trace : array_like, shape (..., T)
+        Per-frame responses, counts/frame.
+    tf_hz : float
+        The grating's temporal frequency, Hz.
+    fps : float, optional
+        Frame rate, Hz (default :data:`FPS`, 30).
+    first_frame : int, optional
+        The index of the trace's first frame in the stimulus (sets the phase; default 0).
+
+    Returns
+    -------
+    mean, a, b : ndarray, float64, shape (...)
+        c (the plain mean for tf = 0) and the cosine and sine coefficients, counts/frame; the F1 amplitude is
+        hypot(a, b). a and b are NaN for tf = 0 or fewer than 3 frames.
     """
     trace = np.asarray(trace, np.float64)
     t = (first_frame + np.arange(trace.shape[-1])) / float(fps)
@@ -301,8 +453,18 @@ def fourier_components(trace, tf_hz, fps=FPS, first_frame=0):
 def f1_f0_from_components(mean, a, b, baseline):
     """F1/F0 = hypot(a, b) / (mean - baseline): the first-harmonic amplitude over the baseline-subtracted mean.
 
-    mean, a, b: as returned by :func:`fourier_components`; baseline: broadcastable. NaN where mean - baseline
-    <= 0 (no net response: the ratio is meaningless) or where a, b are NaN.
+    Parameters
+    ----------
+    mean, a, b : array_like
+        As returned by :func:`fourier_components`, counts/frame.
+    baseline : array_like
+        Broadcastable to ``mean``, counts/frame.
+
+    Returns
+    -------
+    ndarray, float64
+        F1/F0 (dimensionless); NaN where mean - baseline <= 0 (no net response: the ratio is meaningless) or
+        where a, b are NaN.
     """
     f0 = np.asarray(mean, np.float64) - np.asarray(baseline, np.float64)
     f1 = np.hypot(a, b)
@@ -310,20 +472,55 @@ def f1_f0_from_components(mean, a, b, baseline):
         return np.where(f0 > 0, f1 / np.where(f0 > 0, f0, 1.0), np.nan)
 
 
-def f1_f0(trace, tf_hz, baseline=0.0, fps=FPS, first_frame=0):
+def f1_f0(trace, tf_hz, *, baseline=0.0, fps=FPS, first_frame=0):
     """F1/F0 of per-frame responses (..., T) to a grating of ``tf_hz``: F1 = amplitude of the response's
     Fourier component at tf (see :func:`fourier_components`), F0 = mean - baseline. A half-wave-rectified
     sinusoid gives pi/2, a sinusoid that touches the baseline (1 + cos) gives 1, a constant gives 0. F1/F0 > 1:
-    simple (linear, phase-following), < 1: complex (phase-invariant) - Skottun et al. 1991. Returns (...)."""
-    mean, a, b = fourier_components(trace, tf_hz, fps, first_frame)
+    simple (linear, phase-following), < 1: complex (phase-invariant) - Skottun et al. 1991.
+
+    Parameters
+    ----------
+    trace : array_like, shape (..., T)
+        Per-frame responses, counts/frame.
+    tf_hz : float
+        The grating's temporal frequency, Hz.
+    baseline : array_like, optional
+        Broadcastable to ``trace[..., 0]``, counts/frame (default 0).
+    fps : float, optional
+        Frame rate, Hz (default 30).
+    first_frame : int, optional
+        The index of the trace's first frame in the stimulus (default 0).
+
+    Returns
+    -------
+    ndarray, float64, shape (...)
+        F1/F0 (dimensionless); NaN for tf = 0, fewer than 3 frames, or no response above the baseline.
+    """
+    mean, a, b = fourier_components(trace, tf_hz, fps=fps, first_frame=first_frame)
     return f1_f0_from_components(mean, a, b, baseline)
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # everything
 # ----------------------------------------------------------------------------------------------------------------
-def responsive_neurons(peak, baseline, relative=RESPONSIVE_RELATIVE, absolute=RESPONSIVE_ABSOLUTE):
-    """(neuron,) bool: peak >= (1 + relative) * baseline and peak - baseline >= absolute (counts/frame)."""
+def responsive_neurons(peak, baseline, *, relative=RESPONSIVE_RELATIVE, absolute=RESPONSIVE_ABSOLUTE):
+    """(neuron,) bool: peak >= (1 + relative) * baseline and peak - baseline >= absolute (counts/frame).
+
+    Parameters
+    ----------
+    peak : array_like, shape (neuron,)
+        Peak mean response, counts/frame.
+    baseline : array_like, shape (neuron,)
+        Response to uniform grey, counts/frame.
+    relative : float, optional
+        Relative margin (dimensionless; default :data:`RESPONSIVE_RELATIVE`, 0.2).
+    absolute : float, optional
+        Absolute margin, counts/frame (default :data:`RESPONSIVE_ABSOLUTE`, 0.02).
+
+    Returns
+    -------
+    ndarray of bool, shape (neuron,)
+    """
     peak, baseline = np.asarray(peak, np.float64), np.asarray(baseline, np.float64)
     with np.errstate(invalid="ignore"):
         return (peak >= (1.0 + relative) * baseline) & (peak - baseline >= absolute)
@@ -333,26 +530,38 @@ def _circ_diff(a, b, period):
     return np.abs((np.asarray(a) - np.asarray(b) + period / 2.0) % period - period / 2.0)
 
 
-def tuning_measures(responses, baseline, f1_cos=None, f1_sin=None, *, relative=RESPONSIVE_RELATIVE,
+def tuning_measures(responses, baseline, *, f1_cos=None, f1_sin=None, relative=RESPONSIVE_RELATIVE,
                     absolute=RESPONSIVE_ABSOLUTE, fit=True):
     """Every per-neuron tuning measure of a grating grid.
 
-    responses: (neuron, sf, tf, direction) DataArray of mean responses (counts/frame), coordinates sf (cpd),
-    tf (Hz), direction (deg). baseline: (neuron,) response to uniform grey. f1_cos, f1_sin: optional DataArrays
-    like ``responses``: the cosine / sine coefficients of each condition's response at its tf
-    (:func:`fourier_components`); without them F1/F0 is NaN. relative, absolute: the responsive criterion.
-    fit: fit log-Gaussians to the SF and TF curves of responsive neurons.
+    Parameters
+    ----------
+    responses : xarray.DataArray, dims (neuron, sf, tf, direction)
+        Mean responses, counts/frame, with coordinates sf (cycles/degree), tf (Hz), direction (degree); at least
+        4 directions.
+    baseline : array_like, shape (neuron,)
+        Response to uniform grey, counts/frame.
+    f1_cos, f1_sin : xarray.DataArray, optional
+        Like ``responses``: the cosine / sine coefficients of each condition's response at its tf
+        (:func:`fourier_components`), counts/frame; without them F1/F0 is NaN.
+    relative, absolute : float, optional
+        The responsive criterion (:func:`responsive_neurons`; dimensionless, counts/frame).
+    fit : bool, optional
+        Fit log-Gaussians to the SF and TF curves of responsive neurons (default True).
 
-    Returns an xr.Dataset over ``neuron`` (plus the curves of :func:`tuning_curves`):
-    peak_response, baseline (counts/frame); responsive (bool); preferred_direction (deg, grid);
-    preferred_orientation (deg, direction mod 180); vector_direction, vector_orientation (deg, vector-sum
-    angles); osi, dsi (peak definitions), gosi, gdsi (global definitions); preferred_sf (cpd, grid) and
-    preferred_tf (Hz, grid); preferred_sf_fit (cpd), sf_bandwidth (octaves), sf_fit_amplitude, preferred_tf_fit
-    (Hz), tf_bandwidth (octaves), tf_fit_amplitude (log-Gaussian fits of responsive neurons, NaN when not fitted
-    or failed); f1, f0 (counts/frame), f1_f0 at the preferred drifting condition (the largest response among
-    tf > 0; F1/F0 is undefined for a static grating); f1_f0_sf (cpd), f1_f0_tf (Hz), f1_f0_direction (deg): that
-    condition; cell_class ('simple' where F1/F0 > 1, 'complex' where <= 1, '' where unresponsive or undefined).
-    attrs: responsive_relative, responsive_absolute, responsive_criterion, n_responsive.
+    Returns
+    -------
+    xarray.Dataset
+        Over ``neuron`` (plus the curves of :func:`tuning_curves`):
+        peak_response, baseline (counts/frame); responsive (bool); preferred_direction (deg, grid);
+        preferred_orientation (deg, direction mod 180); vector_direction, vector_orientation (deg, vector-sum
+        angles); osi, dsi (peak definitions), gosi, gdsi (global definitions); preferred_sf (cpd, grid) and
+        preferred_tf (Hz, grid); preferred_sf_fit (cpd), sf_bandwidth (octaves), sf_fit_amplitude, preferred_tf_fit
+        (Hz), tf_bandwidth (octaves), tf_fit_amplitude (log-Gaussian fits of responsive neurons, NaN when not fitted
+        or failed); f1, f0 (counts/frame), f1_f0 at the preferred drifting condition (the largest response among
+        tf > 0; F1/F0 is undefined for a static grating); f1_f0_sf (cpd), f1_f0_tf (Hz), f1_f0_direction (deg): that
+        condition; cell_class ('simple' where F1/F0 > 1, 'complex' where <= 1, '' where unresponsive or undefined).
+        attrs: responsive_relative, responsive_absolute, responsive_criterion, n_responsive.
     """
     responses = _check_responses(responses)
     r, base = _checked_grid(responses, baseline)
@@ -362,7 +571,7 @@ def tuning_measures(responses, baseline, f1_cos=None, f1_sin=None, *, relative=R
     ds = tuning_curves(responses)
     i_sf, i_tf, i_dir = (ds[k].values for k in ("pref_sf_index", "pref_tf_index", "pref_direction_index"))
     peak = r[np.arange(n), i_sf, i_tf, i_dir]
-    ok = responsive_neurons(peak, base, relative, absolute)
+    ok = responsive_neurons(peak, base, relative=relative, absolute=absolute)
     units = responses.attrs.get("units", "counts/frame")
     _put(ds, "peak_response", peak, units, "largest mean response over the grid")
     _put(ds, "baseline", base, units, "mean response to uniform grey")
@@ -415,16 +624,16 @@ def _add_direction_measures(ds, directions, i_dir, base):
     _put(ds, "preferred_direction", pref_dir, "degree", "drift direction of the largest response at the preferred "
          "sf and tf (0 = rightwards, 90 = upwards; a tie, as for DSI = 0, goes to the first grid direction)")
     _put(ds, "preferred_orientation", pref_dir % 180.0, "degree", "preferred direction mod 180 (axis of drift)")
-    vdir, vori = vector_sum_angles(dcurve, directions, base)
+    vdir, vori = vector_sum_angles(dcurve, directions, baseline=base)
     _put(ds, "vector_direction", vdir, "degree", "angle of sum R(theta) exp(i theta), R = response - baseline >= 0")
     _put(ds, "vector_orientation", vori, "degree", "angle of sum R(theta) exp(2 i theta) / 2")
-    _put(ds, "osi", peak_osi(dcurve, directions, base), "1", "(R_pref - R_orth) / (R_pref + R_orth), R_orth = mean "
+    _put(ds, "osi", peak_osi(dcurve, directions, baseline=base), "1", "(R_pref - R_orth) / (R_pref + R_orth), R_orth = mean "
          "at pref +- 90 deg, R = response - baseline clipped at 0 (AllenSDK-style)")
-    _put(ds, "dsi", peak_dsi(dcurve, directions, base), "1", "(R_pref - R_null) / (R_pref + R_null), R_null at pref "
+    _put(ds, "dsi", peak_dsi(dcurve, directions, baseline=base), "1", "(R_pref - R_null) / (R_pref + R_null), R_null at pref "
          "+ 180 deg, R = response - baseline clipped at 0 (AllenSDK-style)")
-    _put(ds, "gosi", global_osi(dcurve, directions, base), "1",
+    _put(ds, "gosi", global_osi(dcurve, directions, baseline=base), "1",
          "|sum R(theta) exp(2 i theta)| / sum R(theta), R = response - baseline clipped at 0 (global OSI)")
-    _put(ds, "gdsi", global_dsi(dcurve, directions, base), "1",
+    _put(ds, "gdsi", global_dsi(dcurve, directions, baseline=base), "1",
          "|sum R(theta) exp(i theta)| / sum R(theta), R = response - baseline clipped at 0 (global DSI)")
 
 
@@ -435,7 +644,7 @@ def _add_frequency_measures(ds, sf, tf, i_sf, i_tf, base, ok, fit, units):
     _put(ds, "preferred_tf", tf[i_tf], "Hz", "temporal frequency of the largest response (grid)")
     nan = np.full(len(base), np.nan)
     for dim, freqs, unit in (("sf", sf, "cycles/degree"), ("tf", tf, "Hz")):
-        pref, bw, amp = fit_log_gaussians(freqs, ds[f"{dim}_tuning"].values, base, ok) if fit else (nan,) * 3
+        pref, bw, amp = fit_log_gaussians(freqs, ds[f"{dim}_tuning"].values, baseline=base, mask=ok) if fit else (nan,) * 3
         only = " (tf > 0 only)" if dim == "tf" else ""
         _put(ds, f"preferred_{dim}_fit", pref, unit,
              f"peak of a log-Gaussian fit to the {dim.upper()} tuning curve{only} (responsive neurons)")
@@ -477,7 +686,18 @@ def _add_f1_f0(ds, r, base, sf, tf, directions, f1_cos, f1_sin, units):
 
 
 def orientation_error(found_deg, true_deg):
-    """Absolute difference of two orientations (degrees, period 180), in [0, 90]."""
+    """Absolute difference of two orientations (degrees, period 180), in [0, 90].
+
+    Parameters
+    ----------
+    found_deg, true_deg : array_like, broadcastable
+        Orientations, degree.
+
+    Returns
+    -------
+    ndarray or float
+        The difference, degree, in [0, 90].
+    """
     return _circ_diff(found_deg, true_deg, 180.0)
 
 
@@ -491,6 +711,17 @@ def population_summary(ds):
     Over responsive neurons: n_neurons, n_responsive; median osi, dsi, gosi, gdsi, f1_f0; n_simple, n_complex;
     preferred_sf_counts / preferred_tf_counts ({grid value: neurons}); median preferred_sf_fit (cpd),
     preferred_tf_fit (Hz) and n_sf_fit / n_tf_fit (successful fits).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A tuning Dataset over ``neuron`` (responsive, cell_class, the indices, preferred_sf/tf and their fits).
+
+    Returns
+    -------
+    dict
+        The numbers above: ints, floats (medians in their variables' units: '1', cycles/degree, Hz), and dicts
+        {grid value: int}.
     """
     ok = np.asarray(ds["responsive"].values).astype(bool)
     cls = np.asarray(ds["cell_class"].values).astype(str)
@@ -512,11 +743,23 @@ def population_summary(ds):
     return out
 
 
-def pick_examples(ds, n=6):
+def pick_examples(ds, *, n=6):
     """Indices of up to ``n`` responsive example neurons of a tuning Dataset, simple and complex alternately.
 
     Within a class the picks are spread evenly over the stronger half of its neurons (by peak - baseline): the
-    very strongest alone would all share the lowest SF (the largest receptive fields). Returns a list of int.
+    very strongest alone would all share the lowest SF (the largest receptive fields).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A tuning Dataset (responsive, cell_class, peak_response, baseline over ``neuron``).
+    n : int, optional
+        The most examples (default 6).
+
+    Returns
+    -------
+    list of int
+        Neuron indices (positions along ``neuron``).
     """
     ok = np.asarray(ds["responsive"].values).astype(bool)
     cls = np.asarray(ds["cell_class"].values).astype(str)

@@ -28,7 +28,7 @@ def example_neurons(ds, n=6):
     """Indices of up to ``n`` example neurons: the ones with stored traces (example_neuron) first, then
     :func:`dnemkit.analysis.tuning.pick_examples`."""
     picks = [int(i) for i in np.asarray(ds["example_neuron"].values)] if "example_neuron" in ds else []
-    picks += [i for i in pick_examples(ds, n) if i not in picks]
+    picks += [i for i in pick_examples(ds, n=n) if i not in picks]
     return picks[:n]
 
 

@@ -156,7 +156,7 @@ def _responses(model, chunk, n, first, device):
     checked rates of ``n`` neurons)."""
     rates = predict_responses(model, np.stack([_movie(u.params) for u in chunk]), device=device, n_neurons=n,
                               reduce=lambda r: r[..., first:].double())
-    return [fourier_components(trace, 0.0 if u.params.get("grey") else u.params["tf"], FPS, first)
+    return [fourier_components(trace, 0.0 if u.params.get("grey") else u.params["tf"], fps=FPS, first_frame=first)
             for u, trace in zip(chunk, rates)]
 
 
@@ -164,7 +164,7 @@ def example_traces(encoder, ds, config, n_examples=6, device="auto"):
     """Per-frame responses (mean over models) of up to ``n_examples`` responsive neurons at their preferred
     drifting condition (:func:`dnemkit.analysis.tuning.pick_examples`). Returns a Dataset with
     example_neuron (example), example_trace (example, frame) in counts/frame, example_sf / _tf / _direction."""
-    picks = pick_examples(ds, n_examples) if n_examples > 0 else []
+    picks = pick_examples(ds, n=n_examples) if n_examples > 0 else []
     out = xr.Dataset()
     if not picks:
         return out
@@ -212,7 +212,7 @@ def tuning_dataset(raw, config):
     f1c = xr.DataArray(raw["f1_cos"].mean(0), dims=dims, coords=resp.coords)
     f1s = xr.DataArray(raw["f1_sin"].mean(0), dims=dims, coords=resp.coords)
     base = raw["grey"].mean(0)
-    ds = tuning_measures(resp, base, f1c, f1s)
+    ds = tuning_measures(resp, base, f1_cos=f1c, f1_sin=f1s)
     ds = ds.assign_coords(model=coords["model"], model_name=("model", list(raw["model_names"])))
     ds["sf_cyc_per_px"] = ("sf", cpd_to_cyc_per_px(np.asarray(config.sf)), {"units": CYCLES_PER_PIXEL})
     ds = ds.set_coords("sf_cyc_per_px")
