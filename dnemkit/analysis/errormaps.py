@@ -17,7 +17,7 @@ __all__ = ["error_maps", "response_correlation_difference"]
 
 
 def _array(x, name):
-    a = as_float_array(x, name)
+    a = as_float_array(x, name=name)
     if a.ndim < 2:
         raise DnemkitError(f"{name} has shape {tuple(a.shape)}; expected (..., H, W), e.g. (T, 36, 64)")
     if not np.isfinite(a).all():
@@ -87,7 +87,7 @@ def response_correlation_difference(recorded, predicted_true, predicted_reconstr
         and their difference; NaN for a neuron whose recorded or predicted responses are constant over the
         scored frames. delta_r > 0: the true movie explains the neuron better than the reconstruction does.
     """
-    arrays = [as_float_array(a, name) for a, name in ((recorded, "recorded"), (predicted_true, "predicted_true"),
+    arrays = [as_float_array(a, name=name) for a, name in ((recorded, "recorded"), (predicted_true, "predicted_true"),
                                                        (predicted_reconstruction, "predicted_reconstruction"))]
     if arrays[0].ndim != 2:
         raise DnemkitError(f"recorded has shape {tuple(arrays[0].shape)}; expected (N, T) (neurons, frames)")

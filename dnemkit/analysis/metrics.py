@@ -56,8 +56,21 @@ QUALITY_UNITS = {"video_correlation": "1", "frame_correlation": "1", "rmse": "gr
 # ----------------------------------------------------------------------------------------------------------------
 # input validation
 # ----------------------------------------------------------------------------------------------------------------
-def as_float_array(x, name):
-    """x (numpy, torch or array-like) as a float64 numpy array; one clear error naming ``name`` otherwise."""
+def as_float_array(x, *, name):
+    """x (numpy, torch or array-like) as a float64 numpy array; one clear error naming ``name`` otherwise.
+
+    Parameters
+    ----------
+    x : array_like or torch.Tensor
+        Numbers of any shape.
+    name : str
+        The argument's name, for the error message.
+
+    Returns
+    -------
+    ndarray, float64
+        ``x``'s values and shape, in ``x``'s unit.
+    """
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch tensor, without importing torch
         x = x.detach().cpu().numpy()
     try:
@@ -69,7 +82,7 @@ def as_float_array(x, name):
 
 def _video(x, name="video", min_frames=1):
     """Validate one video -> float64 (T, H, W)."""
-    v = as_float_array(x, name)
+    v = as_float_array(x, name=name)
     if v.ndim != 3:
         raise DnemkitError(f"{name} has shape {tuple(v.shape)}; expected (T, H, W), e.g. (T, 36, 64)")
     if v.shape[0] < min_frames:
@@ -140,8 +153,21 @@ def _pearson(x, y):
     return float(np.dot(x, y) / den) if den > 0 else float("nan")
 
 
-def pearson_along(x, y, axis):
-    """Pearson r along ``axis`` of two float64 arrays; NaN where either is constant."""
+def pearson_along(x, y, *, axis):
+    """Pearson r along ``axis`` of two float64 arrays; NaN where either is constant.
+
+    Parameters
+    ----------
+    x, y : ndarray, float64, same shape
+        Values in any units.
+    axis : int
+        The axis along which r is taken.
+
+    Returns
+    -------
+    ndarray, float64
+        Pearson r (dimensionless): the input shape without ``axis``; NaN where either is constant.
+    """
     x = x - x.mean(axis=axis, keepdims=True)
     y = y - y.mean(axis=axis, keepdims=True)
     num = (x * y).sum(axis=axis)
@@ -152,7 +178,7 @@ def pearson_along(x, y, axis):
     return out
 
 
-def nanmean(values, axis=None):
+def nanmean(values, *, axis=None):
     """Mean of the finite values (NaN and +-inf left out), NaN where there is none, without numpy's "Mean of empty
     slice" warning (a caller that averages over clips or thresholds where none is defined reports that itself).
 
@@ -185,15 +211,46 @@ def nanmean(values, axis=None):
 def video_correlation(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """Pearson r over all (frame, pixel) pairs inside the mask, frames ``first_frame .. T-1`` (docs/method.md, "Analyses").
 
-    gt, recon: (T, H, W) float, grey levels 0..255. mask: bool (H, W) or None (all pixels).
-    Returns a float; NaN when either video is constant over the evaluated pixels.
+
+    Parameters
+    ----------
+    gt : array_like, shape (T, H, W)
+        The ground-truth video, grey levels (0..255); numpy or torch.
+    recon : array_like, shape (T, H, W)
+        The reconstruction, grey levels.
+    mask : array_like of bool, shape (H, W), optional
+        The evaluated pixels (0/1 accepted); default None: every pixel.
+    first_frame : int, optional
+        Frames ``first_frame .. T-1`` are evaluated (default 30).
+
+    Returns
+    -------
+    float
+        Pearson r (dimensionless); NaN when either video is constant over the evaluated pixels.
     """
     g, r, _ = _prepare(gt, recon, mask, first_frame)
     return _pearson(g.ravel(), r.ravel())
 
 
 def frame_correlation_trace(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
-    """Per-frame Pearson r over the masked pixels: float64 (T - first_frame,); NaN for constant frames."""
+    """Per-frame Pearson r over the masked pixels: float64 (T - first_frame,); NaN for constant frames.
+
+    Parameters
+    ----------
+    gt : array_like, shape (T, H, W)
+        The ground-truth video, grey levels (0..255); numpy or torch.
+    recon : array_like, shape (T, H, W)
+        The reconstruction, grey levels.
+    mask : array_like of bool, shape (H, W), optional
+        The evaluated pixels (0/1 accepted); default None: every pixel.
+    first_frame : int, optional
+        Frames ``first_frame .. T-1`` are evaluated (default 30).
+
+    Returns
+    -------
+    ndarray, float64, shape (T - first_frame,)
+        Pearson r (dimensionless) per evaluated frame; NaN for constant frames.
+    """
     g, r, _ = _prepare(gt, recon, mask, first_frame)
     return pearson_along(g, r, axis=1)
 
@@ -202,7 +259,23 @@ def frame_correlation(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """Mean frame correlation: per-frame Pearson r over the masked pixels, nan-mean over frames (docs/method.md, "Analyses").
 
     Frames where gt or recon is constant inside the mask have no correlation (NaN) and are left out of the mean
-    (no warning). Returns a float; NaN when every frame is constant.
+    (no warning).
+
+    Parameters
+    ----------
+    gt : array_like, shape (T, H, W)
+        The ground-truth video, grey levels (0..255); numpy or torch.
+    recon : array_like, shape (T, H, W)
+        The reconstruction, grey levels.
+    mask : array_like of bool, shape (H, W), optional
+        The evaluated pixels (0/1 accepted); default None: every pixel.
+    first_frame : int, optional
+        Frames ``first_frame .. T-1`` are evaluated (default 30).
+
+    Returns
+    -------
+    float
+        Mean per-frame Pearson r (dimensionless); NaN when every frame is constant.
     """
     return nanmean(frame_correlation_trace(gt, recon, mask=mask, first_frame=first_frame))
 
@@ -210,7 +283,23 @@ def frame_correlation(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
 def pixel_correlation_map(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """Temporal correlation map: per pixel, Pearson r over frames ``first_frame .. T-1``.
 
-    Returns float64 (H, W); NaN outside the mask and at pixels constant in time in either video.
+
+    Parameters
+    ----------
+    gt : array_like, shape (T, H, W)
+        The ground-truth video, grey levels (0..255); numpy or torch.
+    recon : array_like, shape (T, H, W)
+        The reconstruction, grey levels.
+    mask : array_like of bool, shape (H, W), optional
+        The evaluated pixels (0/1 accepted); default None: every pixel.
+    first_frame : int, optional
+        Frames ``first_frame .. T-1`` are evaluated (default 30).
+
+    Returns
+    -------
+    ndarray, float64, shape (H, W)
+        Pearson r over frames (dimensionless); NaN outside the mask and at pixels constant in time in either
+        video.
     """
     g, r = _pair(gt, recon)
     m = _mask(mask, g.shape[1:])
@@ -232,13 +321,47 @@ def _psnr_from_rmse(e):
 
 
 def rmse(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
-    """Root-mean-square error in grey levels over the masked pixels x evaluated frames. Returns a float."""
+    """Root-mean-square error in grey levels over the masked pixels x evaluated frames. Returns a float.
+
+    Parameters
+    ----------
+    gt : array_like, shape (T, H, W)
+        The ground-truth video, grey levels (0..255); numpy or torch.
+    recon : array_like, shape (T, H, W)
+        The reconstruction, grey levels.
+    mask : array_like of bool, shape (H, W), optional
+        The evaluated pixels (0/1 accepted); default None: every pixel.
+    first_frame : int, optional
+        Frames ``first_frame .. T-1`` are evaluated (default 30).
+
+    Returns
+    -------
+    float
+        Root-mean-square error, grey levels.
+    """
     g, r, _ = _prepare(gt, recon, mask, first_frame)
     return _rmse(g, r)
 
 
 def psnr(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
-    """Peak signal-to-noise ratio in dB, peak 255: ``20 log10(255 / rmse)`` (inf for identical videos)."""
+    """Peak signal-to-noise ratio in dB, peak 255: ``20 log10(255 / rmse)`` (inf for identical videos).
+
+    Parameters
+    ----------
+    gt : array_like, shape (T, H, W)
+        The ground-truth video, grey levels (0..255); numpy or torch.
+    recon : array_like, shape (T, H, W)
+        The reconstruction, grey levels.
+    mask : array_like of bool, shape (H, W), optional
+        The evaluated pixels (0/1 accepted); default None: every pixel.
+    first_frame : int, optional
+        Frames ``first_frame .. T-1`` are evaluated (default 30).
+
+    Returns
+    -------
+    float
+        PSNR, dB; inf for identical videos.
+    """
     return _psnr_from_rmse(rmse(gt, recon, mask=mask, first_frame=first_frame))
 
 
@@ -296,7 +419,22 @@ def ssim(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     sample covariance, K1 = 0.01, K2 = 0.03, ``data_range=255``, the 3-pixel border left out. The computation is
     vectorised over frames and equals ``skimage.metrics.structural_similarity(gt[t], recon[t], data_range=255)``
     frame by frame (tested). A bounding box narrower than 7 pixels uses the largest odd window that fits (>= 3).
-    Returns a float in [-1, 1]; 1 for identical videos.
+
+    Parameters
+    ----------
+    gt : array_like, shape (T, H, W)
+        The ground-truth video, grey levels (0..255); numpy or torch.
+    recon : array_like, shape (T, H, W)
+        The reconstruction, grey levels.
+    mask : array_like of bool, shape (H, W), optional
+        The evaluated pixels (0/1 accepted); default None: every pixel.
+    first_frame : int, optional
+        Frames ``first_frame .. T-1`` are evaluated (default 30).
+
+    Returns
+    -------
+    float
+        SSIM (dimensionless) in [-1, 1]; 1 for identical videos.
     """
     g, r = _pair(gt, recon)
     m = _mask(mask, g.shape[1:])
@@ -323,7 +461,22 @@ def ssim_simplified(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     with population (ddof = 0) variances and covariance, C1 = (k1 L)^2, C2 = (k2 L)^2, L = 255 and
     k1 = k2 = 1 (the reference's constants; the standard ones are 0.01 and 0.03). With such large constants the
     value stays close to 1 and is insensitive to the reconstruction; it exists only to compare with the paper.
-    Returns a float.
+
+    Parameters
+    ----------
+    gt : array_like, shape (T, H, W)
+        The ground-truth video, grey levels (0..255); numpy or torch.
+    recon : array_like, shape (T, H, W)
+        The reconstruction, grey levels.
+    mask : array_like of bool, shape (H, W), optional
+        The evaluated pixels (0/1 accepted); default None: every pixel.
+    first_frame : int, optional
+        Frames ``first_frame .. T-1`` are evaluated (default 30).
+
+    Returns
+    -------
+    float
+        The simplified SSIM (dimensionless).
     """
     g, r, _ = _prepare(gt, recon, mask, first_frame)
     return _ssim_simplified(g, r)
@@ -339,7 +492,20 @@ def _motion_trace(v_masked):
 def motion_energy_trace(video, *, mask=None, first_frame=0):
     """Motion energy per frame step: ME(t) = mean over masked pixels of |v(t+1) - v(t)|, grey levels per frame.
 
-    video: (T, H, W). Returns float64 (T - first_frame - 1,) for t = first_frame .. T-2.
+
+    Parameters
+    ----------
+    video : array_like, shape (T, H, W)
+        Grey levels (0..255).
+    mask : array_like of bool, shape (H, W), optional
+        The evaluated pixels (0/1 accepted); default None: every pixel.
+    first_frame : int, optional
+        The first frame of the first step (default 0); at least 2 frames must remain.
+
+    Returns
+    -------
+    ndarray, float64, shape (T - first_frame - 1,)
+        Motion energy for t = first_frame .. T-2, grey levels per frame.
     """
     v = _video(video, "video")
     m = _mask(mask, v.shape[1:])
@@ -348,7 +514,22 @@ def motion_energy_trace(video, *, mask=None, first_frame=0):
 
 
 def motion_energy(video, *, mask=None, first_frame=0):
-    """Mean motion energy over t (docs/method.md, "Analyses"): mean of :func:`motion_energy_trace`. Grey levels per frame; float."""
+    """Mean motion energy over t (docs/method.md, "Analyses"): mean of :func:`motion_energy_trace`. Grey levels per frame; float.
+
+    Parameters
+    ----------
+    video : array_like, shape (T, H, W)
+        Grey levels (0..255).
+    mask : array_like of bool, shape (H, W), optional
+        The evaluated pixels (0/1 accepted); default None: every pixel.
+    first_frame : int, optional
+        The first frame of the first step (default 0); at least 2 frames must remain.
+
+    Returns
+    -------
+    float
+        Mean motion energy, grey levels per frame.
+    """
     return float(motion_energy_trace(video, mask=mask, first_frame=first_frame).mean())
 
 
@@ -366,7 +547,20 @@ def _entropy_trace(v_masked):
 
 
 def frame_entropy_trace(video, *, mask=None):
-    """Shannon entropy (bits) of each frame's grey-level histogram: float64 (T,). See :func:`frame_entropy`."""
+    """Shannon entropy (bits) of each frame's grey-level histogram: float64 (T,). See :func:`frame_entropy`.
+
+    Parameters
+    ----------
+    video : array_like, shape (T, H, W)
+        Grey levels (0..255).
+    mask : array_like of bool, shape (H, W), optional
+        The evaluated pixels (0/1 accepted); default None: every pixel.
+
+    Returns
+    -------
+    ndarray, float64, shape (T,)
+        Entropy per frame, bit.
+    """
     v = _video(video, "video")
     m = _mask(mask, v.shape[1:])
     return _entropy_trace(v[:, m])
@@ -380,7 +574,18 @@ def frame_entropy(video, *, mask=None):
     p_i = count_i / n_pixels (the histogram "density" times the bin width, which sums to 1); empty bins are
     dropped and the entropy is H = -sum_i p_i log2 p_i. The result is the mean of H over all frames: 0 for
     constant frames, log2(25) ~ 4.64 (the maximum) when the pixels spread evenly over the 25 bins.
-    video: (T, H, W) grey levels; mask: bool (H, W) or None. Returns a float.
+
+    Parameters
+    ----------
+    video : array_like, shape (T, H, W)
+        Grey levels (0..255).
+    mask : array_like of bool, shape (H, W), optional
+        The evaluated pixels (0/1 accepted); default None: every pixel.
+
+    Returns
+    -------
+    float
+        Mean entropy over frames, bit (0 .. log2(25)).
     """
     return float(frame_entropy_trace(video, mask=mask).mean())
 
@@ -390,8 +595,23 @@ def frame_entropy(video, *, mask=None):
 # ----------------------------------------------------------------------------------------------------------------
 def apply_eval_mask(video, mask, *, fill=GREY):
     """Return a float32 copy of ``video`` (..., H, W) with every pixel outside ``mask`` (bool (H, W)) set to
-    ``fill`` (default grey 127.5). ``mask=None`` returns an unchanged float32 copy."""
-    v = as_float_array(video, "video")
+    ``fill`` (default grey 127.5). ``mask=None`` returns an unchanged float32 copy.
+
+    Parameters
+    ----------
+    video : array_like, shape (..., H, W)
+        Grey levels (0..255).
+    mask : array_like of bool, shape (H, W) or None
+        The kept pixels; None keeps every pixel.
+    fill : float, optional
+        The grey level outside the mask (default 127.5, mean grey).
+
+    Returns
+    -------
+    ndarray, float32, shape (..., H, W)
+        A copy of ``video``, grey levels.
+    """
+    v = as_float_array(video, name="video")
     if v.ndim < 2:
         raise DnemkitError(f"video has shape {tuple(v.shape)}; expected (..., H, W), e.g. (T, 36, 64)")
     m = _mask(mask, v.shape[-2:])
@@ -407,7 +627,22 @@ def match_contrast(gt, recon, *, mask=None, first_frame=0):
     over all masked pixels x frames ``first_frame .. T-1`` (default: every frame) of each video; the transform
     is applied to every frame; the result is clipped to [0, 255] and set to grey (127.5) outside the mask.
     Correlations with gt are unchanged (unless clipping bites). A constant recon (std 0) becomes gt's mean.
-    gt, recon: (T, H, W). Returns float32 (T, H, W).
+
+    Parameters
+    ----------
+    gt : array_like, shape (T, H, W)
+        The ground-truth video, grey levels (0..255); numpy or torch.
+    recon : array_like, shape (T, H, W)
+        The reconstruction, grey levels.
+    mask : array_like of bool, shape (H, W), optional
+        The evaluated pixels (0/1 accepted); default None: every pixel.
+    first_frame : int, optional
+        Frames ``first_frame .. T-1`` are evaluated (default 0: every frame).
+
+    Returns
+    -------
+    ndarray, float32, shape (T, H, W)
+        The matched reconstruction, grey levels in [0, 255]; 127.5 outside the mask.
     """
     g, r = _pair(gt, recon)
     m = _mask(mask, g.shape[1:])
@@ -427,11 +662,29 @@ def match_contrast(gt, recon, *, mask=None, first_frame=0):
 def ensembling_gain(gt, recons, *, ensemble_recon=None, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """Ensembling gain (docs/method.md, "Analyses"): r(ensemble) - mean over models of r(model's own reconstruction).
 
-    gt: (T, H, W); recons: (M, T, H, W), one reconstruction per model; ensemble_recon: (T, H, W), by default the
-    mean of ``recons`` over models (pass the smoothed ensemble to measure the paper's full pipeline). r is
-    :func:`video_correlation`. Returns a dict: ``model_r`` float64 (M,), ``mean_model_r``, ``ensemble_r``, ``gain``.
+    r is :func:`video_correlation`.
+
+    Parameters
+    ----------
+    gt : array_like, shape (T, H, W)
+        The ground-truth video, grey levels (0..255).
+    recons : array_like, shape (M, T, H, W)
+        One reconstruction per model, grey levels.
+    ensemble_recon : array_like, shape (T, H, W), optional
+        The ensemble's reconstruction, grey levels; by default the mean of ``recons`` over models (pass the
+        smoothed ensemble to measure the paper's full pipeline).
+    mask : array_like of bool, shape (H, W), optional
+        The evaluated pixels (0/1 accepted); default None: every pixel.
+    first_frame : int, optional
+        Frames ``first_frame .. T-1`` are evaluated (default 30).
+
+    Returns
+    -------
+    dict
+        ``model_r`` (ndarray float64 (M,)), ``mean_model_r``, ``ensemble_r``, ``gain`` (floats); all Pearson r or
+        differences of r (dimensionless).
     """
-    rs = as_float_array(recons, "recons")
+    rs = as_float_array(recons, name="recons")
     if rs.ndim != 4 or rs.shape[0] < 1:
         raise DnemkitError(f"recons has shape {tuple(rs.shape)}; expected (M, T, H, W) with M >= 1 models")
     g = _video(gt, "gt")
@@ -464,10 +717,26 @@ def ensembling_gain(gt, recons, *, ensemble_recon=None, mask=None, first_frame=D
 def phase_inversion(gt, recon, recon_inverted, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """Phase-inversion control (docs/method.md, "Analyses") for a stimulus v and its twin 255 - v.
 
-    gt: v; recon: reconstruction of v; recon_inverted: reconstruction of 255 - v; all (T, H, W). The argument
-    order is (gt, recon, ...) as in every metric here.
-    Returns a dict: ``r_gt`` = r(recon, gt) and ``r_inverted`` = r(recon, recon_inverted). ``r_inverted`` near -1
-    means the reconstruction follows the stimulus rather than a fixed pattern.
+    The argument order is (gt, recon, ...) as in every metric here. ``r_inverted`` near -1 means the
+    reconstruction follows the stimulus rather than a fixed pattern.
+
+    Parameters
+    ----------
+    gt : array_like, shape (T, H, W)
+        The stimulus v, grey levels (0..255).
+    recon : array_like, shape (T, H, W)
+        The reconstruction of v, grey levels.
+    recon_inverted : array_like, shape (T, H, W)
+        The reconstruction of 255 - v, grey levels.
+    mask : array_like of bool, shape (H, W), optional
+        The evaluated pixels (0/1 accepted); default None: every pixel.
+    first_frame : int, optional
+        Frames ``first_frame .. T-1`` are evaluated (default 30).
+
+    Returns
+    -------
+    dict
+        ``r_gt`` = r(recon, gt) and ``r_inverted`` = r(recon, recon_inverted): floats, dimensionless.
     """
     return {
         "r_gt": video_correlation(gt, recon, mask=mask, first_frame=first_frame),
@@ -478,10 +747,25 @@ def phase_inversion(gt, recon, recon_inverted, *, mask=None, first_frame=DEFAULT
 def quality_metrics(gt, recon, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):
     """All scalar quality metrics of one reconstruction in one cheap pass (a few ms for 300 frames).
 
-    gt, recon: (T, H, W) grey levels; mask: bool (H, W) or None; frames ``first_frame .. T-1``.
-    Returns a dict of floats: ``video_correlation``, ``frame_correlation``, ``rmse`` (grey levels), ``psnr`` (dB),
-    ``ssim`` (standard), ``ssim_simplified`` (parity variant), ``motion_energy`` (of recon) and
-    ``motion_energy_gt`` (grey levels per frame; NaN with a single evaluated frame).
+
+    Parameters
+    ----------
+    gt : array_like, shape (T, H, W)
+        The ground-truth video, grey levels (0..255); numpy or torch.
+    recon : array_like, shape (T, H, W)
+        The reconstruction, grey levels.
+    mask : array_like of bool, shape (H, W), optional
+        The evaluated pixels (0/1 accepted); default None: every pixel.
+    first_frame : int, optional
+        Frames ``first_frame .. T-1`` are evaluated (default 30).
+
+    Returns
+    -------
+    dict of str to float
+        ``video_correlation``, ``frame_correlation`` (dimensionless), ``rmse`` (grey levels), ``psnr`` (dB),
+        ``ssim`` (standard), ``ssim_simplified`` (parity variant; dimensionless), ``motion_energy`` (of recon) and
+        ``motion_energy_gt`` (grey levels per frame; NaN with a single evaluated frame); units in
+        :data:`QUALITY_UNITS`.
     """
     g, r = _pair(gt, recon)
     m = _mask(mask, g.shape[1:])

@@ -34,7 +34,7 @@ _FIT_KEYS = ("center_y", "center_x", "sigma_y", "sigma_x", "amplitude", "offset"
 
 
 def _responses(x, name):
-    a = as_float_array(x, name)
+    a = as_float_array(x, name=name)
     if a.ndim != 3 or 0 in a.shape:
         raise DnemkitError(f"{name} has shape {tuple(a.shape)}; expected (neuron, y, x), e.g. (N, 36, 64)")
     if not np.isfinite(a).all():

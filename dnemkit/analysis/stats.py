@@ -40,7 +40,7 @@ def mean_sem(values, *, axis=-1):
 
 
 def _vector(x, name):
-    a = as_float_array(x, name)
+    a = as_float_array(x, name=name)
     if a.ndim != 1:
         raise DnemkitError(f"{name} has shape {tuple(a.shape)}; expected one value per subject (n,)")
     if not np.isfinite(a).all():
@@ -79,7 +79,7 @@ def paired_ttest(a, b):
 
 
 def _table(values, level_names):
-    v = as_float_array(values, "values")
+    v = as_float_array(values, name="values")
     if v.ndim != 2:
         raise DnemkitError(f"values has shape {tuple(v.shape)}; expected (subjects, levels)")
     if v.shape[0] < 2:

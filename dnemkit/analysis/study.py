@@ -280,8 +280,8 @@ def response_fit(recorded, predicted, *, first_frame=DEFAULT_FIRST_FRAME, eps=1e
         raise DnemkitError(f"predicted has shape {pred.shape}; expected the recorded shape {rec.shape}")
     loss = float(np.mean(pred - np.maximum(rec, 0) * np.log(pred + eps)))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return {"poisson_loss": loss, "correlation": float(pearson_along(rec.ravel()[None], pred.ravel()[None], 1)[0]),
-                "neuron_correlation": pearson_along(rec, pred, 1)}
+        return {"poisson_loss": loss, "correlation": float(pearson_along(rec.ravel()[None], pred.ravel()[None], axis=1)[0]),
+                "neuron_correlation": pearson_along(rec, pred, axis=1)}
 
 
 def frame_prediction_accuracy(recorded, predicted):
@@ -298,7 +298,7 @@ def frame_prediction_accuracy(recorded, predicted):
         Pearson r (dimensionless) per frame; NaN where a frame's activity is constant over neurons.
     """
     with np.errstate(invalid="ignore", divide="ignore"):
-        return pearson_along(np.asarray(recorded, np.float64), np.asarray(predicted, np.float64), 0)
+        return pearson_along(np.asarray(recorded, np.float64), np.asarray(predicted, np.float64), axis=0)
 
 
 def lagged_correlation(a, b, *, max_lag):

@@ -310,7 +310,7 @@ def _study_variation_rows(ds):
         from ..analysis.metrics import nanmean
 
         t = ds["eval_threshold"].values
-        diam = nanmean(ds["eval_mask_diameter_deg"].values, 0)
+        diam = nanmean(ds["eval_mask_diameter_deg"].values, axis=0)
         scale = ds.attrs.get("mask_scale", "")
         for k, name in enumerate(ds["training_mask"].values):
             values = ds["threshold_video_correlation"].values[k]

@@ -197,7 +197,7 @@ def study_variations(ds):
     t = ds["eval_threshold"].values
     for k, name in enumerate(ds["training_mask"].values):
         ax.plot(t, ds["threshold_video_correlation"].values[k], "o-", label=f"training mask: {name}")
-    diam = nanmean(ds["eval_mask_diameter_deg"].values, 0)
+    diam = nanmean(ds["eval_mask_diameter_deg"].values, axis=0)
     for tt, dd in zip(t, diam):
         ax.annotate(f"{dd:.0f} deg", (tt, ax.get_ylim()[0]), fontsize=6, ha="center", va="bottom")
     ax.set_xlabel("evaluation mask: level >= t")

@@ -345,4 +345,4 @@ def _add_predictors(ds, included):
                                    "unit)"})
     ds["predictor_n"] = ("predictor", [table[n]["n"] for n in names])
     ds["mean_prediction_cross_correlation"] = ("lag", nanmean(np.where(
-        included[:, None], ds["prediction_cross_correlation"].values, np.nan), 0), {"units": "1"})
+        included[:, None], ds["prediction_cross_correlation"].values, np.nan), axis=0), {"units": "1"})
