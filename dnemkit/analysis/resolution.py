@@ -8,7 +8,7 @@ describes one axis: what the table and the figure show, in which units, and how 
 """
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import numpy as np
 
@@ -30,6 +30,34 @@ class ResolutionAxis:
     value > 0 down to which r stays above it, read on 1 / sigma). cutoff_unit: the units of ``cutoff_<dim>``;
     extra: {attr name: factor} of the best cut-off's value in other units. across: what the per-row cut-off's
     long name says, with {other} for the other axis. to_shown: the factor from the dim's values to ``shown``'s.
+
+    Parameters
+    ----------
+    dim : str
+        The grid dim.
+    shown : str
+        The coordinate the table and the figure show.
+    unit : str
+        Its unit as the figure writes it (e.g. "cpd", "Hz", "deg", "ms").
+    label : str
+        The figure's axis label.
+    finer : {"larger", "smaller"}
+        Which way the resolution gets finer along the axis.
+    cutoff_unit : str
+        The units of ``cutoff_<dim>`` (dnemkit.units: cycles/degree, Hz, pixel, frame).
+    across : str
+        The per-row cut-off's long name, with {other} for the other axis.
+    secondary : (str, str), optional
+        Another coordinate and its unit written under a tick (default None).
+    extra : tuple of (str, float), optional
+        (attr name, factor) pairs of the best cut-off's value in other units (default none).
+    to_shown : float, optional
+        The factor from the dim's values to ``shown``'s (default 1).
+
+    Returns
+    -------
+    ResolutionAxis
+        A frozen description; ``secondary``, ``extra`` and ``to_shown`` are keyword-only.
     """
 
     dim: str
@@ -39,12 +67,26 @@ class ResolutionAxis:
     finer: str
     cutoff_unit: str
     across: str
+    _: KW_ONLY
     secondary: tuple | None = None
     extra: tuple = ()
     to_shown: float = 1.0
 
     def tick(self, ds, i):
-        """The figure's tick label of value ``i``: the shown value, and the secondary one under it."""
+        """The figure's tick label of value ``i``: the shown value, and the secondary one under it.
+
+        Parameters
+        ----------
+        ds : xarray.Dataset
+            A sweep's results, with the ``shown`` (and secondary) coordinates.
+        i : int
+            The index along the axis.
+
+        Returns
+        -------
+        str
+            The shown value (with a degree sign for degrees), and the secondary value on a second line.
+        """
         text = f"{float(ds[self.shown].values[i]):.4g}{chr(176) if self.unit == 'deg' else ''}"
         if self.secondary is not None:
             coord, unit = self.secondary
