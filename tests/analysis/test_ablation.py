@@ -1,6 +1,5 @@
-"""Tests of dnemkit.analysis.ablation and ablation_levels on hand-built datasets: nested subsets against an explicit
-permutation, the subject table against explicit loops, the statistics against scipy on the same table, and the
-keep fractions' checks."""
+"""Tests of dnemkit.analysis.ablation on hand-built datasets: nested subsets against an explicit permutation, the
+subject table against explicit loops, the statistics against scipy on the same table."""
 
 import numpy as np
 import pytest
@@ -8,7 +7,6 @@ import xarray as xr
 from scipy import stats
 
 from dnemkit.analysis.ablation import ablation_statistics, nested_subsets, subject_table
-from dnemkit.analysis.ablation_levels import check_keep_fractions
 from dnemkit.errors import DnemkitError
 
 
@@ -83,11 +81,3 @@ def test_ablation_statistics_with_one_subject_are_nan_and_say_why():
     assert np.isnan(float(out["anova_F"])) and np.isnan(out["test_t"].values).all()
     assert out.attrs["statistics"].startswith("not computed: needs at least 2 subjects")
 
-
-def test_check_keep_fractions_sorts_dedups_and_refuses():
-    assert check_keep_fractions([0.25, 1, 0.5, 0.25]) == (1.0, 0.5, 0.25)
-    assert check_keep_fractions(0.5) == (0.5,)
-    assert check_keep_fractions(np.float64(1.0)) == (1.0,)
-    for bad, match in (([], "empty"), ([0.0], "outside"), ([1.5], "outside"), (["x"], "not numbers")):
-        with pytest.raises(DnemkitError, match=match):
-            check_keep_fractions(bad)
