@@ -6,6 +6,11 @@
 - stats: paired t-tests, repeated-measures ANOVA, Bonferroni-corrected adjacent-level tests
 - cutoffs: resolution cut-off of a correlation-vs-frequency curve
 - resolution: a sweep's resolution heatmap, its two axes and their cut-offs
+- ablation (ablation_levels), mei, study, tracking, tuning: the experiments' pure parts
+
+Every public function takes its data (videos, arrays, tables) positionally and its options keyword-only, as
+scikit-image does: ``mean_ci(values, level=0.99)``, ``lagged_correlation(a, b, max_lag=30)``; each docstring has
+numpydoc Parameters and Returns sections with shapes and units (the vocabulary of :mod:`dnemkit.units`).
 """
 
 from ..lazy import lazy_exports
