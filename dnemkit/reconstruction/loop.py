@@ -225,6 +225,39 @@ def members_input_gradient(runner, videos, behavior, target, recipe, neurons=Non
     return grad, loss / len(starts), rates_sum / count.view(1, 1, 1, t)
 
 
+def tiled_rates(model, videos, behavior=None, size=32, per_pass=None):
+    """The rates (B, N, T) ``model`` (one encoder, not an ensemble) predicts for ``videos`` (B, T, 36, 64), by
+    non-overlapping ``size``-frame sub-batches from frame 0 (plus one ending at T; frames in two are averaged),
+    forward only: the sub-batch predictions the loop's gradients come from, at a fixed offset, so that two
+    calls on one video agree exactly. ~T/size sub-batches instead of the T windows of ``model(videos)``.
+
+    behavior: (B, 4, T) or None (the encoder's defaults). per_pass: sub-batches per forward (None: all)."""
+    b, t = videos.shape[:2]
+    device = videos.device
+    if behavior is None:
+        behavior = model.default_behavior().to(device).view(1, 4, 1).expand(b, 4, t)
+    starts = subbatch_starts(t, size, size)
+    jobs = [(i, s) for i in range(b) for s in starts]
+    per_pass = per_pass or len(jobs)
+    offsets = torch.arange(size, device=device)
+    out, count = None, torch.zeros(t, device=device)
+    for s in starts:
+        count[s:s + size] += 1
+    with torch.no_grad():
+        for k in range(0, len(jobs), per_pass):
+            chunk = jobs[k:k + per_pass]
+            items = torch.tensor([j[0] for j in chunk], device=device)
+            frame_index = torch.tensor([j[1] for j in chunk], device=device)[:, None] + offsets
+            clips = videos.detach()[items[:, None], frame_index]
+            beh = _gather_frames(behavior, items, frame_index)
+            rates = model.forward_stacked(model.stack_inputs(clips, beh), beh).float()  # (S, N, F)
+            if out is None:
+                out = videos.new_zeros((b, rates.shape[1], t))
+            for j, (item, start) in enumerate(chunk):
+                out[item, :, start:start + size] += rates[j]
+    return out / count
+
+
 def _first_line(exc, limit=160):
     text = (str(exc).strip().splitlines() or [""])[0]
     return f"{type(exc).__name__}: {text[:limit]}" if text else type(exc).__name__
