@@ -340,8 +340,7 @@ def method_options(f):
     """--start, --stopper, --heldout-fraction and --stopper-rerun: where the reconstruction starts and when it
     stops (Recipe fields ``start``, ``stopper``, ...; defaults: the paper's grey start, no stopper). The callback
     receives them as ``method`` (a dict); :func:`with_method` puts them into the recipe."""
-    from ..reconstruction.config import METHOD_DEFAULTS, STARTS
-    from ..reconstruction.stoppers import STOPPERS
+    from ..reconstruction.config import METHOD_DEFAULTS, STARTS, STOPPERS
 
     options = [
         click.option("--start", "start_name", type=click.Choice(STARTS), default=METHOD_DEFAULTS["start"],
@@ -364,7 +363,7 @@ def method_options(f):
 
     @functools.wraps(f)
     def wrapper(*args, start_name, stopper_name, heldout_fraction, stopper_rerun, **kwargs):
-        from ..reconstruction.stoppers import check_heldout_fraction
+        from ..reconstruction.config import check_heldout_fraction
 
         method = dict(start=start_name, stopper=stopper_name)
         if heldout_fraction is not None or stopper_rerun:

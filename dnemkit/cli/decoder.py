@@ -2,11 +2,11 @@
 
 import click
 
-from .common import encoder_options, print_results, quiet_option, user_errors
+from .common import DnemkitGroup, encoder_options, print_results, quiet_option, user_errors
 
 
 def register(main):
-    @main.group()
+    @main.group(cls=DnemkitGroup)
     def decoder():
         """The linear decoder: movies read directly from responses (the baseline and warm start of a
         reconstruction)."""

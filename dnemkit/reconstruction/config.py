@@ -130,8 +130,6 @@ class Recipe:
             raise DnemkitError(f"smoothing_sigma is {self.smoothing_sigma}; expected >= 0")
         if not 0 <= self.final_lr_ratio <= 1:
             raise DnemkitError(f"final_lr_ratio is {self.final_lr_ratio}; expected a value in [0, 1]")
-        from .stoppers import STOPPERS, check_heldout_fraction
-
         if self.start not in STARTS:
             raise DnemkitError(f"start is {self.start!r}; expected one of {', '.join(STARTS)}")
         if self.stopper not in STOPPERS:
@@ -152,6 +150,19 @@ class Recipe:
             if out[name] == METHOD_DEFAULTS[name]:
                 del out[name]
         return out
+
+
+#: when a reconstruction stops: after its iterations, or by the held-out stopper (reconstruction/stoppers.py)
+STOPPERS = ("none", "heldout")
+
+
+def check_heldout_fraction(value):
+    """``value`` as a float in (0, 1), or one DnemkitError line."""
+    fraction = check_number(value, "heldout fraction", "a fraction in (0, 1)")
+    if not 0 < fraction < 1:
+        raise DnemkitError(f"heldout fraction is {value}; expected a fraction of the neurons in (0, 1), "
+                           "e.g. 0.1")
+    return fraction
 
 
 #: where a reconstruction starts: the recipe's grey level, or the linear decoder's movie (dnemkit.decoders)

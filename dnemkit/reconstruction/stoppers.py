@@ -14,18 +14,8 @@ with :meth:`HeldoutStopper.split` (which neurons leave the loss), ``due(i)``, ``
 
 import numpy as np
 
-from ..errors import DnemkitError, check_int, check_number
-
-STOPPERS = ("none", "heldout")
-
-
-def check_heldout_fraction(value):
-    """``value`` as a float in (0, 1), or one DnemkitError line."""
-    fraction = check_number(value, "heldout fraction", "a fraction in (0, 1)")
-    if not 0 < fraction < 1:
-        raise DnemkitError(f"heldout fraction is {value}; expected a fraction of the neurons in (0, 1), "
-                           "e.g. 0.1")
-    return fraction
+from ..errors import DnemkitError, check_int
+from .config import STOPPERS, check_heldout_fraction  # noqa: F401 - re-exported: the stoppers' names and check
 
 
 def best_and_stop(iterations, losses, patience):
