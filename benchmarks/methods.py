@@ -10,7 +10,8 @@ Clips (the targets are Poisson responses, what a recording gives):
   Poisson responses, sensitivity mask.
 
 Methods: ``paper`` (``--paper-iterations``), ``fast`` (40 iterations), ``fast+heldout`` (the held-out stopper,
-budget 200), ``decoder`` (the linear decoder's movie), ``decoder+fast`` (the fast recipe from the decoder's movie),
+budget 200; ``fast+heldout-z2``: a decrease counts only beyond 2 standard errors; ``fast+heldout-rerun``: rerun
+with every neuron to the chosen iteration), ``decoder`` (the linear decoder's movie), ``decoder+fast`` (the fast recipe from the decoder's movie),
 and ``oracle``: the fast recipe over the stopper's budget (200, all neurons) scored every 10 iterations with the
 ground truth; its best is "the best fixed iteration count of 10..200" a stopper without ground truth can at most
 reach. Prints per clip and method the video r, mean frame r, seconds, and the iteration the stopper chose. The
@@ -113,6 +114,10 @@ def main():
                 recipe = {"paper": Recipe.named("paper", iterations=args.paper_iterations),
                           "fast": Recipe.named("fast"),
                           "fast+heldout": Recipe.named("fast", iterations=BUDGET, stopper="heldout"),
+                          "fast+heldout-z2": Recipe.named("fast", iterations=BUDGET, stopper="heldout",
+                                                          stopper_min_z=2.0),
+                          "fast+heldout-rerun": Recipe.named("fast", iterations=BUDGET, stopper="heldout",
+                                                             stopper_rerun=True),
                           "decoder+fast": Recipe.named("fast", start="decoder"),
                           "oracle": Recipe.named("fast", iterations=BUDGET)}[method]
                 res = run(recipe, start if method == "decoder+fast" else None,

@@ -356,20 +356,27 @@ def method_options(f):
         click.option("--heldout-fraction", type=float, default=None,
                      help=f"Fraction of neurons the held-out stopper leaves out of the loss, in (0, 1) (default "
                           f"{METHOD_DEFAULTS['heldout_fraction']})."),
+        click.option("--stopper-min-z", type=float, default=None,
+                     help="With --stopper heldout: a decrease of the held-out loss counts only beyond this many "
+                          "standard errors across the held-out neurons (default 0: any decrease)."),
         click.option("--stopper-rerun", is_flag=True,
                      help="With --stopper heldout: reconstruct again with every neuron in the loss, stopping at the "
                           "chosen iteration."),
     ]
 
     @functools.wraps(f)
-    def wrapper(*args, start_name, stopper_name, heldout_fraction, stopper_rerun, **kwargs):
+    def wrapper(*args, start_name, stopper_name, heldout_fraction, stopper_min_z, stopper_rerun, **kwargs):
         from ..reconstruction.config import check_heldout_fraction
 
         method = dict(start=start_name, stopper=stopper_name)
-        if heldout_fraction is not None or stopper_rerun:
+        if heldout_fraction is not None or stopper_rerun or stopper_min_z is not None:
             if stopper_name != "heldout":
-                raise UserError("--heldout-fraction and --stopper-rerun apply to the held-out stopper; expected "
-                                "--stopper heldout with them")
+                raise UserError("--heldout-fraction, --stopper-min-z and --stopper-rerun apply to the held-out "
+                                "stopper; expected --stopper heldout with them")
+        if stopper_min_z is not None:
+            if not stopper_min_z >= 0 or stopper_min_z == float("inf"):
+                raise UserError(f"--stopper-min-z is {stopper_min_z}; expected a number of standard errors >= 0")
+            method["stopper_min_z"] = float(stopper_min_z)
         if heldout_fraction is not None:
             try:
                 method["heldout_fraction"] = check_heldout_fraction(heldout_fraction)

@@ -53,10 +53,10 @@ class Recipe:
     stopper : str
         "none" (run ``iterations``, the paper's) or "heldout" (:class:`~dnemkit.reconstruction.stoppers.
         HeldoutStopper`: ``iterations`` is then a budget).
-    heldout_fraction, stopper_every, stopper_patience, stopper_rerun
+    heldout_fraction, stopper_every, stopper_patience, stopper_rerun, stopper_min_z
         The held-out stopper's fraction of neurons left out of the loss, iterations between looks, iterations
-        without improvement before it stops, and whether it reconstructs again with every neuron to the chosen
-        iteration.
+        without improvement before it stops, whether it reconstructs again with every neuron to the chosen
+        iteration, and the standard errors a decrease must exceed to count (0: any decrease).
     """
 
     name: str = "paper"
@@ -84,6 +84,7 @@ class Recipe:
     stopper_every: int = 5
     stopper_patience: int = 20
     stopper_rerun: bool = False
+    stopper_min_z: float = 0.0
 
     @classmethod
     def named(cls, name="paper", **overrides):
@@ -137,6 +138,9 @@ class Recipe:
         object.__setattr__(self, "heldout_fraction", check_heldout_fraction(self.heldout_fraction))
         for name in ("stopper_every", "stopper_patience"):
             object.__setattr__(self, name, check_int(getattr(self, name), name, 1, "iterations"))
+        object.__setattr__(self, "stopper_min_z", check_number(self.stopper_min_z, "stopper_min_z", ">= 0"))
+        if self.stopper_min_z < 0:
+            raise DnemkitError(f"stopper_min_z is {self.stopper_min_z}; expected a number of standard errors >= 0")
         if not isinstance(self.stopper_rerun, bool):
             raise DnemkitError(f"stopper_rerun is {self.stopper_rerun!r}; expected True or False")
         if not 0 <= self.start_value <= 255:
@@ -169,7 +173,7 @@ def check_heldout_fraction(value):
 STARTS = ("grey", "decoder")
 #: the Recipe fields of the start and the stopper, and their defaults (the paper's: grey, no stopper)
 METHOD_DEFAULTS = dict(start="grey", stopper="none", heldout_fraction=0.1, stopper_every=5, stopper_patience=20,
-                       stopper_rerun=False)
+                       stopper_rerun=False, stopper_min_z=0.0)
 METHOD_FIELDS = tuple(METHOD_DEFAULTS)
 
 

@@ -48,21 +48,28 @@ class HeldoutStopper:
     rerun : bool
         Reconstruct again with every neuron in the loss, stopping at the chosen iteration (the same recipe, so
         the same schedule and step sizes up to there): the held-out neurons' information enters the result.
+    min_z : float
+        0: any decrease of the mean held-out loss is an improvement. z > 0: only a decrease larger than z standard
+        errors of the per-neuron differences (paired, across the held-out neurons) from the best look is: late,
+        tiny decreases of the loss no longer keep the run going (each look is then given per-neuron losses).
     """
 
     name = "heldout"
 
-    def __init__(self, fraction=0.1, seed=0, every=5, patience=20, rerun=False):
+    def __init__(self, fraction=0.1, seed=0, every=5, patience=20, rerun=False, min_z=0.0):
         self.fraction = check_heldout_fraction(fraction)
         self.seed = check_int(seed, "seed", 0)
         self.every = check_int(every, "stopper every", 1, "iterations between looks")
         self.patience = check_int(patience, "stopper patience", 1, "iterations")
         self.rerun = bool(rerun)
+        self.min_z = float(min_z)
+        if not np.isfinite(self.min_z) or self.min_z < 0:
+            raise DnemkitError(f"stopper min_z is {min_z}; expected a number of standard errors >= 0")
         self.reset()
 
     def reset(self):
         self.iterations, self.losses = [], []
-        self.best_iteration, self.best_loss, self.best_videos = None, np.inf, None
+        self.best_iteration, self.best_loss, self.best_videos, self.best_per_neuron = None, np.inf, None, None
 
     def split(self, n_neurons, neurons=None):
         """(neurons in the loss, held-out neurons): sorted int64 index arrays drawn (seeded) from ``neurons``
@@ -81,14 +88,24 @@ class HeldoutStopper:
         return i == 0 or i % self.every == 0 or i == last
 
     def observe(self, i, value, snapshot):
-        """Record the held-out loss ``value`` of iteration ``i``; ``snapshot()`` copies the videos, called when it
-        is a new best. Returns True when the run should stop (``patience`` iterations past the best)."""
+        """Record the held-out loss ``value`` of iteration ``i`` (a number, or per held-out neuron (H,): its mean is
+        the loss); ``snapshot()`` copies the videos, called when it is a new best. Returns True when the run
+        should stop (``patience`` iterations past the best)."""
+        per_neuron = np.asarray(value, np.float64).reshape(-1)
+        mean = float(per_neuron.mean())
         self.iterations.append(int(i))
-        self.losses.append(float(value))
-        if value < self.best_loss:
-            self.best_iteration, self.best_loss, self.best_videos = int(i), float(value), snapshot()
+        self.losses.append(mean)
+        if self._improves(per_neuron, mean):
+            self.best_iteration, self.best_loss, self.best_videos = int(i), mean, snapshot()
+            self.best_per_neuron = per_neuron
             return False
         return i - self.best_iteration >= self.patience
+
+    def _improves(self, per_neuron, mean):
+        if self.best_per_neuron is None or self.min_z == 0 or len(per_neuron) < 2:
+            return mean < self.best_loss
+        gain = self.best_per_neuron - per_neuron
+        return gain.mean() > self.min_z * gain.std(ddof=1) / np.sqrt(len(gain))
 
 
 class StopAt:
@@ -106,4 +123,4 @@ def make_stopper(recipe):
     if recipe.stopper == "none":
         return None
     return HeldoutStopper(recipe.heldout_fraction, recipe.seed, recipe.stopper_every, recipe.stopper_patience,
-                          recipe.stopper_rerun)
+                          recipe.stopper_rerun, recipe.stopper_min_z)

@@ -22,6 +22,23 @@ def test_chosen_iteration_on_a_loss_sequence_by_hand():
     assert i == 30 and stopper.best_iteration == 10 and stopper.best_videos == 10
 
 
+def test_min_z_counts_only_decreases_beyond_the_standard_error():
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.5, 1.0, 200)
+    noisy = base - 0.001 + rng.normal(0, 0.05, 200)  # mean lower by ~0.001, SE ~0.0035: not significant
+    clear = base - 0.05 + rng.normal(0, 0.01, 200)   # lower by 0.05, SE ~0.0007
+    for min_z, expected in ((0.0, 1), (2.0, 0)):
+        stopper = HeldoutStopper(min_z=min_z)
+        stopper.observe(0, base, lambda: "start")
+        stopper.observe(1, base - 0.001 + (noisy - base + 0.001) * (min_z > 0), lambda: "next")
+        assert stopper.best_iteration == expected
+    stopper = HeldoutStopper(min_z=2.0)
+    stopper.observe(0, base, lambda: 0)
+    stopper.observe(1, noisy, lambda: 1)
+    stopper.observe(2, clear, lambda: 2)
+    assert stopper.best_iteration == 2 and stopper.best_videos == 2
+
+
 def test_split_is_seeded_disjoint_and_within_the_subset():
     keep, held = HeldoutStopper(0.1, seed=3).split(200)
     assert len(held) == 20 and len(keep) == 180 and not set(keep) & set(held)
