@@ -639,8 +639,9 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
         pairs = list(enumerate(models)) if n_videos == len(models) else [(0, m) for m in models]
 
         def heldout_loss():  # per held-out neuron: its Poisson loss on the current videos, mean over the rest
-            values = [poisson_nll(tiled_rates(m, videos[v], behavior, recipe.subbatch_frames, per_pass)[:, held, first:],
-                                  target[:, held, first:], recipe.loss_eps).mean(dim=(0, 2)) for v, m in pairs]
+            rates = [tiled_rates(m, videos[v], behavior, recipe.subbatch_frames, per_pass) for v, m in pairs]
+            values = [poisson_nll(r[:, held, first:], target[:, held, first:], recipe.loss_eps).mean(dim=(0, 2))
+                      for r in rates]
             return torch.stack(values).mean(0).cpu().numpy()
 
     started = time.perf_counter()

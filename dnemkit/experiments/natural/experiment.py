@@ -130,6 +130,7 @@ def stopper_summary(result):
         return ""
     r = result.recipe
     rerun = "; rerun with every neuron to it" if r.stopper_rerun and result.stopped_at > 0 else ""
+    rerun = (f"; a decrease counts beyond {r.stopper_min_z:g} standard errors" if r.stopper_min_z else "") + rerun
     return (f"stopper: heldout chose iteration {result.stopped_at} (ran {result.iterations_run} of a budget of "
             f"{r.iterations}; {r.heldout_fraction:.0%} of the neurons held out, watched every {r.stopper_every}, "
             f"patience {r.stopper_patience}{rerun})")
