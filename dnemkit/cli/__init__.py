@@ -8,7 +8,7 @@ from .common import DnemkitGroup
 
 # modules that add commands to `main`; a module missing here is simply not offered
 COMMAND_MODULES = ("encoders", "simulate", "natural", "evaluate", "mask", "train", "sweeps", "rf", "ablation",
-                   "errormap", "report", "tuning", "study", "mei", "fetch")
+                   "errormap", "report", "tuning", "study", "mei", "fetch", "decoder")
 
 
 @click.group(cls=DnemkitGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -330,3 +330,69 @@ def movie_run_options(config_cls):
                      help="Use the first K models of an ensemble."),
     ]
     return stack_options(options)
+
+
+#: the iterations of the fast recipe with --stopper heldout and no --iterations: a budget the stopper ends early
+STOPPER_BUDGET = 200
+
+
+def method_options(f):
+    """--start, --stopper, --heldout-fraction and --stopper-rerun: where the reconstruction starts and when it
+    stops (Recipe fields ``start``, ``stopper``, ...; defaults: the paper's grey start, no stopper). The callback
+    receives them as ``method`` (a dict); :func:`with_method` puts them into the recipe."""
+    from ..reconstruction.config import METHOD_DEFAULTS, STARTS, STOPPERS
+
+    options = [
+        click.option("--start", "start_name", type=click.Choice(STARTS), default=METHOD_DEFAULTS["start"],
+                     show_default=True,
+                     help="grey: the recipe's grey video; decoder: the linear decoder's movie of the targets "
+                          "(fitted on --data's training trials, else on the encoder's own responses to library "
+                          "movies, on first use, and cached; `characterize decoder fit`)."),
+        click.option("--stopper", "stopper_name", type=click.Choice(STOPPERS), default=METHOD_DEFAULTS["stopper"],
+                     show_default=True,
+                     help="none: run the iterations; heldout: leave a seeded fraction of neurons out of the loss, "
+                          "watch their loss every 5 iterations, stop after 20 without improvement and return the "
+                          f"best videos (--iterations is then a budget; fast: {STOPPER_BUDGET})."),
+        click.option("--heldout-fraction", type=float, default=None,
+                     help=f"Fraction of neurons the held-out stopper leaves out of the loss, in (0, 1) (default "
+                          f"{METHOD_DEFAULTS['heldout_fraction']})."),
+        click.option("--stopper-min-z", type=float, default=None,
+                     help="With --stopper heldout: a decrease of the held-out loss counts only beyond this many "
+                          "standard errors across the held-out neurons (default 0: any decrease)."),
+        click.option("--stopper-rerun", is_flag=True,
+                     help="With --stopper heldout: reconstruct again with every neuron in the loss, stopping at the "
+                          "chosen iteration."),
+    ]
+
+    @functools.wraps(f)
+    def wrapper(*args, start_name, stopper_name, heldout_fraction, stopper_min_z, stopper_rerun, **kwargs):
+        from ..reconstruction.config import check_heldout_fraction
+
+        method = dict(start=start_name, stopper=stopper_name)
+        if heldout_fraction is not None or stopper_rerun or stopper_min_z is not None:
+            if stopper_name != "heldout":
+                raise UserError("--heldout-fraction, --stopper-min-z and --stopper-rerun apply to the held-out "
+                                "stopper; expected --stopper heldout with them")
+        if stopper_min_z is not None:
+            if not stopper_min_z >= 0 or stopper_min_z == float("inf"):
+                raise UserError(f"--stopper-min-z is {stopper_min_z}; expected a number of standard errors >= 0")
+            method["stopper_min_z"] = float(stopper_min_z)
+        if heldout_fraction is not None:
+            try:
+                method["heldout_fraction"] = check_heldout_fraction(heldout_fraction)
+            except DnemkitError as exc:
+                raise UserError(f"--heldout-fraction: {exc}") from None
+        if stopper_rerun:
+            method["stopper_rerun"] = True
+        return f(*args, method=method, **kwargs)
+
+    return stack_options(options)(wrapper)
+
+
+def with_method(recipe, method, iterations_given):
+    """``recipe`` with the start and stopper of ``method`` (from :func:`method_options`); with the held-out
+    stopper and no explicit --iterations the fast recipe's iterations become :data:`STOPPER_BUDGET`."""
+    recipe = recipe.replace(**method)
+    if recipe.stopper == "heldout" and not iterations_given and recipe.name == "fast":
+        recipe = recipe.replace(iterations=max(recipe.iterations, STOPPER_BUDGET))
+    return recipe

@@ -2,8 +2,8 @@
 
 import click
 
-from .common import (EchoLog, encoder_options, execution_options, mask_option, print_results, quiet_option, recipe_options,
-                     user_errors)
+from .common import (EchoLog, encoder_options, execution_options, mask_option, method_options, print_results,
+                     quiet_option, recipe_options, user_errors, with_method)
 
 
 def _natural_recipe(ctx, recipe, paper, gradient_ensembling):
@@ -42,6 +42,7 @@ def register(main):
     @click.option("--models", type=click.IntRange(min=1), default=None,
                   help="Use the first K models of an ensemble (default: all of them, at most 7).")
     @recipe_options(NaturalConfig)
+    @method_options
     @mask_option
     @click.option("--gradient-ensembling", is_flag=True, help="Average gradients over models instead of videos.")
     @click.option("--keep-fraction", type=click.FloatRange(0, 1, min_open=True), default=d["keep_fraction"], show_default=True,
@@ -61,8 +62,8 @@ def register(main):
     @quiet_option
     @user_errors
     @click.pass_context
-    def natural(ctx, encoder_spec, mouse, data, trial, movie, predicted, models, recipe, mask, gradient_ensembling,
-                keep_fraction, seed, paper, out, no_video, reference_format, execution, quiet):
+    def natural(ctx, encoder_spec, mouse, data, trial, movie, predicted, models, recipe, method, mask,
+                gradient_ensembling, keep_fraction, seed, paper, out, no_video, reference_format, execution, quiet):
         """Reconstruct a natural movie from neural activity.
 
         With no arguments: the synthetic mouse's Poisson responses to a held-out natural movie are reconstructed
@@ -71,7 +72,8 @@ def register(main):
         from ..encoders.ref import EncoderRef
         from ..experiments.natural import run
 
-        recipe = _natural_recipe(ctx, recipe, paper, gradient_ensembling)
+        recipe = with_method(_natural_recipe(ctx, recipe, paper, gradient_ensembling), method,
+                             ctx.params.get("iterations") is not None)
         options = dict(encoder=EncoderRef(encoder_spec, mouse, models), data=data, trial=trial, movie=movie,
                        predicted=predicted, keep_fraction=keep_fraction, seed=seed, mask=mask, recipe=recipe,
                        execution=execution, video=not no_video, reference_format=reference_format)

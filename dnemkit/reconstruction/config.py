@@ -46,7 +46,17 @@ class Recipe:
     final_lr_ratio, adam_rel_eps : float
         The "adam" optimiser's final step-size ratio and frame-relative epsilon.
     seed : int
-        Seed of the schedule's random offsets (the "tiled" schedule).
+        Seed of the schedule's random offsets (the "tiled" schedule) and of the held-out neurons.
+    start : str
+        "grey" (``start_value`` everywhere, the paper's) or "decoder" (the linear decoder's movie of the targets,
+        :mod:`dnemkit.decoders`; the experiment provides it as ``reconstruct(start=...)``).
+    stopper : str
+        "none" (run ``iterations``, the paper's) or "heldout" (:class:`~dnemkit.reconstruction.stoppers.
+        HeldoutStopper`: ``iterations`` is then a budget).
+    heldout_fraction, stopper_every, stopper_patience, stopper_rerun, stopper_min_z
+        The held-out stopper's fraction of neurons left out of the loss, iterations between looks, iterations
+        without improvement before it stops, whether it reconstructs again with every neuron to the chosen
+        iteration, and the standard errors a decrease must exceed to count (0: any decrease).
     """
 
     name: str = "paper"
@@ -68,6 +78,13 @@ class Recipe:
     final_lr_ratio: float = 0.05
     adam_rel_eps: float = 0.3
     seed: int = 0
+    start: str = "grey"
+    stopper: str = "none"
+    heldout_fraction: float = 0.1
+    stopper_every: int = 5
+    stopper_patience: int = 20
+    stopper_rerun: bool = False
+    stopper_min_z: float = 0.0
 
     @classmethod
     def named(cls, name="paper", **overrides):
@@ -114,11 +131,50 @@ class Recipe:
             raise DnemkitError(f"smoothing_sigma is {self.smoothing_sigma}; expected >= 0")
         if not 0 <= self.final_lr_ratio <= 1:
             raise DnemkitError(f"final_lr_ratio is {self.final_lr_ratio}; expected a value in [0, 1]")
+        if self.start not in STARTS:
+            raise DnemkitError(f"start is {self.start!r}; expected one of {', '.join(STARTS)}")
+        if self.stopper not in STOPPERS:
+            raise DnemkitError(f"stopper is {self.stopper!r}; expected one of {', '.join(STOPPERS)}")
+        object.__setattr__(self, "heldout_fraction", check_heldout_fraction(self.heldout_fraction))
+        for name in ("stopper_every", "stopper_patience"):
+            object.__setattr__(self, name, check_int(getattr(self, name), name, 1, "iterations"))
+        object.__setattr__(self, "stopper_min_z", check_number(self.stopper_min_z, "stopper_min_z", ">= 0"))
+        if self.stopper_min_z < 0:
+            raise DnemkitError(f"stopper_min_z is {self.stopper_min_z}; expected a number of standard errors >= 0")
+        if not isinstance(self.stopper_rerun, bool):
+            raise DnemkitError(f"stopper_rerun is {self.stopper_rerun!r}; expected True or False")
         if not 0 <= self.start_value <= 255:
             raise DnemkitError(f"start_value is {self.start_value}; expected a grey level in [0, 255]")
 
     def to_dict(self):
-        return asdict(self)
+        """The fields as a dict; the start and stopper fields only where they differ from the defaults, so that
+        results stored before these options existed keep their keys (they ran with grey and no stopper)."""
+        out = asdict(self)
+        for name in METHOD_FIELDS:
+            if out[name] == METHOD_DEFAULTS[name]:
+                del out[name]
+        return out
+
+
+#: when a reconstruction stops: after its iterations, or by the held-out stopper (reconstruction/stoppers.py)
+STOPPERS = ("none", "heldout")
+
+
+def check_heldout_fraction(value):
+    """``value`` as a float in (0, 1), or one DnemkitError line."""
+    fraction = check_number(value, "heldout fraction", "a fraction in (0, 1)")
+    if not 0 < fraction < 1:
+        raise DnemkitError(f"heldout fraction is {value}; expected a fraction of the neurons in (0, 1), "
+                           "e.g. 0.1")
+    return fraction
+
+
+#: where a reconstruction starts: the recipe's grey level, or the linear decoder's movie (dnemkit.decoders)
+STARTS = ("grey", "decoder")
+#: the Recipe fields of the start and the stopper, and their defaults (the paper's: grey, no stopper)
+METHOD_DEFAULTS = dict(start="grey", stopper="none", heldout_fraction=0.1, stopper_every=5, stopper_patience=20,
+                       stopper_rerun=False, stopper_min_z=0.0)
+METHOD_FIELDS = tuple(METHOD_DEFAULTS)
 
 
 PRECISIONS = ("fp32", "bf16")

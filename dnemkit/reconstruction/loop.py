@@ -24,6 +24,8 @@ from .config import Execution, Recipe
 from .optimizers import make_optimizer
 from .objectives import make_objective
 from .schedule import make_schedule, subbatch_starts
+from .stoppers import StopAt, make_stopper
+from ..losses import poisson_nll
 from ..video import EVAL_FIRST_FRAME, smooth_video as smooth
 
 
@@ -225,6 +227,39 @@ def members_input_gradient(runner, videos, behavior, target, recipe, neurons=Non
     return grad, loss / len(starts), rates_sum / count.view(1, 1, 1, t)
 
 
+def tiled_rates(model, videos, behavior=None, size=32, per_pass=None):
+    """The rates (B, N, T) ``model`` (one encoder, not an ensemble) predicts for ``videos`` (B, T, 36, 64), by
+    non-overlapping ``size``-frame sub-batches from frame 0 (plus one ending at T; frames in two are averaged),
+    forward only: the sub-batch predictions the loop's gradients come from, at a fixed offset, so that two
+    calls on one video agree exactly. ~T/size sub-batches instead of the T windows of ``model(videos)``.
+
+    behavior: (B, 4, T) or None (the encoder's defaults). per_pass: sub-batches per forward (None: all)."""
+    b, t = videos.shape[:2]
+    device = videos.device
+    if behavior is None:
+        behavior = model.default_behavior().to(device).view(1, 4, 1).expand(b, 4, t)
+    starts = subbatch_starts(t, size, size)
+    jobs = [(i, s) for i in range(b) for s in starts]
+    per_pass = per_pass or len(jobs)
+    offsets = torch.arange(size, device=device)
+    out, count = None, torch.zeros(t, device=device)
+    for s in starts:
+        count[s:s + size] += 1
+    with torch.no_grad():
+        for k in range(0, len(jobs), per_pass):
+            chunk = jobs[k:k + per_pass]
+            items = torch.tensor([j[0] for j in chunk], device=device)
+            frame_index = torch.tensor([j[1] for j in chunk], device=device)[:, None] + offsets
+            clips = videos.detach()[items[:, None], frame_index]
+            beh = _gather_frames(behavior, items, frame_index)
+            rates = model.forward_stacked(model.stack_inputs(clips, beh), beh).float()  # (S, N, F)
+            if out is None:
+                out = videos.new_zeros((b, rates.shape[1], t))
+            for j, (item, start) in enumerate(chunk):
+                out[item, :, start:start + size] += rates[j]
+    return out / count
+
+
 def _first_line(exc, limit=160):
     text = (str(exc).strip().splitlines() or [""])[0]
     return f"{type(exc).__name__}: {text[:limit]}" if text else type(exc).__name__
@@ -341,7 +376,9 @@ class ReconstructionResult:
     smoothing. traces: 'loss' and 'response_correlation' (iteration, model, item) for iterations 1..n, and each
     tracker's scores (evaluation, model + ensemble, item) under its name; tracked_iterations: name -> the
     iterations (0 = the start) at which that tracker scored. recipe, execution: what ran. model_names: one per
-    row of ``videos`` (:func:`dnemkit.encoders.base.model_names`).
+    row of ``videos`` (:func:`dnemkit.encoders.base.model_names`). stopped_at: the iteration whose videos are
+    returned when a held-out stopper chose it (0 = the start; None without one), with traces 'heldout_loss'
+    (watched iteration) and tracked_iterations 'heldout_loss'; iterations_run: the iterations the loop ran.
     """
 
     videos: np.ndarray
@@ -353,6 +390,8 @@ class ReconstructionResult:
     execution: Execution
     seconds: float
     model_names: list = field(default_factory=list)
+    stopped_at: int | None = None
+    iterations_run: int | None = None
 
 
 def _check_inputs(encoder, responses, behavior, train_mask, neurons):
@@ -538,7 +577,11 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
         applied to each model's masked gradient (B, T, 36, 64) before the optimiser step (blur, a static
         frame); ``constraint`` ``video -> None`` projecting each model's videos in place after every step (a
         contrast budget); ``stopper`` ``stop(i, loss (M, B) numpy) -> bool`` after iteration i (True ends the
-        loop there; the traces keep iterations 1..i).
+        loop there; the traces keep iterations 1..i), or a watching stopper such as
+        :class:`~dnemkit.reconstruction.stoppers.HeldoutStopper` (its neurons leave the loss, their loss on the
+        videos is watched, the best watched videos are returned; ``stopped_at`` says which). None: the recipe's
+        ``start`` and ``stopper`` ("grey" and "none" are the paper's; ``recipe.start == "decoder"`` needs the
+        decoder's movie given as ``start``: :func:`dnemkit.decoders.decoder_start`).
 
     Returns
     -------
@@ -548,8 +591,21 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
         raise DnemkitError(f"recipe is a {type(recipe).__name__}; expected a dnemkit Recipe (Recipe.named(...))")
     if not isinstance(execution, Execution):
         raise DnemkitError(f"execution is a {type(execution).__name__}; expected a dnemkit Execution")
+    if recipe.start == "decoder" and start is None:
+        raise DnemkitError("the recipe starts from the decoder but no start movie was given; expected "
+                           "start=dnemkit.decoders.decoder_start(...)[0] (the commands that take --start do this)")
+    if stopper is None:
+        stopper = make_stopper(recipe)
+    given = dict(responses=responses, behavior=behavior, recipe=recipe, execution=execution, train_mask=train_mask,
+                 neurons=neurons, trackers=trackers, progress=progress, description=description, objective=objective,
+                 start=start, precondition=precondition, constraint=constraint)
     responses, behavior, train_mask, neurons = _check_inputs(encoder, responses, behavior, train_mask, neurons)
     b, n, t = responses.shape
+    watching = hasattr(stopper, "split")
+    if watching:
+        stopper.reset()
+        keep, held = stopper.split(n, None if neurons is None else neurons.numpy())
+        neurons, held = torch.as_tensor(keep), torch.as_tensor(held)
     trackers = _check_trackers(trackers, b, t)
     execution = execution.for_recipe(recipe)
     device = resolve_device(execution.device)
@@ -578,22 +634,56 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
     def response_correlation(rates):  # (M, B, N_used, T) -> (M, B) Pearson r from frame `first` on
         return torch.stack([_pearson_rows(r[..., first:].flatten(1), tgt_used) for r in rates])
 
+    if watching:
+        held = held.to(device)
+        pairs = list(enumerate(models)) if n_videos == len(models) else [(0, m) for m in models]
+
+        def heldout_loss():  # per held-out neuron: its Poisson loss on the current videos, mean over the rest
+            rates = [tiled_rates(m, videos[v], behavior, recipe.subbatch_frames, per_pass) for v, m in pairs]
+            values = [poisson_nll(r[:, held, first:], target[:, held, first:], recipe.loss_eps).mean(dim=(0, 2))
+                      for r in rates]
+            return torch.stack(values).mean(0).cpu().numpy()
+
     started = time.perf_counter()
     tracking(0, videos)
+    if watching:
+        stopper.observe(0, heldout_loss(), videos.clone)
     done = recipe.iterations
     with _cudnn_benchmark(execution, device):
         for i in tqdm(range(1, recipe.iterations + 1), desc=description, disable=not progress, leave=False):
             grads, loss, rcorr = gradients(videos, behavior, target, neurons, schedule(t), response_correlation)
             loss_trace[i - 1], rcorr_trace[i - 1] = loss.cpu().numpy(), rcorr.cpu().numpy()
             _step(videos, grads, optimisers, i, recipe, mask, precondition, constraint)
-            if stopper is not None and stopper(i, loss_trace[i - 1]):
+            if watching:
+                stop = stopper.due(i, recipe.iterations) and stopper.observe(i, heldout_loss(), videos.clone)
+            else:
+                stop = stopper is not None and stopper(i, loss_trace[i - 1])
+            if stop:
                 done = i
                 break
             if i < recipe.iterations:
                 tracking(i, videos)
-    tracking(done, videos, final=True)
+    tracking(done, videos, final=True)  # the trajectory's last videos; the result may return an earlier iterate
     traces = {"loss": loss_trace[:done], "response_correlation": rcorr_trace[:done]}
-    return _result(videos, traces, tracking, recipe, execution, time.perf_counter() - started, models)
+    if not watching:
+        result = _result(videos, traces, tracking, recipe, execution, time.perf_counter() - started, models)
+        result.iterations_run = done
+        return result
+    traces["heldout_loss"] = np.asarray(stopper.losses, np.float32)
+    tracking.iterations["heldout_loss"] = list(stopper.iterations)
+    result = _result(stopper.best_videos, traces, tracking, recipe, execution, time.perf_counter() - started, models)
+    tracking.iterations.pop("heldout_loss")
+    result.stopped_at, result.iterations_run = stopper.best_iteration, done
+    if stopper.rerun and stopper.best_iteration > 0:
+        # every neuron back in the loss, the same recipe (schedule, step sizes) stopped at the chosen iteration
+        again = reconstruct(encoder, **{**given, "recipe": recipe.replace(stopper="none")},
+                            stopper=StopAt(stopper.best_iteration))
+        again.traces["heldout_loss"] = result.traces["heldout_loss"]
+        again.tracked_iterations["heldout_loss"] = result.tracked_iterations["heldout_loss"]
+        again.recipe, again.stopped_at = recipe, stopper.best_iteration
+        again.seconds += result.seconds
+        return again
+    return result
 
 
 def _step(videos, grads, optimisers, i, recipe, mask, precondition, constraint):

@@ -37,6 +37,10 @@ def natural_rows(ds):
     rows = [("targets", str(ds.attrs.get("source", ""))),
             ("recipe", f"{ds.attrs.get('recipe', '')}; {ds.attrs.get('seconds', '?')} s"),
             ("mask", str(ds.attrs.get("mask_source", "")).removeprefix("mask: "))]
+    if "decoder_video_correlation" in ds:
+        rows.append(("decoder (start) video correlation", fmt(float(ds["decoder_video_correlation"]), ".3f")))
+    if ds.attrs.get("stopper"):
+        rows.append(("stopper", str(ds.attrs["stopper"]).removeprefix("stopper: ")))
     if "model_video_correlation" in ds:
         rows.append(("per-model video correlation",
                      ", ".join(fmt(v, ".3f") for v in np.atleast_1d(ds["model_video_correlation"].values))))

@@ -325,7 +325,19 @@ def _expected_natural():
     return C, {"--encoder": d["encoder"], "--mouse": c.encoder.mouse, "--models": c.encoder.models,
                "--data": d["data"], "--trial": d["trial"], "--movie": d["movie"], "--predicted": d["predicted"],
                "--keep-fraction": d["keep_fraction"], "--seed": d["seed"], "--mask": d["mask"],
-               "--no-video": not d["video"], "--reference-format": d["reference_format"], **_recipe_flags(C)}, {"--gradient-ensembling", "--paper"}
+               "--no-video": not d["video"], "--reference-format": d["reference_format"], **_recipe_flags(C),
+               **_method_flags()}, \
+        {"--gradient-ensembling", "--paper"}
+
+
+def _method_flags():
+    """--start and --stopper show the Recipe's defaults (the paper's); the stopper's options have none shown (the
+    Recipe's apply)."""
+    from dnemkit.reconstruction import Recipe
+
+    r = Recipe()
+    return {"--start": r.start, "--stopper": r.stopper, "--heldout-fraction": None, "--stopper-min-z": None,
+            "--stopper-rerun": False}
 
 
 def _sweep_flags(grid_cls):

@@ -96,13 +96,30 @@ def run(config=None, *, out=None, progress=True, log=None):
     say(log, mask_line)
     keep = neuron_subset(encoder.n_neurons, config.keep_fraction, np.random.default_rng(config.seed))
     tracker = VideoCorrelationTracker(video, eval_mask=masks.eval, every=max(1, recipe.iterations // TRACKED_POINTS))
+    start, start_line = None, "grey"
+    if recipe.start == "decoder":
+        from ...decoders import decoder_start
+
+        start, start_line = decoder_start(ref, responses, config.data, progress=progress)
+        say(log, start_line)
     result = reconstruct(encoder, responses, behavior, recipe, execution=config.execution, train_mask=masks.train,
-                         neurons=keep, trackers=[tracker], progress=progress)
+                         neurons=keep, trackers=[tracker], progress=progress, start=start)
+    stopper_line = stopper_summary(result)
+    if stopper_line:
+        say(log, stopper_line)
     ds = package(result, video, responses, behavior, masks, keep, encoder, config, dict(
         source=source, models=n_models, mask_source=mask_line,
-        recipe=f"{recipe.name}: {n_models} model(s) x {recipe.iterations} iterations "
+        recipe=f"{recipe.name}: {n_models} model(s) x {result.iterations_run} iterations "
         f"(the paper: {PAPER_MODELS} x {PAPER_ITERATIONS})",
+        start=start_line, stopper=stopper_line,
         fold_batchnorm=bool(result.execution.fold_batchnorm)))  # what ran: the config may say "as the recipe"
+    if start is not None:
+        first = min(EVAL_FIRST_FRAME, video.shape[0] - 1)
+        for name, value in quality_metrics(video, start[0], mask=masks.eval, first_frame=first).items():
+            if name in ("video_correlation", "frame_correlation"):
+                ds[f"decoder_{name}"] = xr.Variable((), float(value), {
+                    "units": QUALITY_UNITS[name], "long_name": f"{name.replace('_', ' ')} of the decoder's movie "
+                    "(the start)"})
     if out is not None:
         write_outputs(ds, out)
         if config.video:
@@ -125,6 +142,18 @@ def run(config=None, *, out=None, progress=True, log=None):
     return ds
 
 
+def stopper_summary(result):
+    """One line on the held-out stopper's choice ('' without one)."""
+    if result.stopped_at is None:
+        return ""
+    r = result.recipe
+    rerun = "; rerun with every neuron to it" if r.stopper_rerun and result.stopped_at > 0 else ""
+    rerun = (f"; a decrease counts beyond {r.stopper_min_z:g} standard errors" if r.stopper_min_z else "") + rerun
+    return (f"stopper: heldout chose iteration {result.stopped_at} (ran {result.iterations_run} of a budget of "
+            f"{r.iterations}; {r.heldout_fraction:.0%} of the neurons held out, watched every {r.stopper_every}, "
+            f"patience {r.stopper_patience}{rerun})")
+
+
 def package(result, video, responses, behavior, masks, keep, encoder, config, meta):
     """The natural.nc Dataset: videos, masks, targets, traces, metrics, provenance."""
     recipe = result.recipe
@@ -134,7 +163,7 @@ def package(result, video, responses, behavior, masks, keep, encoder, config, me
     labels = [f"model {k}" for k in range(per_model.shape[0])] if recipe.ensembling == "reconstruction" else names
     coords = {"frame": np.arange(video.shape[0]), "y": np.arange(HEIGHT), "x": np.arange(WIDTH), "model": labels,
               "model_name": ("model", names), "neuron": np.arange(responses.shape[0]),
-              "iteration": np.arange(1, recipe.iterations + 1), "behavior_channel": BEHAVIOR_NAMES}
+              "iteration": np.arange(1, len(result.traces["loss"]) + 1), "behavior_channel": BEHAVIOR_NAMES}
     grey = {"units": GREY_LEVEL}
     data = {
         "ground_truth": (("frame", "y", "x"), video.astype(np.float32), grey),
@@ -155,6 +184,11 @@ def package(result, video, responses, behavior, masks, keep, encoder, config, me
     if behavior is not None:
         data["behavior"] = (("behavior_channel", "frame"), np.asarray(behavior, np.float32),
                             {"units": ARBITRARY, "long_name": "behaviour given to the encoder, as recorded"})
+    if "heldout_loss" in result.traces:
+        data["heldout_loss"] = (("stopper_iteration",), result.traces["heldout_loss"], {
+            "long_name": "held-out neurons' Poisson loss on the videos (the stopper's criterion)",
+            "units": DIMENSIONLESS})
+        coords["stopper_iteration"] = result.tracked_iterations["heldout_loss"]
     if "video_correlation" in result.traces:
         data["video_correlation_trace"] = (("eval_iteration", "member"), result.traces["video_correlation"][:, :, 0],
                                            {"long_name": "video correlation", "units": DIMENSIONLESS})
@@ -169,7 +203,9 @@ def package(result, video, responses, behavior, masks, keep, encoder, config, me
                                **{k: ("" if v is None else v) for k, v in meta.items()},
                                mouse="" if ref.mouse is None else ref.mouse, predicted=config.predicted,
                                keep_fraction=config.keep_fraction, encoder_description=encoder.description,
-                               seconds=round(result.seconds, 2), first_eval_frame=first))
+                               seconds=round(result.seconds, 2), first_eval_frame=first,
+                               stopped_at=-1 if result.stopped_at is None else result.stopped_at,
+                               iterations_run=result.iterations_run or len(result.traces["loss"])))
     return ds
 
 

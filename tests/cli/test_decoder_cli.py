@@ -1,0 +1,29 @@
+"""`characterize natural --start/--stopper` and `characterize decoder fit`: user mistakes are one line."""
+
+import pytest
+
+
+@pytest.mark.parametrize("fraction", ["0", "1", "-0.2", "1.5"])
+def test_heldout_fraction_outside_0_1_is_one_line(run_cli, assert_one_line_error, fraction, tmp_path):
+    result = run_cli("natural", "--stopper", "heldout", "--heldout-fraction", fraction, "--out", tmp_path / "o")
+    assert_one_line_error(result, "--heldout-fraction", "(0, 1)")
+    assert not (tmp_path / "o").exists()
+
+
+def test_heldout_fraction_without_the_stopper_is_one_line(run_cli, assert_one_line_error, tmp_path):
+    result = run_cli("natural", "--heldout-fraction", "0.2", "--out", tmp_path / "o")
+    assert_one_line_error(result, "--stopper heldout")
+
+
+def test_decoder_start_with_too_few_training_trials_is_one_line(run_cli, assert_one_line_error, tmp_path,
+                                                               monkeypatch):
+    from dnemkit.experiments.simulate import simulate
+
+    monkeypatch.setenv("DNEMKIT_CACHE", str(tmp_path / "cache"))
+    simulate(tmp_path / "data", seed=0, trials=3, frames=82)
+    result = run_cli("natural", "--data", tmp_path / "data", "--start", "decoder", "--iterations", "1",
+                     "--quiet", "--no-video", "--out", tmp_path / "o")
+    assert_one_line_error(result, "at least 4 training clips")
+    assert not (tmp_path / "o").exists()
+    result = run_cli("decoder", "fit", "--data", tmp_path / "data", "--out", tmp_path / "d")
+    assert_one_line_error(result, "at least 4 training clips")

@@ -1,0 +1,137 @@
+"""Tests of the held-out stopper and the decoder start as named parts of reconstruct()."""
+
+import numpy as np
+import pytest
+
+from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig
+from dnemkit.errors import DnemkitError
+from dnemkit.reconstruction import Recipe, reconstruct
+from dnemkit.reconstruction.stoppers import HeldoutStopper, StopAt, best_and_stop
+
+
+def test_chosen_iteration_on_a_loss_sequence_by_hand():
+    its = [0, 5, 10, 15, 20, 25, 30, 35]
+    losses = [10, 8, 7, 7.5, 7.2, 7.1, 7.3, 6.0]
+    # best 7 at 10; 15, 20, 25 are within the patience of 20; 30 is 20 past it: stop there (6.0 is never seen)
+    assert best_and_stop(its, losses, 20) == (10, 30)
+    assert best_and_stop(its, losses, 30) == (35, None)
+    stopper = HeldoutStopper(patience=20)
+    for i, v in zip(its, losses):
+        if stopper.observe(i, v, lambda i=i: i):  # the snapshot copies the "videos" of iteration i
+            break
+    assert i == 30 and stopper.best_iteration == 10 and stopper.best_videos == 10
+
+
+def test_min_z_counts_only_decreases_beyond_the_standard_error():
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.5, 1.0, 200)
+    noisy = base - 0.001 + rng.normal(0, 0.05, 200)  # mean lower by ~0.001, SE ~0.0035: not significant
+    clear = base - 0.05 + rng.normal(0, 0.01, 200)   # lower by 0.05, SE ~0.0007
+    for min_z, expected in ((0.0, 1), (2.0, 0)):
+        stopper = HeldoutStopper(min_z=min_z)
+        stopper.observe(0, base, lambda: "start")
+        stopper.observe(1, base - 0.001 + (noisy - base + 0.001) * (min_z > 0), lambda: "next")
+        assert stopper.best_iteration == expected
+    stopper = HeldoutStopper(min_z=2.0)
+    stopper.observe(0, base, lambda: 0)
+    stopper.observe(1, noisy, lambda: 1)
+    stopper.observe(2, clear, lambda: 2)
+    assert stopper.best_iteration == 2 and stopper.best_videos == 2
+
+
+def test_split_is_seeded_disjoint_and_within_the_subset():
+    keep, held = HeldoutStopper(0.1, seed=3).split(200)
+    assert len(held) == 20 and len(keep) == 180 and not set(keep) & set(held)
+    again = HeldoutStopper(0.1, seed=3).split(200)
+    np.testing.assert_array_equal(held, again[1])
+    sub = np.arange(0, 200, 2)
+    keep, held = HeldoutStopper(0.25).split(200, sub)
+    assert set(keep) | set(held) == set(sub) and len(held) == 25
+
+
+@pytest.mark.parametrize("fraction", [0, 1, -0.1, 1.5])
+def test_heldout_fraction_outside_0_1_is_refused(fraction):
+    with pytest.raises(DnemkitError, match="heldout fraction"):
+        Recipe.named("fast", stopper="heldout", heldout_fraction=fraction)
+    with pytest.raises(DnemkitError, match="heldout fraction"):
+        HeldoutStopper(fraction)
+
+
+def _mouse_and_targets(t=64, seed=0):
+    mouse = SyntheticMouse(0, SyntheticMouseConfig(n_neurons=40))
+    rng = np.random.default_rng(seed)
+    video = rng.uniform(0, 255, size=(1, t, 36, 64)).astype(np.float32)
+    import torch
+
+    with torch.no_grad():
+        rates = mouse(torch.from_numpy(video)).numpy()
+    return mouse, rng.poisson(rates).astype(np.float32)[0]
+
+
+def test_heldout_neurons_leave_the_loss_and_the_best_iterate_is_returned():
+    mouse, target = _mouse_and_targets()
+    recipe = Recipe.named("fast", iterations=12, stopper="heldout", heldout_fraction=0.25, stopper_every=1,
+                          stopper_patience=3)
+    res = reconstruct(mouse, target, recipe=recipe, progress=False)
+    keep, held = HeldoutStopper(0.25, seed=recipe.seed).split(40)
+    changed = target.copy()
+    changed[held] = changed[held][::-1] * 3 + 1  # other targets for the held-out neurons only
+    res2 = reconstruct(mouse, changed, recipe=recipe, progress=False)
+    # the loop's loss never sees them: same loss trace, same trajectory; only the watched loss differs
+    np.testing.assert_array_equal(res.traces["loss"][:3], res2.traces["loss"][:3])
+    assert not np.allclose(res.traces["heldout_loss"], res2.traces["heldout_loss"])
+    watched = res.tracked_iterations["heldout_loss"]
+    assert res.stopped_at == watched[int(np.argmin(res.traces["heldout_loss"]))]
+
+
+class _Scripted(HeldoutStopper):
+    """The held-out stopper, its watched loss replaced by a script: best at iteration 4, worse after."""
+
+    def observe(self, i, value, snapshot):
+        return super().observe(i, abs(i - 4) + 1.0, snapshot)
+
+
+def test_the_loop_returns_the_videos_of_the_chosen_iteration_and_stops_after_the_patience():
+    mouse, target = _mouse_and_targets()
+    recipe = Recipe.named("fast", iterations=12)
+    stopper = _Scripted(0.25, seed=recipe.seed, every=1, patience=3)
+    res = reconstruct(mouse, target, recipe=recipe, stopper=stopper, progress=False)
+    assert res.stopped_at == 4 and res.iterations_run == 7 and len(res.traces["loss"]) == 7
+    keep, _ = HeldoutStopper(0.25, seed=recipe.seed).split(40)
+    plain = reconstruct(mouse, target, recipe=recipe, neurons=keep, stopper=StopAt(4), progress=False)
+    np.testing.assert_array_equal(res.videos, plain.videos)
+    rerun = reconstruct(mouse, target, recipe=recipe, stopper=_Scripted(0.25, every=1, patience=3, rerun=True),
+                        progress=False)
+    every_neuron = reconstruct(mouse, target, recipe=recipe, stopper=StopAt(4), progress=False)
+    assert rerun.stopped_at == 4
+    np.testing.assert_array_equal(rerun.videos, every_neuron.videos)
+
+
+class _First:
+    name, every = "first", 0
+
+    def __init__(self):
+        self.seen = None
+
+    def __call__(self, videos, ensemble, first):
+        if self.seen is None:
+            self.seen = videos.copy()
+        return np.zeros((videos.shape[0] + 1, videos.shape[1]), np.float32)
+
+
+def test_a_decoder_start_is_the_decoders_movie_at_iteration_0():
+    mouse, target = _mouse_and_targets()
+    movie = np.random.default_rng(5).uniform(0, 255, size=(1, 64, 36, 64)).astype(np.float32)
+    tracker = _First()
+    recipe = Recipe.named("fast", iterations=2, start="decoder")
+    reconstruct(mouse, target, recipe=recipe, start=movie, trackers=[tracker], progress=False)
+    np.testing.assert_array_equal(tracker.seen[0], movie)
+    with pytest.raises(DnemkitError, match="starts from the decoder"):
+        reconstruct(mouse, target, recipe=recipe, progress=False)
+
+
+def test_defaults_stay_the_papers_and_keys_unchanged():
+    r = Recipe()
+    assert r.start == "grey" and r.stopper == "none"
+    assert "start" not in r.to_dict() and "stopper" not in r.to_dict()
+    assert Recipe.named("fast", stopper="heldout").to_dict()["stopper"] == "heldout"
