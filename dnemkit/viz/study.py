@@ -76,7 +76,9 @@ def _duplicates(ax, ds):
     ax.axvline(t, color="tab:red", lw=0.8, ls=":")
     ax.set_xlabel("first-frame r with the closest training clip")
     ax.set_ylabel("video correlation")
-    ax.set_title(f"duplicates of training clips: {int(dup.sum())} of {len(dup)}", fontsize=9)
+    replaced = int(ds.attrs.get("n_duplicates_replaced", 0))
+    extra = f"; {replaced} more replaced by the next unused clips" if replaced else ""
+    ax.set_title(f"duplicates among the clips scored: {int(dup.sum())} of {len(dup)}{extra}", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
 
 

@@ -11,13 +11,14 @@ from ...analysis import study as A
 from ...analysis.metrics import frame_correlation, motion_energy_trace, nanmean, video_correlation
 from ...analysis.stats import adjacent_level_tests, repeated_measures_anova
 from ...errors import DnemkitError
-from ...units import per
+from ...units import (ARBITRARY, COUNTS_PER_FRAME, DIMENSIONLESS, FRAME, GREY_LEVEL, GREY_LEVEL_PER_FRAME,
+                      per)
 from ...video import smooth_video
 
 DESCRIPTORS = ("contrast", "luminance", "motion_energy", "pupil_diameter", "running_speed", "pupil_x", "pupil_y")
-DESCRIPTOR_UNITS = {"contrast": "grey level", "luminance": "grey level", "motion_energy": "grey level/frame",
-                    "pupil_diameter": "a.u.", "running_speed": "a.u.", "pupil_x": "a.u.", "pupil_y": "a.u.",
-                    "prediction_correlation_true": "1"}
+DESCRIPTOR_UNITS = {"contrast": GREY_LEVEL, "luminance": GREY_LEVEL, "motion_energy": GREY_LEVEL_PER_FRAME,
+                    "pupil_diameter": ARBITRARY, "running_speed": ARBITRARY, "pupil_x": ARBITRARY, "pupil_y": ARBITRARY,
+                    "prediction_correlation_true": DIMENSIONLESS}
 
 
 def score_clips(clips, stored, masks, first, sigma):
@@ -138,16 +139,17 @@ def ethogram(clips, stored, ensembles, masks, first, chosen):
         frames["ground_truth"][row, :tt] = clip.video
         frames["reconstruction"][row, :tt] = ensembles[i]
     dims3, dims2 = ("ethogram_clip", "ethogram_neuron", "frame"), ("ethogram_clip", "frame")
-    rate = "counts/frame"
+    rate = COUNTS_PER_FRAME
     out = {f"ethogram_{k}": (dims3, v, {"units": rate, "long_name": {
         "recorded": "recorded responses", "true": "activity predicted from the true movie",
         "reconstruction": "activity predicted from the reconstruction (true behaviour)"}[k]
         + "; neurons sorted by the peak frame of the activity predicted from the true movie"})
         for k, v in rasters.items()}
-    units = {"motion_energy": "grey level/frame", "motion_energy_reconstruction": "grey level/frame",
-             "pupil_diameter": "1", "running_speed": "1", "frame_correlation": "1", "prediction_accuracy": "1"}
+    units = {"motion_energy": GREY_LEVEL_PER_FRAME, "motion_energy_reconstruction": GREY_LEVEL_PER_FRAME,
+             "pupil_diameter": DIMENSIONLESS, "running_speed": DIMENSIONLESS, "frame_correlation": DIMENSIONLESS,
+             "prediction_accuracy": DIMENSIONLESS}
     out.update({f"ethogram_{k}": (dims2, v, {"units": units[k]}) for k, v in traces.items()})
-    out.update({f"ethogram_{k}_video": (("ethogram_clip", "frame", "y", "x"), v, {"units": "grey level"})
+    out.update({f"ethogram_{k}_video": (("ethogram_clip", "frame", "y", "x"), v, {"units": GREY_LEVEL})
                 for k, v in frames.items()})
     return out
 
@@ -179,12 +181,12 @@ def assemble_study(clips, stored, masks, duplicates, config, first, sigma, attrs
               "model": np.arange(k_max), "ensemble_size": np.arange(1, k_max + 1), "lag": lags}
     data = {**_score_variables(scores, rand_v, rand_f),
             **_duplicate_variables(dup_trial, dup_r, is_dup, included, config.duplicate_threshold),
-            "prediction_cross_correlation": (("clip", "lag"), cross, {"units": "1", "long_name": "r of "
+            "prediction_cross_correlation": (("clip", "lag"), cross, {"units": DIMENSIONLESS, "long_name": "r of "
                                              "frame-by-frame prediction accuracy (t) and frame correlation (t + "
                                              "lag)"}),
             **_prediction_and_descriptor_variables(scores)}
     ds = xr.Dataset({k: xr.Variable(*v) for k, v in data.items()}, coords=coords)
-    ds["lag"].attrs.update(units="frame", long_name="lag of the frame correlation behind the prediction accuracy")
+    ds["lag"].attrs.update(units=FRAME, long_name="lag of the frame correlation behind the prediction accuracy")
     _add_pooled(ds, included, config)
     _add_mice(ds, included)
     _add_ensemble(ds, mice, included)
@@ -201,7 +203,7 @@ def assemble_study(clips, stored, masks, duplicates, config, first, sigma, attrs
 def _score_variables(scores, rand_v, rand_f):
     """{name: (dims, values, attrs)} of the reconstruction scores (correlations, unit 1): per clip, against the
     other clips' movies (``rand_v``, ``rand_f``: (clip,)), per model and per ensemble size."""
-    r1 = {"units": "1"}
+    r1 = {"units": DIMENSIONLESS}
     return {
         "video_correlation": (("clip",), scores["video_correlation"], {**r1, "long_name": "video r of the "
                               "ensemble reconstruction (mean of the models, smoothed), eval mask"}),
@@ -224,7 +226,7 @@ def _duplicate_variables(dup_trial, dup_r, is_dup, included, threshold):
     return {
         "duplicate_trial": (("clip",), dup_trial, {"long_name": "training trial whose first frame correlates most "
                             "with the clip's (-1: none)"}),
-        "duplicate_correlation": (("clip",), dup_r, {"units": "1", "long_name": "r of the first frames (clip vs "
+        "duplicate_correlation": (("clip",), dup_r, {"units": DIMENSIONLESS, "long_name": "r of the first frames (clip vs "
                                   "that training trial)"}),
         "duplicate": (("clip",), is_dup, {"long_name": f"first-frame r above {threshold} with a training clip or an "
                                           "earlier selected clip"}),
@@ -237,10 +239,10 @@ def _prediction_and_descriptor_variables(scores):
     data = {}
     for key in ("true", "reconstruction"):
         data[f"prediction_correlation_{key}"] = (("clip",), scores[f"prediction_correlation_{key}"], {
-            "units": "1", "long_name": f"r(recorded, predicted from the "
+            "units": DIMENSIONLESS, "long_name": f"r(recorded, predicted from the "
             f"{'true movie' if key == 'true' else 'reconstruction'}), all neurons x frames"})
         data[f"prediction_loss_{key}"] = (("clip",), scores[f"prediction_loss_{key}"], {
-            "units": "1", "long_name": f"Poisson loss of the activity predicted from the {key} movie"})
+            "units": DIMENSIONLESS, "long_name": f"Poisson loss of the activity predicted from the {key} movie"})
     for name in DESCRIPTORS:
         data[name] = (("clip",), scores[name], {"units": DESCRIPTOR_UNITS[name], "long_name": f"clip {name}"})
     return data
@@ -281,14 +283,14 @@ def _add_pooled(ds, included, config):
     for what in ("video", "frame"):
         r = ds[f"{what}_correlation"].values[included]
         m, lo, hi = A.mean_ci(r)
-        ds[f"mean_{what}_correlation"] = ((), m, {"units": "1", "ci95_low": lo, "ci95_high": hi,
+        ds[f"mean_{what}_correlation"] = ((), m, {"units": DIMENSIONLESS, "ci95_low": lo, "ci95_high": hi,
                                                   "n": int(np.isfinite(r).sum())})
         rand = ds[f"random_{what}_correlation"].values[included]
         ok = np.isfinite(r) & np.isfinite(rand)
         mean_random = float(np.mean(rand[ok])) if ok.any() else float("nan")
         for kind, (t, p, df, n) in _random_tests(r, rand).items():
             name = f"{what}_vs_random_p" if kind == "two_sample" else f"{what}_vs_random_paired_p"
-            ds[name] = ((), float(p), {"units": "1", "t": float(t), "df": float(df), "n": int(n),
+            ds[name] = ((), float(p), {"units": DIMENSIONLESS, "t": float(t), "df": float(df), "n": int(n),
                                        "test": RANDOM_TESTS[kind], "mean_random": mean_random})
 
 
@@ -306,12 +308,12 @@ def _add_mice(ds, included):
         curve = ds["ensemble_video_correlation"].values[sel]
         curves.append(np.nanmean(curve, 0) if len(curve) else np.full(ds.sizes["ensemble_size"], np.nan))
     ds.coords["mouse"] = names
-    ds["mouse_video_correlation"] = ("mouse", np.asarray(stats["mean"], float), {"units": "1"})
-    ds["mouse_ci95_low"] = ("mouse", np.asarray(stats["low"], float), {"units": "1"})
-    ds["mouse_ci95_high"] = ("mouse", np.asarray(stats["high"], float), {"units": "1"})
-    ds["mouse_vs_random_p"] = ("mouse", np.asarray(stats["p"], float), {"units": "1", "test": RANDOM_TESTS["two_sample"]})
+    ds["mouse_video_correlation"] = ("mouse", np.asarray(stats["mean"], float), {"units": DIMENSIONLESS})
+    ds["mouse_ci95_low"] = ("mouse", np.asarray(stats["low"], float), {"units": DIMENSIONLESS})
+    ds["mouse_ci95_high"] = ("mouse", np.asarray(stats["high"], float), {"units": DIMENSIONLESS})
+    ds["mouse_vs_random_p"] = ("mouse", np.asarray(stats["p"], float), {"units": DIMENSIONLESS, "test": RANDOM_TESTS["two_sample"]})
     ds["mouse_n_clips"] = ("mouse", np.asarray(stats["n"], int))
-    ds["mouse_ensemble_video_correlation"] = (("mouse", "ensemble_size"), np.asarray(curves, float), {"units": "1"})
+    ds["mouse_ensemble_video_correlation"] = (("mouse", "ensemble_size"), np.asarray(curves, float), {"units": DIMENSIONLESS})
 
 
 def _add_ensemble(ds, mice, included):
@@ -322,14 +324,14 @@ def _add_ensemble(ds, mice, included):
                                      else "fewer than two subjects: no ensemble-size statistics")
         return
     a = res["anova"]
-    ds["ensemble_anova_p"] = ((), a["p"], {"units": "1", "F": a["F"], "df_num": a["df_num"], "df_den": a["df_den"],
+    ds["ensemble_anova_p"] = ((), a["p"], {"units": DIMENSIONLESS, "F": a["F"], "df_num": a["df_num"], "df_den": a["df_den"],
                                            "subjects": res["subjects"], "n_subjects": res["n_subjects"],
                                            "test": "one-way repeated-measures ANOVA over ensemble size"})
     step = [f"{s['level_a']}->{s['level_b']}" for s in res["steps"]]
     ds.coords["ensemble_step"] = step
     ds["ensemble_step_p"] = ("ensemble_step", [s["p_bonferroni"] for s in res["steps"]],
-                             {"units": "1", "long_name": "Bonferroni-corrected paired t-test, consecutive sizes"})
-    ds["ensemble_step_difference"] = ("ensemble_step", [s["mean_difference"] for s in res["steps"]], {"units": "1"})
+                             {"units": DIMENSIONLESS, "long_name": "Bonferroni-corrected paired t-test, consecutive sizes"})
+    ds["ensemble_step_difference"] = ("ensemble_step", [s["mean_difference"] for s in res["steps"]], {"units": DIMENSIONLESS})
 
 
 def _add_predictors(ds, included):
@@ -338,11 +340,11 @@ def _add_predictors(ds, included):
     ds.coords["predictor"] = names
     ds.coords["predictor_slope_units"] = ("predictor", [per(DESCRIPTOR_UNITS[n]) for n in names])
     for key in ("r", "p", "slope", "intercept"):
-        units = {"units_from": "predictor_slope_units"} if key == "slope" else {"units": "1"}
+        units = {"units_from": "predictor_slope_units"} if key == "slope" else {"units": DIMENSIONLESS}
         ds[f"predictor_{key}"] = ("predictor", [table[n][key] for n in names],
                                   {**units, "long_name": f"{key} of mean frame correlation against each clip "
                                    "property (Pearson r and p, least-squares line; slope in 1 per the predictor's "
                                    "unit)"})
     ds["predictor_n"] = ("predictor", [table[n]["n"] for n in names])
     ds["mean_prediction_cross_correlation"] = ("lag", nanmean(np.where(
-        included[:, None], ds["prediction_cross_correlation"].values, np.nan), axis=0), {"units": "1"})
+        included[:, None], ds["prediction_cross_correlation"].values, np.nan), axis=0), {"units": DIMENSIONLESS})

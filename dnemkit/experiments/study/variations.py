@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import DnemkitError
+from ...units import DEGREE, DIMENSIONLESS, PERCENT
 
 #: the reference's sweep: np.arange(train threshold, 1.01, 0.1) per arm
 SWEEP_STEP, SWEEP_END = 0.1, 1.0
@@ -153,9 +154,9 @@ def add_variations(ds, clips, *, stored_standard, stored_variations, variations,
     scores = {n: _scores(clips, videos[n], masks, first) for n in names}
     ds.coords["variation"] = names
     ds["variation_video_correlation"] = (("variation", "clip"), np.stack([scores[n][0] for n in names]),
-                                         {"units": "1", "long_name": "video r of each variation's ensemble"})
+                                         {"units": DIMENSIONLESS, "long_name": "video r of each variation's ensemble"})
     ds["variation_frame_correlation"] = (("variation", "clip"), np.stack([scores[n][1] for n in names]),
-                                         {"units": "1", "long_name": "frame r of each variation's ensemble"})
+                                         {"units": DIMENSIONLESS, "long_name": "frame r of each variation's ensemble"})
     table, _, kind = subject_table(np.stack([scores[n][0] for n in names]).T[included],
                                    np.asarray(mice)[included])
     change, p = np.full(len(names), np.nan), np.full(len(names), np.nan)
@@ -165,11 +166,11 @@ def add_variations(ds, clips, *, stored_standard, stored_variations, variations,
         ok = np.isfinite(table[:, j]) & np.isfinite(base)
         if ok.sum() >= 2:
             p[j] = paired_ttest(table[ok, j], base[ok])["p"]
-    ds["variation_change_percent"] = ("variation", change, {"units": "%", "long_name": "100 x (mean r - mean r standard) / mean "
+    ds["variation_change_percent"] = ("variation", change, {"units": PERCENT, "long_name": "100 x (mean r - mean r standard) / mean "
                                                             f"r standard, means over {kind}"})
-    ds["variation_p"] = ("variation", p, {"units": "1", "long_name": f"paired t-test against standard over {kind}"})
+    ds["variation_p"] = ("variation", p, {"units": DIMENSIONLESS, "long_name": f"paired t-test against standard over {kind}"})
     ds["variation_subject_video_correlation"] = (("variation_subject", "variation"), table,
-                                                 {"units": "1", "long_name": f"video r per {kind[:-1]} and variation"})
+                                                 {"units": DIMENSIONLESS, "long_name": f"video r per {kind[:-1]} and variation"})
     ds.attrs["variation_subjects"] = kind
     _add_threshold_sweep(ds, clips, videos, variations, masks, first, thresholds, included, mask_size_deg)
     _add_input_predictions(ds, clips, stored_standard, first, included, response_fit)
@@ -202,25 +203,25 @@ def _add_threshold_sweep(ds, clips, videos, variations, masks, first, thresholds
         else np.full(per_clip.shape[:2], np.nan)
     ds.coords["training_mask"] = [v.name for v in trained]
     ds.coords["training_threshold"] = ("training_mask", [_arm_threshold(v, masks) for v in trained],
-                                       {"units": "1", "long_name": "training mask level >= t (0: every pixel)"})
-    ds.coords["eval_threshold"] = ("eval_threshold", grid, {"units": "1", "long_name": "evaluation mask level >= t"})
+                                       {"units": DIMENSIONLESS, "long_name": "training mask level >= t (0: every pixel)"})
+    ds.coords["eval_threshold"] = ("eval_threshold", grid, {"units": DIMENSIONLESS, "long_name": "evaluation mask level >= t"})
     ds["threshold_clip_video_correlation"] = (("training_mask", "eval_threshold", "clip"), per_clip,
-                                              {"units": "1", "long_name": "video r per clip, re-scored from the "
+                                              {"units": DIMENSIONLESS, "long_name": "video r per clip, re-scored from the "
                                                "stored videos with the evaluation mask level >= t (NaN: below the "
                                                "arm's sweep)"})
     ds["threshold_video_correlation"] = (("training_mask", "eval_threshold"), table,
-                                         {"units": "1", "long_name": "mean video r over clips, re-scored from the "
+                                         {"units": DIMENSIONLESS, "long_name": "mean video r over clips, re-scored from the "
                                           "stored videos"})
     ds.attrs["eval_thresholds"] = "given: every arm" if thresholds else \
         "each arm from its training threshold to 1.0 in steps of 0.1 (the reference's)"
     sizes = [[mask_size_deg(masks[m].at(t)) for t in grid] for m in ds["mouse"].values]
     ds["eval_mask_diameter_deg"] = (("mouse", "eval_threshold"),
                                     np.array([[s["diameter_deg"] for s in row] for row in sizes]),
-                                    {"units": "degree", "long_name": "the paper's mask diameter: 2 sqrt(A / pi), A the "
+                                    {"units": DEGREE, "long_name": "the paper's mask diameter: 2 sqrt(A / pi), A the "
                                      "summed retinotopic area of the masked pixels (full screen 121.4 deg)"})
     ds["eval_mask_solid_angle_diameter_deg"] = (("mouse", "eval_threshold"),
                                                 np.array([[s["equivalent_diameter_deg"] for s in row] for row in sizes]),
-                                                {"units": "degree", "long_name": "alternative: diameter of the disc "
+                                                {"units": DEGREE, "long_name": "alternative: diameter of the disc "
                                                  "with the mask's solid angle (oblique viewing counted)"})
 
 
@@ -248,18 +249,18 @@ def _add_input_predictions(ds, clips, stored, first, included, response_fit):
             fit = response_fit(c.responses, s[keys[name]].values, first_frame=first)
             loss[i, j], corr[i, j] = fit["poisson_loss"], fit["correlation"]
     ds.coords["input"] = list(INPUTS)
-    ds["input_prediction_loss"] = (("clip", "input"), loss, {"units": "1", "long_name": "Poisson loss of the "
+    ds["input_prediction_loss"] = (("clip", "input"), loss, {"units": DIMENSIONLESS, "long_name": "Poisson loss of the "
                                    "activity predicted from each input (all neurons x frames)"})
-    ds["input_prediction_correlation"] = (("clip", "input"), corr, {"units": "1", "long_name": "r(recorded, "
+    ds["input_prediction_correlation"] = (("clip", "input"), corr, {"units": DIMENSIONLESS, "long_name": "r(recorded, "
                                           "predicted from each input), all neurons x frames"})
     mice = np.asarray([c.mouse for c in clips])[included]
     for what, values in (("loss", loss), ("correlation", corr)):
         res = input_prediction_statistics(values[included], mice)
         kind = res["subjects"]
         name = "input_loss_change_percent" if what == "loss" else "input_change_percent"
-        ds[name] = (("input",), res["change_percent"], {"units": "%", "long_name": f"100 x (mean {what} of the "
+        ds[name] = (("input",), res["change_percent"], {"units": PERCENT, "long_name": f"100 x (mean {what} of the "
                     f"input - mean {what} of the true movie) / |mean {what} of the true movie|, means over {kind}; "
                     "positive = higher than from the true movie"})
-        ds[f"input_{what}_p"] = (("input",), res["p"], {"units": "1", "t": res["t"].tolist(), "long_name": "paired "
+        ds[f"input_{what}_p"] = (("input",), res["p"], {"units": DIMENSIONLESS, "t": res["t"].tolist(), "long_name": "paired "
                                  f"t-test of each input's {what} against the true movie's over {kind}"})
     ds.attrs["input_subjects"] = kind
