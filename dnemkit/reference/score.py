@@ -11,7 +11,9 @@ import numpy as np
 
 from .. import units
 from ..analysis.metrics import frame_correlation, video_correlation
-from ..analysis.study import ensemble_size_scores, mean_ci, same_movie, test_against_random
+from ..analysis.stats import adjacent_level_tests, repeated_measures_anova
+from ..analysis.study import (clip_descriptors, ensemble_size_scores, mean_ci, predictor_table, same_movie,
+                              test_against_random)
 from ..errors import DnemkitError
 from ..video import smooth_video
 
@@ -25,7 +27,9 @@ SAME_MOVIE_R = 0.95
 #: what the paper reports for the 50 natural-movie clips (eLife 105081, Fig. 2; p of the random-video test is a
 #: two-sample t-test, see docs/method.md)
 PAPER = {"video_r": (0.569, 0.542, 0.596), "frame_r": (0.512, 0.481, 0.543), "video_vs_random_p": 6.69e-49,
-         "frame_vs_random_p": 4.29e-45}
+         "frame_vs_random_p": 4.29e-45, "ensemble_anova_p": 1.11e-16}
+#: the clip properties tested as predictors of the frame correlation (Fig. 2 - figure supplement 1)
+PREDICTORS = ("contrast", "luminance", "motion_energy", "pupil_diameter", "running_speed", "pupil_x", "pupil_y")
 
 
 def score_clip(gt, model_videos, level, *, first_frame=FIRST_FRAME, sigma=SIGMA, eval_threshold=EVAL_THRESHOLD):
@@ -96,9 +100,46 @@ def score_summaries(ds, *, first_frame=FIRST_FRAME, sigma=SIGMA, eval_threshold=
         else:
             out.attrs.update({f"{what}_vs_random_p": np.nan, f"{what}_vs_random_t": np.nan,
                               f"{what}_vs_random_paired_p": np.nan})
+    _add_predictors(out, ds, first_frame, eval_threshold)
+    _add_ensemble_statistics(out)
     out.attrs.update(first_frame=first_frame, sigma=sigma, eval_threshold=eval_threshold, n_models=k,
                      source=ds.attrs.get("source", ""), kind="reference-scores")
     return out
+
+
+def _add_predictors(out, ds, first_frame, eval_threshold):
+    """Each clip's properties (:func:`dnemkit.analysis.study.clip_descriptors`: contrast, luminance, motion energy
+    in the eval mask; the means of pupil, running and pupil position) and their Pearson r and p with the frame r."""
+    rows = [clip_descriptors(ds.video_gt.values[c], ds.behavior.values[c], mask=ds.mask_level.values[c] >= eval_threshold,
+                             first_frame=first_frame) for c in range(ds.sizes["clip"])]
+    values = {name: np.array([row[name] for row in rows]) for name in PREDICTORS}
+    table = predictor_table(values, out["frame_r"].values)
+    out.coords["predictor"] = list(PREDICTORS)
+    for name in PREDICTORS:
+        out[name] = ("clip", values[name], {"long_name": f"clip {name} (frames from {first_frame})"})
+    out["predictor_r"] = ("predictor", [table[n]["r"] for n in PREDICTORS], {"units": units.DIMENSIONLESS,
+                          "long_name": "Pearson r of the frame r against each clip property"})
+    out["predictor_p"] = ("predictor", [table[n]["p"] for n in PREDICTORS], {"units": units.DIMENSIONLESS})
+
+
+def _add_ensemble_statistics(out):
+    """The ensemble-size curve's one-way repeated-measures ANOVA over mice (each mouse's mean over its clips) and
+    the Bonferroni-corrected tests between consecutive sizes, as the study computes them; exact p (the paper's
+    1.11e-16 is the floor 2^-53 of its 1 - cdf)."""
+    k = out.sizes["models_used"]
+    mice = out.mouse.values
+    names = list(dict.fromkeys(mice.tolist()))
+    table = np.stack([np.nanmean(out["video_r_ensemble"].values[mice == m], axis=0) for m in names])
+    table = table[np.isfinite(table).all(axis=1)]
+    if k < 2 or len(table) < 2:
+        out.attrs["ensemble_note"] = "one model: no ensemble-size curve" if k < 2 else "fewer than two mice"
+        return
+    levels = [str(j + 1) for j in range(k)]
+    anova = repeated_measures_anova(table, level_names=levels)
+    steps = adjacent_level_tests(table, level_names=levels)
+    out.attrs.update(ensemble_anova_p=anova["p"], ensemble_anova_F=anova["F"], ensemble_subjects=len(table))
+    out["ensemble_step_p"] = ("ensemble_step", [s["p_bonferroni"] for s in steps], {"units": units.DIMENSIONLESS})
+    out.coords["ensemble_step"] = [f"{s['level_a']}->{s['level_b']}" for s in steps]
 
 
 def _random_scores(ds, first_frame, sigma, eval_threshold):
@@ -138,6 +179,15 @@ def headline(scores):
         lines.append(f"{what} r vs random videos: two-sample t-test p = {a[f'{what}_vs_random_p']:.3g} (t = "
                      f"{a[f'{what}_vs_random_t']:.1f}; the paper: p = {paper[f'{what}_vs_random_p']:.3g}); paired "
                      f"p = {a[f'{what}_vs_random_paired_p']:.3g}")
+    if "ensemble_anova_p" in a:
+        lines.append(f"ensemble size 1..{a['n_models']} (RM-ANOVA over {a['ensemble_subjects']} mice): p = "
+                     f"{a['ensemble_anova_p']:.3g} (F = {a['ensemble_anova_F']:.3g}); the paper: p = 1.11e-16, i.e. "
+                     "p <= 1.1e-16 (the floor of its 1 - cdf)")
+    if "predictor_r" in scores:
+        order = np.argsort(np.nan_to_num(scores["predictor_p"].values, nan=2.0))[:3]
+        lines.append("quality predictors (frame r): " + ", ".join(
+            f"{scores['predictor'].values[j]} r = {scores['predictor_r'].values[j]:.2f} (p = "
+            f"{scores['predictor_p'].values[j]:.2g})" for j in order) + "; the paper: contrast")
     sweep = np.nanmean(scores["threshold_video_r"].values, axis=0) if n else []
     lines.append("eval-threshold sweep (alpha >= t): " + ", ".join(
         f"{t:g}: r {v:.3f}" for t, v in zip(scores["eval_threshold"].values, sweep)))

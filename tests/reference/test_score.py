@@ -106,3 +106,26 @@ def test_natural_reference_format_is_read_and_scored_like_natural_nc(tmp_path, r
     scores = score_summaries(summary)
     assert scores.video_r.values[0] == pytest.approx(float(natural["video_correlation"]), abs=1e-5)
     assert int(summary.attrs.get("n_models", summary.sizes["model"])) == 1
+
+
+def test_ensemble_anova_and_predictors_by_hand(reference_set):
+    """The ensemble-size RM-ANOVA over the mice's mean curves equals statsmodels' AnovaRM on the table by hand;
+    each predictor's r equals np.corrcoef of the clip property and the frame r."""
+    import pandas as pd
+    from statsmodels.stats.anova import AnovaRM
+
+    from dnemkit.analysis.study import clip_descriptors
+
+    root, _ = reference_set
+    ds = read_summaries(root)
+    scores = score_summaries(ds)
+    mice = scores.mouse.values
+    table = np.stack([scores.video_r_ensemble.values[mice == m].mean(0) for m in dict.fromkeys(mice.tolist())])
+    long = pd.DataFrame([(i, str(j), table[i, j]) for i in range(table.shape[0]) for j in range(table.shape[1])],
+                        columns=["subject", "level", "r"])
+    want = AnovaRM(long, "r", "subject", within=["level"]).fit().anova_table["Pr > F"].iloc[0]
+    assert scores.attrs["ensemble_anova_p"] == pytest.approx(want, rel=1e-9)
+    contrast = [clip_descriptors(ds.video_gt.values[c], ds.behavior.values[c], mask=ds.mask_level.values[c] >= 1,
+                                 first_frame=30)["contrast"] for c in range(ds.sizes["clip"])]
+    assert float(scores.predictor_r.sel(predictor="contrast")) == pytest.approx(
+        np.corrcoef(contrast, scores.frame_r.values)[0, 1], rel=1e-9)
