@@ -44,8 +44,9 @@ from dnemkit.encoders.dwiseneuro.network import random_dwiseneuro as make_random
 from dnemkit.encoders.dwiseneuro.network import MAIN_CONFIG, DwiseNeuro, InvertedResidual3d  # noqa: E402
 from dnemkit.encoders.dwiseneuro.encoder import DwiseNeuroEncoder  # noqa: E402
 from dnemkit.reconstruction import Execution, Recipe, input_gradient, reconstruct, subbatch_starts  # noqa: E402
-from dnemkit.reconstruction.loop import (EncoderPass, auto_subbatches_per_pass, check_bf16,  # noqa: E402
-                                         members_input_gradient, prepare_members)
+from dnemkit.reconstruction.execution import (EncoderPass, auto_subbatches_per_pass, check_bf16,  # noqa: E402
+                                              prepare_members)
+from dnemkit.reconstruction.passes import members_input_gradient  # noqa: E402
 from dnemkit.reconstruction.optimizers import make_optimizer  # noqa: E402
 
 FULL = dict(MAIN_CONFIG, readout_outputs=(7863,))

@@ -20,7 +20,8 @@ import torch
 from dnemkit.encoders.ref import EncoderRef
 from dnemkit.experiments.targets import synthetic_recording
 from dnemkit.reconstruction import Execution, Recipe
-from dnemkit.reconstruction.loop import MemberGradients, auto_subbatches_per_pass, prepare_members
+from dnemkit.reconstruction.execution import auto_subbatches_per_pass, prepare_members
+from dnemkit.reconstruction.passes import MemberGradients
 from dnemkit.reconstruction.schedule import make_schedule
 from dnemkit.stimuli import natural_movie
 

@@ -17,7 +17,7 @@ import torch
 from dnemkit.encoders.dwiseneuro.network import MAIN_CONFIG, DwiseNeuro, InvertedResidual3d
 from dnemkit.encoders.dwiseneuro.encoder import DwiseNeuroEncoder
 from dnemkit.reconstruction import Recipe, input_gradient, subbatch_starts
-from dnemkit.reconstruction.loop import auto_subbatches_per_pass
+from dnemkit.reconstruction.execution import auto_subbatches_per_pass
 from dnemkit.training import MODEL_CONFIGS
 
 SMALL = dict(MODEL_CONFIGS["small"], readout_outputs=(2000,))  # the demo ensemble's architecture

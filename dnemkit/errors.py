@@ -9,7 +9,7 @@ class DnemkitError(ValueError):
     """A user mistake: bad argument, bad file, bad shape. The message is one line meant for the user."""
 
 
-def say(log, message, *, warning=False):
+def say(log, message, *, warning=False, notice=False):
     """The one voice of dnemkit's library code: ``message`` as one line for the user.
 
     Parameters
@@ -22,13 +22,22 @@ def say(log, message, *, warning=False):
     warning : bool
         Something suspicious but allowed: without a ``log`` it is printed on stderr as 'Warning: ...', never
         dropped.
+    notice : bool
+        Something the user should see though nothing is wrong (a fallback, a retry): without a ``log`` it is
+        printed on stderr as 'dnemkit: ...', never dropped.
+
+    Lines on stderr go through ``tqdm.write``, so that they do not break a progress bar (tqdm is imported here,
+    when a line is written, so that importing dnemkit stays light).
     """
     if log is not None:
         log(message)
-    elif warning:
+    elif warning or notice:
         import sys
 
-        print(f"Warning: {message}", file=sys.stderr, flush=True)
+        from tqdm.auto import tqdm
+
+        tqdm.write(f"Warning: {message}" if warning else f"dnemkit: {message}", file=sys.stderr)
+        sys.stderr.flush()
 
 
 def check_int(value, name, minimum=None, meaning=""):

@@ -14,7 +14,8 @@ from dnemkit.encoders.base import Encoder, Ensemble
 from dnemkit.encoders.dwiseneuro.encoder import DwiseNeuroEncoder
 from dnemkit.errors import DnemkitError
 from dnemkit.reconstruction import Execution, Recipe, input_gradient, reconstruct
-from dnemkit.reconstruction.loop import EncoderPass, members_input_gradient, stackable
+from dnemkit.reconstruction.execution import EncoderPass, stackable
+from dnemkit.reconstruction.passes import members_input_gradient
 from dnemkit.stimuli.geometry import HEIGHT, WIDTH
 
 

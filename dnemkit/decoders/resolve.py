@@ -61,7 +61,8 @@ def library_clips(encoder, config=DecoderConfig(), progress=False):
 
     from ..encoders.base import members_of
     from ..reconstruction.config import Execution
-    from ..reconstruction.loop import prepare_members, tiled_rates
+    from ..reconstruction.execution import prepare_members
+    from ..reconstruction.passes import tiled_rates
     from ..encoders.synthetic import sample_responses
     from ..stimuli.natural import natural_movie
 

@@ -6,7 +6,7 @@ defaults without loading torch."""
 from ..lazy import lazy_exports
 
 _EXPORTS = {"Execution": ".config", "Recipe": ".config", "ReconstructionResult": ".loop",
-            "input_gradient": ".loop", "reconstruct": ".loop", "PaperAdam": ".optimizers", "PixelAdam": ".optimizers",
+            "input_gradient": ".passes", "reconstruct": ".loop", "PaperAdam": ".optimizers", "PixelAdam": ".optimizers",
             "subbatch_starts": ".schedule"}
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

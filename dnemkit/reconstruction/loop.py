@@ -1,361 +1,29 @@
 """The reconstruction loop: optimise input videos until the encoder predicts the target responses.
 
 What it computes is one frozen :class:`Recipe`, how it runs one :class:`Execution`; masks, ensembling, smoothing,
-predicted targets, neuron subsets and trackers are options of this one loop. Every sub-batch of every item (and, with ``batch`` items, of every
-condition) goes through the encoder in batched passes; the arithmetic equals the sequential schedule because
-the encoder is frozen in eval mode and samples are independent.
+predicted targets, neuron subsets and trackers are options of this one loop (:func:`reconstruct`). Its gradients
+come from :mod:`.passes`, how they run from :mod:`.execution`.
 """
 
-import itertools
-import sys
 import time
-from dataclasses import dataclass, field, is_dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
 from ..device import resolve_device
 from ..encoders.base import members_of, model_names
 from ..errors import DnemkitError
-from ..stimuli.geometry import HEIGHT, WIDTH
-from .config import Execution, Recipe
-from .optimizers import make_optimizer
-from .objectives import make_objective
-from .schedule import make_schedule, subbatch_starts
-from .stoppers import StopAt, make_stopper
 from ..losses import poisson_nll
+from ..stimuli.geometry import HEIGHT, WIDTH
 from ..video import EVAL_FIRST_FRAME, smooth_video as smooth
-
-
-def auto_subbatches_per_pass(encoder, device, frames=32):
-    """Sub-batches per encoder pass for this device.
-
-    CPU: small passes for CNNs (large ones thrash the cache of a 2-core machine; measured in benchmarks/), or
-    the encoder's own ``cpu_subbatches_per_pass``.
-    GPU: as many as fit in half the free memory, measured with a one-sub-batch probe.
-    """
-    if device.type != "cuda":
-        return getattr(encoder, "cpu_subbatches_per_pass", 2)
-    torch.cuda.reset_peak_memory_stats(device)
-    before = torch.cuda.memory_allocated(device)
-    probe = torch.full((1, frames, HEIGHT, WIDTH), 127.5, device=device)
-    x = encoder.stack_inputs(probe, None).detach().requires_grad_()
-    torch.autograd.grad(encoder.forward_stacked(x, None).sum(), x)
-    per = max(torch.cuda.max_memory_allocated(device) - before, 1)
-    free, _ = torch.cuda.mem_get_info(device)
-    return int(max(1, min(128, 0.5 * free // per)))
-
-
-def say(message):
-    """One line on stderr that does not break a progress bar (fallbacks, retries)."""
-    tqdm.write(f"dnemkit: {message}", file=sys.stderr)
-
-
-#: attributes that may differ between members run in one pass (they do not enter the forward computation)
-_FREE_ATTRIBUTES = ("description", "seed", "training")
-
-
-def _plain_attributes(module):
-    return {k: v for k, v in vars(module).items() if not k.startswith("_") and k not in _FREE_ATTRIBUTES
-            and (isinstance(v, (bool, int, float, str, tuple, type(None))) or is_dataclass(v))}
-
-
-def stackable(models):
-    """True when ``models`` (two or more) can run in one vmapped pass: one class, the same parameter and buffer
-    names, shapes and dtypes, and the same plain attributes (readout index, padding fill, ...) in every
-    submodule."""
-    if len(models) < 2 or any(type(m) is not type(models[0]) for m in models):
-        return False
-
-    def signature(model):
-        tensors = [(n, tuple(t.shape), t.dtype, t.device) for n, t in
-                   itertools.chain(model.named_parameters(), model.named_buffers())]
-        return tensors, [(n, type(s), _plain_attributes(s)) for n, s in model.named_modules()]
-
-    first = signature(models[0])
-    return all(signature(m) == first for m in models[1:])
-
-
-class _StackedForward(nn.Module):
-    """``forward`` = the encoder's ``forward_stacked``, so ``functional_call`` can swap in each member's state."""
-
-    def __init__(self, encoder):
-        super().__init__()
-        self.encoder = encoder
-
-    def forward(self, x, behavior):
-        return self.encoder.forward_stacked(x, behavior)
-
-
-class EncoderPass:
-    """The encoder part of one reconstruction pass: stacked inputs (M, S, ...) -> rates (M, S, N, F) in x's dtype.
-
-    models: one encoder (M = 1), or M ensemble members of one structure (:func:`stackable`) evaluated together
-    with ``torch.func.vmap`` over their stacked parameters and buffers (``functional_call``); tensors equal in
-    every member stay unbatched. precision: "fp32" | "bf16" (autocast around the forward only). compile:
-    ``torch.compile`` the forward; the caller disables it with :meth:`fall_back` when compilation fails.
-    """
-
-    def __init__(self, models, precision="fp32", compile=False, compile_mode="default"):
-        self.models = list(models)
-        self.precision = precision
-        if len(self.models) == 1:
-            model = self.models[0]
-            self._eager = lambda x, behavior: model.forward_stacked(x[0], behavior)[None]
-        else:
-            self._eager = self._vmapped()
-        self._compiled = torch.compile(self._eager, mode=compile_mode) if compile else None
-
-    @property
-    def n_models(self):
-        return len(self.models)
-
-    @property
-    def compiled(self):
-        return self._compiled is not None
-
-    def fall_back(self):
-        self._compiled = None
-
-    def _vmapped(self):
-        from torch.func import functional_call, vmap
-
-        wrapper = _StackedForward(self.models[0])
-        states = [dict(itertools.chain(_StackedForward(m).named_parameters(), _StackedForward(m).named_buffers()))
-                  for m in self.models]
-        batched, shared = {}, {}
-        for name, first in states[0].items():
-            values = [s[name].detach() for s in states]
-            if all(torch.equal(first.detach(), v) for v in values[1:]):
-                shared[name] = first.detach()
-            else:
-                batched[name] = torch.stack(values)
-
-        def one(state, x, behavior):
-            return functional_call(wrapper, (state, shared), (x, behavior))
-
-        run = vmap(one, in_dims=(0, 0, None))
-        return lambda x, behavior: run(batched, x, behavior)
-
-    def __call__(self, x, behavior):
-        fn = self._compiled or self._eager
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            rates = fn(x, behavior)
-        return rates.to(x.dtype)
-
-
-def _gather_frames(tensor, items, frame_index):
-    """tensor (B, C, T) -> (S, C, F) picking item ``items[s]`` and frames ``frame_index[s]``."""
-    picked = tensor[items]
-    return torch.gather(picked, 2, frame_index[:, None, :].expand(-1, picked.shape[1], -1))
-
-
-def input_gradient(encoder, video, behavior, target, recipe, neurons=None, per_pass=None, starts=None,
-                   objective=None, precision="fp32"):
-    """One iteration's gradient of the paper's schedule, batched.
-
-    video (B, T, 36, 64), behavior (B, 4, T), target (B, N, T) (already relu'd).
-    For every 32-frame sub-batch: Poisson loss (mean over neurons x frames), gradient w.r.t. the encoder's
-    stacked input divided by its L2 norm (all input channels), video part kept, averaged per frame over the
-    sub-batches that contain the frame. ``neurons`` (index tensor) restricts the loss to a subset. ``starts``:
-    the sub-batches' first frames (default: the paper's dense schedule); frames no sub-batch covers get 0.
-    ``precision`` applies to the encoder's forward. ``objective``: the loss per sub-batch
-    (:data:`dnemkit.reconstruction.objectives.OBJECTIVES`; None = the paper's Poisson loss). Returns (grad
-    (B, T, 36, 64), loss (B,) mean over sub-batches, rates (B, N_used, T) averaged over sub-batches, detached).
-    """
-    runner = EncoderPass([encoder], precision=precision)
-    grad, loss, rates = members_input_gradient(runner, video[None], behavior, target, recipe, neurons, per_pass,
-                                               starts, objective)
-    return grad[0], loss[0], rates[0]
-
-
-def members_input_gradient(runner, videos, behavior, target, recipe, neurons=None, per_pass=None, starts=None,
-                           objective=None):
-    """:func:`input_gradient` of every model of ``runner`` (an :class:`EncoderPass` of M models) at once.
-
-    videos (V, B, T, 36, 64) with V = M (each model its own video) or 1 (all models the same video). A pass
-    holds ``per_pass`` sub-batches of every model. Returns grad (M, B, T, 36, 64), loss (M, B), rates
-    (M, B, N_used, T); model m's slices equal ``input_gradient(models[m], ...)``.
-    """
-    loss_of = make_objective(objective)
-    n_models = runner.n_models
-    n_videos, b, t = videos.shape[:3]
-    size = recipe.subbatch_frames
-    if starts is None:
-        starts = subbatch_starts(t, size, recipe.subbatch_stride)
-    jobs = [(i, s) for i in range(b) for s in starts]
-    per_pass = per_pass or len(jobs)
-    device = videos.device
-    offsets = torch.arange(size, device=device)
-    grad = videos.new_zeros((n_models,) + tuple(videos.shape[1:]))
-    loss = videos.new_zeros((n_models, b))
-    n_used = target.shape[1] if neurons is None else len(neurons)
-    rates_sum = videos.new_zeros((n_models, b, n_used, t))
-    for k in range(0, len(jobs), per_pass):
-        chunk = jobs[k:k + per_pass]
-        items = torch.tensor([j[0] for j in chunk], device=device)
-        frame_index = torch.tensor([j[1] for j in chunk], device=device)[:, None] + offsets
-        clips = videos.detach()[:, items[:, None], frame_index]  # (V, S, F, 36, 64)
-        beh = _gather_frames(behavior, items, frame_index)
-        tgt = _gather_frames(target, items, frame_index)
-        if n_models == 1:
-            x = runner.models[0].stack_inputs(clips[0], beh)[None]
-        else:
-            x = torch.stack([m.stack_inputs(clips[min(j, n_videos - 1)], beh) for j, m in enumerate(runner.models)])
-        x = x.detach().requires_grad_(True)
-        rates = runner(x, beh)  # (M, S, N, F)
-        if neurons is not None:
-            rates, tgt = rates[:, :, neurons], tgt[:, neurons]
-        per_sub = loss_of(rates, tgt, recipe)  # (M, S); the paper's Poisson loss unless told otherwise
-        (g,) = torch.autograd.grad(per_sub.sum(), x)
-        g = g / (g.flatten(2).norm(dim=2) + recipe.grad_norm_eps).view(*g.shape[:2], *([1] * (g.dim() - 2)))
-        video_g = torch.stack([m.video_grad(g[j]) for j, m in enumerate(runner.models)])
-        rates = rates.detach()
-        # one slice add per sub-batch, in job order: the same sums as an accumulating index_put, without its
-        # sort of a (models x sub-batches x neurons x frames) index on every pass
-        for j, (item, start) in enumerate(chunk):
-            grad[:, item, start:start + size] += video_g[:, j]
-            rates_sum[:, item, :, start:start + size] += rates[:, j]
-        loss.index_add_(1, items, per_sub.detach())
-    count = torch.zeros(t, device=device)
-    for s in starts:
-        count[s:s + size] += 1
-    count.clamp_(min=1)  # frames outside every sub-batch (a sparse schedule) keep their zero gradient
-    grad /= count.view(1, 1, t, 1, 1)
-    return grad, loss / len(starts), rates_sum / count.view(1, 1, 1, t)
-
-
-def tiled_rates(model, videos, behavior=None, size=32, per_pass=None):
-    """The rates (B, N, T) ``model`` (one encoder, not an ensemble) predicts for ``videos`` (B, T, 36, 64), by
-    non-overlapping ``size``-frame sub-batches from frame 0 (plus one ending at T; frames in two are averaged),
-    forward only: the sub-batch predictions the loop's gradients come from, at a fixed offset, so that two
-    calls on one video agree exactly. ~T/size sub-batches instead of the T windows of ``model(videos)``.
-
-    behavior: (B, 4, T) or None (the encoder's defaults). per_pass: sub-batches per forward (None: all)."""
-    b, t = videos.shape[:2]
-    device = videos.device
-    if behavior is None:
-        behavior = model.default_behavior().to(device).view(1, 4, 1).expand(b, 4, t)
-    starts = subbatch_starts(t, size, size)
-    jobs = [(i, s) for i in range(b) for s in starts]
-    per_pass = per_pass or len(jobs)
-    offsets = torch.arange(size, device=device)
-    out, count = None, torch.zeros(t, device=device)
-    for s in starts:
-        count[s:s + size] += 1
-    with torch.no_grad():
-        for k in range(0, len(jobs), per_pass):
-            chunk = jobs[k:k + per_pass]
-            items = torch.tensor([j[0] for j in chunk], device=device)
-            frame_index = torch.tensor([j[1] for j in chunk], device=device)[:, None] + offsets
-            clips = videos.detach()[items[:, None], frame_index]
-            beh = _gather_frames(behavior, items, frame_index)
-            rates = model.forward_stacked(model.stack_inputs(clips, beh), beh).float()  # (S, N, F)
-            if out is None:
-                out = videos.new_zeros((b, rates.shape[1], t))
-            for j, (item, start) in enumerate(chunk):
-                out[item, :, start:start + size] += rates[j]
-    return out / count
-
-
-def _first_line(exc, limit=160):
-    text = (str(exc).strip().splitlines() or [""])[0]
-    return f"{type(exc).__name__}: {text[:limit]}" if text else type(exc).__name__
-
-
-def choose_members_in_one_pass(execution, models):
-    """Whether ``reconstruct`` runs the ensemble members in one vmapped pass (``execution.members_in_one_pass``).
-
-    None or False: the member loop, on every device; measured with benchmarks/device_check.py, the loop is the
-    faster on a 2-core CPU and on an H100 (full-size DwiseNeuro, 300 frames: one pass of two members 0.44x the
-    loop's speed; 7 models 9.8 s vs 4.1 s per iteration). True: one vmapped pass whenever the members are
-    :func:`stackable` (else the loop, said in one line), for devices where it measures faster.
-    """
-    if len(models) < 2 or not execution.members_in_one_pass:
-        return False
-    ok = stackable(models)
-    if not ok:
-        say("members_in_one_pass: the ensemble's members differ in structure; running them one after another")
-    return ok
-
-
-class MemberGradients:
-    """Every model's normalised input gradients for one iteration, with the loop's fallbacks.
-
-    Runs the members one after another (the reference) or in one pass (:func:`choose_members_in_one_pass`),
-    in ``execution.precision``, compiled if ``execution.compile``. Out of memory: the pass size is halved and the
-    iteration rerun (one line says so); members in one pass at one sub-batch per pass fall back to the loop.
-    A failing ``torch.compile`` falls back to eager, and a failing vmapped pass to the loop, each with one line.
-    """
-
-    def __init__(self, models, recipe, execution, device, per_pass, objective=None):
-        self.models, self.recipe, self.execution, self.device = list(models), recipe, execution, device
-        self.objective = objective
-        self.one_pass = choose_members_in_one_pass(execution, self.models)
-        self.pass_size = max(1, per_pass // len(self.models)) if self.one_pass else per_pass
-        self.compile = execution.compile
-        self._build()
-
-    def _build(self):
-        groups = [self.models] if self.one_pass else [[m] for m in self.models]
-        self.runners = [EncoderPass(g, self.execution.precision, self.compile, self.execution.compile_mode)
-                        for g in groups]
-
-    def _shrink(self, n_jobs):
-        size = min(self.pass_size, n_jobs)
-        unit = "sub-batches of every member" if self.one_pass else "sub-batches"
-        if size > 1:
-            self.pass_size = size // 2
-            say(f"out of memory with {size} {unit} per pass; retrying with {self.pass_size}")
-        elif self.one_pass:
-            self.one_pass, self.pass_size = False, 1
-            self._build()
-            say("out of memory with the members in one pass; retrying with one member at a time")
-        else:
-            return False
-        if self.device.type == "cuda":
-            torch.cuda.empty_cache()
-        return True
-
-    def __call__(self, videos, behavior, target, neurons, starts, summarise):
-        """videos (V, B, T, 36, 64) -> grads (M, B, T, 36, 64), loss (M, B), summarise(rates) per member."""
-        n_jobs = videos.shape[1] * len(starts)
-        while True:
-            try:
-                return self._compute(videos, behavior, target, neurons, starts, summarise)
-            except torch.OutOfMemoryError:
-                if not self._shrink(n_jobs):
-                    raise
-            except DnemkitError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - compile / vmap failures fall back, anything else re-raises
-                if self.compile:
-                    say(f"torch.compile failed ({_first_line(exc)}); running the encoder eagerly")
-                    self.compile = False
-                    for runner in self.runners:
-                        runner.fall_back()
-                elif self.one_pass:
-                    say(f"members in one pass failed ({_first_line(exc)}); running them one after another")
-                    self.one_pass, self.pass_size = False, self.pass_size * len(self.models)
-                    self._build()
-                else:
-                    raise
-
-    def _compute(self, videos, behavior, target, neurons, starts, summarise):
-        c = self.recipe
-        if self.one_pass:
-            g, loss, rates = members_input_gradient(self.runners[0], videos, behavior, target, c, neurons,
-                                                    self.pass_size, starts, self.objective)
-            return g, loss, summarise(rates)
-        out = []
-        for m, runner in enumerate(self.runners):
-            video = videos[m:m + 1] if videos.shape[0] > 1 else videos
-            g, loss, rates = members_input_gradient(runner, video, behavior, target, c, neurons, self.pass_size,
-                                                    starts, self.objective)
-            out.append((g, loss, summarise(rates)))
-        return tuple(torch.cat(parts) for parts in zip(*out))
+from .config import Execution, Recipe
+from .execution import auto_subbatches_per_pass, check_bf16, cudnn_benchmark, prepare_members
+from .optimizers import make_optimizer
+from .passes import MemberGradients, tiled_rates
+from .schedule import make_schedule
+from .stoppers import StopAt, make_stopper
 
 
 def _pearson_rows(a, b):
@@ -363,8 +31,6 @@ def _pearson_rows(a, b):
     a = a - a.mean(1, keepdim=True)
     b = b - b.mean(1, keepdim=True)
     return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1) + 1e-12)
-
-
 
 
 @dataclass
@@ -441,55 +107,6 @@ def _check_trackers(trackers, batch, frames):
     return trackers
 
 
-def prepare_members(models, execution, device=torch.device("cpu")):
-    """The members as ``execution`` runs them on ``device``: with BatchNorm folded into the convolutions when
-    asked and the encoder offers it (``with_batchnorm_folded()``: a copy; the caller's encoder is left as it is).
-
-    On a CPU the folded copy is put in the channels-last layout (NDHWC): with no BatchNorm between them, oneDNN
-    runs the chain of 3-D convolutions without reordering, 1.3x faster than the folded copy in NCDHW on the demo
-    (``benchmarks/execution_options.py``); on a GPU the layout is left as it is (not timed there).
-    """
-    if not execution.fold_batchnorm:
-        return list(models)
-    out = []
-    for m in models:
-        if hasattr(m, "with_batchnorm_folded"):
-            m = m.with_batchnorm_folded()
-            if torch.device(device).type == "cpu":
-                m = m.to(memory_format=torch.channels_last_3d)
-        out.append(m)
-    return out
-
-
-#: the largest relative error of bf16 rates and the smallest cosine of bf16 vs fp32 input gradients accepted by
-#: the self-check (a correct bf16 forward measures ~1e-2 and > 0.99 on DwiseNeuro; a wrong kernel is far off)
-BF16_RATE_TOLERANCE, BF16_MIN_COSINE = 0.05, 0.95
-
-
-def check_bf16(model, video, behavior, target, recipe, device):
-    """Refuse bf16 (DnemkitError, one line) when its first sub-batch disagrees with fp32 on this machine.
-
-    Some cuDNN releases have returned wrong bf16 3-D convolutions without an error; this compares one sub-batch's
-    rates and input gradient in both precisions before the reconstruction starts."""
-    size = min(recipe.subbatch_frames, video.shape[1])
-    clip, beh, tgt = video[:1, :size], behavior[:1, :, :size], target[:1, :, :size]
-    out = {}
-    for precision in ("fp32", "bf16"):
-        runner = EncoderPass([model], precision=precision)
-        x = model.stack_inputs(clip, beh)[None].detach().requires_grad_(True)
-        rates = runner(x, beh)
-        loss = make_objective(None)(rates, tgt, recipe).sum()
-        (g,) = torch.autograd.grad(loss, x)
-        out[precision] = rates.detach().double(), g.detach().double().flatten()
-    (r32, g32), (r16, g16) = out["fp32"], out["bf16"]
-    rel = float((r16 - r32).norm() / (r32.norm() + 1e-12))
-    cos = float(g16 @ g32 / (g16.norm() * g32.norm() + 1e-30))
-    if not (np.isfinite(rel) and np.isfinite(cos)) or rel > BF16_RATE_TOLERANCE or cos < BF16_MIN_COSINE:
-        raise DnemkitError(f"bf16 disagrees with fp32 on {device} (rates off by {rel:.1%}, gradient cosine "
-                           f"{cos:.3f}; expected <= {BF16_RATE_TOLERANCE:.0%} and >= {BF16_MIN_COSINE}): this "
-                           "torch/cuDNN gives wrong bf16 results here; use precision fp32")
-
-
 class _Tracking:
     """The trackers of one reconstruction: which are due at an iteration, their scores and iterations."""
 
@@ -514,21 +131,6 @@ class _Tracking:
                                    f"({self.n_videos + 1}, {self.batch})")
             self.scores[tr.name].append(values)
             self.iterations[tr.name].append(i)
-
-
-class _cudnn_benchmark:
-    """torch.backends.cudnn.benchmark set for the loop (CUDA only) and restored after it."""
-
-    def __init__(self, execution, device):
-        self.wanted = execution.cudnn_benchmark if device.type == "cuda" else None
-
-    def __enter__(self):
-        self.was = torch.backends.cudnn.benchmark
-        if self.wanted is not None:
-            torch.backends.cudnn.benchmark = self.wanted
-
-    def __exit__(self, *exc):
-        torch.backends.cudnn.benchmark = self.was
 
 
 def _start_videos(recipe, start, n_videos, b, t, device):
@@ -649,7 +251,7 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
     if watching:
         stopper.observe(0, heldout_loss(), videos.clone)
     done = recipe.iterations
-    with _cudnn_benchmark(execution, device):
+    with cudnn_benchmark(execution, device):
         for i in tqdm(range(1, recipe.iterations + 1), desc=description, disable=not progress, leave=False):
             grads, loss, rcorr = gradients(videos, behavior, target, neurons, schedule(t), response_correlation)
             loss_trace[i - 1], rcorr_trace[i - 1] = loss.cpu().numpy(), rcorr.cpu().numpy()

@@ -11,7 +11,7 @@ from dnemkit.encoders.dwiseneuro.network import fold_batchnorm, random_dwiseneur
 from dnemkit.encoders.dwiseneuro.encoder import DwiseNeuroEncoder
 from dnemkit.errors import DnemkitError
 from dnemkit.reconstruction import Execution, Recipe, reconstruct
-from dnemkit.reconstruction.loop import check_bf16, prepare_members
+from dnemkit.reconstruction.execution import check_bf16, prepare_members
 
 #: every structural feature of the full DwiseNeuro (stride, channel tiling, SE, cortex groups) at a tiny size
 TINY = dict(readout_outputs=(30, 20), in_channels=5, core_features=(8, 8, 16, 16), spatial_strides=(2, 1, 2, 1),

@@ -1,4 +1,4 @@
-"""Tests of dnemkit.reconstruction.loop: input gradients against the sequential recipe, neuron subsets,
+"""Tests of dnemkit.reconstruction.loop and .passes: input gradients against the sequential recipe, neuron subsets,
 recovery of a movie, gradient ensembling, input checks."""
 
 import numpy as np
