@@ -29,6 +29,7 @@ from . import plan as P
 from .assemble import assemble_study
 from .compute import clip_dataset, reconstruct_clips
 from .config import StudyConfig
+from ...decoders.linear import DecoderConfig
 from .methods import Method, add_methods, build_methods, decoder_identity, decoder_trials, study_decoder
 from .variations import STANDARD, add_variations, check_variations, parse_variations, training_mask
 
@@ -89,6 +90,11 @@ def prepare(config, log=None, progress=True):
         mp.decoder = None
         if any(m.decoder for m in methods):
             trials = decoder_trials(mp.mouse, mp.selected)
+            need = DecoderConfig().min_clips
+            if len(trials) < need:
+                raise DnemkitError(f"{mp.name} has {len(trials)} labelled 'train' trial(s) outside the study's "
+                                   f"selection; the decoder methods need {need} or more to fit the decoder on "
+                                   "(expected a mouse folder with more training trials, or no decoder method)")
             mp.decoder = (str(mp.mouse.path), trials, decoder_identity(mp.mouse, trials))
         for c in loaded:
             c.id = P.clip_id(c, context)
