@@ -108,6 +108,10 @@ def register(main):
     @click.option("--variations", default="", help="Method variations beside the standard run, comma-separated: "
                   "predicted (targets: predicted activity), gradient (gradient ensembling; 2+ models), unsmoothed "
                   "(no final filter; re-scores), train-mask=T (training mask level >= T; train-mask=none: every pixel).")
+    @click.option("--methods", default="", help="Methods side by side, each clip by each, comma-separated: paper, "
+                  "fast, fast+heldout (held-out stopper, budget 200), decoder (the linear decoder's movie alone), "
+                  "decoder+fast (fast from the decoder's movie); fast is the reference of the paired tests (added; "
+                  "the standard run's units when the study's recipe is fast).")
     @click.option("--eval-thresholds", default=",".join(f"{t:g}" for t in d["eval_thresholds"]),
                   help="Evaluation masks level >= t of the threshold sweep, for every training-mask arm (re-scores "
                        "the stored videos). Default: the reference's, each arm from its training threshold (0 for "
@@ -125,7 +129,8 @@ def register(main):
     @execution_options
     @quiet_option
     @user_errors
-    def study(encoder_spec, mouse, models, mouse_map, mice, tiers, variations, eval_thresholds, out, recipe, seed,
+    def study(encoder_spec, mouse, models, mouse_map, mice, tiers, variations, methods, eval_thresholds, out, recipe,
+              seed,
               quiet, reference_dir, **options):
         """Reconstruct every selected clip of every mouse of a dataset and compute the paper's statistics.
 
@@ -148,6 +153,7 @@ def register(main):
 
         config = StudyConfig(encoder=EncoderRef(encoder_spec, mouse, models), mouse_map=_mouse_map(mouse_map),
                              mice=_names(mice), tiers=_names(tiers), variations=_names(variations),
+                             methods=_names(methods),
                              eval_thresholds=parse_list(eval_thresholds, "--eval-thresholds") if eval_thresholds.strip() else (),
                              recipe=recipe.replace(seed=seed), **options)
         _run_study(config, Path(out), quiet)

@@ -230,7 +230,7 @@ def study_rows(ds):
     """Clips and mice, mean video and frame r with 95 % CI and the tests against random videos, per mouse,
     ensemble size (or why there is no curve), the strongest quality predictors and the duplicates."""
     return (_study_score_rows(ds) + _study_ensemble_rows(ds) + _study_prediction_rows(ds)
-            + _study_variation_rows(ds) + [_study_duplicate_row(ds)])
+            + _study_variation_rows(ds) + _study_method_rows(ds) + [_study_duplicate_row(ds)])
 
 
 def _study_ci(ds, name):
@@ -297,6 +297,19 @@ def _study_prediction_rows(ds):
             ("activity prediction r (true movie / reconstruction)",
              f"{fmt(float(np.nanmean(prediction)), '.3f')} / "
              f"{fmt(float(np.nanmean(ds['prediction_correlation_reconstruction'].values)), '.3f')}")]
+
+
+def _study_method_rows(ds):
+    """When computed: one row, each method's mean r and median seconds per clip, tested against fast."""
+    if "method" not in ds.dims:
+        return []
+    kind = ds.attrs.get("method_subjects", "")
+    return [(f"methods (mean r over {kind}, median s per clip; change vs fast, paired t-test)", "; ".join(
+        f"{n} {fmt(float(ds['method_mean_video_correlation'].values[j]), '.3f')} in "
+        f"{fmt(float(np.nanmedian(ds['method_seconds'].values[j])), '.3g')} s"
+        + ("" if j == 0 else f" ({float(ds['method_change_percent'].values[j]):+.1f} %, p = "
+           f"{fmt(float(ds['method_p'].values[j]), '.2g')})")
+        for j, n in enumerate(ds["method"].values)))]
 
 
 def _study_variation_rows(ds):

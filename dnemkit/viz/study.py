@@ -6,7 +6,7 @@ from matplotlib.figure import Figure
 
 from ..analysis.metrics import nanmean
 
-__all__ = ["study_figures", "study_summary", "study_predictors", "study_ethogram", "study_variations"]
+__all__ = ["study_figures", "study_summary", "study_predictors", "study_ethogram", "study_variations", "study_methods"]
 
 
 def _p_text(p):
@@ -225,6 +225,31 @@ def study_variations(ds):
     return fig
 
 
+def study_methods(ds):
+    """Methods side by side: each clip's video r against its seconds, one marker per method, a grey line
+    joining a clip's methods; the legend gives each method's mean r and its test against fast."""
+    fig = Figure(figsize=(6.5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    names = list(ds["method"].values)
+    r, sec = ds["method_video_correlation"].values, ds["method_seconds"].values
+    for k in range(r.shape[1]):
+        order = np.argsort(sec[:, k])
+        ax.plot(sec[order, k], r[order, k], "-", color="0.8", lw=0.7, zorder=1)
+    markers = "osD^vP*X"
+    for j, n in enumerate(names):
+        extra = "" if j == 0 else (f", {ds['method_change_percent'].values[j]:+.1f} %, "
+                                   f"{_p_text(float(ds['method_p'].values[j]))}")
+        ax.scatter(sec[j], r[j], marker=markers[j % len(markers)], s=28, zorder=2,
+                   label=f"{n}: r {float(ds['method_mean_video_correlation'].values[j]):.3f}{extra}")
+    if np.nanmin(sec) > 0 and np.nanmax(sec) / np.nanmin(sec) > 30:
+        ax.set_xscale("log")
+    ax.set_xlabel("seconds per clip")
+    ax.set_ylabel("video correlation")
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title(f"methods per clip (tests against fast over {ds.attrs.get('method_subjects', '')})", fontsize=9)
+    return fig
+
+
 def study_figures(ds):
     """{name: Figure}: study, study_predictors and (when the study holds one) study_ethogram."""
     figures = {"study": study_summary(ds), "study_predictors": study_predictors(ds)}
@@ -232,4 +257,6 @@ def study_figures(ds):
         figures["study_ethogram"] = study_ethogram(ds)
     if "variation" in ds.dims:
         figures["study_variations"] = study_variations(ds)
+    if "method" in ds.dims:
+        figures["study_methods"] = study_methods(ds)
     return figures

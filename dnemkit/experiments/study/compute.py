@@ -20,7 +20,8 @@ REFERENCE_FILL = 255 // 2
 
 
 def reconstruct_clips(encoder, clips, recipe, execution, train_mask, *, targets="recorded", eval_mask=None,
-                      input_mask=None, predictions=True, progress=False, description="study"):
+                      input_mask=None, predictions=True, progress=False, description="study", start=None,
+                      start_seconds=0.0):
     """Reconstruct ``clips`` (of one mouse, one length) in one ``reconstruct`` call; returns one dict per clip.
 
     encoder: the mouse's readout (an Ensemble reconstructs with every member; each member's video is kept, so
@@ -37,7 +38,16 @@ def reconstruct_clips(encoder, clips, recipe, execution, train_mask, *, targets=
     reconstructions inside it (``predicted_unsmoothed``), both with grey 127 (255 // 2) outside, and that mean
     contrast- and luminance-matched to the true movie over the mask's pixels x *all* frames (``predicted_matched``,
     grey 127.5 outside).
+
+    start: (B, T, 36, 64) videos the reconstruction starts from (a decoder's movies; ``start_seconds`` their
+    decoding time, added to ``seconds``); with ``recipe`` None nothing is reconstructed and the start is the
+    clips' one video (the decoder method). Each dict also holds ``iterations``: those run (the held-out
+    stopper's chosen iteration; 0 without reconstruction).
     """
+    if recipe is None:
+        return [{"model_videos": np.asarray(start[b], np.float32)[None], "loss": np.zeros((0, 1)),
+                 "response_correlation": np.zeros((0, 1)), "seconds": float(start_seconds),
+                 "model_names": ["decoder"], "iterations": 0} for b in range(len(clips))]
     from ...analysis.metrics import apply_eval_mask, match_contrast
 
     videos = np.stack([c.video for c in clips])
@@ -45,10 +55,12 @@ def reconstruct_clips(encoder, clips, recipe, execution, train_mask, *, targets=
     true_rates = predicted_targets(encoder, videos, behavior) if predictions or targets == "predicted" else None
     responses = true_rates if targets == "predicted" else np.stack([c.responses for c in clips])
     result = reconstruct(encoder, responses, behavior, recipe, execution=execution, train_mask=train_mask,
-                         progress=progress, description=description)
+                         progress=progress, description=description, start=start)
+    done = result.stopped_at if result.stopped_at is not None else result.iterations_run
     records = [{"model_videos": result.videos[:, b], "loss": result.traces["loss"][:, :, b],
                 "response_correlation": result.traces["response_correlation"][:, :, b],
-                "seconds": float(result.seconds), "model_names": list(result.model_names)} for b in range(len(clips))]
+                "seconds": float(result.seconds) + float(start_seconds), "model_names": list(result.model_names),
+                "iterations": int(recipe.iterations if done is None else done)} for b in range(len(clips))]
     if predictions:
         shown = result.ensemble if eval_mask is None else apply_eval_mask(result.ensemble, eval_mask)
         recon_rates = predicted_targets(encoder, shown, behavior)
@@ -99,4 +111,6 @@ def clip_dataset(clip, record, attrs):
                 "iteration": np.arange(1, record["loss"].shape[0] + 1)})
     ds.attrs.update(attrs, mouse=clip.mouse, trial=int(clip.trial), tier=clip.tier,
                     seconds=round(record["seconds"], 3))
+    if "iterations" in record:
+        ds.attrs["iterations"] = int(record["iterations"])
     return ds

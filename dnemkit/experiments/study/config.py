@@ -50,6 +50,8 @@ class StudyConfig(ExperimentConfig):
         steps of 0.1. input_predictions: the activity predicted from the training-masked true movie and from the
         contrast- and luminance-matched reconstruction as well (two more encoder passes over each clip; Fig. 1 -
         figure supplement 2D).
+    methods: methods side by side ('paper', 'fast', 'fast+heldout', 'decoder', 'decoder+fast'; ``fast`` is added
+        first as the reference of the paired tests; :mod:`dnemkit.experiments.study.methods`); empty: none.
     execution: device, precision, compile, ... (an Execution; only precision bf16 enters a clip's id).
     """
 
@@ -79,13 +81,14 @@ class StudyConfig(ExperimentConfig):
     variations: tuple = ()
     eval_thresholds: tuple = ()
     input_predictions: bool = True
+    methods: tuple = ()
 
     def __post_init__(self):
         self._check_common()
         if not self.encoder.has_spec:
             raise DnemkitError("a study's encoder is an object; expected a spec string (each mouse loads its "
                                "readout of it)")
-        for name in ("mice", "tiers", "variations"):
+        for name in ("mice", "tiers", "variations", "methods"):
             value = getattr(self, name)
             value = (value,) if isinstance(value, str) else tuple(value or ())
             object.__setattr__(self, name, tuple(str(v) for v in value))
@@ -118,6 +121,9 @@ class StudyConfig(ExperimentConfig):
         from .variations import parse_variations
 
         parse_variations(self.variations)
+        from .methods import parse_methods
+
+        object.__setattr__(self, "methods", parse_methods(self.methods))
         try:
             thresholds = tuple(float(t) for t in (self.eval_thresholds or ()))
         except (TypeError, ValueError):

@@ -29,12 +29,15 @@ from . import plan as P
 from .assemble import assemble_study
 from .compute import clip_dataset, reconstruct_clips
 from .config import StudyConfig
+from ...decoders.linear import DecoderConfig
+from .methods import Method, add_methods, build_methods, decoder_identity, decoder_trials, study_decoder
 from .variations import STANDARD, add_variations, check_variations, parse_variations, training_mask
 
 
 @dataclass
 class Unit:
-    """One unit of work: a clip reconstructed under one variation (the standard run or a named change)."""
+    """One unit of work: a clip reconstructed under one variation (the standard run or a named change) or one
+    method (a :class:`methods.Method`, in ``variation`` too: it names the unit's batch and work)."""
 
     clip: object
     variation: object
@@ -62,11 +65,14 @@ def prepare(config, log=None, progress=True):
     """Plan, masks and units (with ids) of a study; everything checked before any reconstruction.
 
     Returns (plans, masks {mouse: mask}, mask lines, clips [Clip], units [Unit], duplicates {(mouse, trial):
-    (best training trial or -1, its first-frame r, duplicate: bool)}, replacement lines, variations).
+    (best training trial or -1, its first-frame r, duplicate: bool)}, replacement lines, variations, methods).
+    Each clip's ``meta['methods']`` is {method name: unit id} (the standard run's id for a method whose recipe
+    is the study's); ``mp.decoder`` is (training trials, identity) of a mouse's decoder when a method uses one.
     """
     plans = P.plan_mice(config, log)
     variations = parse_variations(config.variations)
     recipe = config.recipe
+    methods = build_methods(config.methods, recipe, StudyConfig.ITERATIONS)
     masks, lines, clips, units, duplicates, replaced = {}, [], [], [], {}, []
     for mp in plans:
         check_variations(variations, len(members_of(mp.ref.encoder)), config.encoder.name)
@@ -81,9 +87,28 @@ def prepare(config, log=None, progress=True):
                                    "kind": "fig1-s2D as predict_response_from_recon.py"}}
         loaded, replaced_here = _choose(mp, config, duplicates)
         replaced.extend(replaced_here)
+        mp.decoder = None
+        if any(m.decoder for m in methods):
+            trials = decoder_trials(mp.mouse, mp.selected)
+            need = DecoderConfig().min_clips
+            if len(trials) < need:
+                raise DnemkitError(f"{mp.name} has {len(trials)} labelled 'train' trial(s) outside the study's "
+                                   f"selection; the decoder methods need {need} or more to fit the decoder on "
+                                   "(expected a mouse folder with more training trials, or no decoder method)")
+            mp.decoder = (str(mp.mouse.path), trials, decoder_identity(mp.mouse, trials))
         for c in loaded:
             c.id = P.clip_id(c, context)
             units.append(Unit(c, STANDARD, c.id))
+            c.meta["methods"], c.meta["decoder"] = {}, mp.decoder
+            for m in methods:
+                key = None if m.recipe is None else result_key(m.recipe, config.execution)
+                if key == context["recipe"] and not m.decoder:
+                    c.meta["methods"][m.name] = c.id  # the standard run's unit: not reconstructed twice
+                    continue
+                c.meta["methods"][m.name] = P.clip_id(c, {"encoder": context["encoder"], "recipe": key,
+                                                          "train_mask": context["train_mask"], "method": m.name,
+                                                          "decoder": mp.decoder[2] if m.decoder else None})
+                units.append(Unit(c, m, c.meta["methods"][m.name]))
             for v in variations:
                 if v.reconstructs:
                     units.append(Unit(c, v, P.clip_id(c, {"encoder": context["encoder"], "recipe": context["recipe"],
@@ -93,7 +118,7 @@ def prepare(config, log=None, progress=True):
         say(log, mp.line)
         for text in replaced_here:
             say(log, f"  {text}")
-    return plans, masks, lines, clips, units, duplicates, replaced, variations
+    return plans, masks, lines, clips, units, duplicates, replaced, variations, methods
 
 
 def _choose(mp, config, duplicates):
@@ -140,9 +165,18 @@ def mask_scale(masks):
     return "thresholds on the scale of " + " / ".join(names[m] for m in methods)
 
 
-def _unit_work(batch, recipe, masks, config):
-    """(recipe, training mask, keyword options of reconstruct_clips) of a batch's variation."""
+def _unit_work(batch, recipe, masks, config, log=None):
+    """(recipe, training mask, keyword options of reconstruct_clips) of a batch's variation or method (a
+    method's decoder movies are made here: ``start``, ``start_seconds``)."""
     v, mask = batch[0].variation, masks[batch[0].mouse]
+    if isinstance(v, Method):
+        options = {"predictions": False, "eval_mask": mask.eval}
+        if v.decoder:
+            decoder = _decoder(batch[0], log)
+            started = time.perf_counter()
+            options["start"] = decoder.decode(np.stack([u.clip.responses for u in batch]))
+            options["start_seconds"] = time.perf_counter() - started
+        return v.recipe, mask.train, options
     train = training_mask(mask, v.train_threshold)
     if not train.any():
         raise DnemkitError(f"variation {v.name}: the training mask level >= {v.train_threshold} selects no pixel of "
@@ -152,6 +186,18 @@ def _unit_work(batch, recipe, masks, config):
     options = {"targets": v.targets, "predictions": standard, "eval_mask": mask.eval,
                "input_mask": mask.train if standard and config.input_predictions else None}
     return recipe.replace(ensembling=v.ensembling), train, options
+
+
+_DECODERS = {}  # {identity: LinearDecoder}: one per mouse and process
+
+
+def _decoder(unit, log=None):
+    """The study decoder of a unit's mouse (:func:`methods.study_decoder`), loaded or fitted once per process."""
+    path, trials, identity = unit.clip.meta["decoder"]
+    if identity not in _DECODERS:
+        _DECODERS[identity], line = study_decoder(P.SensoriumMouse(Path(path)), trials, identity)
+        say(log, line)
+    return _DECODERS[identity]
 
 
 def run(config=None, *, out=None, progress=True, log=None):
@@ -167,7 +213,7 @@ def run(config=None, *, out=None, progress=True, log=None):
 
         config = config.replace(data=str(embedded_dataset(log)))
     started = time.perf_counter()
-    plans, masks, mask_lines, clips, units, duplicates, replaced, variations = prepare(config, log, progress)
+    plans, masks, mask_lines, clips, units, duplicates, replaced, variations, methods = prepare(config, log, progress)
     for line in mask_lines:
         say(log, line)
     say(log, f"masks: {mask_scale(masks)}")
@@ -175,7 +221,8 @@ def run(config=None, *, out=None, progress=True, log=None):
 
     out = Path(out) if out is not None else None
     run_ = Run(units, store=UnitStore.open(out, "study"))
-    extra = f" ({len(units)} units with {len(variations) - 1} variation(s))" if len(variations) > 1 else ""
+    extra = f" ({len(units)} units with {len(variations) - 1} variation(s) and {len(methods)} method(s))" \
+        if len(variations) > 1 or methods else ""
     say(log, f"clips: {len(clips)} selected{extra}, {run_.reuse_line('reconstruct')}")
     refs = {mp.name: mp.ref for mp in plans}
     attrs = provenance("study", config, config.encoder.name, recipe.seed, data=str(config.data),
@@ -186,13 +233,13 @@ def run(config=None, *, out=None, progress=True, log=None):
                        n_duplicates_replaced=sum(mp.n_replaced for mp in plans), **P.skipped_attrs(plans))
 
     def compute(k, b):
-        work_recipe, train, options = _unit_work(b, recipe, masks, config)
+        work_recipe, train, options = _unit_work(b, recipe, masks, config, log)
         name = f"{b[0].mouse[:20]} trial {b[0].clip.trial}" + (f" (+{len(b) - 1})" if len(b) > 1 else "")
         return reconstruct_clips(refs[b[0].mouse].encoder, [u.clip for u in b], work_recipe, config.execution,
                                  train, progress=progress, description=f"{name} {b[0].variation.name}", **options)
 
     def arguments(b):
-        work_recipe, train, options = _unit_work(b, recipe, masks, config)
+        work_recipe, train, options = _unit_work(b, recipe, masks, config, log)
         return refs[b[0].mouse], ([u.clip for u in b], work_recipe, config.execution, train), options
 
     run_.execute(_batches(run_.todo, _batch_size(config)), compute, task=(reconstruct_clips, arguments),
@@ -209,6 +256,9 @@ def run(config=None, *, out=None, progress=True, log=None):
     add_variations(ds, clips, stored_standard=[stored[c.id] for c in clips], stored_variations=by_variation,
                    variations=variations, masks=masks, first=EVAL_FIRST_FRAME, sigma=recipe.smoothing_sigma,
                    thresholds=config.eval_thresholds)
+    if methods:
+        add_methods(ds, clips, stored={m.name: [stored[c.meta["methods"][m.name]] for c in clips] for m in methods},
+                    methods=methods, masks=masks, first=EVAL_FIRST_FRAME, sigma=recipe.smoothing_sigma)
     if out is not None:
         write_outputs(ds, out)
     return ds
@@ -220,4 +270,5 @@ def _keep(unit, record):
     if not np.isfinite(record["model_videos"]).all():
         raise DnemkitError(f"{unit.mouse} trial {unit.clip.trial} ({unit.variation.name}): the "
                            "reconstruction holds NaN/inf; it is not stored (check the encoder and responses)")
-    return clip_dataset(unit.clip, record, {"condition_id": unit.id, "variation": unit.variation.name})
+    kind = "method" if isinstance(unit.variation, Method) else "variation"
+    return clip_dataset(unit.clip, record, {"condition_id": unit.id, kind: unit.variation.name})
