@@ -15,7 +15,7 @@ from .metrics import (DEFAULT_FIRST_FRAME, frame_correlation, frame_correlation_
 from .stats import paired_ttest
 
 __all__ = ["ensemble_size_scores", "cross_scores", "mean_ci", "test_against_random", "same_movie",
-           "input_prediction_statistics", "clip_descriptors",
+           "compare_with_first", "input_prediction_statistics", "clip_descriptors",
            "response_fit", "frame_prediction_accuracy", "lagged_correlation", "predictor_table",
            "best_matches", "raster_order"]
 
@@ -177,16 +177,52 @@ def same_movie(first_frames, *, threshold):
     return out
 
 
-def input_prediction_statistics(values, mice):
-    """Fig. 1 - figure supplement 2D: each input against the true movie, as % change and a paired t-test over mice.
+def compare_with_first(values, mice):
+    """Each column of a per-clip table against the first, as % change and a paired t-test over subjects.
 
-    values: (clips, inputs) the Poisson loss (or r) of the activity predicted from each input, the first input
-    the true movie; mice: (clips,) each clip's mouse. Subjects are mice (the mean over each mouse's clips) when
-    there are two or more, else clips. Returns {"change_percent": (inputs,), "t": (inputs,), "p": (inputs,),
-    "subjects": 'mice' | 'clips', "table": (subjects, inputs)}: change = 100 x (mean over subjects of the input -
-    that of the true movie) / |that of the true movie| (positive: higher than from the true movie), the test
-    scipy's ttest_rel of the input's subject values against the true movie's; NaN for the true movie itself and
-    where fewer than two subjects.
+    Subjects are mice (the mean over each mouse's clips) when there are two or more, else clips: the paper's
+    variations and Fig. 1 - figure supplement 2D are tested over the 5 mouse means (``ttest_rel``). change =
+    100 x (mean over subjects of column j - that of column 0) / |that of column 0| (positive: higher than the
+    first); NaN for the first column itself and where fewer than two subjects are finite.
+
+    Parameters
+    ----------
+    values : array_like, shape (clips, columns)
+        One value per clip and condition (e.g. video r of each variation or method, or the loss of the activity
+        predicted from each input), column 0 the reference condition.
+    mice : array_like, shape (clips,)
+        Each clip's mouse (any labels).
+
+    Returns
+    -------
+    dict
+        "change_percent" (columns,) in %, "t" (columns,), "p" (columns,), "subjects" ('mice' or 'clips'),
+        "table" (subjects, columns) in the unit of ``values``.
+    """
+    values = np.asarray(values, np.float64)
+    mice = np.asarray(mice)
+    names = list(dict.fromkeys(mice.tolist()))
+    if len(names) >= 2:
+        table, kind = np.stack([np.nanmean(values[mice == m], 0) for m in names]), "mice"
+    else:
+        table, kind = values, "clips"
+    n_columns = values.shape[1]
+    change, t, p = (np.full(n_columns, np.nan) for _ in range(3))
+    base = table[:, 0]
+    for j in range(1, n_columns):
+        ok = np.isfinite(table[:, j]) & np.isfinite(base)
+        if not ok.any():
+            continue
+        change[j] = 100 * (table[ok, j].mean() - base[ok].mean()) / abs(base[ok].mean())
+        if ok.sum() >= 2:
+            res = paired_ttest(table[ok, j], base[ok])
+            t[j], p[j] = res["t"], res["p"]
+    return {"change_percent": change, "t": t, "p": p, "subjects": kind, "table": table}
+
+
+def input_prediction_statistics(values, mice):
+    """Fig. 1 - figure supplement 2D: each input against the true movie (:func:`compare_with_first`; column 0 the
+    true movie, the values the Poisson loss or r of the activity predicted from each input).
 
     Parameters
     ----------
@@ -198,28 +234,9 @@ def input_prediction_statistics(values, mice):
     Returns
     -------
     dict
-        "change_percent" (inputs,) in %, "t" (inputs,), "p" (inputs,), "subjects" ('mice' or 'clips'),
-        "table" (subjects, inputs) in the unit of ``values``.
+        As :func:`compare_with_first`.
     """
-    values = np.asarray(values, np.float64)
-    mice = np.asarray(mice)
-    names = list(dict.fromkeys(mice.tolist()))
-    if len(names) >= 2:
-        table, kind = np.stack([np.nanmean(values[mice == m], 0) for m in names]), "mice"
-    else:
-        table, kind = values, "clips"
-    n_inputs = values.shape[1]
-    change, t, p = (np.full(n_inputs, np.nan) for _ in range(3))
-    base = table[:, 0]
-    for j in range(1, n_inputs):
-        ok = np.isfinite(table[:, j]) & np.isfinite(base)
-        if not ok.any():
-            continue
-        change[j] = 100 * (table[ok, j].mean() - base[ok].mean()) / abs(base[ok].mean())
-        if ok.sum() >= 2:
-            res = paired_ttest(table[ok, j], base[ok])
-            t[j], p[j] = res["t"], res["p"]
-    return {"change_percent": change, "t": t, "p": p, "subjects": kind, "table": table}
+    return compare_with_first(values, mice)
 
 
 def clip_descriptors(gt, behavior, *, mask=None, first_frame=DEFAULT_FIRST_FRAME):

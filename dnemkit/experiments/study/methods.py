@@ -148,8 +148,8 @@ def method_iterations(stored):
 def add_methods(ds, clips, *, stored, methods, masks, first, sigma):
     """Add the methods' per-clip scores, seconds and iterations and their tests against ``fast`` to the study
     Dataset ``ds`` (in place). stored: {method name: [stored clip Dataset per clip]}."""
-    from ...analysis.stats import paired_ttest
-    from .variations import _ensemble_videos, _scores, subject_table
+    from ...analysis.study import compare_with_first
+    from .variations import _ensemble_videos, _scores
 
     names = [m.name for m in methods]
     video_r, frame_r, seconds, iterations = [], [], [], []
@@ -172,14 +172,9 @@ def add_methods(ds, clips, *, stored, methods, masks, first, sigma):
                                {"units": DIMENSIONLESS, "long_name": "iterations run (held-out stopper: the chosen "
                                 "iteration; the decoder: 0)"})
     included = ds["included"].values.astype(bool)
-    table, _, kind = subject_table(np.array(video_r).T[included], np.asarray([c.mouse for c in clips])[included])
-    mean, change, p = np.nanmean(table, 0), np.full(len(names), np.nan), np.full(len(names), np.nan)
-    base = table[:, 0]
-    for j in range(1, len(names)):
-        change[j] = 100 * (np.mean(table[:, j]) - np.mean(base)) / np.mean(base)
-        ok = np.isfinite(table[:, j]) & np.isfinite(base)
-        if ok.sum() >= 2:
-            p[j] = paired_ttest(table[ok, j], base[ok])["p"]
+    res = compare_with_first(np.array(video_r).T[included], np.asarray([c.mouse for c in clips])[included])
+    table, kind, change, p = res["table"], res["subjects"], res["change_percent"], res["p"]
+    mean = np.nanmean(table, 0)
     ds["method_mean_video_correlation"] = ("method", mean, {"units": DIMENSIONLESS,
                                                             "long_name": f"mean video r over {kind}"})
     ds["method_change_percent"] = ("method", change, {"units": PERCENT, "long_name": "100 x (mean r - mean r fast) / "

@@ -140,8 +140,7 @@ def _scores(clips, videos, masks, first, eval_of=None):
 def add_variations(ds, clips, *, stored_standard, stored_variations, variations, masks, first, sigma, thresholds):
     """Add the variations' scores and tests, the evaluation-threshold sweep (mask diameters in degrees) and the
     activity prediction for different inputs to the study Dataset ``ds`` (in place; docs/method.md)."""
-    from ...analysis.stats import paired_ttest
-    from ...analysis.study import response_fit
+    from ...analysis.study import compare_with_first, response_fit
     from ...stimuli.geometry import mask_size_deg
 
     included = ds["included"].values.astype(bool)
@@ -157,15 +156,8 @@ def add_variations(ds, clips, *, stored_standard, stored_variations, variations,
                                          {"units": DIMENSIONLESS, "long_name": "video r of each variation's ensemble"})
     ds["variation_frame_correlation"] = (("variation", "clip"), np.stack([scores[n][1] for n in names]),
                                          {"units": DIMENSIONLESS, "long_name": "frame r of each variation's ensemble"})
-    table, _, kind = subject_table(np.stack([scores[n][0] for n in names]).T[included],
-                                   np.asarray(mice)[included])
-    change, p = np.full(len(names), np.nan), np.full(len(names), np.nan)
-    base = table[:, 0]
-    for j in range(1, len(names)):
-        change[j] = 100 * (np.mean(table[:, j]) - np.mean(base)) / np.mean(base)
-        ok = np.isfinite(table[:, j]) & np.isfinite(base)
-        if ok.sum() >= 2:
-            p[j] = paired_ttest(table[ok, j], base[ok])["p"]
+    res = compare_with_first(np.stack([scores[n][0] for n in names]).T[included], np.asarray(mice)[included])
+    table, kind, change, p = res["table"], res["subjects"], res["change_percent"], res["p"]
     ds["variation_change_percent"] = ("variation", change, {"units": PERCENT, "long_name": "100 x (mean r - mean r standard) / mean "
                                                             f"r standard, means over {kind}"})
     ds["variation_p"] = ("variation", p, {"units": DIMENSIONLESS, "long_name": f"paired t-test against standard over {kind}"})
