@@ -148,7 +148,7 @@ def _random_scores(ds, first_frame, sigma, eval_threshold):
     clips = ds.sizes["clip"]
     gts = ds.video_gt.values
     same = same_movie(gts[:, 0], threshold=SAME_MOVIE_R)
-    ensembles = [smooth_video(np.clip(np.clip(ds.video_pred.values[:, c], 0, 255).mean(0), 0, 255), sigma)
+    ensembles = [smooth_video(np.clip(ds.video_pred.values[:, c], 0, 255).mean(0), sigma)
                  for c in range(clips)]
     mice = ds.mouse.values
     out = np.full((2, clips), np.nan)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ...analysis.study import best_matches
 from ...encoders import members_of
 from ...encoders.base import probe_encoder
 from ...errors import DnemkitError
@@ -128,7 +127,6 @@ def _choose(mp, config, duplicates):
     first = np.stack([mp.mouse.video(t)[0] for t in candidates]) if candidates else np.zeros((0, 36, 64))
     choice = P.choose_clips(first, mp.training_first_frames, config.trials, config.duplicate_threshold,
                             config.duplicates)
-    best, r = best_matches(first, mp.training_first_frames)
     text, passed_over = [], []
     for i, (what, j, rr) in sorted(choice.duplicate_of.items()):
         source = f"training trial {mp.training[j]}" if what == "training" else f"selected trial {candidates[j]}"
@@ -147,7 +145,8 @@ def _choose(mp, config, duplicates):
     mp.n_replaced = len(choice.replaced_by) if config.duplicates == "replace" else 0
     loaded = [P.load_clip(mp.mouse, candidates[i]) for i in choice.chosen]
     for i, c in zip(choice.chosen, loaded):
-        duplicates[(c.mouse, c.trial)] = (int(mp.training[best[i]]) if best[i] >= 0 else -1, float(r[i]),
+        best, r = choice.training_match[i], choice.training_r[i]
+        duplicates[(c.mouse, c.trial)] = (int(mp.training[best]) if best >= 0 else -1, float(r),
                                           i in choice.duplicate_of)
     return loaded, text
 

@@ -172,12 +172,15 @@ class Choice:
     chosen: indices into the candidates, in order. duplicate_of: {candidate index: (what, index, r)} for every
     candidate found to be a duplicate while choosing: ``what`` is 'training' (index into the training clips) or
     'selection' (index into the candidates: an earlier clip of the same movie). replaced_by: {duplicate index:
-    the candidate index that took its place} ('replace' only).
+    the candidate index that took its place} ('replace' only). training_match, training_r: (m,) each
+    candidate's closest training clip (index, -1 for none) and the r of their first frames (NaN for none).
     """
 
     chosen: tuple
     duplicate_of: dict
     replaced_by: dict
+    training_match: np.ndarray
+    training_r: np.ndarray
 
 
 def choose_clips(first_frames, training_first_frames, n, threshold, mode="replace"):
@@ -208,7 +211,7 @@ def choose_clips(first_frames, training_first_frames, n, threshold, mode="replac
         chosen.append(i)
     # each duplicate among the first n candidates is replaced, in order, by the next clip chosen beyond them
     replaced_by = dict(zip([d for d in sorted(duplicate_of) if d < n], [c for c in chosen if c >= n]))
-    return Choice(tuple(chosen), duplicate_of, replaced_by)
+    return Choice(tuple(chosen), duplicate_of, replaced_by, best, r)
 
 
 def skipped_attrs(plans):
