@@ -6,6 +6,7 @@ import click
 
 from .common import (EchoLog, execution_options, mask_option, parse_list, print_results, quiet_option, recipe_options,
                      user_errors)
+from ..errors import DnemkitError
 from .executor import executor_options
 
 
@@ -51,6 +52,31 @@ def _run_study(config, out, quiet):
                    "  characterize study --data sim --encoder synthetic --variations predicted,unsmoothed\n"
                    "your dataset: characterize study --data ROOT --encoder MODELS/ [--mouse-map NAME=INDEX,...] "
                    "[--recipe paper]")
+
+
+#: the options `study --from-reference` takes (the others choose data, encoders and recipes: nothing to choose)
+REFERENCE_OPTIONS = ("reference_dir", "out", "ethogram_clips", "quiet")
+
+
+def _study_from_reference(folder, out, ethogram_clips, quiet):
+    """`characterize study --from-reference DIR`: the paper's reconstructions through the study, printed with the
+    paper's values beside ours; one line for an option that does not apply."""
+    from click.core import ParameterSource
+
+    from ..reference.study import paper_lines, reference_study
+
+    ctx = click.get_current_context()
+    given = [p for p in ctx.command.params if p.name not in REFERENCE_OPTIONS
+             and ctx.get_parameter_source(p.name) == ParameterSource.COMMANDLINE]
+    if given:
+        raise DnemkitError(f"--from-reference reads the paper's reconstructions; {given[0].opts[-1]} does not apply "
+                           "(expected only --out, --ethogram-clips and --quiet with it)")
+    log = EchoLog()
+    study, ablation = reference_study(folder, out=out, ethogram_clips=ethogram_clips, progress=not quiet, log=log)
+    files = study.encoding["files"] + (ablation.encoding["files"] if ablation is not None else [])
+    print_results(study, files, said=log)
+    for line in paper_lines(study, ablation):
+        click.echo(line)
 
 
 def register(main):
@@ -123,9 +149,15 @@ def register(main):
                   help="The recipe's seed (the fast recipe's sub-batch offsets).")
     @click.option("--out", type=click.Path(file_okay=False), default="study-out", show_default=True,
                   help="Folder for study.nc, the figures and study.store/ (finished clips: a rerun resumes).")
+    @click.option("--reference-format", is_flag=True, default=d["reference_format"],
+                  help="Also write every clip's reconstructions as the reference's reconstruction_summary files "
+                       "(OUT/modelfold[K]_datafold_0_pop100_hpc_round5/, one per model; m{i}: the study's i-th mouse), "
+                       "which its notebooks and --from-reference read.")
     @click.option("--from-reference", "reference_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
-                  help="Reconstruct nothing: score the paper's own reconstructions in DIR (characterize fetch "
-                       "paper-reconstructions) as its notebooks do; writes OUT/reference_scores.nc.")
+                  help="Reconstruct nothing: the study of the paper's own reconstructions in DIR (characterize "
+                       "fetch paper-reconstructions; with --set ablation beside it, the ablation too), scored as its "
+                       "notebooks do, the paper's values printed beside ours; writes OUT/study.nc (and ablation.nc) "
+                       "and the figures. Takes only --out, --ethogram-clips and --quiet.")
     @execution_options
     @quiet_option
     @user_errors
@@ -144,10 +176,7 @@ def register(main):
         `characterize study --data sim --encoder synthetic`.
         """
         if reference_dir is not None:
-            from ..reference.score import from_reference
-
-            from_reference(reference_dir, out=out, log=click.echo)
-            click.echo(f"results: {Path(out) / 'reference_scores.nc'}")
+            _study_from_reference(reference_dir, Path(out), options["ethogram_clips"], quiet)
             return
         from ..encoders.ref import EncoderRef
 

@@ -39,6 +39,8 @@ FIELDS = {
 TEXT = ("loss_func", "data_fold", "save_path", "vid_init", "device")
 NAME = re.compile(r"reconstruction_summary_m(\d+)_t(\d+)\.npy")
 FOLDER = re.compile(r"modelfold\[(\d+)\]")
+#: the end of the natural-movie set's folder names (model K's: ``modelfold[K]_datafold_0_pop100_hpc_round5``)
+NATURAL_SUFFIX = "_datafold_0_pop100_hpc_round5"
 
 # the paper's settings, as the natural-movie script saved them (what write_summary fills in when not given)
 PAPER_SETTINGS = {
@@ -130,10 +132,10 @@ def read_summary(path):
     return data
 
 
-def find_summaries(folder):
+def find_summaries(folder, suffix=NATURAL_SUFFIX):
     """{(model, mouse, trial): path} of the summary files in ``folder``: one reference folder
-    (``modelfold[K]_...``: model K) or a folder of them (e.g. ``paper-reconstructions/``, whose natural-movie
-    folders ``modelfold[K]_datafold_0_pop100_hpc_round5`` are taken)."""
+    (``modelfold[K]_...``: model K) or a folder of them (e.g. ``paper-reconstructions/``, whose folders
+    ``modelfold[K]<suffix>`` are taken: by default the natural-movie set's ``_datafold_0_pop100_hpc_round5``)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DnemkitError(f"{folder} is not a folder; expected a folder of reconstruction_summary_m*_t*.npy files "
@@ -151,12 +153,29 @@ def find_summaries(folder):
     if not found:
         for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
             m = FOLDER.match(sub.name)
-            if m and sub.name.endswith("_datafold_0_pop100_hpc_round5"):
+            if m and sub.name.endswith(suffix):
                 add(sub, int(m.group(1)))
     if not found:
         raise DnemkitError(f"{folder} holds no reconstruction_summary_m*_t*.npy files; expected the reference's "
                            "summaries (characterize fetch paper-reconstructions)")
     return found
+
+
+def clip_files(folder, suffix=NATURAL_SUFFIX):
+    """(files {(model, mouse, trial): path}, models [K], clips [(mouse, trial)]) of the summaries in ``folder``
+    (:func:`find_summaries`): clips ordered by mouse, then as the reference's trial list has them; DnemkitError
+    unless every clip has a file for every model."""
+    from ..fetch.catalogue import NATURAL_TRIALS
+
+    files = find_summaries(folder, suffix)
+    models = sorted({k[0] for k in files})
+    order = {(m, t): i for m, trials in enumerate(NATURAL_TRIALS) for i, t in enumerate(trials)}
+    clips = sorted({k[1:] for k in files}, key=lambda c: (c[0], order.get(c, 100 + c[1]), c[1]))
+    missing = [f"model {k} m{m}_t{t}" for k in models for m, t in clips if (k, m, t) not in files]
+    if missing:
+        raise DnemkitError(f"{folder} lacks {len(missing)} summary file(s) ({', '.join(missing[:3])}"
+                           f"{', ...' if len(missing) > 3 else ''}); expected every clip for every model")
+    return files, models, clips
 
 
 def read_summaries(folder, activity=False):
@@ -176,16 +195,7 @@ def read_summaries(folder, activity=False):
     import numpy as np
     import xarray as xr
 
-    from ..fetch.catalogue import NATURAL_TRIALS
-
-    files = find_summaries(folder)
-    models = sorted({k[0] for k in files})
-    order = {(m, t): i for m, trials in enumerate(NATURAL_TRIALS) for i, t in enumerate(trials)}
-    clips = sorted({k[1:] for k in files}, key=lambda c: (c[0], order.get(c, 100 + c[1]), c[1]))
-    missing = [f"model {k} m{m}_t{t}" for k in models for m, t in clips if (k, m, t) not in files]
-    if missing:
-        raise DnemkitError(f"{folder} lacks {len(missing)} summary file(s) ({', '.join(missing[:3])}"
-                           f"{', ...' if len(missing) > 3 else ''}); expected every clip for every model")
+    files, models, clips = clip_files(folder)
     first = None
     per = {}
     for (k, m, t), path in sorted(files.items()):

@@ -429,6 +429,7 @@ def _expected_study():
                "--duplicate-threshold": d["duplicate_threshold"], "--keep-duplicates": d["keep_duplicates"],
                "--drop-duplicates": d["drop_duplicates"], "--ethogram-clips": d["ethogram_clips"], "--variations": tuple(d["variations"]), "--methods": tuple(d["methods"]),
                "--eval-thresholds": tuple(d["eval_thresholds"]), "--input-predictions": d["input_predictions"],
+               "--reference-format": d["reference_format"],
                "--seed": c.recipe.seed, **_recipe_flags(C)}, {"--slurm", "--from-reference"}
 
 

@@ -367,3 +367,26 @@ def test_fig_1_s2d_inputs_are_the_references(study):
         np.testing.assert_allclose(clip[name].values, predicted_targets(encoder, video, behavior)[0], rtol=1e-4,
                                    atol=1e-5)
     assert float(ds["input_loss_change_percent"].sel(input="masked")) > 0  # the masked movie raises the loss
+
+
+def test_reference_format_is_read_back_by_from_reference_with_the_same_numbers(study):
+    """`study --reference-format` writes every clip as the reference's summary files (nothing reconstructed on a
+    rerun); `study --from-reference` on them gives back the study's per-clip video and frame r, its mean and CI
+    and its test against random videos (to 1e-6)."""
+    from dnemkit.reference.study import reference_study
+
+    config, out, ds = study
+    again = run(config.replace(reference_format=True, variations=()), out=out, progress=False)
+    assert again.attrs["units_computed"] == 0
+    files = sorted(out.glob("modelfold[[]0[]]_datafold_0_pop100_hpc_round5/reconstruction_summary_m*_t*.npy"))
+    assert len(files) == ds.sizes["clip"]
+    back, ablation = reference_study(out, progress=False)
+    assert ablation is None
+    assert list(back.mouse_of_clip.values) == list(ds.mouse_of_clip.values)
+    assert list(back.trial.values) == list(ds.trial.values)
+    for name in ("video_correlation", "frame_correlation", "random_video_correlation"):
+        np.testing.assert_allclose(back[name].values, ds[name].values, atol=1e-6)
+    assert float(back.mean_video_correlation) == pytest.approx(float(ds.mean_video_correlation), abs=1e-6)
+    assert back.mean_video_correlation.attrs["ci95_low"] == pytest.approx(ds.mean_video_correlation.attrs["ci95_low"],
+                                                                          abs=1e-6)
+    assert float(back.video_vs_random_p) == pytest.approx(float(ds.video_vs_random_p), rel=1e-4)

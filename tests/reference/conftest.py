@@ -104,7 +104,9 @@ def clip_arrays(mouse, trial, model, T=40, N=(12, 9)):
     """Known arrays of one clip: the ground truth depends on (mouse, trial), the reconstruction also on model."""
     rng = np.random.default_rng(1000 * mouse + trial)
     gt = rng.uniform(0, 255, (T, 36, 64)).astype(np.float32)
-    pred = np.clip(gt * 0.5 + 60 + model, 0, 255).astype(np.float32)
+    # each model its own error, so that ensembles of 1..K models differ (the ensemble-size statistics)
+    error = np.random.default_rng(7 + 1000 * mouse + 10 * trial + model).normal(0, 40, gt.shape)
+    pred = np.clip(gt * 0.5 + 60 + model + error, 0, 255).astype(np.float32)
     n = N[mouse % len(N)]
     responses = rng.poisson(2.0, (n, T)).astype(np.float32)
     predicted = rng.uniform(0.5, 3, (n, T))

@@ -43,6 +43,9 @@ class StudyConfig(ExperimentConfig):
         the same, duplicates kept in the statistics (they are listed either way).
     ethogram_clips: clips drawn in the ethogram (those nearest the median video r).
     max_lag: lags of the prediction-accuracy x frame-correlation cross-correlation, frames (30 = 1 s).
+    reference_format: also write every clip's reconstructions as the reference's ``reconstruction_summary_m{i}_t{t}.npy``
+        files (one per model, in ``OUT/modelfold[K]_datafold_0_pop100_hpc_round5/``; i: the mouse's place in the
+        study, t: the trial id), so that the reference's notebooks -- and `study --from-reference OUT` -- read them.
     variations: method variations reconstructed beside the standard run ('predicted', 'gradient', 'unsmoothed',
         'train-mask=T', 'train-mask=none'; :mod:`dnemkit.experiments.study.variations`). eval_thresholds:
         evaluation masks level >= t of the threshold sweep (re-scores stored videos), applied to every training-mask
@@ -82,6 +85,7 @@ class StudyConfig(ExperimentConfig):
     eval_thresholds: tuple = ()
     input_predictions: bool = True
     methods: tuple = ()
+    reference_format: bool = False
 
     def __post_init__(self):
         self._check_common()

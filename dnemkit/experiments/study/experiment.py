@@ -260,7 +260,30 @@ def run(config=None, *, out=None, progress=True, log=None):
                     methods=methods, masks=masks, first=EVAL_FIRST_FRAME, sigma=recipe.smoothing_sigma)
     if out is not None:
         write_outputs(ds, out)
+        if config.reference_format:
+            ds.encoding["files"].extend(_write_reference_format(out, plans, clips, stored, masks, recipe, log))
     return ds
+
+
+def _write_reference_format(out, plans, clips, stored, masks, recipe, log=None):
+    """Every clip's standard reconstructions as the reference's summary files (``--reference-format``); mouse i
+    is the i-th mouse of the study. Returns the folders written."""
+    from ...reference.export import MODEL_FOLDER, write_natural_summaries
+
+    index = {mp.name: i for i, mp in enumerate(plans)}
+    members = {mp.name: members_of(mp.ref.encoder) for mp in plans}
+    for c in clips:
+        mask = masks[c.mouse]
+        write_natural_summaries(out, video_gt=c.video, model_videos=stored[c.id]["model_reconstruction"].values,
+                                responses=c.responses, behavior=c.behavior, mask_level=mask.level, eval_mask=mask.eval,
+                                members=members[c.mouse], mouse_index=index[c.mouse], trial=int(c.trial),
+                                iterations=recipe.iterations, thresholds=(mask.train_threshold, mask.eval_threshold))
+    from ...reference.study import write_mouse_names
+
+    write_mouse_names(out, list(index), [(index[c.mouse], int(c.trial)) for c in clips])
+    say(log, "reference format: " + "; ".join(f"m{i} = {name}" for name, i in index.items()))
+    k = max(len(m) for m in members.values())
+    return [Path(out) / MODEL_FOLDER.format(k=j) for j in range(k)]
 
 
 def _keep(unit, record):
