@@ -173,7 +173,8 @@ def reference_study(folder, *, out=None, ethogram_clips=1, progress=True, log=No
                        mask_scale_note="thresholds on the alpha scale (the paper's transparency masks)",
                        recipe="the paper's, as its files hold it (1000 iterations, each model on its own)",
                        selection="the paper's 10 clips per mouse (its duplicates already replaced by the authors)",
-                       duplicates="the authors' selection (not rechecked: the files hold no training clips)",
+                       duplicates="the authors' selection, their duplicates already replaced (the files hold no "
+                       "training clips to search)", duplicates_checked=0,
                        predicted_reconstruction_note="mean over models of the activity each predicted for its own "
                        "eval-masked reconstruction (the files' responses_predicted_full)",
                        **{f"paper_{k}": (list(v) if isinstance(v, tuple) else v) for k, v in PAPER.items()})

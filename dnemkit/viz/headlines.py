@@ -257,9 +257,10 @@ def _study_score_rows(ds):
     """Clips, recipe, mean video and frame r with their tests against random videos, and r per mouse."""
     rows = [("clips", f"{ds.attrs.get('n_included')} in the statistics of {ds.attrs.get('n_clips')} "
                       f"({ds.attrs.get('n_mice')} {'mouse' if ds.attrs.get('n_mice') == 1 else 'mice'}, "
-                      f"{ds.attrs.get('n_models')} model(s); "
-                      f"{ds.attrs.get('units_computed', 0)} reconstruction(s) made now, "
-                      f"{ds.attrs.get('units_reused', 0)} reused from the store)"
+                      f"{ds.attrs.get('n_models')} model(s)"
+                      + (f"; {ds.attrs['units_computed']} reconstruction(s) made now, "
+                         f"{ds.attrs.get('units_reused', 0)} reused from the store)" if "units_computed" in ds.attrs
+                         else f"; read from {ds.attrs.get('source', 'files')})")
                       + (f"; {ds.attrs['skipped_trials']} trial(s) skipped (skipped_trial_list in study.nc)"
                          if ds.attrs.get("skipped_trials") else "")),
             ("recipe", f"{ds.attrs.get('recipe', '')}; frames >= {ds.attrs.get('first_eval_frame')} scored"),
@@ -352,6 +353,8 @@ def _study_variation_rows(ds):
 def _study_duplicate_row(ds):
     """The duplicates found (replaced, excluded or kept), or the threshold none reached."""
     found = str(ds.attrs.get("duplicates_found", ""))
+    if not int(ds.attrs.get("duplicates_checked", 1)):
+        return ("duplicates", f"not searched: {ds.attrs.get('duplicates', '')}")
     if found:
         mode = str(ds.attrs.get("duplicates", ""))
         how = {"replace": f"{ds.attrs.get('n_duplicates_replaced', 0)} replaced by the next unused clips (the "

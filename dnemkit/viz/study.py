@@ -1,6 +1,8 @@
 """Figures of a dataset study (study.nc): per-clip scores against random videos, the ensemble-size curve,
 duplicates, what predicts quality, and the ethogram of a representative clip."""
 
+import textwrap
+
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -66,6 +68,11 @@ def _ensemble(ax, ds):
 
 
 def _duplicates(ax, ds):
+    if not int(ds.attrs.get("duplicates_checked", 1)):  # e.g. the paper's files: no training clips to search
+        ax.text(0.5, 0.5, "duplicates not searched:\n" + "\n".join(textwrap.wrap(str(ds.attrs.get("duplicates", "")), 40)),
+                ha="center", va="center", transform=ax.transAxes, fontsize=9)
+        ax.set_axis_off()
+        return
     r = ds["duplicate_correlation"].values
     ok = np.isfinite(r)
     dup = ds["duplicate"].values.astype(bool)

@@ -62,6 +62,8 @@ def test_study_from_reference_on_the_command_line(reference_set, tmp_path, run_c
     assert ds.sizes["clip"] == 6 and "video correlation" in result.output
     assert "the paper (eLife 105081) beside these files' numbers:" in result.output
     assert f"ours {float(ds.mean_video_correlation):.3f}" in result.output
+    assert "duplicates: not searched: the authors' selection" in result.output  # never "none": nothing was searched
+    assert "read from reference summaries" in result.output and "reconstruction(s) made now" not in result.output
     (tmp_path / "empty").mkdir()
     assert_one_line_error(run_cli("study", "--from-reference", tmp_path / "empty", "--out", tmp_path / "o2"),
                           "holds no reconstruction_summary_m*_t*.npy files")
