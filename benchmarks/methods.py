@@ -11,7 +11,8 @@ Clips (the targets are Poisson responses, what a recording gives):
 
 Methods: ``paper`` (``--paper-iterations``), ``fast`` (40 iterations), ``fast+heldout`` (the held-out stopper,
 budget 200; ``fast+heldout-z2``: a decrease counts only beyond 2 standard errors; ``fast+heldout-rerun``: rerun
-with every neuron to the chosen iteration), ``decoder`` (the linear decoder's movie), ``decoder+fast`` (the fast
+with every neuron to the chosen iteration), ``fast+agreement`` (the agreement stopper: the video r with the
+decoder's movie inside the evaluation mask, budget 200; its seconds include the decoding), ``decoder`` (the linear decoder's movie), ``decoder+fast`` (the fast
 recipe from the decoder's movie), and ``oracle``: the fast recipe over the stopper's budget (200, all neurons) scored every 10 iterations with the
 ground truth; its best is "the best fixed iteration count of 10..200" a stopper without ground truth can at most
 reach. Prints per clip and method the video r, mean frame r, seconds, and the iteration the stopper chose. The
@@ -37,6 +38,7 @@ from dnemkit.encoders.ref import EncoderRef
 from dnemkit.experiments.targets import synthetic_recording
 from dnemkit.masks import resolve_mask
 from dnemkit.reconstruction import Recipe, reconstruct
+from dnemkit.reconstruction.stoppers import make_stopper
 from dnemkit.stimuli.natural import natural_movie
 from dnemkit.video import EVAL_FIRST_FRAME
 
@@ -77,7 +79,7 @@ def main():
     p.add_argument("--sim-clips", type=int, default=2)
     p.add_argument("--sim-frames", type=int, default=300)
     p.add_argument("--paper-iterations", type=int, default=1000)
-    p.add_argument("--methods", default="paper,fast,fast+heldout,decoder,decoder+fast,oracle")
+    p.add_argument("--methods", default="paper,fast,fast+heldout,fast+agreement,decoder,decoder+fast,oracle")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -100,10 +102,10 @@ def main():
         start = decoder.decode(responses)[None]
         decode_s = time.perf_counter() - t0
 
-        def run(recipe, start=None, tracker_every=0):
+        def run(recipe, start=None, tracker_every=0, stopper=None):
             tracker = VideoCorrelationTracker(movie, eval_mask=mask.eval, every=tracker_every)
             res = reconstruct(encoder, responses, behavior, recipe, train_mask=mask.train, start=start,
-                              trackers=[tracker] if tracker_every else [], progress=False)
+                              trackers=[tracker] if tracker_every else [], progress=False, stopper=stopper)
             return res
 
         for method in methods:
@@ -118,12 +120,15 @@ def main():
                                                           stopper_min_z=2.0),
                           "fast+heldout-rerun": Recipe.named("fast", iterations=BUDGET, stopper="heldout",
                                                              stopper_rerun=True),
+                          "fast+agreement": Recipe.named("fast", iterations=BUDGET, stopper="agreement"),
                           "decoder+fast": Recipe.named("fast", start="decoder"),
                           "oracle": Recipe.named("fast", iterations=BUDGET)}[method]
+                stopper = make_stopper(recipe, decoded=start, mask=mask.eval) if recipe.stopper == "agreement" \
+                    else None
                 res = run(recipe, start if method == "decoder+fast" else None,
-                          10 if method in ("oracle", "paper") else 0)
+                          10 if method in ("oracle", "paper") else 0, stopper)
                 r, fr = score(movie, res.ensemble[0], mask)
-                secs = res.seconds + (decode_s if method == "decoder+fast" else 0)
+                secs = res.seconds + (decode_s if method in ("decoder+fast", "fast+agreement") else 0)
                 if res.stopped_at is not None:
                     chosen = f"chose {res.stopped_at} of {res.iterations_run} run"
                 if method in ("oracle", "paper"):
