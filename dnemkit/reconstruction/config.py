@@ -62,7 +62,8 @@ class Recipe:
         and ``stopper_patience`` are the agreement stopper's too.
     stopper_blur, stopper_lag
         The agreement stopper's spatial Gaussian (sigma, pixels) applied to the result and the decoder's movie
-        before comparing, and the iterations past the best agreement whose videos it returns (below the patience).
+        before comparing (0: none) and the iterations past the best agreement whose videos it returns (10; below
+        the patience).
     """
 
     name: str = "paper"
@@ -91,8 +92,8 @@ class Recipe:
     stopper_patience: int = 20
     stopper_rerun: bool = False
     stopper_min_z: float = 0.0
-    stopper_blur: float = 2.0
-    stopper_lag: int = 5
+    stopper_blur: float = 0.0
+    stopper_lag: int = 10
 
     @classmethod
     def named(cls, name="paper", **overrides):
@@ -190,7 +191,7 @@ def check_stopper_blur(value):
     """``value`` as a float >= 0 (the agreement stopper's spatial sigma, pixels), or one DnemkitError line."""
     blur = check_number(value, "stopper blur", "a spatial sigma in pixels >= 0")
     if blur < 0:
-        raise DnemkitError(f"stopper blur is {value}; expected a spatial sigma in pixels >= 0, e.g. 2")
+        raise DnemkitError(f"stopper blur is {value}; expected a spatial sigma in pixels >= 0, e.g. 1")
     return blur
 
 
@@ -198,7 +199,7 @@ def check_stopper_blur(value):
 STARTS = ("grey", "decoder")
 #: the Recipe fields of the start and the stopper, and their defaults (the paper's: grey, no stopper)
 METHOD_DEFAULTS = dict(start="grey", stopper="none", heldout_fraction=0.1, stopper_every=5, stopper_patience=20,
-                       stopper_rerun=False, stopper_min_z=0.0, stopper_blur=2.0, stopper_lag=5)
+                       stopper_rerun=False, stopper_min_z=0.0, stopper_blur=0.0, stopper_lag=10)
 METHOD_FIELDS = tuple(METHOD_DEFAULTS)
 
 

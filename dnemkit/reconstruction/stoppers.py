@@ -10,9 +10,9 @@
 - ``"agreement"``: :class:`AgreementStopper`: the video r of the current result (the smoothed mean of the
   models' videos, inside a mask, frames >= 30) with the linear decoder's movie of the same targets
   (:mod:`dnemkit.decoders`) is watched every ``every`` iterations; the run stops when it has not risen for
-  ``patience`` iterations and returns the videos of the best watched iteration. No ground truth is used: the
-  decoder is a second, independent estimate of the movie (a linear readout, no encoder), so the encoder's
-  errors, which the held-out neurons share, are not its errors.
+  ``patience`` iterations and returns the videos of the look ``lag`` (10) iterations past the best. No ground
+  truth is used: the decoder is a second estimate of the movie from the same responses by other means (a linear
+  readout, no encoder), so the encoder's errors, which the held-out neurons share, are not its errors.
 
 A stopper is either a plain callable ``stop(i, loss (M, B)) -> bool`` (checked after every step) or a watching
 object with ``due(i, last)``, ``observe(i, value, snapshot)``, ``best_iteration``, ``best_videos``,
@@ -131,12 +131,14 @@ class AgreementStopper:
 
     The agreement of a look is the video r (Pearson r over the pixels of ``mask`` x frames ``first``..T-1, as
     :func:`dnemkit.analysis.metrics.video_correlation`) between the result the loop would return at that
-    iteration (the models' mean video smoothed by ``smoothing_sigma``) and ``reference``, both blurred by a
-    spatial Gaussian of ``blur`` pixels, averaged over the items. The blur compares the two at the resolution of
-    the decoder (a ridge readout of 100 principal components, a blurred movie): unblurred, the agreement falls as
-    soon as the reconstruction gains fine detail the decoder's movie lacks, 10-15 iterations before the video r
-    with the truth peaks. The lag returns a later look than the best because the video r with the truth rises
-    steeply before its peak and falls slowly after it (docs/method.md, "Knowing when to stop").
+    iteration (the models' mean video smoothed by ``smoothing_sigma``) and ``reference`` (both optionally
+    blurred by a spatial Gaussian of ``blur`` pixels), averaged over the items. The agreement peaks 5-15
+    iterations before the video r with the truth: the decoder's movie is blurred (a ridge readout of 100
+    principal components), so the agreement falls as soon as the reconstruction gains fine detail it lacks, while
+    that detail still raises the r with the truth. The lag returns the look 10 iterations past the agreement's
+    peak for that reason; the video r with the truth rises steeply before its peak and falls slowly after it, so
+    a late look costs less than an early one (docs/method.md, "Knowing when to stop", says on which clips the
+    constants were chosen).
 
     Parameters
     ----------
@@ -151,7 +153,8 @@ class AgreementStopper:
     patience : int
         Iterations without a new best after which the run stops.
     blur : float
-        Spatial sigma, pixels, of the Gaussian applied to both videos before comparing (0: none).
+        Spatial sigma, pixels, of the Gaussian applied to both videos before comparing (0: none, the default; 1-2
+        with a lag of 5 did about as well on the design clips).
     lag : int
         Iterations past the best look whose videos are returned (the latest look within ``lag`` of it; 0: the
         best look's).
@@ -159,7 +162,7 @@ class AgreementStopper:
 
     name, trace, rerun = "agreement", "decoder_agreement", False
 
-    def __init__(self, reference, mask=None, smoothing_sigma=0.5, every=5, patience=20, blur=2.0, lag=5):
+    def __init__(self, reference, mask=None, smoothing_sigma=0.5, every=5, patience=20, blur=0.0, lag=10):
         reference = np.asarray(reference, np.float32)
         if reference.ndim == 3:
             reference = reference[None]
