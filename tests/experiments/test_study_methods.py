@@ -67,7 +67,9 @@ def test_decoder_r_and_paired_p_equal_independent_computations(methods_study):
     np.testing.assert_allclose(ds.sel({"method": "decoder"})["method_video_correlation"].values, direct, rtol=1e-5)
     r = ds["method_video_correlation"].values
     for j, name in enumerate(ds["method"].values[1:], start=1):
-        assert float(ds["method_p"].values[j]) == pytest.approx(stats.ttest_rel(r[j], r[0]).pvalue, rel=1e-9)
+        # NaN where a method equals fast on every clip (fast+agreement over a budget of 3 returns iteration 3)
+        assert float(ds["method_p"].values[j]) == pytest.approx(stats.ttest_rel(r[j], r[0]).pvalue, rel=1e-9,
+                                                                nan_ok=True)
         assert float(ds["method_change_percent"].values[j]) == pytest.approx(100 * (r[j].mean() / r[0].mean() - 1))
     assert np.isnan(ds["method_p"].values[0])
 
