@@ -352,7 +352,10 @@ def method_options(f):
                      show_default=True,
                      help="none: run the iterations; heldout: leave a seeded fraction of neurons out of the loss, "
                           "watch their loss every 5 iterations, stop after 20 without improvement and return the "
-                          f"best videos (--iterations is then a budget; fast: {STOPPER_BUDGET})."),
+                          "best videos; agreement: watch the video r of the result with the linear decoder's movie "
+                          "of the targets (as --start decoder fits it) every 5 iterations, stop after 20 without "
+                          f"a rise and return the best videos (--iterations is then a budget; fast: "
+                          f"{STOPPER_BUDGET})."),
         click.option("--heldout-fraction", type=float, default=None,
                      help=f"Fraction of neurons the held-out stopper leaves out of the loss, in (0, 1) (default "
                           f"{METHOD_DEFAULTS['heldout_fraction']})."),
@@ -390,9 +393,9 @@ def method_options(f):
 
 
 def with_method(recipe, method, iterations_given):
-    """``recipe`` with the start and stopper of ``method`` (from :func:`method_options`); with the held-out
+    """``recipe`` with the start and stopper of ``method`` (from :func:`method_options`); with a
     stopper and no explicit --iterations the fast recipe's iterations become :data:`STOPPER_BUDGET`."""
     recipe = recipe.replace(**method)
-    if recipe.stopper == "heldout" and not iterations_given and recipe.name == "fast":
+    if recipe.stopper != "none" and not iterations_given and recipe.name == "fast":
         recipe = recipe.replace(iterations=max(recipe.iterations, STOPPER_BUDGET))
     return recipe

@@ -51,12 +51,19 @@ class Recipe:
         "grey" (``start_value`` everywhere, the paper's) or "decoder" (the linear decoder's movie of the targets,
         :mod:`dnemkit.decoders`; the experiment provides it as ``reconstruct(start=...)``).
     stopper : str
-        "none" (run ``iterations``, the paper's) or "heldout" (:class:`~dnemkit.reconstruction.stoppers.
-        HeldoutStopper`: ``iterations`` is then a budget).
+        "none" (run ``iterations``, the paper's), "heldout" (:class:`~dnemkit.reconstruction.stoppers.
+        HeldoutStopper`) or "agreement" (:class:`~dnemkit.reconstruction.stoppers.AgreementStopper`: the
+        agreement with the linear decoder's movie; the experiment provides the movie); ``iterations`` is then a
+        budget.
     heldout_fraction, stopper_every, stopper_patience, stopper_rerun, stopper_min_z
         The held-out stopper's fraction of neurons left out of the loss, iterations between looks, iterations
         without improvement before it stops, whether it reconstructs again with every neuron to the chosen
-        iteration, and the standard errors a decrease must exceed to count (0: any decrease).
+        iteration, and the standard errors a decrease must exceed to count (0: any decrease). ``stopper_every``
+        and ``stopper_patience`` are the agreement stopper's too.
+    stopper_blur, stopper_lag
+        The agreement stopper's spatial Gaussian (sigma, pixels) applied to the result and the decoder's movie
+        before comparing (0: none) and the iterations past the best agreement whose videos it returns (10; below
+        the patience).
     """
 
     name: str = "paper"
@@ -85,6 +92,8 @@ class Recipe:
     stopper_patience: int = 20
     stopper_rerun: bool = False
     stopper_min_z: float = 0.0
+    stopper_blur: float = 0.0
+    stopper_lag: int = 10
 
     @classmethod
     def named(cls, name="paper", **overrides):
@@ -135,9 +144,17 @@ class Recipe:
             raise DnemkitError(f"start is {self.start!r}; expected one of {', '.join(STARTS)}")
         if self.stopper not in STOPPERS:
             raise DnemkitError(f"stopper is {self.stopper!r}; expected one of {', '.join(STOPPERS)}")
+        if self.stopper == "agreement" and self.start == "decoder":
+            raise DnemkitError("the agreement stopper watches the agreement with the decoder's movie, which is "
+                               "also the start (agreement 1 at iteration 0); expected start 'grey' with it")
         object.__setattr__(self, "heldout_fraction", check_heldout_fraction(self.heldout_fraction))
         for name in ("stopper_every", "stopper_patience"):
             object.__setattr__(self, name, check_int(getattr(self, name), name, 1, "iterations"))
+        object.__setattr__(self, "stopper_blur", check_stopper_blur(self.stopper_blur))
+        object.__setattr__(self, "stopper_lag", check_int(self.stopper_lag, "stopper_lag", 0, "iterations"))
+        if self.stopper == "agreement" and self.stopper_lag >= self.stopper_patience:
+            raise DnemkitError(f"stopper_lag is {self.stopper_lag} iterations but stopper_patience is "
+                               f"{self.stopper_patience}; expected a lag below the patience")
         object.__setattr__(self, "stopper_min_z", check_number(self.stopper_min_z, "stopper_min_z", ">= 0"))
         if self.stopper_min_z < 0:
             raise DnemkitError(f"stopper_min_z is {self.stopper_min_z}; expected a number of standard errors >= 0")
@@ -156,8 +173,9 @@ class Recipe:
         return out
 
 
-#: when a reconstruction stops: after its iterations, or by the held-out stopper (reconstruction/stoppers.py)
-STOPPERS = ("none", "heldout")
+#: when a reconstruction stops: after its iterations, by the held-out stopper, or by the agreement with the
+#: decoder's movie (reconstruction/stoppers.py)
+STOPPERS = ("none", "heldout", "agreement")
 
 
 def check_heldout_fraction(value):
@@ -169,11 +187,19 @@ def check_heldout_fraction(value):
     return fraction
 
 
+def check_stopper_blur(value):
+    """``value`` as a float >= 0 (the agreement stopper's spatial sigma, pixels), or one DnemkitError line."""
+    blur = check_number(value, "stopper blur", "a spatial sigma in pixels >= 0")
+    if blur < 0:
+        raise DnemkitError(f"stopper blur is {value}; expected a spatial sigma in pixels >= 0, e.g. 1")
+    return blur
+
+
 #: where a reconstruction starts: the recipe's grey level, or the linear decoder's movie (dnemkit.decoders)
 STARTS = ("grey", "decoder")
 #: the Recipe fields of the start and the stopper, and their defaults (the paper's: grey, no stopper)
 METHOD_DEFAULTS = dict(start="grey", stopper="none", heldout_fraction=0.1, stopper_every=5, stopper_patience=20,
-                       stopper_rerun=False, stopper_min_z=0.0)
+                       stopper_rerun=False, stopper_min_z=0.0, stopper_blur=0.0, stopper_lag=10)
 METHOD_FIELDS = tuple(METHOD_DEFAULTS)
 
 

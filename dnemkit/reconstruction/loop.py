@@ -43,8 +43,9 @@ class ReconstructionResult:
     tracker's scores (evaluation, model + ensemble, item) under its name; tracked_iterations: name -> the
     iterations (0 = the start) at which that tracker scored. recipe, execution: what ran. model_names: one per
     row of ``videos`` (:func:`dnemkit.encoders.base.model_names`). stopped_at: the iteration whose videos are
-    returned when a held-out stopper chose it (0 = the start; None without one), with traces 'heldout_loss'
-    (watched iteration) and tracked_iterations 'heldout_loss'; iterations_run: the iterations the loop ran.
+    returned when a watching stopper chose it (0 = the start; None without one), with its watched trace (per
+    watched iteration) under its ``trace`` name in traces and tracked_iterations ('heldout_loss' of the held-out
+    stopper, 'decoder_agreement' of the agreement stopper); iterations_run: the iterations the loop ran.
     """
 
     videos: np.ndarray
@@ -181,9 +182,12 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
         contrast budget); ``stopper`` ``stop(i, loss (M, B) numpy) -> bool`` after iteration i (True ends the
         loop there; the traces keep iterations 1..i), or a watching stopper such as
         :class:`~dnemkit.reconstruction.stoppers.HeldoutStopper` (its neurons leave the loss, their loss on the
-        videos is watched, the best watched videos are returned; ``stopped_at`` says which). None: the recipe's
-        ``start`` and ``stopper`` ("grey" and "none" are the paper's; ``recipe.start == "decoder"`` needs the
-        decoder's movie given as ``start``: :func:`dnemkit.decoders.decoder_start`).
+        videos is watched, the best watched videos are returned; ``stopped_at`` says which) or
+        :class:`~dnemkit.reconstruction.stoppers.AgreementStopper` (the agreement with the decoder's movie is
+        watched). None: the recipe's ``start`` and ``stopper`` ("grey" and "none" are the paper's;
+        ``recipe.start == "decoder"`` needs the decoder's movie given as ``start``:
+        :func:`dnemkit.decoders.decoder_start`; ``recipe.stopper == "agreement"`` needs the stopper given:
+        ``make_stopper(recipe, decoded=movie, mask=eval_mask)``).
 
     Returns
     -------
@@ -203,9 +207,12 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
                  start=start, precondition=precondition, constraint=constraint)
     responses, behavior, train_mask, neurons = _check_inputs(encoder, responses, behavior, train_mask, neurons)
     b, n, t = responses.shape
-    watching = hasattr(stopper, "split")
+    watching, held = hasattr(stopper, "observe"), None
     if watching:
         stopper.reset()
+        if hasattr(stopper, "check"):
+            stopper.check(b, t)  # before any work, as the trackers
+    if hasattr(stopper, "split"):
         keep, held = stopper.split(n, None if neurons is None else neurons.numpy())
         neurons, held = torch.as_tensor(keep), torch.as_tensor(held)
     trackers = _check_trackers(trackers, b, t)
@@ -236,20 +243,23 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
     def response_correlation(rates):  # (M, B, N_used, T) -> (M, B) Pearson r from frame `first` on
         return torch.stack([_pearson_rows(r[..., first:].flatten(1), tgt_used) for r in rates])
 
-    if watching:
+    if held is not None:
         held = held.to(device)
         pairs = list(enumerate(models)) if n_videos == len(models) else [(0, m) for m in models]
 
-        def heldout_loss():  # per held-out neuron: its Poisson loss on the current videos, mean over the rest
+        def look():  # per held-out neuron: its Poisson loss on the current videos, mean over the rest
             rates = [tiled_rates(m, videos[v], behavior, recipe.subbatch_frames, per_pass) for v, m in pairs]
             values = [poisson_nll(r[:, held, first:], target[:, held, first:], recipe.loss_eps).mean(dim=(0, 2))
                       for r in rates]
             return torch.stack(values).mean(0).cpu().numpy()
+    elif watching:
+        def look():  # the stopper measures the videos itself (the agreement with the decoder's movie)
+            return stopper.measure(videos, first)
 
     started = time.perf_counter()
     tracking(0, videos)
     if watching:
-        stopper.observe(0, heldout_loss(), videos.clone)
+        stopper.observe(0, look(), videos.clone)
     done = recipe.iterations
     with cudnn_benchmark(execution, device):
         for i in tqdm(range(1, recipe.iterations + 1), desc=description, disable=not progress, leave=False):
@@ -257,7 +267,7 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
             loss_trace[i - 1], rcorr_trace[i - 1] = loss.cpu().numpy(), rcorr.cpu().numpy()
             _step(videos, grads, optimisers, i, recipe, mask, precondition, constraint)
             if watching:
-                stop = stopper.due(i, recipe.iterations) and stopper.observe(i, heldout_loss(), videos.clone)
+                stop = stopper.due(i, recipe.iterations) and stopper.observe(i, look(), videos.clone)
             else:
                 stop = stopper is not None and stopper(i, loss_trace[i - 1])
             if stop:
@@ -271,17 +281,20 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
         result = _result(videos, traces, tracking, recipe, execution, time.perf_counter() - started, models)
         result.iterations_run = done
         return result
-    traces["heldout_loss"] = np.asarray(stopper.losses, np.float32)
-    tracking.iterations["heldout_loss"] = list(stopper.iterations)
+    name = stopper.trace
+    traces[name] = np.asarray(stopper.values, np.float32)
+    tracking.iterations[name] = list(stopper.iterations)
+    if stopper.best_iteration is None:  # no look was ever a best (a constant video throughout): the last videos
+        stopper.best_iteration, stopper.best_videos = done, videos
     result = _result(stopper.best_videos, traces, tracking, recipe, execution, time.perf_counter() - started, models)
-    tracking.iterations.pop("heldout_loss")
+    tracking.iterations.pop(name)
     result.stopped_at, result.iterations_run = stopper.best_iteration, done
     if stopper.rerun and stopper.best_iteration > 0:
         # every neuron back in the loss, the same recipe (schedule, step sizes) stopped at the chosen iteration
         again = reconstruct(encoder, **{**given, "recipe": recipe.replace(stopper="none")},
                             stopper=StopAt(stopper.best_iteration))
-        again.traces["heldout_loss"] = result.traces["heldout_loss"]
-        again.tracked_iterations["heldout_loss"] = result.tracked_iterations["heldout_loss"]
+        again.traces[name] = result.traces[name]
+        again.tracked_iterations[name] = result.tracked_iterations[name]
         again.recipe, again.stopped_at = recipe, stopper.best_iteration
         again.seconds += result.seconds
         return again

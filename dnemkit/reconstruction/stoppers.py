@@ -7,16 +7,27 @@
   ``every`` iterations; the run stops when it has not improved for ``patience`` iterations and returns the videos
   of the best watched iteration. No ground truth is used: the held-out neurons are recorded activity the
   videos were not fitted to, so their loss rises when the videos begin to fit the noise of the others.
+- ``"agreement"``: :class:`AgreementStopper`: the video r of the current result (the smoothed mean of the
+  models' videos, inside a mask, frames >= 30) with the linear decoder's movie of the same targets
+  (:mod:`dnemkit.decoders`) is watched every ``every`` iterations; the run stops when it has not risen for
+  ``patience`` iterations and returns the videos of the look ``lag`` (10) iterations past the best. No ground
+  truth is used: the decoder is a second estimate of the movie from the same responses by other means (a linear
+  readout, no encoder), so the encoder's errors, which the held-out neurons share, are not its errors.
 
-A stopper is either a plain callable ``stop(i, loss (M, B)) -> bool`` (checked after every step) or an object
-with :meth:`HeldoutStopper.split` (which neurons leave the loss), ``due(i)``, ``observe(i, value, snapshot)`` and
-``best_iteration`` — the loop calls these (docs/method.md, "Knowing when to stop").
+A stopper is either a plain callable ``stop(i, loss (M, B)) -> bool`` (checked after every step) or a watching
+object with ``due(i, last)``, ``observe(i, value, snapshot)``, ``best_iteration``, ``best_videos``,
+``iterations``, ``values`` and ``trace`` (the name of its watched trace) and either :meth:`HeldoutStopper.split`
+(which neurons leave the loss; the loop measures their loss) or :meth:`AgreementStopper.measure` (it measures
+the videos itself) — the loop calls these (docs/method.md, "Knowing when to stop").
 """
 
 import numpy as np
+from scipy.ndimage import gaussian_filter
 
 from ..errors import DnemkitError, check_int
-from .config import STOPPERS, check_heldout_fraction  # noqa: F401 - re-exported: the stoppers' names and check
+from ..stimuli.geometry import HEIGHT, WIDTH
+from ..video import smooth_video
+from .config import STOPPERS, check_heldout_fraction, check_stopper_blur  # noqa: F401 - re-exported
 
 
 def best_and_stop(iterations, losses, patience):
@@ -55,7 +66,7 @@ class HeldoutStopper:
         tiny decreases of the loss no longer keep the run going (each look is then given per-neuron losses).
     """
 
-    name = "heldout"
+    name, trace = "heldout", "heldout_loss"
 
     def __init__(self, fraction=0.1, seed=0, every=5, patience=20, rerun=False, min_z=0.0):
         self.fraction = check_heldout_fraction(fraction)
@@ -71,6 +82,11 @@ class HeldoutStopper:
     def reset(self):
         self.iterations, self.losses = [], []
         self.best_iteration, self.best_loss, self.best_videos, self.best_per_neuron = None, np.inf, None, None
+
+    @property
+    def values(self):
+        """The watched held-out losses, one per watched iteration."""
+        return self.losses
 
     def split(self, n_neurons, neurons=None):
         """(neurons in the loss, held-out neurons): sorted int64 index arrays drawn (seeded) from ``neurons``
@@ -109,6 +125,116 @@ class HeldoutStopper:
         return gain.mean() > self.min_z * gain.std(ddof=1) / np.sqrt(len(gain))
 
 
+class AgreementStopper:
+    """Stop when the result's agreement with the linear decoder's movie has not risen for ``patience`` iterations;
+    return the videos ``lag`` iterations past the best agreement.
+
+    The agreement of a look is the video r (Pearson r over the pixels of ``mask`` x frames ``first``..T-1, as
+    :func:`dnemkit.analysis.metrics.video_correlation`) between the result the loop would return at that
+    iteration (the models' mean video smoothed by ``smoothing_sigma``) and ``reference`` (both optionally
+    blurred by a spatial Gaussian of ``blur`` pixels), averaged over the items. The agreement peaks 5-15
+    iterations before the video r with the truth: the decoder's movie is blurred (a ridge readout of 100
+    principal components), so the agreement falls as soon as the reconstruction gains fine detail it lacks, while
+    that detail still raises the r with the truth. The lag returns the look 10 iterations past the agreement's
+    peak for that reason; the video r with the truth rises steeply before its peak and falls slowly after it, so
+    a late look costs less than an early one (docs/method.md, "Knowing when to stop", says on which clips the
+    constants were chosen).
+
+    Parameters
+    ----------
+    reference : array (B, T, 36, 64) or (T, 36, 64)
+        The decoder's movie of each item's targets, grey levels (:func:`dnemkit.decoders.decoder_start`).
+    mask : bool array (36, 64), optional
+        The pixels compared (the evaluation mask; None: all).
+    smoothing_sigma : float
+        The recipe's final Gaussian filter (frames and pixels), applied to the result before comparing.
+    every : int
+        Iterations between two looks (each costs two spatial filters and one correlation, no encoder pass).
+    patience : int
+        Iterations without a new best after which the run stops.
+    blur : float
+        Spatial sigma, pixels, of the Gaussian applied to both videos before comparing (0: none, the default; 1-2
+        with a lag of 5 did about as well on the design clips).
+    lag : int
+        Iterations past the best look whose videos are returned (the latest look within ``lag`` of it; 0: the
+        best look's).
+    """
+
+    name, trace, rerun = "agreement", "decoder_agreement", False
+
+    def __init__(self, reference, mask=None, smoothing_sigma=0.5, every=5, patience=20, blur=0.0, lag=10):
+        reference = np.asarray(reference, np.float32)
+        if reference.ndim == 3:
+            reference = reference[None]
+        if reference.ndim != 4 or reference.shape[2:] != (HEIGHT, WIDTH) or not np.isfinite(reference).all():
+            raise DnemkitError(f"the agreement stopper's decoder movie has shape {reference.shape}; expected finite "
+                               f"grey levels of shape (frames, {HEIGHT}, {WIDTH}) or (batch, frames, {HEIGHT}, "
+                               f"{WIDTH})")
+        self.mask = np.ones((HEIGHT, WIDTH), bool) if mask is None else np.asarray(mask, bool)
+        if self.mask.shape != (HEIGHT, WIDTH) or not self.mask.any():
+            raise DnemkitError(f"the agreement stopper's mask has shape {self.mask.shape} with {int(self.mask.sum())}"
+                               f" pixel(s); expected a ({HEIGHT}, {WIDTH}) mask with at least one pixel")
+        self.sigma = float(smoothing_sigma)
+        self.every = check_int(every, "stopper every", 1, "iterations between looks")
+        self.patience = check_int(patience, "stopper patience", 1, "iterations")
+        self.blur = check_stopper_blur(blur)
+        self.lag = check_int(lag, "stopper lag", 0, "iterations past the best look")
+        if self.lag >= self.patience:
+            raise DnemkitError(f"stopper lag is {self.lag} iterations but the patience is {self.patience}; expected a "
+                               "lag below the patience (the run stops before a later look is seen)")
+        self.reference = self._blurred(reference)
+        self.reset()
+
+    def reset(self):
+        self.iterations, self.values = [], []
+        self.best_iteration, self.best_value, self.best_videos, self.peak_iteration = None, -np.inf, None, None
+
+    def _blurred(self, videos):
+        """(B, T, 36, 64) float32 videos filtered by the spatial Gaussian of ``blur`` pixels."""
+        return gaussian_filter(videos, (0, 0, self.blur, self.blur)).astype(np.float32) if self.blur else videos
+
+    def check(self, batch, frames):
+        """Raise DnemkitError unless the decoder's movie has ``batch`` items of ``frames`` frames."""
+        if self.reference.shape[:2] != (batch, frames):
+            raise DnemkitError(f"the agreement stopper's decoder movie has {self.reference.shape[0]} item(s) of "
+                               f"{self.reference.shape[1]} frames; the targets have {batch} of {frames}")
+
+    def due(self, i, last):
+        """Whether iteration ``i`` is watched (0, every ``every``-th, and the last of the budget)."""
+        return i == 0 or i % self.every == 0 or i == last
+
+    def measure(self, videos, first):
+        """The agreement (B,) of the result of ``videos`` (tensor or array (M', B, T, 36, 64), grey levels) with
+        the decoder's movie, frames ``first``..T-1 (NaN for a constant video, e.g. the grey start)."""
+        raw = videos.detach().cpu().numpy() if hasattr(videos, "detach") else np.asarray(videos)
+        result = self._blurred(smooth_video(raw.mean(0), self.sigma))[:, first:, self.mask]  # (B, T - first, pixels)
+        ref = self.reference[:, first:, self.mask]
+        return np.array([_pearson(a.ravel(), b.ravel()) for a, b in zip(result, ref)])
+
+    def observe(self, i, value, snapshot):
+        """Record the agreement ``value`` of iteration ``i`` (a number, or per item (B,): its mean is the
+        agreement; NaN never is a best); ``snapshot()`` copies the videos, called for a new best and for every
+        look within ``lag`` iterations after it (the latest is returned). Returns True when the run should stop
+        (``patience`` iterations past the best)."""
+        mean = float(np.mean(np.asarray(value, np.float64)))
+        self.iterations.append(int(i))
+        self.values.append(mean)
+        if np.isfinite(mean) and (self.peak_iteration is None or mean > self.best_value):
+            self.peak_iteration, self.best_value = int(i), mean
+        elif self.peak_iteration is None or i - self.peak_iteration > self.lag:
+            return self.peak_iteration is not None and i - self.peak_iteration >= self.patience
+        self.best_iteration, self.best_videos = int(i), snapshot()
+        return False
+
+
+def _pearson(a, b):
+    """Pearson r of two flat arrays (float64 sums); NaN when either is constant."""
+    a = a.astype(np.float64) - a.mean(dtype=np.float64)
+    b = b.astype(np.float64) - b.mean(dtype=np.float64)
+    den = np.sqrt(np.dot(a, a) * np.dot(b, b))
+    return float(np.dot(a, b) / den) if den > 0 else float("nan")
+
+
 class StopAt:
     """A plain stopper: stop after iteration ``iteration`` (the held-out stopper's rerun)."""
 
@@ -119,10 +245,20 @@ class StopAt:
         return i >= self.iteration
 
 
-def make_stopper(recipe):
-    """The stopper part a recipe names: None for "none", a :class:`HeldoutStopper` for "heldout"."""
+def make_stopper(recipe, decoded=None, mask=None):
+    """The stopper part a recipe names: None for "none", a :class:`HeldoutStopper` for "heldout", an
+    :class:`AgreementStopper` for "agreement", watching the agreement with ``decoded`` (B, T, 36, 64), the decoder's
+    movie of the targets (:func:`dnemkit.decoders.decoder_start`), inside ``mask`` (36, 64) (the evaluation mask;
+    None: every pixel)."""
     if recipe.stopper == "none":
         return None
+    if recipe.stopper == "agreement":
+        if decoded is None:
+            raise DnemkitError("the recipe's stopper is 'agreement' but no decoder movie was given; expected "
+                               "make_stopper(recipe, decoded=dnemkit.decoders.decoder_start(...)[0]) passed as "
+                               "reconstruct(stopper=...) (the commands that take --stopper do this)")
+        return AgreementStopper(decoded, mask, recipe.smoothing_sigma, recipe.stopper_every, recipe.stopper_patience,
+                                recipe.stopper_blur, recipe.stopper_lag)
     return HeldoutStopper(recipe.heldout_fraction, recipe.seed, recipe.stopper_every, recipe.stopper_patience,
                           recipe.stopper_rerun, recipe.stopper_min_z)
 

@@ -38,7 +38,8 @@ def natural_rows(ds):
             ("recipe", f"{ds.attrs.get('recipe', '')}; {ds.attrs.get('seconds', '?')} s"),
             ("mask", str(ds.attrs.get("mask_source", "")).removeprefix("mask: "))]
     if "decoder_video_correlation" in ds:
-        rows.append(("decoder (start) video correlation", fmt(float(ds["decoder_video_correlation"]), ".3f")))
+        role = "start" if ds.attrs.get("start", "grey") != "grey" else "watched by the stopper"
+        rows.append((f"decoder ({role}) video correlation", fmt(float(ds["decoder_video_correlation"]), ".3f")))
     if ds.attrs.get("stopper"):
         rows.append(("stopper", str(ds.attrs["stopper"]).removeprefix("stopper: ")))
     if "model_video_correlation" in ds:

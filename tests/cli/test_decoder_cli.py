@@ -15,6 +15,12 @@ def test_heldout_fraction_without_the_stopper_is_one_line(run_cli, assert_one_li
     assert_one_line_error(result, "--stopper heldout")
 
 
+def test_agreement_stopper_with_the_decoder_start_is_one_line(run_cli, assert_one_line_error, tmp_path):
+    result = run_cli("natural", "--start", "decoder", "--stopper", "agreement", "--out", tmp_path / "o")
+    assert_one_line_error(result, "agreement stopper", "start 'grey'")
+    assert not (tmp_path / "o").exists()
+
+
 def test_decoder_start_with_too_few_training_trials_is_one_line(run_cli, assert_one_line_error, tmp_path,
                                                                monkeypatch):
     from dnemkit.experiments.simulate import simulate

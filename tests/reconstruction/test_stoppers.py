@@ -1,4 +1,4 @@
-"""Tests of the held-out stopper and the decoder start as named parts of reconstruct()."""
+"""Tests of the held-out and agreement stoppers and the decoder start as named parts of reconstruct()."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig
 from dnemkit.errors import DnemkitError
 from dnemkit.reconstruction import Recipe, reconstruct
-from dnemkit.reconstruction.stoppers import HeldoutStopper, StopAt, best_and_stop
+from dnemkit.reconstruction.stoppers import AgreementStopper, HeldoutStopper, StopAt, best_and_stop, make_stopper
 
 
 def test_chosen_iteration_on_a_loss_sequence_by_hand():
@@ -135,3 +135,128 @@ def test_defaults_stay_the_papers_and_keys_unchanged():
     assert r.start == "grey" and r.stopper == "none"
     assert "start" not in r.to_dict() and "stopper" not in r.to_dict()
     assert Recipe.named("fast", stopper="heldout").to_dict()["stopper"] == "heldout"
+
+
+# --- the agreement stopper: the video r of the result with the decoder's movie ---------------------------------
+
+
+def test_agreement_rule_on_a_sequence_by_hand():
+    its = [0, 5, 10, 15, 20, 25, 30, 35, 40, 45]
+    values = [np.nan, 0.5, 0.7, 0.8, 0.79, 0.81, 0.80, 0.78, 0.77, 0.9]
+    # the grey start (NaN) is never a best; best 0.81 at 25; 30 is within the lag of 5 after it (returned);
+    # 35 is past the lag; 40 is 15 past the best: stop there (0.9 at 45 is never seen)
+    for lag, returned in ((5, 30), (0, 25)):
+        stopper = AgreementStopper(np.zeros((8, 36, 64)), every=5, patience=15, lag=lag)
+        for i, v in zip(its, values):
+            if stopper.observe(i, v, lambda i=i: i):
+                break
+        assert i == 40 and stopper.peak_iteration == 25
+        assert stopper.best_iteration == returned and stopper.best_videos == returned
+    # per-item values: their mean is the agreement
+    stopper = AgreementStopper(np.zeros((2, 8, 36, 64)))
+    stopper.observe(5, [0.2, 0.6], lambda: 5)
+    stopper.observe(10, [0.5, 0.2], lambda: 10)
+    assert stopper.values == [pytest.approx(0.4), pytest.approx(0.35)] and stopper.peak_iteration == 5
+
+
+@pytest.mark.parametrize("blur", [0.0, 2.0])
+def test_agreement_is_the_video_r_of_the_smoothed_blurred_result_with_the_blurred_movie(blur):
+    from scipy.ndimage import gaussian_filter
+
+    from dnemkit.analysis.metrics import video_correlation
+    from dnemkit.video import smooth_video
+
+    rng = np.random.default_rng(1)
+    videos = rng.uniform(0, 255, size=(3, 2, 40, 36, 64)).astype(np.float32)  # 3 models, 2 items
+    movie = rng.uniform(0, 255, size=(2, 40, 36, 64)).astype(np.float32)
+    movie[1] = 0.5 * movie[1] + 0.5 * videos[:, 1].mean(0)  # item 1 agrees better
+    mask = np.zeros((36, 64), bool)
+    mask[5:30, 10:50] = True
+    stopper = AgreementStopper(movie, mask, smoothing_sigma=0.5, blur=blur)
+    result = smooth_video(videos.mean(0), 0.5)
+
+    def spatial(v):
+        return gaussian_filter(v, (0, blur, blur)) if blur else v
+
+    expected = [video_correlation(spatial(movie[b]), spatial(result[b]), mask=mask, first_frame=7) for b in (0, 1)]
+    np.testing.assert_allclose(stopper.measure(videos, 7), expected, rtol=1e-5)
+    assert expected[1] > expected[0] + 0.1
+    assert np.isnan(stopper.measure(np.full((1, 2, 40, 36, 64), 127.5, np.float32), 7)).all()  # the grey start
+
+
+class _ScriptedAgreement(AgreementStopper):
+    """The agreement stopper, its agreement replaced by a script: best at iteration 4, worse after."""
+
+    def observe(self, i, value, snapshot):
+        return super().observe(i, -abs(i - 4.0), snapshot)
+
+
+def test_the_loop_returns_the_look_lag_after_the_best_agreement_as_a_fixed_run_to_it():
+    mouse, target = _mouse_and_targets()
+    recipe = Recipe.named("fast", iterations=12)
+    movie = np.zeros((64, 36, 64), np.float32)
+    res = reconstruct(mouse, target, recipe=recipe, progress=False,
+                      stopper=_ScriptedAgreement(movie, every=1, patience=3, lag=1))
+    # best at 4, 5 within the lag of 1 (returned), 7 is 3 past the best: the loop stops there
+    assert res.stopped_at == 5 and res.iterations_run == 7 and len(res.traces["loss"]) == 7
+    np.testing.assert_array_equal(res.tracked_iterations["decoder_agreement"], np.arange(8))
+    fixed = reconstruct(mouse, target, recipe=recipe, stopper=StopAt(5), progress=False)
+    np.testing.assert_array_equal(res.videos, fixed.videos)  # every neuron in the loss: the same trajectory
+    np.testing.assert_array_equal(res.ensemble, fixed.ensemble)
+
+
+def test_the_loop_watches_the_current_videos():
+    mouse, target = _mouse_and_targets()
+    movie = np.random.default_rng(3).uniform(0, 255, size=(64, 36, 64)).astype(np.float32)
+    recipe = Recipe.named("fast", iterations=6, stopper="agreement", stopper_every=2, stopper_patience=4,
+                          stopper_lag=0)
+    stopper = make_stopper(recipe, decoded=movie)
+    res = reconstruct(mouse, target, recipe=recipe, stopper=stopper, progress=False)
+    watched = list(res.tracked_iterations["decoder_agreement"])
+    assert watched[:2] == [0, 2] and watched[-1] == res.iterations_run
+    assert np.isnan(res.traces["decoder_agreement"][0])  # the grey start
+    chosen = watched.index(res.stopped_at)
+    assert res.stopped_at == watched[int(np.nanargmax(res.traces["decoder_agreement"]))]
+    again = AgreementStopper(movie, every=2, patience=4, lag=0).measure(res.videos, 30)
+    assert float(again[0]) == pytest.approx(float(res.traces["decoder_agreement"][chosen]), rel=1e-5)
+
+
+def _one_line(exc):
+    assert "\n" not in str(exc.value)
+    return str(exc.value)
+
+
+@pytest.mark.parametrize("options, words", [
+    (dict(stopper_blur=-1.0), "stopper blur"), (dict(stopper_blur="wide"), "stopper blur"),
+    (dict(stopper_blur=float("nan")), "stopper blur"), (dict(stopper_lag=-1), "stopper_lag"),
+    (dict(stopper_lag=20), "below the patience"), (dict(stopper_patience=0), "stopper_patience"),
+    (dict(start="decoder"), "expected start 'grey'"), (dict(stopper="agree"), "stopper is 'agree'"),
+])
+def test_bad_agreement_options_are_one_line(options, words):
+    with pytest.raises(DnemkitError) as exc:
+        Recipe.named("fast", **{"stopper": "agreement", **options})
+    assert words in _one_line(exc)
+
+
+def test_bad_agreement_stopper_inputs_are_one_line():
+    mouse, target = _mouse_and_targets()
+    cases = [(lambda: AgreementStopper(np.zeros((8, 36, 60))), "decoder movie has shape"),
+             (lambda: AgreementStopper(np.full((8, 36, 64), np.nan)), "finite"),
+             (lambda: AgreementStopper(np.zeros((8, 36, 64)), mask=np.zeros((36, 64), bool)), "at least one pixel"),
+             (lambda: AgreementStopper(np.zeros((8, 36, 64)), patience=5, lag=5), "below the patience"),
+             (lambda: AgreementStopper(np.zeros((8, 36, 64)), blur=-2), "stopper blur"),
+             (lambda: make_stopper(Recipe.named("fast", stopper="agreement")), "no decoder movie"),
+             (lambda: reconstruct(mouse, target, recipe=Recipe.named("fast", iterations=2, stopper="agreement"),
+                                  progress=False), "no decoder movie"),
+             (lambda: reconstruct(mouse, target, recipe=Recipe.named("fast", iterations=2),
+                                  stopper=AgreementStopper(np.zeros((32, 36, 64))), progress=False), "64")]
+    for make, words in cases:
+        with pytest.raises(DnemkitError) as exc:
+            make()
+        assert words in _one_line(exc)
+
+
+def test_agreement_defaults_leave_other_keys_unchanged():
+    assert "stopper_blur" not in Recipe.named("fast", stopper="heldout").to_dict()
+    key = Recipe.named("fast", stopper="agreement", stopper_lag=0).to_dict()
+    assert key["stopper"] == "agreement" and key["stopper_lag"] == 0

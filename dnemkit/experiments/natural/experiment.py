@@ -19,6 +19,7 @@ from ...errors import DnemkitError
 from ...io.results import provenance
 from ...masks import resolve_mask
 from ...reconstruction import reconstruct
+from ...reconstruction.stoppers import make_stopper
 from ...stimuli.geometry import FPS, HEIGHT, WIDTH
 from ...stimuli.natural import natural_movie
 from ...video import EVAL_FIRST_FRAME, check_video
@@ -96,14 +97,18 @@ def run(config=None, *, out=None, progress=True, log=None):
     say(log, mask_line)
     keep = neuron_subset(encoder.n_neurons, config.keep_fraction, np.random.default_rng(config.seed))
     tracker = VideoCorrelationTracker(video, eval_mask=masks.eval, every=max(1, recipe.iterations // TRACKED_POINTS))
-    start, start_line = None, "grey"
-    if recipe.start == "decoder":
+    start, start_line, decoded = None, "grey", None
+    if recipe.start == "decoder" or recipe.stopper == "agreement":
         from ...decoders import decoder_start
 
-        start, start_line = decoder_start(ref, responses, config.data, progress=progress)
-        say(log, start_line)
+        decoded, decoder_line = decoder_start(ref, responses, config.data, progress=progress)
+        say(log, decoder_line)
+        if recipe.start == "decoder":
+            start, start_line = decoded, decoder_line
+    # the agreement stopper compares inside the evaluation mask: the pixels the result is judged on
+    stopper = make_stopper(recipe, decoded=decoded, mask=masks.eval) if recipe.stopper == "agreement" else None
     result = reconstruct(encoder, responses, behavior, recipe, execution=config.execution, train_mask=masks.train,
-                         neurons=keep, trackers=[tracker], progress=progress, start=start)
+                         neurons=keep, trackers=[tracker], progress=progress, start=start, stopper=stopper)
     stopper_line = stopper_summary(result)
     if stopper_line:
         say(log, stopper_line)
@@ -113,13 +118,13 @@ def run(config=None, *, out=None, progress=True, log=None):
         f"(the paper: {PAPER_MODELS} x {PAPER_ITERATIONS})",
         start=start_line, stopper=stopper_line,
         fold_batchnorm=bool(result.execution.fold_batchnorm)))  # what ran: the config may say "as the recipe"
-    if start is not None:
+    if decoded is not None:
         first = min(EVAL_FIRST_FRAME, video.shape[0] - 1)
-        for name, value in quality_metrics(video, start[0], mask=masks.eval, first_frame=first).items():
+        for name, value in quality_metrics(video, decoded[0], mask=masks.eval, first_frame=first).items():
             if name in ("video_correlation", "frame_correlation"):
                 ds[f"decoder_{name}"] = xr.Variable((), float(value), {
                     "units": QUALITY_UNITS[name], "long_name": f"{name.replace('_', ' ')} of the decoder's movie "
-                    "(the start)"})
+                    f"({'the start' if start is not None else 'the stopper watches the agreement with it'})"})
     if out is not None:
         write_outputs(ds, out)
         if config.video:
@@ -143,10 +148,14 @@ def run(config=None, *, out=None, progress=True, log=None):
 
 
 def stopper_summary(result):
-    """One line on the held-out stopper's choice ('' without one)."""
+    """One line on the stopper's choice ('' without one)."""
     if result.stopped_at is None:
         return ""
     r = result.recipe
+    if r.stopper == "agreement":
+        return (f"stopper: agreement chose iteration {result.stopped_at} (ran {result.iterations_run} of a budget "
+                f"of {r.iterations}; video r with the decoder's movie watched every {r.stopper_every}, patience "
+                f"{r.stopper_patience})")
     rerun = "; rerun with every neuron to it" if r.stopper_rerun and result.stopped_at > 0 else ""
     rerun = (f"; a decrease counts beyond {r.stopper_min_z:g} standard errors" if r.stopper_min_z else "") + rerun
     return (f"stopper: heldout chose iteration {result.stopped_at} (ran {result.iterations_run} of a budget of "
@@ -189,6 +198,11 @@ def package(result, video, responses, behavior, masks, keep, encoder, config, me
             "long_name": "held-out neurons' Poisson loss on the videos (the stopper's criterion)",
             "units": DIMENSIONLESS})
         coords["stopper_iteration"] = result.tracked_iterations["heldout_loss"]
+    if "decoder_agreement" in result.traces:
+        data["decoder_agreement"] = (("stopper_iteration",), result.traces["decoder_agreement"], {
+            "long_name": "video r of the result with the decoder's movie (the stopper's criterion)",
+            "units": DIMENSIONLESS})
+        coords["stopper_iteration"] = result.tracked_iterations["decoder_agreement"]
     if "video_correlation" in result.traces:
         data["video_correlation_trace"] = (("eval_iteration", "member"), result.traces["video_correlation"][:, :, 0],
                                            {"long_name": "video correlation", "units": DIMENSIONLESS})

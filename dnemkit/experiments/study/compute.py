@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 
 from ...reconstruction import reconstruct
+from ...reconstruction.stoppers import make_stopper
 from ...stimuli.geometry import HEIGHT, WIDTH
 from ..targets import predicted_targets
 from ...units import COUNTS_PER_FRAME, DIMENSIONLESS, GREY_LEVEL
@@ -21,7 +22,7 @@ REFERENCE_FILL = 255 // 2
 
 def reconstruct_clips(encoder, clips, recipe, execution, train_mask, *, targets="recorded", eval_mask=None,
                       input_mask=None, predictions=True, progress=False, description="study", start=None,
-                      start_seconds=0.0):
+                      start_seconds=0.0, decoded=None):
     """Reconstruct ``clips`` (of one mouse, one length) in one ``reconstruct`` call; returns one dict per clip.
 
     encoder: the mouse's readout (an Ensemble reconstructs with every member; each member's video is kept, so
@@ -41,8 +42,9 @@ def reconstruct_clips(encoder, clips, recipe, execution, train_mask, *, targets=
 
     start: (B, T, 36, 64) videos the reconstruction starts from (a decoder's movies; ``start_seconds`` their
     decoding time, added to ``seconds``); with ``recipe`` None nothing is reconstructed and the start is the
-    clips' one video (the decoder method). Each dict also holds ``iterations``: those run (the held-out
-    stopper's chosen iteration; 0 without reconstruction).
+    clips' one video (the decoder method). decoded: (B, T, 36, 64) the decoder's movies the agreement stopper
+    watches (recipe stopper 'agreement', inside ``eval_mask``; ``start_seconds`` their decoding time). Each dict
+    also holds ``iterations``: those run (a stopper's chosen iteration; 0 without reconstruction).
     """
     if recipe is None:
         return [{"model_videos": np.asarray(start[b], np.float32)[None], "loss": np.zeros((0, 1)),
@@ -54,8 +56,9 @@ def reconstruct_clips(encoder, clips, recipe, execution, train_mask, *, targets=
     behavior = np.stack([c.behavior for c in clips])
     true_rates = predicted_targets(encoder, videos, behavior) if predictions or targets == "predicted" else None
     responses = true_rates if targets == "predicted" else np.stack([c.responses for c in clips])
+    stopper = make_stopper(recipe, decoded=decoded, mask=eval_mask) if recipe.stopper == "agreement" else None
     result = reconstruct(encoder, responses, behavior, recipe, execution=execution, train_mask=train_mask,
-                         progress=progress, description=description, start=start)
+                         progress=progress, description=description, start=start, stopper=stopper)
     done = result.stopped_at if result.stopped_at is not None else result.iterations_run
     records = [{"model_videos": result.videos[:, b], "loss": result.traces["loss"][:, :, b],
                 "response_correlation": result.traces["response_correlation"][:, :, b],

@@ -173,7 +173,11 @@ def _unit_work(batch, recipe, masks, config, log=None):
         if v.decoder:
             decoder = _decoder(batch[0], log)
             started = time.perf_counter()
-            options["start"] = decoder.decode(np.stack([u.clip.responses for u in batch]))
+            movies = decoder.decode(np.stack([u.clip.responses for u in batch]))
+            if v.recipe is not None and v.recipe.stopper == "agreement":
+                options["decoded"] = movies  # what the stopper watches; the start stays the recipe's
+            else:
+                options["start"] = movies
             options["start_seconds"] = time.perf_counter() - started
         return v.recipe, mask.train, options
     train = training_mask(mask, v.train_threshold)

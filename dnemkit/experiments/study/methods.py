@@ -5,9 +5,11 @@ over clips (over mice with two or more), against ``fast``.
 Names: ``paper`` (the paper's recipe at its budget, 1000 iterations, or the study's --iterations when given),
 ``fast`` (the fast recipe at 40 iterations or the study's --iterations; when the study's recipe is that recipe,
 its units *are* the standard run's: nothing is reconstructed twice), ``fast+heldout`` (fast with the held-out
-stopper, a budget of 200 iterations unless --iterations is given), ``decoder`` (the linear decoder's movie alone:
-no reconstruction; its seconds are the decoding time) and ``decoder+fast`` (fast started from the decoder's movie;
-its seconds include the decoding). ``fast`` is always there, first: the reference of the paired tests.
+stopper, a budget of 200 iterations unless --iterations is given), ``fast+agreement`` (fast with the agreement
+stopper: it watches the video r with the decoder's movie; the same budget; its seconds include the decoding),
+``decoder`` (the linear decoder's movie alone: no reconstruction; its seconds are the decoding time) and
+``decoder+fast`` (fast started from the decoder's movie; its seconds include the decoding). ``fast`` is always
+there, first: the reference of the paired tests.
 
 The decoder: one per mouse, fitted on that mouse folder's labelled 'train' trials *outside* the study's
 selection (the fold, or the tiers' trials: the decoder never sees a clip it is scored on), cached beside the
@@ -23,15 +25,16 @@ import numpy as np
 from ...errors import DnemkitError
 from ...units import DIMENSIONLESS, PERCENT, SECOND
 
-NAMES = ("paper", "fast", "fast+heldout", "decoder", "decoder+fast")
+NAMES = ("paper", "fast", "fast+heldout", "fast+agreement", "decoder", "decoder+fast")
 REFERENCE = "fast"
-#: the held-out stopper's budget of the fast recipe (as `characterize natural --stopper heldout`)
+#: the stoppers' budget of the fast recipe (as `characterize natural --stopper heldout|agreement`)
 STOPPER_BUDGET = 200
 
 
 @dataclass(frozen=True)
 class Method:
-    """One named method: its recipe (None: the decoder alone) and whether it uses the decoder."""
+    """One named method: its recipe (None: the decoder alone) and whether it uses the decoder (its movie is the
+    start, the result, or what the agreement stopper watches)."""
 
     name: str
     recipe: object = None
@@ -74,12 +77,13 @@ def build_methods(names, recipe, iterations_default):
                             seed=recipe.seed)
 
     fast = named("fast")
+    budget = fast.iterations if given else max(fast.iterations, STOPPER_BUDGET)
     recipes = {"paper": named("paper"), "fast": fast,
-               "fast+heldout": fast.replace(stopper="heldout",
-                                            iterations=fast.iterations if given else max(fast.iterations,
-                                                                                         STOPPER_BUDGET)),
+               "fast+heldout": fast.replace(stopper="heldout", iterations=budget),
+               "fast+agreement": fast.replace(stopper="agreement", iterations=budget),
                "decoder": None, "decoder+fast": fast.replace(start="decoder")}
-    return tuple(Method(n, recipes[n], decoder=n.startswith("decoder")) for n in parse_methods(names))
+    return tuple(Method(n, recipes[n], decoder=n.startswith("decoder") or n == "fast+agreement")
+                 for n in parse_methods(names))
 
 
 def decoder_trials(mouse, exclude):
@@ -169,7 +173,7 @@ def add_methods(ds, clips, *, stored, methods, masks, first, sigma):
                             {"units": SECOND, "long_name": "seconds of each method per clip (a batch's time, shared "
                              "by its clips; the decoder: decoding, without fitting)"})
     ds["method_iterations"] = (("method", "clip"), np.array(iterations, dtype=np.int64),
-                               {"units": DIMENSIONLESS, "long_name": "iterations run (held-out stopper: the chosen "
+                               {"units": DIMENSIONLESS, "long_name": "iterations run (a stopper: the chosen "
                                 "iteration; the decoder: 0)"})
     included = ds["included"].values.astype(bool)
     res = compare_with_first(np.array(video_r).T[included], np.asarray([c.mouse for c in clips])[included])
