@@ -182,9 +182,7 @@ def reference_study(folder, *, out=None, ethogram_clips=1, progress=True, log=No
     add_variations(study, clips, stored_standard=stored, stored_variations={},
                    variations=parse_variations(["unsmoothed"]), masks=masks, first=EVAL_FIRST_FRAME,
                    sigma=SIGMA, thresholds=None)
-    ablation = None
-    if any(find_summaries_or_none(folder, suffix) for suffix, _ in ABLATION_SUFFIXES):
-        ablation = reference_ablation(folder, natural=(clips, stored, masks), progress=progress, log=log)
+    ablation = reference_ablation(folder, natural=(clips, stored, masks), progress=progress, log=log)
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
         write_outputs(study, out)
@@ -204,38 +202,37 @@ def find_summaries_or_none(folder, suffix):
 
 
 def reference_ablation(folder, *, natural=None, progress=True, log=None):
-    """The population ablation of the paper's files: video and frame r of every clip's smoothed ensemble at each
-    fraction of neurons kept (1 from the natural-movie set, 0.5 / 0.25 / 0.125 from the ablation set), as the
-    population-reduction notebook scores them, and its statistics over mice
-    (:func:`dnemkit.analysis.ablation.ablation_statistics`). ``natural``: the natural set's (clips, stored, masks)
-    when already read. Returns an ``ablation.nc`` Dataset (dims keep_fraction, movie (clip), seed)."""
+    """The population ablation of the paper's files, or None when ``folder`` holds none of the ablation set: video
+    and frame r of every clip's smoothed ensemble at each fraction of neurons kept (1 from the natural-movie set,
+    0.5 / 0.25 / 0.125 from the ablation set), as the population-reduction notebook scores them, and its
+    statistics over mice (:func:`dnemkit.analysis.ablation.ablation_statistics`). ``natural``: the natural set's
+    (clips, stored, masks) when already read. Returns an ``ablation.nc`` Dataset (dims keep_fraction, movie
+    (clip), seed)."""
     import xarray as xr
 
     from ..analysis.ablation import ablation_statistics
-    from ..analysis.metrics import frame_correlation, video_correlation
+    from ..experiments.study.variations import clip_scores, ensemble_videos
     from ..io.results import provenance
-    from ..video import smooth_video
 
+    present = [find_summaries_or_none(folder, suffix) is not None for suffix, _ in ABLATION_SUFFIXES]
+    if not any(present):
+        return None
+    if not all(present):
+        missing = next(suffix for (suffix, _), here in zip(ABLATION_SUFFIXES, present) if not here)
+        raise DnemkitError(f"{folder} holds part of the ablation set but no modelfold[K]{missing} folder; expected "
+                           "all three levels (characterize fetch paper-reconstructions --set ablation)")
     levels = [(1.0, natural or read_clips(folder, activity=False, progress=progress)[:3])]
-    for suffix, fraction in ABLATION_SUFFIXES:
-        if find_summaries_or_none(folder, suffix) is None:
-            raise DnemkitError(f"{folder} holds part of the ablation set but no modelfold[K]{suffix} folder; expected "
-                               "all three levels (characterize fetch paper-reconstructions --set ablation)")
-        levels.append((fraction, read_clips(folder, suffix=suffix, activity=False, progress=progress,
-                                            desc=f"reading the {fraction:g} ablation")[:3]))
+    levels += [(fraction, read_clips(folder, suffix=suffix, activity=False, progress=progress,
+                                     desc=f"reading the {fraction:g} ablation")[:3])
+               for suffix, fraction in ABLATION_SUFFIXES]
     keys = [(c.mouse, c.trial) for c in levels[0][1][0]]
     scores = np.full((2, len(levels), len(keys), 1), np.nan)
     for i, (fraction, (clips, stored, masks)) in enumerate(levels):
-        have = {(c.mouse, c.trial): (c, s) for c, s in zip(clips, stored)}
-        if set(have) != set(keys):
+        if [(c.mouse, c.trial) for c in clips] != keys:
             raise DnemkitError(f"the {fraction:g} ablation set of {folder} holds other clips than the natural set "
-                               f"({len(have)} vs {len(keys)}); expected the same 50 clips at every level")
-        for j, key in enumerate(keys):
-            clip, s = have[key]
-            ensemble = smooth_video(s["model_reconstruction"].values.mean(axis=0), SIGMA)
-            mask = masks[clip.mouse].eval
-            scores[0, i, j, 0] = video_correlation(clip.video, ensemble, mask=mask, first_frame=EVAL_FIRST_FRAME)
-            scores[1, i, j, 0] = frame_correlation(clip.video, ensemble, mask=mask, first_frame=EVAL_FIRST_FRAME)
+                               f"({len(clips)} vs {len(keys)}); expected the same 50 clips at every level")
+        scores[0, i, :, 0], scores[1, i, :, 0] = clip_scores(clips, ensemble_videos(stored, SIGMA), masks,
+                                                             EVAL_FIRST_FRAME)
     dims = ("keep_fraction", "movie", "seed")
     ds = xr.Dataset({"video_correlation": (dims, scores[0], {"units": "1", "long_name": "video r of the smoothed "
                                                              "ensemble (frames from 30, eval mask)"}),

@@ -153,13 +153,13 @@ def add_methods(ds, clips, *, stored, methods, masks, first, sigma):
     """Add the methods' per-clip scores, seconds and iterations and their tests against ``fast`` to the study
     Dataset ``ds`` (in place). stored: {method name: [stored clip Dataset per clip]}."""
     from ...analysis.study import compare_with_first
-    from .variations import _ensemble_videos, _scores
+    from .variations import clip_scores, ensemble_videos
 
     names = [m.name for m in methods]
     video_r, frame_r, seconds, iterations = [], [], [], []
     for m in methods:
-        videos = _ensemble_videos(stored[m.name], sigma if m.reconstructs else 0.0)
-        v, f = _scores(clips, videos, masks, first)
+        videos = ensemble_videos(stored[m.name], sigma if m.reconstructs else 0.0)
+        v, f = clip_scores(clips, videos, masks, first)
         video_r.append(v)
         frame_r.append(f)
         seconds.append([float(s.attrs["seconds"]) for s in stored[m.name]])

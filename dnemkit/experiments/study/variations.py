@@ -118,14 +118,14 @@ def subject_table(values, mice):
     return np.asarray(values), [str(i) for i in range(len(values))], "clips"
 
 
-def _ensemble_videos(stored, sigma):
+def ensemble_videos(stored, sigma):
     """The smoothed (sigma > 0) or plain mean of each stored clip's model videos."""
     from ...video import smooth_video
 
     return [smooth_video(ds["model_reconstruction"].values.mean(0), sigma) for ds in stored]
 
 
-def _scores(clips, videos, masks, first, eval_of=None):
+def clip_scores(clips, videos, masks, first, eval_of=None):
     """(video r, frame r) per clip; ``eval_of(mouse)`` gives the evaluation mask (default: the mouse's)."""
     from ...analysis.metrics import frame_correlation, video_correlation
 
@@ -148,9 +148,9 @@ def add_variations(ds, clips, *, stored_standard, stored_variations, variations,
     videos = {}
     for v in variations:
         source = stored_standard if not v.reconstructs else stored_variations[v.name]
-        videos[v.name] = _ensemble_videos(source, sigma if v.smoothed else 0.0)
+        videos[v.name] = ensemble_videos(source, sigma if v.smoothed else 0.0)
     names = [v.name for v in variations]
-    scores = {n: _scores(clips, videos[n], masks, first) for n in names}
+    scores = {n: clip_scores(clips, videos[n], masks, first) for n in names}
     ds.coords["variation"] = names
     ds["variation_video_correlation"] = (("variation", "clip"), np.stack([scores[n][0] for n in names]),
                                          {"units": DIMENSIONLESS, "long_name": "video r of each variation's ensemble"})
@@ -190,7 +190,7 @@ def _add_threshold_sweep(ds, clips, videos, variations, masks, first, thresholds
     for j, t in enumerate(grid):
         for i, v in enumerate(trained):
             if t in arms[v.name]:
-                per_clip[i, j], _ = _scores(clips, videos[v.name], masks, first, lambda m: masks[m].at(t))
+                per_clip[i, j], _ = clip_scores(clips, videos[v.name], masks, first, lambda m: masks[m].at(t))
     table = nanmean(np.where(included, per_clip, np.nan), axis=2) if included.any() \
         else np.full(per_clip.shape[:2], np.nan)
     ds.coords["training_mask"] = [v.name for v in trained]
