@@ -354,8 +354,10 @@ def method_options(f):
                           "watch their loss every 5 iterations, stop after 20 without improvement and return the "
                           "best videos; agreement: watch the video r of the result with the linear decoder's movie "
                           "of the targets (as --start decoder fits it) every 5 iterations, stop after 20 without "
-                          f"a rise and return the best videos (--iterations is then a budget; fast: "
-                          f"{STOPPER_BUDGET})."),
+                          "a rise and return the videos 10 iterations past the best; deviance: watch the Poisson "
+                          "deviance of the targets relative to its noise level every 5 iterations, stop once it "
+                          "levels off and return the first videos within 0.045 of its level (--iterations is "
+                          f"then a budget; fast: {STOPPER_BUDGET})."),
         click.option("--heldout-fraction", type=float, default=None,
                      help=f"Fraction of neurons the held-out stopper leaves out of the loss, in (0, 1) (default "
                           f"{METHOD_DEFAULTS['heldout_fraction']})."),

@@ -136,7 +136,8 @@ def register(main):
                   "(no final filter; re-scores), train-mask=T (training mask level >= T; train-mask=none: every pixel).")
     @click.option("--methods", default="", help="Methods side by side, each clip by each, comma-separated: paper, "
                   "fast, fast+heldout (held-out stopper, budget 200), fast+agreement (agreement stopper: video r "
-                  "with the decoder's movie, budget 200), decoder (the linear decoder's movie alone), "
+                  "with the decoder's movie, budget 200), fast+deviance (deviance stopper: the fit to the responses "
+                  "levels off, budget 200), decoder (the linear decoder's movie alone), "
                   "decoder+fast (fast from the decoder's movie); fast is the reference of the paired tests (added; "
                   "the standard run's units when the study's recipe is fast).")
     @click.option("--eval-thresholds", default=",".join(f"{t:g}" for t in d["eval_thresholds"]),

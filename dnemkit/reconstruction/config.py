@@ -52,9 +52,10 @@ class Recipe:
         :mod:`dnemkit.decoders`; the experiment provides it as ``reconstruct(start=...)``).
     stopper : str
         "none" (run ``iterations``, the paper's), "heldout" (:class:`~dnemkit.reconstruction.stoppers.
-        HeldoutStopper`) or "agreement" (:class:`~dnemkit.reconstruction.stoppers.AgreementStopper`: the
-        agreement with the linear decoder's movie; the experiment provides the movie); ``iterations`` is then a
-        budget.
+        HeldoutStopper`), "agreement" (:class:`~dnemkit.reconstruction.stoppers.AgreementStopper`: the
+        agreement with the linear decoder's movie; the experiment provides the movie) or "deviance"
+        (:class:`~dnemkit.reconstruction.stoppers.DevianceStopper`: the fit to the targets levels off);
+        ``iterations`` is then a budget.
     heldout_fraction, stopper_every, stopper_patience, stopper_rerun, stopper_min_z
         The held-out stopper's fraction of neurons left out of the loss, iterations between looks, iterations
         without improvement before it stops, whether it reconstructs again with every neuron to the chosen
@@ -64,6 +65,9 @@ class Recipe:
         The agreement stopper's spatial Gaussian (sigma, pixels) applied to the result and the decoder's movie
         before comparing (0: none) and the iterations past the best agreement whose videos it returns (10; below
         the patience).
+    stopper_plateau, stopper_excess
+        The deviance stopper's fall of the deviance ratio over ``stopper_patience`` iterations below which the
+        fit has levelled off (0.01), and how far above the lowest ratio the returned look may be (0.045).
     """
 
     name: str = "paper"
@@ -94,6 +98,8 @@ class Recipe:
     stopper_min_z: float = 0.0
     stopper_blur: float = 0.0
     stopper_lag: int = 10
+    stopper_plateau: float = 0.01
+    stopper_excess: float = 0.045
 
     @classmethod
     def named(cls, name="paper", **overrides):
@@ -155,6 +161,8 @@ class Recipe:
         if self.stopper == "agreement" and self.stopper_lag >= self.stopper_patience:
             raise DnemkitError(f"stopper_lag is {self.stopper_lag} iterations but stopper_patience is "
                                f"{self.stopper_patience}; expected a lag below the patience")
+        for name in ("stopper_plateau", "stopper_excess"):
+            object.__setattr__(self, name, check_positive_ratio(getattr(self, name), name))
         object.__setattr__(self, "stopper_min_z", check_number(self.stopper_min_z, "stopper_min_z", ">= 0"))
         if self.stopper_min_z < 0:
             raise DnemkitError(f"stopper_min_z is {self.stopper_min_z}; expected a number of standard errors >= 0")
@@ -173,9 +181,9 @@ class Recipe:
         return out
 
 
-#: when a reconstruction stops: after its iterations, by the held-out stopper, or by the agreement with the
-#: decoder's movie (reconstruction/stoppers.py)
-STOPPERS = ("none", "heldout", "agreement")
+#: when a reconstruction stops: after its iterations, by the held-out stopper, by the agreement with the
+#: decoder's movie, or when the fit to the targets has levelled off (reconstruction/stoppers.py)
+STOPPERS = ("none", "heldout", "agreement", "deviance")
 
 
 def check_heldout_fraction(value):
@@ -185,6 +193,15 @@ def check_heldout_fraction(value):
         raise DnemkitError(f"heldout fraction is {value}; expected a fraction of the neurons in (0, 1), "
                            "e.g. 0.1")
     return fraction
+
+
+def check_positive_ratio(value, name):
+    """``value`` as a finite float > 0 (the deviance stopper's plateau and excess, deviance ratios), or one
+    DnemkitError line."""
+    number = check_number(value, name, "a deviance ratio > 0")
+    if not number > 0:
+        raise DnemkitError(f"{name} is {value}; expected a deviance ratio > 0, e.g. 0.01")
+    return number
 
 
 def check_stopper_blur(value):
@@ -199,7 +216,7 @@ def check_stopper_blur(value):
 STARTS = ("grey", "decoder")
 #: the Recipe fields of the start and the stopper, and their defaults (the paper's: grey, no stopper)
 METHOD_DEFAULTS = dict(start="grey", stopper="none", heldout_fraction=0.1, stopper_every=5, stopper_patience=20,
-                       stopper_rerun=False, stopper_min_z=0.0, stopper_blur=0.0, stopper_lag=10)
+                       stopper_rerun=False, stopper_min_z=0.0, stopper_blur=0.0, stopper_lag=10, stopper_plateau=0.01, stopper_excess=0.045)
 METHOD_FIELDS = tuple(METHOD_DEFAULTS)
 
 

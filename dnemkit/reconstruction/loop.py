@@ -45,7 +45,7 @@ class ReconstructionResult:
     row of ``videos`` (:func:`dnemkit.encoders.base.model_names`). stopped_at: the iteration whose videos are
     returned when a watching stopper chose it (0 = the start; None without one), with its watched trace (per
     watched iteration) under its ``trace`` name in traces and tracked_iterations ('heldout_loss' of the held-out
-    stopper, 'decoder_agreement' of the agreement stopper); iterations_run: the iterations the loop ran.
+    stopper, 'decoder_agreement' of the agreement stopper, 'deviance_ratio' of the deviance stopper); iterations_run: the iterations the loop ran.
     """
 
     videos: np.ndarray
@@ -243,15 +243,22 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
     def response_correlation(rates):  # (M, B, N_used, T) -> (M, B) Pearson r from frame `first` on
         return torch.stack([_pearson_rows(r[..., first:].flatten(1), tgt_used) for r in rates])
 
+    pairs = list(enumerate(models)) if n_videos == len(models) else [(0, m) for m in models]  # (video, model)
     if held is not None:
         held = held.to(device)
-        pairs = list(enumerate(models)) if n_videos == len(models) else [(0, m) for m in models]
 
         def look():  # per held-out neuron: its Poisson loss on the current videos, mean over the rest
             rates = [tiled_rates(m, videos[v], behavior, recipe.subbatch_frames, per_pass) for v, m in pairs]
             values = [poisson_nll(r[:, held, first:], target[:, held, first:], recipe.loss_eps).mean(dim=(0, 2))
                       for r in rates]
             return torch.stack(values).mean(0).cpu().numpy()
+    elif hasattr(stopper, "fit_value"):
+        fitted = target if neurons is None else target[:, neurons]
+
+        def look():  # the fit of the neurons in the loss to their targets, frames `first` on, per model
+            rates = [tiled_rates(m, videos[v], behavior, recipe.subbatch_frames, per_pass) for v, m in pairs]
+            rates = [(r if neurons is None else r[:, neurons])[..., first:] for r in rates]
+            return stopper.fit_value(rates, fitted[..., first:])
     elif watching:
         def look():  # the stopper measures the videos itself (the agreement with the decoder's movie)
             return stopper.measure(videos, first)

@@ -13,21 +13,27 @@
   ``patience`` iterations and returns the videos of the look ``lag`` (10) iterations past the best. No ground
   truth is used: the decoder is a second estimate of the movie from the same responses by other means (a linear
   readout, no encoder), so the encoder's errors, which the held-out neurons share, are not its errors.
+- ``"deviance"``: :class:`DevianceStopper`: the Poisson deviance of the targets under the current videos' rates,
+  relative to the Poisson noise level of those rates, is watched every ``every`` iterations; the run stops when it
+  has levelled off and returns the first look that was within a set excess of its level. No ground truth, no
+  decoder, no neuron left out.
 
 A stopper is either a plain callable ``stop(i, loss (M, B)) -> bool`` (checked after every step) or a watching
 object with ``due(i, last)``, ``observe(i, value, snapshot)``, ``best_iteration``, ``best_videos``,
 ``iterations``, ``values`` and ``trace`` (the name of its watched trace) and either :meth:`HeldoutStopper.split`
-(which neurons leave the loss; the loop measures their loss) or :meth:`AgreementStopper.measure` (it measures
-the videos itself) — the loop calls these (docs/method.md, "Knowing when to stop").
+(which neurons leave the loss; the loop measures their loss), :meth:`DevianceStopper.fit_value` (the loop gives
+it the rates of the neurons in the loss and their targets) or :meth:`AgreementStopper.measure` (it measures the
+videos itself) — the loop calls these (docs/method.md, "Knowing when to stop").
 """
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from ..errors import DnemkitError, check_int
+from ..losses import expected_poisson_deviance, poisson_deviance
 from ..stimuli.geometry import HEIGHT, WIDTH
 from ..video import smooth_video
-from .config import STOPPERS, check_heldout_fraction, check_stopper_blur  # noqa: F401 - re-exported
+from .config import STOPPERS, check_heldout_fraction, check_positive_ratio, check_stopper_blur  # noqa: F401
 
 
 def best_and_stop(iterations, losses, patience):
@@ -227,6 +233,82 @@ class AgreementStopper:
         return False
 
 
+class DevianceStopper:
+    """Stop when the fit to the targets has levelled off; return the first look whose fit was already within
+    ``excess`` of the level.
+
+    The fit of a look is the deviance ratio: the Poisson deviance of the targets under the rates the encoder
+    predicts for the current videos (frames ``first``..T-1, the neurons in the loss, each model its own video),
+    divided by the deviance those rates would have on average if the targets were Poisson draws of them (the
+    noise level; :func:`dnemkit.losses.expected_poisson_deviance`), averaged over models and items. It falls
+    fast while the videos gain what the responses say about the movie and slowly once they fit the responses'
+    noise; on the clips the constants were chosen on, the video r with the truth peaked where the ratio was
+    0.03-0.05 above the level it reached later (docs/method.md, "Knowing when to stop"). The run stops once the
+    ratio fell by less than ``plateau`` over the last ``patience`` iterations (the level); the returned videos
+    are those of the first look within ``excess`` of the lowest ratio seen. No ground truth and no decoder are
+    used, and every neuron stays in the loss: the stopper only reads the loss's own targets at fixed sub-batches.
+
+    Parameters
+    ----------
+    every : int
+        Iterations between two looks (each costs one forward pass of every model, no backward).
+    patience : int
+        The window, iterations, over which the fall of the ratio is measured.
+    plateau : float
+        The fall of the ratio over ``patience`` iterations below which it has levelled off (> 0).
+    excess : float
+        How far above the lowest ratio a look may be and still be returned (> 0).
+    """
+
+    name, trace, rerun = "deviance", "deviance_ratio", False
+
+    def __init__(self, every=5, patience=20, plateau=0.01, excess=0.045):
+        self.every = check_int(every, "stopper every", 1, "iterations between looks")
+        self.patience = check_int(patience, "stopper patience", 1, "iterations")
+        self.plateau = check_positive_ratio(plateau, "stopper plateau")
+        self.excess = check_positive_ratio(excess, "stopper excess")
+        self.reset()
+
+    def reset(self):
+        self.iterations, self.values = [], []
+        self.best_iteration, self.best_videos, self.lowest = None, None, np.inf
+        self._candidates = []  # (iteration, ratio, videos) of the looks that may still be returned
+
+    def due(self, i, last):
+        """Whether iteration ``i`` is watched (0, every ``every``-th, and the last of the budget)."""
+        return i == 0 or i % self.every == 0 or i == last
+
+    @staticmethod
+    def fit_value(rates, target):
+        """The deviance ratio (B,) of the rates (a list, one (B, N, F) tensor or array per model's videos) for
+        the targets (B, N, F) (the same neurons and frames)."""
+        y = target.detach().cpu().numpy() if hasattr(target, "detach") else np.asarray(target)
+        ratios = []
+        for r in rates:
+            lam = r.detach().cpu().numpy() if hasattr(r, "detach") else np.asarray(r)
+            ratios.append(poisson_deviance(lam, y).sum(axis=(1, 2)) / expected_poisson_deviance(lam).sum(axis=(1, 2)))
+        return np.mean(ratios, axis=0)
+
+    def observe(self, i, value, snapshot):
+        """Record the deviance ratio ``value`` of iteration ``i`` (a number, or per item (B,): its mean is the
+        ratio); ``snapshot()`` copies the videos (called for every look that may still be returned). Returns True
+        when the ratio fell by less than ``plateau`` over the last ``patience`` iterations."""
+        ratio = float(np.mean(np.asarray(value, np.float64)))
+        if not np.isfinite(ratio):
+            raise DnemkitError(f"the deviance stopper's ratio is {ratio} at iteration {i}; expected a finite "
+                               "number (the encoder's rates or the targets are not finite)")
+        self.iterations.append(int(i))
+        self.values.append(ratio)
+        self.lowest = min(self.lowest, ratio)
+        # a look more than `excess` above the lowest ratio so far can never be returned: the lowest only falls
+        self._candidates = [c for c in self._candidates if c[1] - self.lowest <= self.excess]
+        if ratio - self.lowest <= self.excess:
+            self._candidates.append((int(i), ratio, snapshot()))
+        self.best_iteration, _, self.best_videos = self._candidates[0]
+        back = [v for k, v in zip(self.iterations, self.values) if k == i - self.patience]
+        return bool(back) and back[0] - ratio < self.plateau
+
+
 def _pearson(a, b):
     """Pearson r of two flat arrays (float64 sums); NaN when either is constant."""
     a = a.astype(np.float64) - a.mean(dtype=np.float64)
@@ -246,8 +328,8 @@ class StopAt:
 
 
 def make_stopper(recipe, decoded=None, mask=None):
-    """The stopper part a recipe names: None for "none", a :class:`HeldoutStopper` for "heldout", an
-    :class:`AgreementStopper` for "agreement", watching the agreement with ``decoded`` (B, T, 36, 64), the decoder's
+    """The stopper part a recipe names: None for "none", a :class:`HeldoutStopper` for "heldout", a
+    :class:`DevianceStopper` for "deviance", an :class:`AgreementStopper` for "agreement", watching the agreement with ``decoded`` (B, T, 36, 64), the decoder's
     movie of the targets (:func:`dnemkit.decoders.decoder_start`), inside ``mask`` (36, 64) (the evaluation mask;
     None: every pixel)."""
     if recipe.stopper == "none":
@@ -259,6 +341,9 @@ def make_stopper(recipe, decoded=None, mask=None):
                                "reconstruct(stopper=...) (the commands that take --stopper do this)")
         return AgreementStopper(decoded, mask, recipe.smoothing_sigma, recipe.stopper_every, recipe.stopper_patience,
                                 recipe.stopper_blur, recipe.stopper_lag)
+    if recipe.stopper == "deviance":
+        return DevianceStopper(recipe.stopper_every, recipe.stopper_patience, recipe.stopper_plateau,
+                               recipe.stopper_excess)
     return HeldoutStopper(recipe.heldout_fraction, recipe.seed, recipe.stopper_every, recipe.stopper_patience,
                           recipe.stopper_rerun, recipe.stopper_min_z)
 

@@ -1,4 +1,4 @@
-"""Tests of the held-out and agreement stoppers and the decoder start as named parts of reconstruct()."""
+"""Tests of the held-out, agreement and deviance stoppers and the decoder start as named parts of reconstruct()."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,8 @@ import pytest
 from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig
 from dnemkit.errors import DnemkitError
 from dnemkit.reconstruction import Recipe, reconstruct
-from dnemkit.reconstruction.stoppers import AgreementStopper, HeldoutStopper, StopAt, best_and_stop, make_stopper
+from dnemkit.reconstruction.stoppers import (AgreementStopper, DevianceStopper, HeldoutStopper, StopAt, best_and_stop,
+                                          make_stopper)
 
 
 def test_chosen_iteration_on_a_loss_sequence_by_hand():
@@ -260,3 +261,123 @@ def test_agreement_defaults_leave_other_keys_unchanged():
     assert "stopper_blur" not in Recipe.named("fast", stopper="heldout").to_dict()
     key = Recipe.named("fast", stopper="agreement", stopper_lag=0).to_dict()
     assert key["stopper"] == "agreement" and key["stopper_lag"] == 0
+
+
+# --- the deviance stopper: the fit to the targets relative to the Poisson noise level ----------------------------
+
+
+def test_deviance_rule_on_a_sequence_by_hand():
+    its = [0, 5, 10, 15, 20, 25, 30, 35, 40]
+    ratios = [3.0, 1.5, 1.2, 1.10, 1.06, 1.045, 1.04, 1.035, 1.05]
+    # lowest so far after 35: 1.035; within 0.03 of it: 1.06 (20) onwards, so 20 is returned; at 35 the ratio
+    # fell 1.06 - 1.035 = 0.025 < 0.03 over the 15 iterations since 20: levelled off, stop (40 is never seen)
+    stopper = DevianceStopper(every=5, patience=15, plateau=0.03, excess=0.03)
+    for i, q in zip(its, ratios):
+        if stopper.observe(i, q, lambda i=i: i):
+            break
+    assert i == 35 and stopper.best_iteration == 20 and stopper.best_videos == 20
+    # a tighter excess returns a later look, a looser plateau stops earlier
+    stopper = DevianceStopper(every=5, patience=15, plateau=0.03, excess=0.012)
+    for i, q in zip(its, ratios):
+        if stopper.observe(i, q, lambda i=i: i):
+            break
+    assert i == 35 and stopper.best_iteration == 25
+    stopper = DevianceStopper(every=5, patience=10, plateau=0.2, excess=0.03)
+    for i, q in zip(its, ratios):
+        if stopper.observe(i, q, lambda i=i: i):
+            break
+    # at 20 the ratio fell 1.2 - 1.06 < 0.2 over 10 iterations: stop; 15 is 0.04 above the lowest: 20 returned
+    assert i == 20 and stopper.best_iteration == 20
+    # per-item values: their mean is the ratio; a ratio that rises never replaces the earlier look
+    stopper = DevianceStopper(excess=0.05)
+    stopper.observe(5, [1.2, 1.0], lambda: 5)
+    stopper.observe(10, [1.5, 1.5], lambda: 10)
+    assert stopper.values == [pytest.approx(1.1), pytest.approx(1.5)] and stopper.best_iteration == 5
+
+
+def test_deviance_ratio_is_the_deviance_over_its_expectation_by_direct_sums():
+    from scipy.special import gammaln, xlogy
+
+    rng = np.random.default_rng(2)
+    rates = [rng.gamma(0.7, 1.5, size=(2, 6, 9)) + 1e-3 for _ in range(3)]  # 3 models, 2 items
+    target = rng.poisson(rates[0]).astype(np.float64)
+
+    def expected(lam):  # 2 E[y log(y/lam) - y + lam] by a sum over y, independently of the table
+        y = np.arange(200)
+        p = np.exp(xlogy(y, lam) - lam - gammaln(y + 1))
+        return 2 * np.sum(p * (xlogy(y, y / lam) - y + lam))
+
+    want = []
+    for lam in rates:
+        dev = 2 * (xlogy(target, target / lam) - target + lam)
+        exp_ = np.vectorize(expected)(lam)
+        want.append(dev.sum(axis=(1, 2)) / exp_.sum(axis=(1, 2)))
+    got = DevianceStopper.fit_value([r.astype(np.float32) for r in rates], target.astype(np.float32))
+    np.testing.assert_allclose(got, np.mean(want, axis=0), rtol=1e-5)
+
+
+class _ScriptedDeviance(DevianceStopper):
+    """The deviance stopper, its ratio replaced by a script: 2, 1.5, 1.25, ... halving towards 1."""
+
+    def observe(self, i, value, snapshot):
+        return super().observe(i, 1.0 + 2.0 ** -i, snapshot)
+
+
+def test_the_loop_returns_the_first_look_within_the_excess_as_a_fixed_run_to_it():
+    mouse, target = _mouse_and_targets()
+    recipe = Recipe.named("fast", iterations=12)
+    res = reconstruct(mouse, target, recipe=recipe, progress=False,
+                      stopper=_ScriptedDeviance(every=1, patience=2, plateau=0.05, excess=0.1))
+    # 1 + 2^-i: within 0.1 of the lowest from i = 4 (0.0625 above 1 + 2^-6); the fall over 2 iterations is below
+    # 0.05 from i = 5 (2^-3 - 2^-5 = 0.09375 at 5 ... 2^-4 - 2^-6 = 0.047 at 6): stop at 6, return 4
+    assert res.iterations_run == 6 and res.stopped_at == 4
+    np.testing.assert_array_equal(res.tracked_iterations["deviance_ratio"], np.arange(7))
+    fixed = reconstruct(mouse, target, recipe=recipe, stopper=StopAt(4), progress=False)
+    np.testing.assert_array_equal(res.videos, fixed.videos)  # every neuron in the loss: the same trajectory
+
+
+def test_the_loop_watches_the_fit_of_the_current_videos():
+    import torch
+
+    from dnemkit.losses import expected_poisson_deviance, poisson_deviance
+    from dnemkit.reconstruction.passes import tiled_rates
+
+    mouse, target = _mouse_and_targets()
+    neurons = np.arange(0, 40, 2)
+    recipe = Recipe.named("fast", iterations=30, stopper="deviance", stopper_every=2, stopper_patience=4)
+    res = reconstruct(mouse, target, recipe=recipe, neurons=neurons, progress=False)
+    watched = list(res.tracked_iterations["deviance_ratio"])
+    assert watched[:2] == [0, 2] and watched[-1] == res.iterations_run
+    q = res.traces["deviance_ratio"]
+    assert q[0] > q[-1]  # the fit improves from the grey start
+    chosen = watched.index(res.stopped_at)
+    assert q[chosen] - q.min() <= recipe.stopper_excess and (chosen == 0 or q[chosen - 1] - q.min() > 0.045)
+    # the ratio of the returned videos, computed again here: the neurons in the loss, frames 30 on
+    with torch.no_grad():
+        lam = tiled_rates(mouse, torch.from_numpy(res.videos[0]), None).numpy()[0][neurons, 30:]
+    y = target[neurons, 30:]
+    again = poisson_deviance(lam, y).sum() / expected_poisson_deviance(lam).sum()
+    assert float(again) == pytest.approx(float(q[chosen]), rel=1e-5)
+
+
+@pytest.mark.parametrize("options, words", [
+    (dict(stopper_plateau=0.0), "stopper_plateau"), (dict(stopper_excess=-0.1), "stopper_excess"),
+    (dict(stopper_excess=float("nan")), "stopper_excess"), (dict(stopper_plateau="flat"), "stopper_plateau"),
+])
+def test_bad_deviance_options_are_one_line(options, words):
+    with pytest.raises(DnemkitError) as exc:
+        Recipe.named("fast", **{"stopper": "deviance", **options})
+    assert words in _one_line(exc)
+
+
+def test_a_ratio_that_is_not_finite_is_one_line():
+    stopper = DevianceStopper()
+    with pytest.raises(DnemkitError) as exc:
+        stopper.observe(5, float("nan"), lambda: None)
+    assert "not finite" in _one_line(exc)
+
+
+def test_deviance_defaults_leave_other_keys_unchanged():
+    assert "stopper_excess" not in Recipe.named("fast", stopper="agreement").to_dict()
+    key = Recipe.named("fast", stopper="deviance", stopper_excess=0.03).to_dict()
+    assert key["stopper"] == "deviance" and key["stopper_excess"] == 0.03 and "stopper_plateau" not in key

@@ -156,11 +156,31 @@ def stopper_summary(result):
         return (f"stopper: agreement chose iteration {result.stopped_at} (ran {result.iterations_run} of a budget "
                 f"of {r.iterations}; video r with the decoder's movie watched every {r.stopper_every}, patience "
                 f"{r.stopper_patience})")
+    if r.stopper == "deviance":
+        return (f"stopper: deviance chose iteration {result.stopped_at} (ran {result.iterations_run} of a budget "
+                f"of {r.iterations}; deviance ratio {_ratio_at(result, result.stopped_at):.3f}, lowest "
+                f"{min(result.traces['deviance_ratio']):.3f}, watched every {r.stopper_every}; levelled off: a "
+                f"fall below {r.stopper_plateau:g} over {r.stopper_patience} iterations; returned: the first look "
+                f"within {r.stopper_excess:g} of the lowest)")
     rerun = "; rerun with every neuron to it" if r.stopper_rerun and result.stopped_at > 0 else ""
     rerun = (f"; a decrease counts beyond {r.stopper_min_z:g} standard errors" if r.stopper_min_z else "") + rerun
     return (f"stopper: heldout chose iteration {result.stopped_at} (ran {result.iterations_run} of a budget of "
             f"{r.iterations}; {r.heldout_fraction:.0%} of the neurons held out, watched every {r.stopper_every}, "
             f"patience {r.stopper_patience}{rerun})")
+
+
+#: each watching stopper's trace in natural.nc (dims stopper_iteration), and what it is
+STOPPER_TRACES = {
+    "heldout_loss": "held-out neurons' Poisson loss on the videos (the stopper's criterion)",
+    "decoder_agreement": "video r of the result with the decoder's movie (the stopper's criterion)",
+    "deviance_ratio": "Poisson deviance of the targets over its noise level (the stopper's criterion)",
+}
+
+
+def _ratio_at(result, iteration):
+    """The deviance ratio the deviance stopper saw at ``iteration``."""
+    its = list(result.tracked_iterations["deviance_ratio"])
+    return float(result.traces["deviance_ratio"][its.index(iteration)])
 
 
 def package(result, video, responses, behavior, masks, keep, encoder, config, meta):
@@ -193,16 +213,11 @@ def package(result, video, responses, behavior, masks, keep, encoder, config, me
     if behavior is not None:
         data["behavior"] = (("behavior_channel", "frame"), np.asarray(behavior, np.float32),
                             {"units": ARBITRARY, "long_name": "behaviour given to the encoder, as recorded"})
-    if "heldout_loss" in result.traces:
-        data["heldout_loss"] = (("stopper_iteration",), result.traces["heldout_loss"], {
-            "long_name": "held-out neurons' Poisson loss on the videos (the stopper's criterion)",
-            "units": DIMENSIONLESS})
-        coords["stopper_iteration"] = result.tracked_iterations["heldout_loss"]
-    if "decoder_agreement" in result.traces:
-        data["decoder_agreement"] = (("stopper_iteration",), result.traces["decoder_agreement"], {
-            "long_name": "video r of the result with the decoder's movie (the stopper's criterion)",
-            "units": DIMENSIONLESS})
-        coords["stopper_iteration"] = result.tracked_iterations["decoder_agreement"]
+    for name, long_name in STOPPER_TRACES.items():
+        if name in result.traces:
+            data[name] = (("stopper_iteration",), result.traces[name], {"long_name": long_name,
+                                                                        "units": DIMENSIONLESS})
+            coords["stopper_iteration"] = result.tracked_iterations[name]
     if "video_correlation" in result.traces:
         data["video_correlation_trace"] = (("eval_iteration", "member"), result.traces["video_correlation"][:, :, 0],
                                            {"long_name": "video correlation", "units": DIMENSIONLESS})

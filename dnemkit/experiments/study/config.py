@@ -53,7 +53,7 @@ class StudyConfig(ExperimentConfig):
         steps of 0.1. input_predictions: the activity predicted from the training-masked true movie and from the
         contrast- and luminance-matched reconstruction as well (two more encoder passes over each clip; Fig. 1 -
         figure supplement 2D).
-    methods: methods side by side ('paper', 'fast', 'fast+heldout', 'fast+agreement', 'decoder',
+    methods: methods side by side ('paper', 'fast', 'fast+heldout', 'fast+agreement', 'fast+deviance', 'decoder',
         'decoder+fast'; ``fast`` is added first as the reference of the paired tests;
         :mod:`dnemkit.experiments.study.methods`); empty: none.
     execution: device, precision, compile, ... (an Execution; only precision bf16 enters a clip's id).

@@ -7,6 +7,7 @@ Names: ``paper`` (the paper's recipe at its budget, 1000 iterations, or the stud
 its units *are* the standard run's: nothing is reconstructed twice), ``fast+heldout`` (fast with the held-out
 stopper, a budget of 200 iterations unless --iterations is given), ``fast+agreement`` (fast with the agreement
 stopper: it watches the video r with the decoder's movie; the same budget; its seconds include the decoding),
+``fast+deviance`` (fast with the deviance stopper: it watches the fit to the responses; the same budget),
 ``decoder`` (the linear decoder's movie alone: no reconstruction; its seconds are the decoding time) and
 ``decoder+fast`` (fast started from the decoder's movie; its seconds include the decoding). ``fast`` is always
 there, first: the reference of the paired tests.
@@ -25,9 +26,9 @@ import numpy as np
 from ...errors import DnemkitError
 from ...units import DIMENSIONLESS, PERCENT, SECOND
 
-NAMES = ("paper", "fast", "fast+heldout", "fast+agreement", "decoder", "decoder+fast")
+NAMES = ("paper", "fast", "fast+heldout", "fast+agreement", "fast+deviance", "decoder", "decoder+fast")
 REFERENCE = "fast"
-#: the stoppers' budget of the fast recipe (as `characterize natural --stopper heldout|agreement`)
+#: the stoppers' budget of the fast recipe (as `characterize natural --stopper heldout|agreement|deviance`)
 STOPPER_BUDGET = 200
 
 
@@ -81,6 +82,7 @@ def build_methods(names, recipe, iterations_default):
     recipes = {"paper": named("paper"), "fast": fast,
                "fast+heldout": fast.replace(stopper="heldout", iterations=budget),
                "fast+agreement": fast.replace(stopper="agreement", iterations=budget),
+               "fast+deviance": fast.replace(stopper="deviance", iterations=budget),
                "decoder": None, "decoder+fast": fast.replace(start="decoder")}
     return tuple(Method(n, recipes[n], decoder=n.startswith("decoder") or n == "fast+agreement")
                  for n in parse_methods(names))
