@@ -74,3 +74,21 @@ def test_natural_user_mistakes(tmp_path, sim_root, run_cli, assert_one_line_erro
 
 def test_natural_keep_fraction_error_names_the_option(run_cli, assert_one_line_error):
     assert_one_line_error(run_cli("natural", "--keep-fraction", 1.5), "--keep-fraction")
+
+
+def test_natural_cli_with_the_deviance_stopper_stores_its_trace_and_says_its_choice(tmp_path, sim_root, run_cli):
+    root, _ = sim_root
+    out = tmp_path / "dev"
+    result = run_cli("natural", "--encoder", "synthetic", "--data", root, "--trial", 1, "--stopper", "deviance",
+                     "--iterations", 40, "--no-video", "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("stopper: deviance chose iteration"))
+    ds = xr.open_dataset(out / "natural.nc", engine="h5netcdf")
+    q = ds["deviance_ratio"]
+    assert q.dims == ("stopper_iteration",) and int(q["stopper_iteration"][0]) == 0
+    chosen = int(line.split("iteration ")[1].split()[0])
+    assert f"{float(q.sel(stopper_iteration=chosen)):.3f}" in line and f"lowest {float(q.min()):.3f}" in line
+    # the returned look: the first within the excess (0.045) of the lowest ratio seen
+    within = q["stopper_iteration"].values[(q.values - q.values.min()) <= 0.045]
+    assert chosen == int(within[0])
+    assert ds.attrs["stopper"] == line

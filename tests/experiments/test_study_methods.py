@@ -10,7 +10,7 @@ from scipy import stats
 from dnemkit.experiments.simulate import simulate
 from dnemkit.experiments.study import StudyConfig, run
 
-METHODS = ("paper", "fast+heldout", "fast+agreement", "decoder", "decoder+fast")
+METHODS = ("paper", "fast+heldout", "fast+agreement", "fast+deviance", "decoder", "decoder+fast")
 
 
 @pytest.fixture(scope="module")
@@ -32,21 +32,22 @@ def test_methods_are_units_of_the_store_reused_on_rerun_and_fast_is_the_standard
     config, out, ds = methods_study
     assert list(ds["method"].values) == ["fast", *METHODS]
     n = ds.sizes["clip"]
-    # the standard run + 5 methods per clip; fast reconstructed once (it is the standard run)
-    assert ds.attrs["n_units"] == 6 * n and ds.attrs["units_computed"] == 6 * n
-    assert len(list((Path(out) / "study.store").glob("*.nc"))) == 6 * n
+    # the standard run + 6 methods per clip; fast reconstructed once (it is the standard run)
+    units = (1 + len(METHODS)) * n
+    assert ds.attrs["n_units"] == units and ds.attrs["units_computed"] == units
+    assert len(list((Path(out) / "study.store").glob("*.nc"))) == units
     fast = ds.sel({"method": "fast"})
     np.testing.assert_array_equal(fast["method_video_correlation"].values, ds["video_correlation"].values)
     np.testing.assert_array_equal(fast["method_frame_correlation"].values, ds["frame_correlation"].values)
     assert ds["method_seconds"].attrs["units"] == "s" and (ds["method_seconds"].values > 0).all()
     assert (ds.sel({"method": "decoder"})["method_iterations"].values == 0).all()
     assert (ds.sel({"method": "paper"})["method_iterations"].values == 3).all()  # --iterations given: every method's
-    for name in ("fast+heldout", "fast+agreement"):
+    for name in ("fast+heldout", "fast+agreement", "fast+deviance"):
         chosen = ds.sel({"method": name})["method_iterations"].values
         assert ((chosen >= 0) & (chosen <= 3)).all()
     assert (Path(out) / "study_methods.png").exists()
     again = run(config, out=out, progress=False)
-    assert again.attrs["units_computed"] == 0 and again.attrs["units_reused"] == 6 * n
+    assert again.attrs["units_computed"] == 0 and again.attrs["units_reused"] == units
     np.testing.assert_array_equal(again["method_video_correlation"].values, ds["method_video_correlation"].values)
 
 
