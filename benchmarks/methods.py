@@ -14,7 +14,8 @@ Clips (the targets are Poisson responses, what a recording gives):
 Methods: ``paper`` (``--paper-iterations``), ``fast`` (40 iterations), ``fast+heldout`` (the held-out stopper,
 budget 200; ``fast+heldout-z2``: a decrease counts only beyond 2 standard errors; ``fast+heldout-rerun``: rerun
 with every neuron to the chosen iteration), ``fast+agreement`` (the agreement stopper: the video r with the
-decoder's movie inside the evaluation mask, budget 200; its seconds include the decoding), ``decoder`` (the linear
+decoder's movie inside the evaluation mask, budget 200; its seconds include the decoding), ``fast+deviance`` (the
+deviance stopper: the Poisson deviance of the targets over its noise level, budget 200), ``decoder`` (the linear
 decoder's movie), ``decoder+fast`` (the fast recipe from the decoder's movie), and ``oracle``: the fast recipe over
 the stoppers' budget (200, all neurons) scored every 10 iterations with the ground truth; its best is "the best fixed iteration count of 10..200" a stopper without ground truth can at most
 reach. Prints per clip and method the video r, mean frame r, seconds, and the iteration the stopper chose. The
@@ -126,6 +127,7 @@ def main():
                           "fast+heldout-rerun": Recipe.named("fast", iterations=BUDGET, stopper="heldout",
                                                              stopper_rerun=True),
                           "fast+agreement": Recipe.named("fast", iterations=BUDGET, stopper="agreement"),
+                          "fast+deviance": Recipe.named("fast", iterations=BUDGET, stopper="deviance"),
                           "decoder+fast": Recipe.named("fast", start="decoder"),
                           "oracle": Recipe.named("fast", iterations=BUDGET)}[method]
                 stopper = make_stopper(recipe, decoded=start, mask=mask.eval) if recipe.stopper == "agreement" \

@@ -254,6 +254,7 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
             return torch.stack(values).mean(0).cpu().numpy()
     elif hasattr(stopper, "fit_value"):
         fitted = target if neurons is None else target[:, neurons]
+        stopper.neurons = fitted.shape[1]  # its allowed excess depends on how many neurons the videos fit
 
         def look():  # the fit of the neurons in the loss to their targets, frames `first` on, per model
             rates = [tiled_rates(m, videos[v], behavior, recipe.subbatch_frames, per_pass) for v, m in pairs]

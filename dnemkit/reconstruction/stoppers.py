@@ -233,20 +233,26 @@ class AgreementStopper:
         return False
 
 
+#: the number of neurons in the loss at which the deviance stopper's ``excess`` applies as it is
+EXCESS_NEURONS = 2000
+
+
 class DevianceStopper:
     """Stop when the fit to the targets has levelled off; return the first look whose fit was already within
-    ``excess`` of the level.
+    an excess of the level.
 
     The fit of a look is the deviance ratio: the Poisson deviance of the targets under the rates the encoder
     predicts for the current videos (frames ``first``..T-1, the neurons in the loss, each model its own video),
     divided by the deviance those rates would have on average if the targets were Poisson draws of them (the
     noise level; :func:`dnemkit.losses.expected_poisson_deviance`), averaged over models and items. It falls
     fast while the videos gain what the responses say about the movie and slowly once they fit the responses'
-    noise; on the clips the constants were chosen on, the video r with the truth peaked where the ratio was
-    0.03-0.05 above the level it reached later (docs/method.md, "Knowing when to stop"). The run stops once the
-    ratio fell by less than ``plateau`` over the last ``patience`` iterations (the level); the returned videos
-    are those of the first look within ``excess`` of the lowest ratio seen. No ground truth and no decoder are
-    used, and every neuron stays in the loss: the stopper only reads the loss's own targets at fixed sub-batches.
+    noise (or the encoder's mismatch to the mouse); on the design clips the video r with the truth peaked where
+    the ratio was 0.03-0.05 above the level it reached later with 2000 neurons in the loss, about 0.06 with 1000
+    and 0.09 with 500 (the noise a video can fit is a larger share of fewer neurons' deviance), hence the
+    allowed excess ``excess * sqrt(2000 / neurons)`` (docs/method.md, "Knowing when to stop"). The run stops once
+    the ratio fell by less than ``plateau`` over the last ``patience`` iterations (the level); the returned
+    videos are those of the first look within the allowed excess of the lowest ratio seen. No ground truth and no
+    decoder are used, and every neuron stays in the loss.
 
     Parameters
     ----------
@@ -257,7 +263,8 @@ class DevianceStopper:
     plateau : float
         The fall of the ratio over ``patience`` iterations below which it has levelled off (> 0).
     excess : float
-        How far above the lowest ratio a look may be and still be returned (> 0).
+        How far above the lowest ratio a look may be and still be returned, with 2000 neurons in the loss (> 0);
+        with ``neurons`` in the loss (the loop sets it): ``excess * sqrt(2000 / neurons)``.
     """
 
     name, trace, rerun = "deviance", "deviance_ratio", False
@@ -267,7 +274,14 @@ class DevianceStopper:
         self.patience = check_int(patience, "stopper patience", 1, "iterations")
         self.plateau = check_positive_ratio(plateau, "stopper plateau")
         self.excess = check_positive_ratio(excess, "stopper excess")
+        self.neurons = None
         self.reset()
+
+    @property
+    def allowed_excess(self):
+        """The excess over the lowest ratio a returned look may have: ``excess`` scaled by
+        sqrt(:data:`EXCESS_NEURONS` / neurons in the loss) (``excess`` itself while the count is not set)."""
+        return self.excess if self.neurons is None else self.excess * np.sqrt(EXCESS_NEURONS / self.neurons)
 
     def reset(self):
         self.iterations, self.values = [], []
@@ -300,9 +314,10 @@ class DevianceStopper:
         self.iterations.append(int(i))
         self.values.append(ratio)
         self.lowest = min(self.lowest, ratio)
-        # a look more than `excess` above the lowest ratio so far can never be returned: the lowest only falls
-        self._candidates = [c for c in self._candidates if c[1] - self.lowest <= self.excess]
-        if ratio - self.lowest <= self.excess:
+        # a look more than the excess above the lowest ratio so far can never be returned: the lowest only falls
+        excess = self.allowed_excess
+        self._candidates = [c for c in self._candidates if c[1] - self.lowest <= excess]
+        if ratio - self.lowest <= excess:
             self._candidates.append((int(i), ratio, snapshot()))
         self.best_iteration, _, self.best_videos = self._candidates[0]
         back = [v for k, v in zip(self.iterations, self.values) if k == i - self.patience]

@@ -88,7 +88,8 @@ def test_natural_cli_with_the_deviance_stopper_stores_its_trace_and_says_its_cho
     assert q.dims == ("stopper_iteration",) and int(q["stopper_iteration"][0]) == 0
     chosen = int(line.split("iteration ")[1].split()[0])
     assert f"{float(q.sel(stopper_iteration=chosen)):.3f}" in line and f"lowest {float(q.min()):.3f}" in line
-    # the returned look: the first within the excess (0.045) of the lowest ratio seen
+    # the returned look: the first within the excess (0.045 with the synthetic mouse's 2000 neurons) of the lowest
+    assert "within 0.045 of the lowest, 0.045 x sqrt(2000 / 2000 neurons in the loss)" in line
     within = q["stopper_iteration"].values[(q.values - q.values.min()) <= 0.045]
     assert chosen == int(within[0])
     assert ds.attrs["stopper"] == line

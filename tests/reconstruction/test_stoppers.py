@@ -326,10 +326,12 @@ class _ScriptedDeviance(DevianceStopper):
 def test_the_loop_returns_the_first_look_within_the_excess_as_a_fixed_run_to_it():
     mouse, target = _mouse_and_targets()
     recipe = Recipe.named("fast", iterations=12)
-    res = reconstruct(mouse, target, recipe=recipe, progress=False,
-                      stopper=_ScriptedDeviance(every=1, patience=2, plateau=0.05, excess=0.1))
+    # 40 neurons in the loss: the allowed excess is excess x sqrt(2000 / 40); this one makes it 0.1
+    stopper = _ScriptedDeviance(every=1, patience=2, plateau=0.05, excess=0.1 / np.sqrt(50))
+    res = reconstruct(mouse, target, recipe=recipe, progress=False, stopper=stopper)
+    assert stopper.neurons == 40 and stopper.allowed_excess == pytest.approx(0.1)
     # 1 + 2^-i: within 0.1 of the lowest from i = 4 (0.0625 above 1 + 2^-6); the fall over 2 iterations is below
-    # 0.05 from i = 5 (2^-3 - 2^-5 = 0.09375 at 5 ... 2^-4 - 2^-6 = 0.047 at 6): stop at 6, return 4
+    # 0.05 from i = 6 (2^-3 - 2^-5 = 0.094 at 5, 2^-4 - 2^-6 = 0.047 at 6): stop at 6, return 4
     assert res.iterations_run == 6 and res.stopped_at == 4
     np.testing.assert_array_equal(res.tracked_iterations["deviance_ratio"], np.arange(7))
     fixed = reconstruct(mouse, target, recipe=recipe, stopper=StopAt(4), progress=False)
@@ -351,7 +353,8 @@ def test_the_loop_watches_the_fit_of_the_current_videos():
     q = res.traces["deviance_ratio"]
     assert q[0] > q[-1]  # the fit improves from the grey start
     chosen = watched.index(res.stopped_at)
-    assert q[chosen] - q.min() <= recipe.stopper_excess and (chosen == 0 or q[chosen - 1] - q.min() > 0.045)
+    allowed = recipe.stopper_excess * np.sqrt(2000 / len(neurons))  # 20 neurons in the loss
+    assert q[chosen] - q.min() <= allowed and (chosen == 0 or q[chosen - 1] - q.min() > allowed)
     # the ratio of the returned videos, computed again here: the neurons in the loss, frames 30 on
     with torch.no_grad():
         lam = tiled_rates(mouse, torch.from_numpy(res.videos[0]), None).numpy()[0][neurons, 30:]
@@ -368,6 +371,14 @@ def test_bad_deviance_options_are_one_line(options, words):
     with pytest.raises(DnemkitError) as exc:
         Recipe.named("fast", **{"stopper": "deviance", **options})
     assert words in _one_line(exc)
+
+
+def test_the_allowed_excess_grows_as_the_neurons_in_the_loss_shrink():
+    stopper = DevianceStopper(excess=0.045)
+    assert stopper.allowed_excess == 0.045  # before the loop says how many neurons
+    for neurons, allowed in ((2000, 0.045), (500, 0.09), (8000, 0.0225)):
+        stopper.neurons = neurons
+        assert stopper.allowed_excess == pytest.approx(allowed)
 
 
 def test_a_ratio_that_is_not_finite_is_one_line():

@@ -19,7 +19,7 @@ from ...errors import DnemkitError
 from ...io.results import provenance
 from ...masks import resolve_mask
 from ...reconstruction import reconstruct
-from ...reconstruction.stoppers import make_stopper
+from ...reconstruction.stoppers import EXCESS_NEURONS, make_stopper
 from ...stimuli.geometry import FPS, HEIGHT, WIDTH
 from ...stimuli.natural import natural_movie
 from ...video import EVAL_FIRST_FRAME, check_video
@@ -109,7 +109,7 @@ def run(config=None, *, out=None, progress=True, log=None):
     stopper = make_stopper(recipe, decoded=decoded, mask=masks.eval) if recipe.stopper == "agreement" else None
     result = reconstruct(encoder, responses, behavior, recipe, execution=config.execution, train_mask=masks.train,
                          neurons=keep, trackers=[tracker], progress=progress, start=start, stopper=stopper)
-    stopper_line = stopper_summary(result)
+    stopper_line = stopper_summary(result, encoder.n_neurons if keep is None else len(keep))
     if stopper_line:
         say(log, stopper_line)
     ds = package(result, video, responses, behavior, masks, keep, encoder, config, dict(
@@ -147,8 +147,8 @@ def run(config=None, *, out=None, progress=True, log=None):
     return ds
 
 
-def stopper_summary(result):
-    """One line on the stopper's choice ('' without one)."""
+def stopper_summary(result, n_neurons):
+    """One line on the stopper's choice ('' without one); ``n_neurons``: the neurons in the loss."""
     if result.stopped_at is None:
         return ""
     r = result.recipe
@@ -157,11 +157,13 @@ def stopper_summary(result):
                 f"of {r.iterations}; video r with the decoder's movie watched every {r.stopper_every}, patience "
                 f"{r.stopper_patience})")
     if r.stopper == "deviance":
+        excess = r.stopper_excess * np.sqrt(EXCESS_NEURONS / n_neurons)
         return (f"stopper: deviance chose iteration {result.stopped_at} (ran {result.iterations_run} of a budget "
                 f"of {r.iterations}; deviance ratio {_ratio_at(result, result.stopped_at):.3f}, lowest "
                 f"{min(result.traces['deviance_ratio']):.3f}, watched every {r.stopper_every}; levelled off: a "
                 f"fall below {r.stopper_plateau:g} over {r.stopper_patience} iterations; returned: the first look "
-                f"within {r.stopper_excess:g} of the lowest)")
+                f"within {excess:.3g} of the lowest, {r.stopper_excess:g} x sqrt({EXCESS_NEURONS} / {n_neurons} "
+                "neurons in the loss))")
     rerun = "; rerun with every neuron to it" if r.stopper_rerun and result.stopped_at > 0 else ""
     rerun = (f"; a decrease counts beyond {r.stopper_min_z:g} standard errors" if r.stopper_min_z else "") + rerun
     return (f"stopper: heldout chose iteration {result.stopped_at} (ran {result.iterations_run} of a budget of "
