@@ -33,3 +33,9 @@ def test_decoder_start_with_too_few_training_trials_is_one_line(run_cli, assert_
     assert not (tmp_path / "o").exists()
     result = run_cli("decoder", "fit", "--data", tmp_path / "data", "--out", tmp_path / "d")
     assert_one_line_error(result, "at least 4 training clips")
+
+
+def test_deviance_stopper_with_predicted_targets_is_one_line(run_cli, assert_one_line_error, tmp_path):
+    result = run_cli("natural", "--predicted", "--stopper", "deviance", "--out", tmp_path / "o")
+    assert_one_line_error(result, "--stopper deviance", "--predicted")
+    assert not (tmp_path / "o").exists()

@@ -59,6 +59,9 @@ class NaturalConfig(ExperimentConfig):
                                "--trial ID for a recorded trial, or --movie FILE)")
         if self.trial is not None and self.data is None:
             raise DnemkitError("--trial was given without --data; expected --data DIR with it")
+        if self.predicted and self.recipe.stopper == "deviance":
+            raise DnemkitError("--stopper deviance measures the fit against the targets' Poisson noise, and "
+                               "--predicted targets have none; expected --stopper none (or recorded targets)")
         fraction = check_number(self.keep_fraction, "keep fraction", "a value in (0, 1]")
         if not 0 < fraction <= 1:
             raise DnemkitError(f"keep fraction is {self.keep_fraction}; expected a value in (0, 1]")
