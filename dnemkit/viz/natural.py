@@ -61,11 +61,24 @@ def natural_summary(ds, n_frames=6):
     ax = bottom.add_subplot(traces[0, 1])
     ax.plot(ds["iteration"], ds["loss"].values)
     ax.set_xlabel("iteration"), ax.set_ylabel("Poisson loss")
+    chosen = int(ds.attrs.get("stopped_at", -1))
+    watched = [name for name in ("deviance_ratio", "heldout_loss", "decoder_agreement") if name in ds]
+    if watched:  # the stopper's criterion beside the loss, and the look it returned on both trace panels
+        twin = ax.twinx()
+        twin.plot(ds["stopper_iteration"], ds[watched[0]].values, "o-", color="tab:red", ms=3)
+        twin.set_ylabel(watched[0].replace("_", " ") + " (stopper)", color="tab:red", fontsize=8)
+        if watched[0] == "deviance_ratio":  # the knee the stopper looks for is within a few tenths of the level
+            lowest = float(ds["deviance_ratio"].min())
+            twin.set_ylim(lowest - 0.02, lowest + 0.3)
+        if chosen >= 0:
+            ax.axvline(chosen, color="tab:red", ls="--", lw=0.8)
     ax = bottom.add_subplot(traces[0, 2])
     if "video_correlation_trace" in ds:
         for member in ds["member"].values:
             trace = ds["video_correlation_trace"].sel(member=member)
             ax.plot(ds["eval_iteration"], trace, "o-" if member == "ensemble" else ".-", label=str(member), ms=3)
+        if watched and chosen >= 0:
+            ax.axvline(chosen, color="tab:red", ls="--", lw=0.8, label=f"returned (it. {chosen})")
         ax.legend(fontsize=7)
     ax.set_xlabel("iteration"), ax.set_ylabel("video correlation")
     fig.suptitle(f"video r = {float(ds['video_correlation']):.3f}, frame r = {float(ds['frame_correlation']):.3f}"

@@ -92,4 +92,8 @@ def test_natural_cli_with_the_deviance_stopper_stores_its_trace_and_says_its_cho
     assert "within 0.045 of the lowest, 0.045 x sqrt(2000 / 2000 neurons in the loss)" in line
     within = q["stopper_iteration"].values[(q.values - q.values.min()) <= 0.045]
     assert chosen == int(within[0])
-    assert ds.attrs["stopper"] == line
+    assert ds.attrs["stopper"] == line and int(ds.attrs["stopped_at"]) == chosen
+    # the truth was scored at every look: the look returned is the one the stored result's video r belongs to
+    tracked = ds["video_correlation_trace"].sel(member="ensemble")
+    assert float(tracked.sel(eval_iteration=chosen)) == pytest.approx(float(ds["video_correlation"]), rel=1e-5)
+    assert (out / "natural.png").read_bytes()[:4] == b"\x89PNG"

@@ -96,7 +96,9 @@ def run(config=None, *, out=None, progress=True, log=None):
     masks, mask_line = resolve_mask(config.mask, ref, config.data, progress=progress)
     say(log, mask_line)
     keep = neuron_subset(encoder.n_neurons, config.keep_fraction, np.random.default_rng(config.seed))
-    tracker = VideoCorrelationTracker(video, eval_mask=masks.eval, every=max(1, recipe.iterations // TRACKED_POINTS))
+    # a stopper ends the run long before its budget: score the truth as often as the stopper looks
+    every = recipe.stopper_every if recipe.stopper != "none" else max(1, recipe.iterations // TRACKED_POINTS)
+    tracker = VideoCorrelationTracker(video, eval_mask=masks.eval, every=every)
     start, start_line, decoded = None, "grey", None
     if recipe.start == "decoder" or recipe.stopper == "agreement":
         from ...decoders import decoder_start
