@@ -169,3 +169,18 @@ def errormap(results_mouse, box_mask):
                             progress=False)
     ds.attrs.update(provenance("errormap", {"iterations": 3}, "synthetic-40", 0))
     return ds
+
+
+@pytest.fixture(scope="session")
+def small_decoder():
+    """A linear decoder (dnemkit.decoders) of 40 neurons, fitted in a second on random clips whose movies are a
+    linear function of the responses: for tests that need a decoder's movie, not a good one."""
+    from dnemkit.decoders.linear import DecoderConfig, fit_linear_decoder
+
+    rng = np.random.default_rng(0)
+    n, t = 40, 64
+    mix = rng.normal(size=(n, 36 * 64)) * 0.02
+    responses = [rng.poisson(2.0, size=(n, t)).astype(np.float32) for _ in range(6)]
+    videos = [np.clip(127.5 + (r.T - 2.0) @ mix * 40, 0, 255).reshape(t, 36, 64).astype(np.float32)
+              for r in responses]
+    return fit_linear_decoder(videos, responses, "test clips", DecoderConfig(components=20, lags=(0, 1), folds=3))

@@ -4,8 +4,8 @@
 import click
 from click.core import ParameterSource
 
-from .common import (EchoLog, encoder_options, execution_options, mask_option, movie_run_options, parse_list, print_results,
-                     quiet_option, stack_options, user_errors)
+from .common import (EchoLog, encoder_options, execution_options, mask_option, method_options, movie_run_options,
+                     parse_list, print_results, quiet_option, stack_options, user_errors, with_method)
 
 
 def data_options(config_cls, default_trials):
@@ -58,6 +58,7 @@ def register(main):
     @click.option("--seeds", type=click.IntRange(min=1), default=d["seeds"], show_default=True,
                   help="Seeded neuron subsets per keep fraction (nested: 12.5 % inside 25 % inside 50 %).")
     @movie_run_options(AblationConfig)
+    @method_options
     @click.option("--predicted", is_flag=True, help="Targets: the encoder's own predicted activity.")
     @click.option("--subjects", type=click.Choice(["movie", "movie_seed", "mouse"]), default=None,
                   help="Statistics subjects: movies or clips (seeds averaged), movie x seed pairs, or mice "
@@ -71,8 +72,8 @@ def register(main):
     @user_errors
     @click.pass_context
     def ablation(ctx, encoder_spec, mouse, keep_fraction, movies, seeds, recipe, frames, movie_seed,
-                 ground_truth, predicted, models, subjects, mask, data, tiers, trials, trial_ids, out, execution,
-                 quiet):
+                 ground_truth, method, predicted, models, subjects, mask, data, tiers, trials, trial_ids, out,
+                 execution, quiet):
         """Population ablation: reconstruct with seeded subsets of the neurons (the rest leave the loss).
 
         Writes OUT/ablation.nc (video correlation per keep fraction, movie and seed; a one-way repeated-measures
@@ -89,6 +90,7 @@ def register(main):
         if bad:
             raise click.BadParameter(f"{bad[0]:g} is outside (0, 1]; expected fractions of the population such "
                                      "as 1,0.5,0.25,0.125", param_hint="--keep-fraction")
+        recipe = with_method(recipe, method, ctx.params.get("iterations") is not None)
         config = AblationConfig(encoder=EncoderRef(encoder_spec, mouse, models), keep_fractions=fractions,
                                 movies=movies, seeds=seeds, recipe=recipe, execution=execution, frames=frames,
                                 ground_truth=ground_truth, predicted=predicted, mask=mask, subjects=subjects,

@@ -3,8 +3,8 @@
 import click
 
 from .ablation import data_options, unused_with_data
-from .common import (EchoLog, encoder_options, execution_options, mask_option, movie_run_options, print_results, quiet_option,
-                     user_errors)
+from .common import (EchoLog, encoder_options, execution_options, mask_option, method_options, movie_run_options,
+                     print_results, quiet_option, user_errors, with_method)
 
 
 def register(main):
@@ -13,6 +13,7 @@ def register(main):
     @main.command()
     @encoder_options
     @movie_run_options(ErrormapConfig)
+    @method_options
     @mask_option
     @data_options(ErrormapConfig, default_trials=1)
     @click.option("--out", type=click.Path(file_okay=False), default="errormap-out", show_default=True)
@@ -21,8 +22,8 @@ def register(main):
     @quiet_option
     @user_errors
     @click.pass_context
-    def errormap(ctx, encoder_spec, mouse, movie_seed, frames, recipe, ground_truth, models, mask, data, tiers,
-                 trials, trial_ids, out, no_video, execution, quiet):
+    def errormap(ctx, encoder_spec, mouse, movie_seed, frames, recipe, ground_truth, models, method, mask, data,
+                 tiers, trials, trial_ids, out, no_video, execution, quiet):
         """Error maps between reconstructions from recorded and from predicted activity.
 
         One movie is reconstructed from the ground-truth mouse's Poisson responses and from the encoder's
@@ -37,6 +38,7 @@ def register(main):
         from ..encoders.ref import EncoderRef
         from ..experiments.errormap import run
 
+        recipe = with_method(recipe, method, ctx.params.get("iterations") is not None)
         config = ErrormapConfig(encoder=EncoderRef(encoder_spec, mouse, models), movie_seed=movie_seed,
                                 frames=frames, recipe=recipe, execution=execution, ground_truth=ground_truth,
                                 mask=mask, data=data, tiers=tiers, trials=trials, trial_ids=trial_ids,

@@ -4,8 +4,8 @@ import time
 
 import click
 
-from .common import (encoder_options, execution_options, mask_option, parse_list, print_results, quiet_option,
-                     recipe_options, stack_options, user_errors)
+from .common import (encoder_options, execution_options, mask_option, method_options, parse_list, print_results,
+                     quiet_option, recipe_options, stack_options, user_errors, with_method)
 from .executor import executor_options
 
 EPILOG = """\b
@@ -50,7 +50,7 @@ def sweep_options(f):
         click.option("--frames", type=click.IntRange(min=34), default=N_FRAMES, show_default=True,
                      help="Frames per stimulus (frames >= 30 are evaluated)."),
     ]
-    return quiet_option(execution_options(mask_option(encoder_options(stack_options(options)(f)))))
+    return method_options(quiet_option(execution_options(mask_option(encoder_options(stack_options(options)(f))))))
 
 
 def _explicit(ctx, name):
@@ -68,6 +68,7 @@ def _run(ctx, grid, o):
     recipe = o["recipe"]
     if o["quick"] and ctx.params.get("iterations") is None:
         recipe = recipe.replace(iterations=QUICK_ITERATIONS[recipe.name])
+    recipe = with_method(recipe, o["method"], ctx.params.get("iterations") is not None)
     config = SweepConfig(grid=grid, encoder=EncoderRef(o["encoder_spec"], o["mouse"], o["models"]), recipe=recipe,
                          execution=o["execution"], batch=o["batch"], executor=o["executor"],
                          scheduler=o["scheduler"], workers=o["workers"], threshold=o["threshold"], seed=o["seed"],

@@ -147,7 +147,7 @@ def _start_videos(recipe, start, n_videos, b, t, device):
 
 def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution=Execution(), train_mask=None,
                 neurons=None, trackers=(), progress=True, description="reconstruct", objective=None, start=None,
-                precondition=None, constraint=None, stopper=None):
+                precondition=None, constraint=None, stopper=None, decoder=None, eval_mask=None):
     """Reconstruct the video(s) that make ``encoder`` predict ``responses``.
 
     Parameters
@@ -188,6 +188,10 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
         ``recipe.start == "decoder"`` needs the decoder's movie given as ``start``:
         :func:`dnemkit.decoders.decoder_start`; ``recipe.stopper == "agreement"`` needs the stopper given:
         ``make_stopper(recipe, decoded=movie, mask=eval_mask)``).
+    decoder : LinearDecoder, optional
+        The linear decoder (:mod:`dnemkit.decoders`) whose movie of ``responses`` is the start when the recipe
+        starts from the decoder and ``start`` is None, and what the agreement stopper watches (inside
+        ``eval_mask``) when the recipe names it and ``stopper`` is None: the way experiments give both.
 
     Returns
     -------
@@ -197,6 +201,15 @@ def reconstruct(encoder, responses, behavior=None, recipe=Recipe(), *, execution
         raise DnemkitError(f"recipe is a {type(recipe).__name__}; expected a dnemkit Recipe (Recipe.named(...))")
     if not isinstance(execution, Execution):
         raise DnemkitError(f"execution is a {type(execution).__name__}; expected a dnemkit Execution")
+    if decoder is not None and (recipe.start == "decoder" and start is None
+                                or recipe.stopper == "agreement" and stopper is None):
+        decoded = decoder.decode(np.asarray(responses.detach().cpu() if torch.is_tensor(responses) else responses,
+                                            np.float32))
+        decoded = decoded if decoded.ndim == 4 else decoded[None]
+        if recipe.start == "decoder" and start is None:
+            start = decoded
+        if recipe.stopper == "agreement" and stopper is None:
+            stopper = make_stopper(recipe, decoded=decoded, mask=eval_mask)
     if recipe.start == "decoder" and start is None:
         raise DnemkitError("the recipe starts from the decoder but no start movie was given; expected "
                            "start=dnemkit.decoders.decoder_start(...)[0] (the commands that take --start do this)")

@@ -39,3 +39,18 @@ def test_deviance_stopper_with_predicted_targets_is_one_line(run_cli, assert_one
     result = run_cli("natural", "--predicted", "--stopper", "deviance", "--out", tmp_path / "o")
     assert_one_line_error(result, "--stopper deviance", "--predicted")
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (("gratings", "--quick", "--stopper", "deviance"), ("--stopper deviance", "predicted activity")),
+    (("noise", "--quick", "--stopper", "heldout"), ("--stopper heldout", "expected --stopper none")),
+    (("errormap", "--stopper", "deviance"), ("--stopper deviance", "same iteration")),
+    (("ablation", "--start", "decoder"), ("--start decoder", "removes neurons")),
+    (("ablation", "--stopper", "agreement"), ("--stopper agreement", "removes neurons")),
+    (("ablation", "--predicted", "--stopper", "deviance"), ("--stopper deviance", "--predicted")),
+])
+def test_start_and_stopper_where_they_cannot_apply_are_one_line(args, words, run_cli, assert_one_line_error,
+                                                                  tmp_path):
+    result = run_cli(*args, "--out", tmp_path / "o")
+    assert_one_line_error(result, *words)
+    assert not (tmp_path / "o").exists()

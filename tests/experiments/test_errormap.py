@@ -89,3 +89,24 @@ def test_errormap_on_recorded_data_equals_the_synthetic_ground_truth_path(record
     rows = dict(errormap_rows(recorded))
     assert "2 clip(s) of 1 mouse/mice" in rows["run"]
     assert any(label.startswith("mean delta r") for label in rows)
+
+
+def test_a_decoder_start_starts_both_reconstructions_from_the_decoders_movies(small_decoder):
+    from dnemkit.encoders import SyntheticMouse, SyntheticMouseConfig
+    from dnemkit.experiments.errormap.experiment import error_map_analysis
+    from dnemkit.experiments.targets import predicted_targets
+    from dnemkit.reconstruction import Recipe, reconstruct
+    from dnemkit.stimuli.natural import natural_movie
+
+    mouse = SyntheticMouse(0, SyntheticMouseConfig(n_neurons=40))
+    movie = natural_movie(seed=5001, n_frames=64).values.astype(np.float32)
+    predicted = predicted_targets(mouse, movie[None])[0].astype(np.float32)
+    recorded = np.random.default_rng(0).poisson(predicted).astype(np.float32)
+    decoder = small_decoder
+    recipe = Recipe.named("fast", iterations=2, start="decoder")
+    ds = error_map_analysis(mouse, movie, recorded, None, recipe, progress=False, decoder=decoder)
+    targets = np.stack([recorded, predicted])
+    direct = reconstruct(mouse, targets, None, recipe, start=decoder.decode(targets), progress=False)
+    np.testing.assert_allclose(ds["recon_recorded"].values, direct.ensemble[0], atol=1e-4)
+    grey = error_map_analysis(mouse, movie, recorded, None, recipe.replace(start="grey"), progress=False)
+    assert np.abs(grey["recon_recorded"].values - ds["recon_recorded"].values).max() > 1.0

@@ -323,3 +323,27 @@ def test_dask_executor_matches_local(tmp_path, tiny_spec):
         np.testing.assert_allclose(remote[name].values, local[name].values, rtol=1e-5, atol=1e-6, err_msg=name)
     assert sorted(p.name for p in (tmp_path / "dask" / "gratings.store").glob("*.nc")) == \
         sorted(p.name for p in (tmp_path / "local" / "gratings.store").glob("*.nc"))
+
+
+def test_a_decoder_start_in_a_sweep_batch_starts_from_the_decoders_movies(small_decoder):
+    from dnemkit.analysis.metrics import ensembling_gain
+    from dnemkit.experiments.sweeps.compute import compute_batch, stimulus
+    from dnemkit.experiments.targets import predicted_targets
+    from dnemkit.reconstruction import reconstruct
+
+    mouse = SyntheticMouse(0, SyntheticMouseConfig(n_neurons=40))  # the small decoder's neurons
+    grid = GratingGrid(sf=[0.1], sf_units="cyc/px", tf=[2.0], directions=[0.0, 90.0], repeats=1, n_frames=FRAMES)
+    items = [{"params": params, "other": None, "id": str(index)} for index, params in grid.conditions()]
+    recipe = Recipe.named("fast", iterations=2, start="decoder")
+    records = compute_batch(mouse, items, recipe, decoder=small_decoder)
+    gts = np.stack([stimulus(it["params"]) for it in items])
+    videos = np.concatenate([gts, 255.0 - gts]).astype(np.float32)
+    targets = predicted_targets(mouse, videos)
+    direct = reconstruct(mouse, targets, None, recipe, start=small_decoder.decode(targets), progress=False)
+    for k, record in enumerate(records):
+        want = ensembling_gain(gts[k], direct.videos[:, k], ensemble_recon=direct.ensemble[k],
+                               first_frame=30)["ensemble_r"]
+        assert float(record["values"]["video_correlation_ensemble"][0]) == pytest.approx(want, abs=1e-5)
+    grey = compute_batch(mouse, items, recipe.replace(start="grey"))
+    assert abs(float(grey[0]["values"]["video_correlation_ensemble"][0])
+               - float(records[0]["values"]["video_correlation_ensemble"][0])) > 1e-3

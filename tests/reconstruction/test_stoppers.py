@@ -392,3 +392,22 @@ def test_deviance_defaults_leave_other_keys_unchanged():
     assert "stopper_excess" not in Recipe.named("fast", stopper="agreement").to_dict()
     key = Recipe.named("fast", stopper="deviance", stopper_excess=0.03).to_dict()
     assert key["stopper"] == "deviance" and key["stopper_excess"] == 0.03 and "stopper_plateau" not in key
+
+
+def test_a_decoder_given_to_reconstruct_is_the_start_and_what_the_agreement_stopper_watches(small_decoder):
+    mouse, target = _mouse_and_targets()
+    decoder = small_decoder
+    movie = decoder.decode(target)[None]
+    recipe = Recipe.named("fast", iterations=3, start="decoder")
+    via_decoder = reconstruct(mouse, target, recipe=recipe, decoder=decoder, progress=False)
+    given = reconstruct(mouse, target, recipe=recipe, start=movie, progress=False)
+    np.testing.assert_array_equal(via_decoder.videos, given.videos)
+    mask = np.zeros((36, 64), bool)
+    mask[8:28, 16:48] = True
+    recipe = Recipe.named("fast", iterations=12, stopper="agreement", stopper_every=2, stopper_patience=4,
+                          stopper_lag=0)
+    via_decoder = reconstruct(mouse, target, recipe=recipe, decoder=decoder, eval_mask=mask, progress=False)
+    given = reconstruct(mouse, target, recipe=recipe, stopper=make_stopper(recipe, decoded=movie, mask=mask),
+                        progress=False)
+    np.testing.assert_array_equal(via_decoder.traces["decoder_agreement"], given.traces["decoder_agreement"])
+    assert via_decoder.stopped_at == given.stopped_at

@@ -57,6 +57,13 @@ class AblationConfig(ExperimentConfig):
             object.__setattr__(self, name, check_int(getattr(self, name), name, 1))
         if self.subjects is not None and self.subjects not in SUBJECTS:
             raise DnemkitError(f"subjects is {self.subjects!r}; expected one of {SUBJECTS}")
+        if self.recipe.start == "decoder" or self.recipe.stopper == "agreement":
+            raise DnemkitError("--start decoder and --stopper agreement read the decoder's movie of every neuron's "
+                               "responses, and an ablation removes neurons; expected --start grey with --stopper "
+                               "none, heldout or deviance")
+        if self.predicted and self.recipe.stopper == "deviance":
+            raise DnemkitError("--stopper deviance measures the fit against the targets' Poisson noise, and "
+                               "--predicted targets have none; expected --stopper none (or recorded targets)")
         if self.subjects == "mouse" and self.data is None:
             raise DnemkitError("subjects is 'mouse' without --data; expected recorded mice (--data ROOT) for it")
         data = None if self.data is None else str(self.data)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ...errors import check_int
+from ...errors import DnemkitError, check_int
 from ..contract import DEFAULT_ENCODER, ExperimentConfig
 from ..recorded import DEFAULT_TIERS, check_data_options, check_frames
 
@@ -51,3 +51,7 @@ class ErrormapConfig(ExperimentConfig):
         for name, value in (("data", data), ("tiers", tiers), ("trials", trials), ("trial_ids", ids)):
             object.__setattr__(self, name, value)
         check_frames(self.frames, self.recipe)
+        if self.recipe.stopper != "none":
+            raise DnemkitError(f"--stopper {self.recipe.stopper}: the error maps compare reconstructions from recorded "
+                               "and from predicted activity run side by side to the same iteration, and predicted "
+                               "activity has no noise to stop before; expected --stopper none")

@@ -39,13 +39,14 @@ __all__ = ["error_map_analysis", "errormaps_of_clips", "run"]
 
 def error_map_analysis(encoder, movie, recorded, behavior=None,
                        recipe=Recipe(iterations=40), execution=Execution(), train_mask=None, eval_mask=None,
-                       progress=True):
+                       progress=True, decoder=None):
     """Reconstruct ``movie`` from recorded and from predicted activity and split their difference into E+ / E-.
 
     encoder: an Encoder (ensembles: every member reconstructs, videos are averaged and smoothed).
     movie: (T, 36, 64) ground truth, grey levels. recorded: (N, T) recorded responses to it. behavior: (4, T) or
     None (the encoder's defaults); used for the prediction and both reconstructions. recipe, execution: the
-    reconstruction's Recipe and Execution. train_mask / eval_mask: bool (36, 64) or None (every pixel).
+    reconstruction's Recipe and Execution. train_mask / eval_mask: bool (36, 64) or None (every pixel). decoder:
+    the linear decoder whose movies of both targets are the starts (recipe start 'decoder').
 
     Returns an xr.Dataset: ground_truth, recon_recorded, recon_predicted (smoothed, grey outside eval_mask),
     e_plus, e_minus (frame, y, x); mean_e_plus, mean_e_minus, mean_abs_error (y, x), means over frames >=
@@ -67,7 +68,7 @@ def error_map_analysis(encoder, movie, recorded, behavior=None,
     started = time.perf_counter()
     result = reconstruct(encoder, targets, None if beh is None else np.stack([beh, beh]), recipe, execution=execution,
                          train_mask=train_mask, trackers=[VideoCorrelationTracker(np.stack([movie, movie]), eval_mask=eval_mask)],
-                         progress=progress, description="errormap (recorded, predicted)")
+                         progress=progress, description="errormap (recorded, predicted)", decoder=decoder)
     seconds = time.perf_counter() - started
     rec = apply_eval_mask(result.ensemble[0], eval_mask)
     pred = apply_eval_mask(result.ensemble[1], eval_mask)
@@ -217,7 +218,7 @@ def _run_on_movie(config, progress, log):
     mask, line = resolve_mask(config.mask, ref, progress=progress)
     say(log, line)
     ds = error_map_analysis(enc, movie, responses[0], behavior[0], recipe, config.execution, mask.train,
-                            mask.eval, progress)
+                            mask.eval, progress, decoder=_decoder(config, ref, None, progress, log))
     run_config = dict(config.to_dict(), ground_truth=truth_name)
     ds.attrs.update(provenance("errormap", run_config, ref.name, movie_seed,
                                mouse="" if ref.mouse is None else int(ref.mouse),
@@ -227,15 +228,26 @@ def _run_on_movie(config, progress, log):
     return ds
 
 
+def _decoder(config, ref, data, progress, log):
+    """The linear decoder the recipe starts from (None for the grey start), with its line said."""
+    if config.recipe.start != "decoder":
+        return None
+    from ...decoders import decoder_for
+
+    decoder, line = decoder_for(ref, data, progress=progress)
+    say(log, line)
+    return decoder
+
+
 def errormaps_of_clips(encoder, clips, recipe, execution=Execution(), train_mask=None, eval_mask=None,
-                       progress=True):
+                       progress=True, decoder=None):
     """:func:`error_map_analysis` of every clip of one mouse (a
     :class:`dnemkit.experiments.recorded.RecordedClips`), stacked along a new ``clip`` dim (coordinates
     ``mouse`` and ``trial``); every variable gets the clip dim."""
     parts = []
     for k, trial in enumerate(clips.trials):
         ds = error_map_analysis(encoder, clips.videos[k], clips.responses[k], clips.behavior[k], recipe, execution,
-                                train_mask, eval_mask, progress)
+                                train_mask, eval_mask, progress, decoder=decoder)
         parts.append(ds)
     out = xr.concat(parts, dim="clip", data_vars="all", coords="minimal", compat="override",
                     combine_attrs="override")
@@ -260,7 +272,8 @@ def _run_on_data(config, progress, log):
         mask, line = resolve_mask(config.mask, ref, clips.folder, progress=progress)
         line = f"{clips.mouse}: {line}" if len(mice) > 1 else line
         say(log, line)
-        parts.append(errormaps_of_clips(enc, clips, recipe, config.execution, mask.train, mask.eval, progress))
+        parts.append(errormaps_of_clips(enc, clips, recipe, config.execution, mask.train, mask.eval, progress,
+                                        decoder=_decoder(config, ref, clips.folder, progress, log)))
         lines.append(line)
         described.append(f"{clips.mouse} -> {description}")
     ds = parts[0] if len(parts) == 1 else xr.concat(parts, dim="clip", join="outer", combine_attrs="override")

@@ -76,12 +76,13 @@ ANALYSIS_VERSION = 1
 
 
 def compute_batch(encoder, items, recipe, execution=Execution(), train_mask=None, eval_mask=None, progress=False,
-                  description="reconstruct"):
+                  description="reconstruct", decoder=None):
     """Reconstruct and measure a batch of conditions.
 
     encoder: an Encoder (an Ensemble reconstructs with each member). items: list of dicts with ``params`` (the
     condition's stimulus params), ``other`` (stimulus params of the baseline condition, or None) and ``id``.
-    train_mask / eval_mask: (36, 64) bool. Returns a list of dicts (one per item): ``id`` and ``values``
+    train_mask / eval_mask: (36, 64) bool. decoder: the linear decoder whose movies of the targets are the start
+    (recipe start 'decoder'; :mod:`dnemkit.decoders`). Returns a list of dicts (one per item): ``id`` and ``values``
     (variable name -> numpy array with the dims of ``VARIABLE_DIMS``), plus ``model_names``.
     """
     b = len(items)
@@ -91,7 +92,7 @@ def compute_batch(encoder, items, recipe, execution=Execution(), train_mask=None
     targets = torch.from_numpy(predicted_targets(encoder.to(device).eval(), videos, device=device))
     started = time.perf_counter()
     result = reconstruct(encoder, targets, None, recipe, execution=execution, train_mask=train_mask,
-                         progress=progress, description=description)
+                         progress=progress, description=description, decoder=decoder)
     seconds = (time.perf_counter() - started) / b
     first = EVAL_FIRST_FRAME
     n_models = result.videos.shape[0]

@@ -72,6 +72,10 @@ class SweepConfig(ExperimentConfig):
                                f"(frames >= {EVAL_FIRST_FRAME} are evaluated)")
         if self.mask is None:
             object.__setattr__(self, "mask", "auto")
+        if self.recipe.stopper != "none":
+            raise DnemkitError(f"--stopper {self.recipe.stopper} watches for the point where a reconstruction "
+                               "starts to fit the responses' noise; a sweep's targets are the encoder's predicted "
+                               "activity, which has none; expected --stopper none (and --iterations)")
 
     def to_dict(self):
         out = super().to_dict()

@@ -175,11 +175,18 @@ def run(config=None, *, out=None, progress=True, log=None):
         say(log, f"stored {kept} condition(s) of {len(records)} ({len(run_.stored)}/{len(items)} done)")
 
     todo = batches(run_.todo, config.batch)
+    decoder = None
+    if config.recipe.start == "decoder" and todo:
+        from ...decoders import decoder_for
+
+        decoder, line = decoder_for(config.encoder, progress=progress)
+        say(log, line)
     run_.execute(
         todo, lambda k, b: compute_batch(config.encoder.encoder, b, config.recipe, config.execution, masks.train,
-                                         masks.eval, progress=progress, description=f"batch {k + 1}/{len(todo)}"),
+                                         masks.eval, progress=progress, description=f"batch {k + 1}/{len(todo)}",
+                                         decoder=decoder),
         task=(compute_batch, lambda b: (config.encoder, (b, config.recipe, config.execution, masks.train,
-                                                         masks.eval), {})),
+                                                         masks.eval), {"decoder": decoder})),
         keep=keep, after=after, executor=config.executor, scheduler=config.scheduler, workers=config.workers,
         progress=progress, desc=grid.kind, unit="condition", path=path, noun="conditions", name="dnemkit-batch")
     ds = combined()
