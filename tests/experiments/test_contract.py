@@ -348,7 +348,7 @@ def _sweep_flags(grid_cls):
     flags = {"--encoder": d["encoder"], "--mouse": c.encoder.mouse, "--models": c.encoder.models,
              "--batch": d["batch"], "--executor": d["executor"], "--scheduler": d["scheduler"],
              "--workers": d["workers"], "--threshold": d["threshold"], "--seed": d["seed"], "--mask": d["mask"],
-             "--frames": g["n_frames"], "--repeats": g["repeats"], **_recipe_flags(C)}
+             "--frames": g["n_frames"], "--repeats": g["repeats"], **_recipe_flags(C), **_method_flags()}
     return C, flags, g
 
 
@@ -395,7 +395,7 @@ def _expected_ablation():
     d = field_defaults(C)
     flags = _movie_run_flags(C, 3)
     flags.update({"--keep-fraction": tuple(d["keep_fractions"]), "--movies": d["movies"], "--seeds": d["seeds"],
-                  "--predicted": d["predicted"]})
+                  "--predicted": d["predicted"], **_method_flags()})
     return C, flags, {"--subjects"}  # its help names the computed default in words (mice or movies)
 
 
@@ -403,7 +403,7 @@ def _expected_errormap():
     from dnemkit.experiments.errormap import ErrormapConfig as C
 
     flags = _movie_run_flags(C, 1)
-    flags["--no-video"] = not field_defaults(C)["video"]
+    flags.update({"--no-video": not field_defaults(C)["video"], **_method_flags()})
     return C, flags, set()
 
 
