@@ -320,8 +320,9 @@ class DevianceStopper:
         if ratio - self.lowest <= excess:
             self._candidates.append((int(i), ratio, snapshot()))
         self.best_iteration, _, self.best_videos = self._candidates[0]
-        back = [v for k, v in zip(self.iterations, self.values) if k == i - self.patience]
-        return bool(back) and back[0] - ratio < self.plateau
+        # the latest look at least `patience` iterations back (every look when `every` divides the patience)
+        back = [v for k, v in zip(self.iterations, self.values) if k <= i - self.patience]
+        return bool(back) and back[-1] - ratio < self.plateau
 
 
 def _pearson(a, b):

@@ -288,6 +288,13 @@ def test_deviance_rule_on_a_sequence_by_hand():
             break
     # at 20 the ratio fell 1.2 - 1.06 < 0.2 over 10 iterations: stop; 15 is 0.04 above the lowest: 20 returned
     assert i == 20 and stopper.best_iteration == 20
+    # a patience that the look interval does not divide compares with the latest look at least that far back
+    stopper = DevianceStopper(every=5, patience=12, plateau=0.03, excess=0.03)
+    for i, q in zip(its, ratios):
+        if stopper.observe(i, q, lambda i=i: i):
+            break
+    # at 30 the latest look 12 or more back is 15 (1.10 - 1.04 = 0.06); at 35 it is 20 (1.06 - 1.035 < 0.03)
+    assert i == 35
     # per-item values: their mean is the ratio; a ratio that rises never replaces the earlier look
     stopper = DevianceStopper(excess=0.05)
     stopper.observe(5, [1.2, 1.0], lambda: 5)
