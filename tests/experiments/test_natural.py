@@ -93,6 +93,7 @@ def test_natural_cli_with_the_deviance_stopper_stores_its_trace_and_says_its_cho
     within = q["stopper_iteration"].values[(q.values - q.values.min()) <= 0.045]
     assert chosen == int(within[0])
     assert ds.attrs["stopper"] == line and int(ds.attrs["stopped_at"]) == chosen
+    assert f"iterations run, the videos of iteration {chosen} returned" in ds.attrs["recipe"]
     # the truth was scored at every look: the look returned is the one the stored result's video r belongs to
     tracked = ds["video_correlation_trace"].sel(member="ensemble")
     assert float(tracked.sel(eval_iteration=chosen)) == pytest.approx(float(ds["video_correlation"]), rel=1e-5)

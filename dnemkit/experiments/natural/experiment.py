@@ -116,8 +116,9 @@ def run(config=None, *, out=None, progress=True, log=None):
         say(log, stopper_line)
     ds = package(result, video, responses, behavior, masks, keep, encoder, config, dict(
         source=source, models=n_models, mask_source=mask_line,
-        recipe=f"{recipe.name}: {n_models} model(s) x {result.iterations_run} iterations "
-        f"(the paper: {PAPER_MODELS} x {PAPER_ITERATIONS})",
+        recipe=f"{recipe.name}: {n_models} model(s) x {result.iterations_run} iterations"
+        + ("" if result.stopped_at is None else f" run, the videos of iteration {result.stopped_at} returned")
+        + f" (the paper: {PAPER_MODELS} x {PAPER_ITERATIONS})",
         start=start_line, stopper=stopper_line,
         fold_batchnorm=bool(result.execution.fold_batchnorm)))  # what ran: the config may say "as the recipe"
     if decoded is not None:
