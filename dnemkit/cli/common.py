@@ -337,9 +337,10 @@ STOPPER_BUDGET = 200
 
 
 def method_options(f):
-    """--start, --stopper, --heldout-fraction and --stopper-rerun: where the reconstruction starts and when it
-    stops (Recipe fields ``start``, ``stopper``, ...; defaults: the paper's grey start, no stopper). The callback
-    receives them as ``method`` (a dict); :func:`with_method` puts them into the recipe."""
+    """--start, --stopper, --heldout-fraction, --stopper-min-z, --stopper-excess and --stopper-rerun: where the
+    reconstruction starts and when it stops (Recipe fields ``start``, ``stopper``, ...; defaults: the paper's grey
+    start, no stopper). The callback receives them as ``method`` (a dict); :func:`with_method` puts them into the
+    recipe."""
     from ..reconstruction.config import METHOD_DEFAULTS, STARTS, STOPPERS
 
     options = [
@@ -364,16 +365,29 @@ def method_options(f):
         click.option("--stopper-min-z", type=float, default=None,
                      help="With --stopper heldout: a decrease of the held-out loss counts only beyond this many "
                           "standard errors across the held-out neurons (default 0: any decrease)."),
+        click.option("--stopper-excess", type=float, default=None,
+                     help=f"With --stopper deviance: how far above its lowest the deviance ratio of the returned "
+                          f"look may be, at 2000 neurons in the loss (default {METHOD_DEFAULTS['stopper_excess']}; "
+                          "0.035 suited the demo's imperfect encoder better: docs/method.md)."),
         click.option("--stopper-rerun", is_flag=True,
                      help="With --stopper heldout: reconstruct again with every neuron in the loss, stopping at the "
                           "chosen iteration."),
     ]
 
     @functools.wraps(f)
-    def wrapper(*args, start_name, stopper_name, heldout_fraction, stopper_min_z, stopper_rerun, **kwargs):
-        from ..reconstruction.config import check_heldout_fraction
+    def wrapper(*args, start_name, stopper_name, heldout_fraction, stopper_min_z, stopper_excess, stopper_rerun,
+                **kwargs):
+        from ..reconstruction.config import check_heldout_fraction, check_positive_ratio
 
         method = dict(start=start_name, stopper=stopper_name)
+        if stopper_excess is not None:
+            if stopper_name != "deviance":
+                raise UserError("--stopper-excess applies to the deviance stopper; expected --stopper deviance "
+                                "with it")
+            try:
+                method["stopper_excess"] = check_positive_ratio(stopper_excess, "--stopper-excess")
+            except DnemkitError as exc:
+                raise UserError(str(exc)) from None
         if heldout_fraction is not None or stopper_rerun or stopper_min_z is not None:
             if stopper_name != "heldout":
                 raise UserError("--heldout-fraction, --stopper-min-z and --stopper-rerun apply to the held-out "

@@ -54,3 +54,13 @@ def test_start_and_stopper_where_they_cannot_apply_are_one_line(args, words, run
     result = run_cli(*args, "--out", tmp_path / "o")
     assert_one_line_error(result, *words)
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--stopper-excess", "0.03"), ("--stopper-excess", "--stopper deviance")),
+    (("--stopper", "deviance", "--stopper-excess", "0"), ("--stopper-excess", "> 0")),
+    (("--stopper", "deviance", "--stopper-excess", "nan"), ("--stopper-excess",)),
+])
+def test_stopper_excess_mistakes_are_one_line(args, words, run_cli, assert_one_line_error, tmp_path):
+    assert_one_line_error(run_cli("natural", *args, "--out", tmp_path / "o"), *words)
+    assert not (tmp_path / "o").exists()

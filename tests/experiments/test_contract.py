@@ -337,7 +337,7 @@ def _method_flags():
 
     r = Recipe()
     return {"--start": r.start, "--stopper": r.stopper, "--heldout-fraction": None, "--stopper-min-z": None,
-            "--stopper-rerun": False}
+            "--stopper-excess": None, "--stopper-rerun": False}
 
 
 def _sweep_flags(grid_cls):
