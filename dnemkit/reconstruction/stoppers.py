@@ -345,9 +345,9 @@ class StopAt:
 
 def make_stopper(recipe, decoded=None, mask=None):
     """The stopper part a recipe names: None for "none", a :class:`HeldoutStopper` for "heldout", a
-    :class:`DevianceStopper` for "deviance", an :class:`AgreementStopper` for "agreement", watching the agreement with ``decoded`` (B, T, 36, 64), the decoder's
-    movie of the targets (:func:`dnemkit.decoders.decoder_start`), inside ``mask`` (36, 64) (the evaluation mask;
-    None: every pixel)."""
+    :class:`DevianceStopper` for "deviance", an :class:`AgreementStopper` for "agreement", watching the agreement
+    with ``decoded`` (B, T, 36, 64), the decoder's movie of the targets (:func:`dnemkit.decoders.decoder_start`),
+    inside ``mask`` (36, 64) (the evaluation mask; None: every pixel)."""
     if recipe.stopper == "none":
         return None
     if recipe.stopper == "agreement":
