@@ -156,8 +156,13 @@ def ablation_rows(ds):
             counts = np.atleast_1d(ds["n_kept"].sel(keep_fraction=f).values)
             n = (f" ({int(counts[0])} neurons)" if counts.size == 1 or (counts == counts[0]).all()
                  else f" ({int(counts.min())}-{int(counts.max())} neurons)")
+        stopped = ""
+        if "iteration_scored" in ds and _stopper_of(ds) != "none":
+            its = np.atleast_1d(ds["iteration_scored"].sel(keep_fraction=f).values).ravel()
+            stopped = (f"; the stopper chose iteration {int(its.min())}" if its.min() == its.max()
+                       else f"; the stopper chose iterations {int(its.min())}-{int(its.max())}")
         rows.append((f"video r, keep {100 * float(f):g} %{n}",
-                     f"{mean:.3f} ± {fmt(float(sem), '.3f')} (mean ± s.e.m. over {table.shape[0]} {words})"))
+                     f"{mean:.3f} ± {fmt(float(sem), '.3f')} (mean ± s.e.m. over {table.shape[0]} {words}){stopped}"))
     if "anova_F" in ds:
         rows.append(("repeated-measures ANOVA",
                      f"F({fmt(float(ds['anova_df_num']))}, {fmt(float(ds['anova_df_den']))}) = "
@@ -170,6 +175,16 @@ def ablation_rows(ds):
     else:
         rows.append(("statistics", str(ds.attrs.get("statistics", ""))))
     return rows
+
+
+def _stopper_of(ds):
+    """The stopper named by the recipe in a result's stored config ('none' when it names none or cannot be read)."""
+    import json
+
+    try:
+        return json.loads(ds.attrs.get("config", "{}")).get("recipe", {}).get("stopper", "none")
+    except (TypeError, ValueError, AttributeError):
+        return "none"
 
 
 def errormap_rows(ds):

@@ -17,6 +17,21 @@ def test_ablation_cli_tiny_run(tmp_path, run_cli, factories_file):
     assert (tmp_path / "a" / "ablation.png").exists()
 
 
+def test_ablation_cli_with_the_deviance_stopper_says_and_stores_each_subsets_choice(tmp_path, run_cli,
+                                                                                     factories_file):
+    spec = f"{factories_file}:tiny"
+    result = run_cli("ablation", "--encoder", spec, "--ground-truth", spec, "--keep-fraction", "1,0.5", "--movies",
+                     2, "--seeds", 1, "--recipe", "fast", "--stopper", "deviance", "--iterations", 30, "--frames",
+                     40, "--mask", "none", "--out", tmp_path / "a", "--quiet")
+    assert result.exit_code == 0, result.output
+    ds = read_dataset(tmp_path / "a" / "ablation.nc", kind="ablation")
+    for fraction, label in ((1.0, "100 %"), (0.5, "50 %")):
+        chosen = int(ds["iteration_scored"].sel(keep_fraction=fraction, seed=0))
+        assert 0 <= chosen <= 30
+        line = next(x for x in result.output.splitlines() if x.startswith(f"video r, keep {label}"))
+        assert line.endswith(f"the stopper chose iteration {chosen}")
+
+
 def test_errormap_cli_tiny_run(tmp_path, run_cli, factories_file):
     spec = f"{factories_file}:tiny"
     result = run_cli("errormap", "--encoder", spec, "--ground-truth", spec, "--frames", 32, "--iterations", 1,

@@ -57,6 +57,15 @@ def test_ablated_neurons_leave_the_loss(mouse):
 
     r = [video_correlation(movies[j], direct[j], mask=None, first_frame=EVAL_FIRST_FRAME) for j in range(2)]
     np.testing.assert_allclose(ds["video_correlation"].sel(keep_fraction=0.5, seed=4).values, r, rtol=1e-6)
+    assert (ds["iteration_scored"].values == 2).all()  # no stopper: the recipe's iterations
+    # with the deviance stopper each subset stops on its own; a cell is the stopper's choice for that subset
+    recipe = Recipe.named("fast", iterations=40, stopper="deviance", stopper_every=2, stopper_patience=6)
+    ds = population_ablation(mouse, movies, responses, None, keep_fractions=(1, 0.5), seeds=(4,),
+                             recipe=recipe, execution=execution, progress=False)
+    direct = reconstruct(mouse, responses, recipe=recipe, execution=execution, neurons=subset, progress=False)
+    assert int(ds["iteration_scored"].sel(keep_fraction=0.5, seed=4)) == direct.stopped_at
+    r = [video_correlation(movies[j], direct.ensemble[j], mask=None, first_frame=EVAL_FIRST_FRAME) for j in range(2)]
+    np.testing.assert_allclose(ds["video_correlation"].sel(keep_fraction=0.5, seed=4).values, r, rtol=1e-6)
 
 
 def test_ablation_statistics_equal_scipy_and_statsmodels(ablation):
@@ -160,6 +169,8 @@ def test_ablation_over_mice_uses_each_mouse_and_tests_across_mice(two_mice):
     assert ds.attrs["subjects"] == "mouse" and ds.attrs["n_subjects"] == 2
     assert list(ds["mouse_folder"].values) == [mouse_folder_name(0), mouse_folder_name(1)]
     assert ds["video_correlation"].shape == (2, 4, 1)
+    assert ds["iteration_scored"].dims == ("mouse_folder", "keep_fraction", "seed")
+    assert (ds["iteration_scored"].values == 2).all()
     # mouse 1's clips, reconstructed directly with its own ground truth, give its cells
     m1 = find_mouse(two_mice, mouse_folder_name(1))
     trials = [m1.trial(t) for t in (0, 1)]

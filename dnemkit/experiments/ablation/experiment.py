@@ -55,6 +55,7 @@ def population_ablation(encoder, movies, responses, behavior=None, *, keep_fract
 
     vcorr = np.full((len(fractions), k, len(seeds)), np.nan)
     fcorr = np.full_like(vcorr, np.nan)
+    scored = np.zeros((len(fractions), len(seeds)), np.int64)  # the iteration whose videos were scored
     started = time.perf_counter()
     for number, (key, cells) in enumerate(runs.items()):
         fi, si = cells[0]
@@ -62,6 +63,8 @@ def population_ablation(encoder, movies, responses, behavior=None, *, keep_fract
         label = "100 %" if key == "all" else f"{fractions[fi]:.4g} seed {seeds[si]}"
         result = reconstruct(encoder, responses, behavior, recipe, execution=execution, train_mask=train_mask,
                              neurons=idx, progress=progress, description=f"ablation {number + 1}/{len(runs)} ({label})")
+        for fi2, si2 in cells:
+            scored[fi2, si2] = result.iterations_run if result.stopped_at is None else result.stopped_at
         for j in range(k):
             r = video_correlation(movies[j], result.ensemble[j], mask=eval_mask, first_frame=first)
             fr = frame_correlation(movies[j], result.ensemble[j], mask=eval_mask, first_frame=first)
@@ -70,7 +73,7 @@ def population_ablation(encoder, movies, responses, behavior=None, *, keep_fract
                 fcorr[fi2, j, si2] = fr
     seconds = time.perf_counter() - started
 
-    ds = _ablation_dataset(vcorr, fcorr, kept, fractions, movie_ids, seeds, first)
+    ds = _ablation_dataset(vcorr, fcorr, kept, fractions, movie_ids, seeds, first, scored)
     ds.attrs.update(reconstruction_calls=len(runs), frames=int(t),
                     subbatches_per_pass=execution.subbatches_per_pass or "auto", first_eval_frame=int(first),
                     n_neurons=n, n_models=len(members_of(encoder)), seconds=round(seconds, 2),
@@ -117,20 +120,24 @@ def _plan_subsets(n, fractions, seeds):
     return subsets, kept, runs
 
 
-def _ablation_dataset(vcorr, fcorr, kept, fractions, movie_ids, seeds, first):
-    """The Dataset of the correlations (keep_fraction, movie, seed) and the subsets (``kept``: (keep_fraction,
-    seed, neuron) bool), scored over frames >= ``first``."""
+def _ablation_dataset(vcorr, fcorr, kept, fractions, movie_ids, seeds, first, scored):
+    """The Dataset of the correlations (keep_fraction, movie, seed), the subsets (``kept``: (keep_fraction,
+    seed, neuron) bool) and the iteration each subset's scored videos come from (``scored``: (keep_fraction,
+    seed)), scored over frames >= ``first``."""
     dims = ("keep_fraction", "movie", "seed")
     ds = xr.Dataset(
         {"video_correlation": (dims, vcorr), "frame_correlation": (dims, fcorr),
          "n_kept": ("keep_fraction", kept[:, 0].sum(1).astype(np.int64)),
-         "kept": (("keep_fraction", "seed", "neuron"), kept)},
+         "kept": (("keep_fraction", "seed", "neuron"), kept),
+         "iteration_scored": (("keep_fraction", "seed"), scored)},
         coords={"keep_fraction": list(fractions), "movie": movie_ids, "seed": seeds,
                 "neuron": np.arange(kept.shape[2])})
     ds["video_correlation"].attrs.update(units=DIMENSIONLESS, long_name="video correlation (Pearson r over masked pixels x "
                                          f"frames >= {first}) of the smoothed ensemble reconstruction")
     ds["frame_correlation"].attrs.update(units=DIMENSIONLESS, long_name="mean frame correlation")
     ds["n_kept"].attrs["long_name"] = "neurons in the loss"
+    ds["iteration_scored"].attrs.update(units=DIMENSIONLESS, long_name="iteration whose videos were scored (a "
+                                        "stopper's choice; without one, the recipe's iterations)")
     ds["kept"].attrs["long_name"] = "True where the neuron enters the loss (nested subsets per seed)"
     ds["keep_fraction"].attrs.update(long_name="fraction of the population in the loss", units=DIMENSIONLESS)
     return ds
@@ -251,7 +258,9 @@ def _combine_mice(parts):
         kept[i, ..., :ds.sizes["neuron"]] = ds["kept"].values
     out = scores.assign(
         n_kept=(("mouse_folder", "keep_fraction"), np.stack([ds["n_kept"].values for _, _, ds in parts])),
-        kept=(("mouse_folder", "keep_fraction", "seed", "neuron"), kept))
+        kept=(("mouse_folder", "keep_fraction", "seed", "neuron"), kept),
+        iteration_scored=(("mouse_folder", "keep_fraction", "seed"),
+                          np.stack([ds["iteration_scored"].values for _, _, ds in parts])))
     out = out.assign_coords(mouse_folder=names, neuron=np.arange(n))
     for name, pick in (("mask_level", lambda a: a.level), ("train_mask", lambda a: a.train),
                        ("eval_mask", lambda a: a.eval)):
@@ -260,7 +269,7 @@ def _combine_mice(parts):
         for key in ("diameter_deg", "equivalent_diameter_deg", "horizontal_extent_deg", "vertical_extent_deg"):
             values = [size_attrs(getattr(mask, name.split("_")[0]))[key] for _, mask, _ in parts]
             out[f"{name}_{key}"] = ("mouse_folder", np.array(values, float), {"units": DEGREE})
-    for var in ("video_correlation", "frame_correlation", "n_kept", "kept"):
+    for var in ("video_correlation", "frame_correlation", "n_kept", "kept", "iteration_scored"):
         out[var].attrs.update(parts[0][2][var].attrs)
     first = parts[0][2].attrs
     out.attrs.update({k: v for k, v in first.items() if k not in ("seconds", "reconstruction_calls", "n_neurons")})
