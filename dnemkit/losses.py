@@ -43,8 +43,8 @@ def expected_poisson_deviance(rates):
     return np.where(rates > grid[-1], 1.0 + 1.0 / (6.0 * rates) + 1.0 / (6.0 * rates ** 2), inside)
 
 
-#: the smallest rate the deviances use (the loss adds 1e-8 inside its log for the same reason)
-DEVIANCE_FLOOR = 1e-8
+#: the smallest rate the deviances use (the loss adds the same epsilon inside its log for the same reason)
+DEVIANCE_FLOOR = POISSON_EPS
 
 
 @functools.lru_cache(maxsize=1)

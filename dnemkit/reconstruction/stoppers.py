@@ -237,6 +237,12 @@ class AgreementStopper:
 EXCESS_NEURONS = 2000
 
 
+def scaled_excess(excess, neurons):
+    """The deviance stopper's allowed excess with ``neurons`` in the loss: ``excess`` x sqrt(:data:`EXCESS_NEURONS`
+    / neurons) (``excess`` itself when ``neurons`` is None)."""
+    return excess if neurons is None else excess * np.sqrt(EXCESS_NEURONS / neurons)
+
+
 class DevianceStopper:
     """Stop when the fit to the targets has levelled off; return the first look whose fit was already within
     an excess of the level.
@@ -281,7 +287,7 @@ class DevianceStopper:
     def allowed_excess(self):
         """The excess over the lowest ratio a returned look may have: ``excess`` scaled by
         sqrt(:data:`EXCESS_NEURONS` / neurons in the loss) (``excess`` itself while the count is not set)."""
-        return self.excess if self.neurons is None else self.excess * np.sqrt(EXCESS_NEURONS / self.neurons)
+        return scaled_excess(self.excess, self.neurons)
 
     def reset(self):
         self.iterations, self.values = [], []

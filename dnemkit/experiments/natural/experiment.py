@@ -19,7 +19,7 @@ from ...errors import DnemkitError
 from ...io.results import provenance
 from ...masks import resolve_mask
 from ...reconstruction import reconstruct
-from ...reconstruction.stoppers import EXCESS_NEURONS, make_stopper
+from ...reconstruction.stoppers import EXCESS_NEURONS, make_stopper, scaled_excess
 from ...stimuli.geometry import FPS, HEIGHT, WIDTH
 from ...stimuli.natural import natural_movie
 from ...video import EVAL_FIRST_FRAME, check_video
@@ -160,7 +160,7 @@ def stopper_summary(result, n_neurons):
                 f"of {r.iterations}; video r with the decoder's movie watched every {r.stopper_every}, patience "
                 f"{r.stopper_patience})")
     if r.stopper == "deviance":
-        excess = r.stopper_excess * np.sqrt(EXCESS_NEURONS / n_neurons)
+        excess = scaled_excess(r.stopper_excess, n_neurons)
         return (f"stopper: deviance chose iteration {result.stopped_at} (ran {result.iterations_run} of a budget "
                 f"of {r.iterations}; deviance ratio {_ratio_at(result, result.stopped_at):.3f}, lowest "
                 f"{min(result.traces['deviance_ratio']):.3f}, watched every {r.stopper_every}; levelled off: a "
